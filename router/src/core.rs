@@ -1,0 +1,33 @@
+//! The contract between a protocol core and the I/O loop that runs it.
+//!
+//! A core never reads the clock and never touches a file descriptor: the loop
+//! passes `now` in with every event, and the core hands frames to a [`Tx`].
+//! Tests drive the same cores with a fake clock and an in-memory [`Tx`].
+
+use crate::Instant;
+
+/// Index of a port (one TAP device) in the order the router was given them.
+pub type PortId = usize;
+
+/// Where a core puts the frames it wants transmitted.
+pub trait Tx {
+    fn send(&mut self, port: PortId, frame: &[u8]);
+}
+
+/// Collects frames in memory; what tests and simulations use as a [`Tx`].
+impl Tx for Vec<(PortId, Vec<u8>)> {
+    fn send(&mut self, port: PortId, frame: &[u8]) {
+        self.push((port, frame.to_vec()));
+    }
+}
+
+/// A protocol state machine: `(now, event) -> frames`, with `poll_at` telling the
+/// loop when it next wants [`Core::on_timer`].
+pub trait Core {
+    /// One whole Ethernet frame received on `port`.
+    fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx);
+    /// Called when `now >= poll_at()`; the core runs every deadline that is due.
+    fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx);
+    /// The earliest instant at which the core needs `on_timer`, if any.
+    fn poll_at(&self) -> Option<Instant>;
+}

@@ -1,0 +1,3 @@
+fn main() {
+    println!("tapbridge: not yet implemented");
+}
