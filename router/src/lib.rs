@@ -13,6 +13,7 @@
 pub mod core;
 pub mod counters;
 pub mod fib;
+pub mod icmp;
 pub mod nd;
 pub mod netio;
 pub mod pcap;
