@@ -318,7 +318,7 @@ impl Policy {
 
     /// Whether `mag` may act for `node` (RFC 5213 5.3.1 step 3).
     pub fn may_serve(&self, node: &NodeProfile, mag: &MagEntry) -> bool {
-        node.mags.is_empty() || node.mags.iter().any(|m| *m == mag.name)
+        node.mags.is_empty() || node.mags.contains(&mag.name)
     }
 }
 
