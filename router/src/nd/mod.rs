@@ -122,7 +122,7 @@ pub enum NdEvent {
         mac: EthernetAddress,
         target: Ipv6Addr,
     },
-    /// A neighbor entered REACHABLE through a solicited NA.
+    /// A solicited NA confirmed the neighbor, which is now REACHABLE.
     Reachable { mac: EthernetAddress, ip: Ipv6Addr },
     /// NUD gave up: resolution failed (`mac: None`) or reachability was lost (7.3.3).
     Unreachable {
