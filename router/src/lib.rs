@@ -12,6 +12,8 @@
 
 pub mod core;
 pub mod counters;
+pub mod ctl;
+pub mod engine;
 pub mod fib;
 pub mod icmp;
 pub mod nd;

@@ -1,8 +1,13 @@
-//! A plain IPv6 router core: N ports, static prefixes per port, RA, ND, forwarding.
+//! A plain IPv6 router core: N ports, static prefixes per port, RAs on each, ND,
+//! forwarding with hop-limit decrement and ICMPv6 errors. Nothing but the
+//! [`Engine`](crate::engine::Engine) with static configuration: the first proof
+//! that the data plane works, and the router of the first namespace test.
 
-use crate::Instant;
 use crate::core::{Core, PortId, Tx};
 use crate::counters::Counters;
+use crate::engine::{Engine, EngineEvent, EnginePort};
+use crate::nd::{AdvertConfig, PrefixInfo, RaParams};
+use crate::{Duration, Instant};
 use ipnet::Ipv6Net;
 use smoltcp::wire::EthernetAddress;
 
@@ -19,38 +24,98 @@ pub struct PortConfig {
 pub struct PlainConfig {
     pub name: String,
     pub ports: Vec<PortConfig>,
-    /// Interval between unsolicited multicast RAs.
-    pub ra_interval: crate::Duration,
+    /// Longest interval between unsolicited multicast RAs (the shortest is 3/4 of it).
+    pub ra_interval: Duration,
 }
 
 pub struct PlainRouter {
-    cfg: PlainConfig,
-    counters: Counters,
+    name: String,
+    engine: Engine,
+}
+
+/// The router's own address in an on-link prefix: the first host (`prefix::1`).
+pub fn router_address(prefix: &Ipv6Net) -> Option<Ipv6Net> {
+    let first = u128::from(prefix.network()).checked_add(1)?;
+    Ipv6Net::new(first.into(), prefix.prefix_len()).ok()
+}
+
+fn advert(prefixes: &[Ipv6Net], mtu: usize, interval: Duration) -> AdvertConfig {
+    AdvertConfig {
+        params: RaParams {
+            cur_hop_limit: 64,
+            managed: false,
+            other: false,
+            router_lifetime: 1800,
+            reachable_time: 0,
+            retrans_timer: 0,
+            mtu: u32::try_from(mtu).ok(),
+            prefixes: prefixes
+                .iter()
+                .map(|p| PrefixInfo {
+                    prefix: *p,
+                    on_link: true,
+                    autonomous: p.prefix_len() == 64,
+                    valid_lifetime: 86_400,
+                    preferred_lifetime: 14_400,
+                })
+                .collect(),
+        },
+        min_interval: interval * 3 / 4,
+        max_interval: interval,
+    }
 }
 
 impl PlainRouter {
-    pub fn new(cfg: PlainConfig, _now: Instant) -> Self {
+    pub fn new(cfg: PlainConfig, now: Instant) -> Self {
+        let ports = cfg
+            .ports
+            .iter()
+            .map(|p| {
+                let mut port = EnginePort::new(p.mac);
+                port.mtu = p.mtu;
+                port.addresses = p.prefixes.iter().filter_map(router_address).collect();
+                port.advertise = Some(advert(&p.prefixes, p.mtu, cfg.ra_interval));
+                port.answer_rs = true;
+                port
+            })
+            .collect();
         PlainRouter {
-            cfg,
-            counters: Counters::default(),
+            name: cfg.name,
+            engine: Engine::new(ports, now),
         }
     }
 
-    pub fn config(&self) -> &PlainConfig {
-        &self.cfg
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
-    pub fn counters(&self) -> &Counters {
-        &self.counters
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.engine.all_counters()
     }
 }
 
 impl Core for PlainRouter {
-    fn on_frame(&mut self, _now: Instant, _port: PortId, _frame: &[u8], _tx: &mut dyn Tx) {
-        self.counters.bump("rx");
+    fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
+        match self.engine.on_frame(now, port, frame, tx) {
+            Some(EngineEvent::Local { .. }) => self.engine.counters.bump("drop.no_local_service"),
+            Some(EngineEvent::Nd { port, event }) => {
+                log::debug!("{}: port {port}: {event:?}", self.name)
+            }
+            None => {}
+        }
     }
-    fn on_timer(&mut self, _now: Instant, _tx: &mut dyn Tx) {}
+
+    fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) {
+        for (port, event) in self.engine.on_timer(now, tx) {
+            log::debug!("{}: port {port}: {event:?}", self.name);
+        }
+    }
+
     fn poll_at(&self) -> Option<Instant> {
-        None
+        self.engine.poll_at()
     }
 }

@@ -1,0 +1,505 @@
+//! The forwarding engine shared by every tapmip router: ports with ND, the FIB,
+//! tunnels, hop-limit handling and ICMPv6 errors.
+//!
+//! The plain router, the LMA and the MAG are this engine plus their own control
+//! logic: the engine hands them what it does not handle itself (packets addressed
+//! to the router, e.g. Mobility Headers, and ND events such as a node attaching),
+//! and they steer it by changing routes and tunnels.
+//!
+//! Forwarding order for a packet that is not for the router (RFC 8200 / RFC 4861):
+//! source routes first (a MAG sends everything from an HNP into its tunnel,
+//! RFC 5213 6.10.5), then the destination FIB; link-local scope never leaves its link.
+
+use crate::core::{PortId, Tx};
+use crate::counters::Counters;
+use crate::fib::{Fib, NextHop};
+use crate::icmp::{IcmpError, IcmpRateLimit, error_packet};
+use crate::nd::{AdvertConfig, NdEvent, NdPort, NdPortConfig, NudConfig};
+use crate::tunnel::{DEFAULT_TUNNEL_HOP_LIMIT, TunnelError, TunnelTable};
+use crate::{Duration, Instant};
+use ipnet::Ipv6Net;
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv6Message, Icmpv6Packet, IpProtocol,
+    Ipv6Packet,
+};
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv6Addr};
+
+/// Configuration of one engine port.
+#[derive(Debug, Clone)]
+pub struct EnginePort {
+    pub mac: EthernetAddress,
+    pub mtu: usize,
+    /// Link-local address; `None` derives it from the MAC (modified EUI-64).
+    pub link_local: Option<Ipv6Addr>,
+    /// Own addresses with their on-link prefix length; each installs a connected route.
+    pub addresses: Vec<Ipv6Net>,
+    /// Periodic multicast RAs (a plain router or the LMA on its links).
+    pub advertise: Option<AdvertConfig>,
+    pub answer_rs: bool,
+    pub nud: NudConfig,
+}
+
+impl EnginePort {
+    pub fn new(mac: EthernetAddress) -> Self {
+        EnginePort {
+            mac,
+            mtu: 1500,
+            link_local: None,
+            addresses: Vec::new(),
+            advertise: None,
+            answer_rs: false,
+            nud: NudConfig::default(),
+        }
+    }
+}
+
+/// The link-local address derived from a MAC (RFC 4291 appendix A).
+pub fn eui64_link_local(mac: EthernetAddress) -> Ipv6Addr {
+    let m = mac.0;
+    Ipv6Addr::from([
+        0xfe,
+        0x80,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        m[0] ^ 0x02,
+        m[1],
+        m[2],
+        0xff,
+        0xfe,
+        m[3],
+        m[4],
+        m[5],
+    ])
+}
+
+/// What the engine passes up to the core that owns it.
+#[derive(Debug)]
+pub enum EngineEvent<'a> {
+    /// An IPv6 packet addressed to the router that the engine does not consume
+    /// itself (not ND, not an echo request, not a tunnelled packet).
+    Local {
+        port: PortId,
+        src_mac: EthernetAddress,
+        /// The whole IPv6 packet.
+        packet: &'a [u8],
+    },
+    /// A neighbor discovery event on `port`.
+    Nd { port: PortId, event: NdEvent },
+}
+
+struct PortState {
+    mac: EthernetAddress,
+    mtu: usize,
+    link_local: Ipv6Addr,
+    /// The address ICMPv6 errors about packets from this link come from.
+    global: Option<Ipv6Addr>,
+    nd: NdPort,
+}
+
+pub struct Engine {
+    ports: Vec<PortState>,
+    local: HashSet<Ipv6Addr>,
+    /// Destination routes.
+    pub fib: Fib,
+    /// Source routes, consulted before `fib` for forwarded packets.
+    pub src_fib: Fib,
+    pub tunnels: TunnelTable,
+    pub counters: Counters,
+    /// Deliver packets between two destinations reached through the same access
+    /// port without the source route (EnableMAGLocalRouting, RFC 5213 6.10.3).
+    pub local_routing: bool,
+    icmp_limit: IcmpRateLimit,
+    scratch: Vec<u8>,
+    encap: Vec<u8>,
+}
+
+impl Engine {
+    pub fn new(ports: Vec<EnginePort>, now: Instant) -> Self {
+        let mut fib = Fib::new();
+        let mut local = HashSet::new();
+        let states = ports
+            .into_iter()
+            .enumerate()
+            .map(|(id, p)| {
+                let link_local = p.link_local.unwrap_or_else(|| eui64_link_local(p.mac));
+                local.insert(link_local);
+                for a in &p.addresses {
+                    local.insert(a.addr());
+                    fib.insert_v6(a.trunc(), NextHop::Connected { port: id });
+                }
+                let nd = NdPort::new(
+                    NdPortConfig {
+                        port: id,
+                        mac: p.mac,
+                        link_local,
+                        addresses: p.addresses.iter().map(Ipv6Net::addr).collect(),
+                        advertise: p.advertise,
+                        answer_rs: p.answer_rs,
+                        nud: p.nud,
+                    },
+                    now,
+                );
+                PortState {
+                    mac: p.mac,
+                    mtu: p.mtu,
+                    link_local,
+                    global: p.addresses.first().map(Ipv6Net::addr),
+                    nd,
+                }
+            })
+            .collect();
+        Engine {
+            ports: states,
+            local,
+            fib,
+            src_fib: Fib::new(),
+            tunnels: TunnelTable::new(),
+            counters: Counters::default(),
+            local_routing: false,
+            icmp_limit: IcmpRateLimit::new(10, Duration::from_millis(10), now),
+            scratch: Vec::with_capacity(2048),
+            encap: Vec::with_capacity(2048),
+        }
+    }
+
+    /// The engine's counters plus every port's ND counters, summed by name.
+    pub fn all_counters(&self) -> Counters {
+        let mut all = self.counters.clone();
+        for p in &self.ports {
+            for (name, v) in p.nd.counters().iter() {
+                all.add(name, v);
+            }
+        }
+        all
+    }
+
+    pub fn port_count(&self) -> usize {
+        self.ports.len()
+    }
+
+    pub fn port_mac(&self, port: PortId) -> Option<EthernetAddress> {
+        self.ports.get(port).map(|p| p.mac)
+    }
+
+    pub fn link_local(&self, port: PortId) -> Option<Ipv6Addr> {
+        self.ports.get(port).map(|p| p.link_local)
+    }
+
+    pub fn nd(&self, port: PortId) -> Option<&NdPort> {
+        self.ports.get(port).map(|p| &p.nd)
+    }
+
+    pub fn nd_mut(&mut self, port: PortId) -> Option<&mut NdPort> {
+        self.ports.get_mut(port).map(|p| &mut p.nd)
+    }
+
+    pub fn is_local(&self, addr: &Ipv6Addr) -> bool {
+        self.local.contains(addr)
+    }
+
+    /// Adds an own address at run time (e.g. the MAG's Proxy-CoA learnt later).
+    pub fn add_local(&mut self, addr: Ipv6Addr) {
+        self.local.insert(addr);
+    }
+
+    pub fn poll_at(&self) -> Option<Instant> {
+        self.ports.iter().filter_map(|p| p.nd.poll_at()).min()
+    }
+
+    /// Runs due ND timers; returns the ND events they raised.
+    pub fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) -> Vec<(PortId, NdEvent)> {
+        let mut events = Vec::new();
+        for (id, p) in self.ports.iter_mut().enumerate() {
+            if p.nd.poll_at().is_some_and(|at| at <= now) {
+                events.extend(p.nd.on_timer(now, tx).into_iter().map(|e| (id, e)));
+            }
+        }
+        events
+    }
+
+    /// Processes one received frame: ND, local delivery, decapsulation, forwarding.
+    pub fn on_frame<'a>(
+        &mut self,
+        now: Instant,
+        port: PortId,
+        frame: &'a [u8],
+        tx: &mut dyn Tx,
+    ) -> Option<EngineEvent<'a>> {
+        self.counters.bump("rx.frames");
+        let Some(me) = self.ports.get(port) else {
+            self.counters.bump("drop.unknown_port");
+            return None;
+        };
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            self.counters.bump("drop.truncated");
+            return None;
+        };
+        let dst_mac = eth.dst_addr();
+        if dst_mac != me.mac && !dst_mac.is_multicast() && !dst_mac.is_broadcast() {
+            self.counters.bump("drop.not_our_mac");
+            return None;
+        }
+        if eth.ethertype() != EthernetProtocol::Ipv6 {
+            self.counters.bump("drop.not_ipv6");
+            return None;
+        }
+        let src_mac = eth.src_addr();
+        let Some(packet) = ipv6_packet(eth.payload()) else {
+            self.counters.bump("drop.bad_ipv6_header");
+            return None;
+        };
+        let ip = Ipv6Packet::new_unchecked(packet);
+        let dst = ip.dst_addr();
+        if ip.next_header() == IpProtocol::Icmpv6 && is_nd_type(ip.payload()) {
+            return match self.ports[port].nd.on_ndp(now, frame, tx) {
+                Ok(Some(event)) => Some(EngineEvent::Nd { port, event }),
+                // The ND port counts what it refuses, per reason.
+                Ok(None) | Err(_) => None,
+            };
+        }
+        if dst.is_multicast() {
+            // MLD reports and other link-scope chatter: no listener here.
+            self.counters.bump("drop.multicast");
+            return None;
+        }
+        if self.local.contains(&dst) {
+            return self.deliver_local(now, port, src_mac, packet, tx);
+        }
+        self.forward(now, packet, tx);
+        None
+    }
+
+    fn deliver_local<'a>(
+        &mut self,
+        now: Instant,
+        port: PortId,
+        src_mac: EthernetAddress,
+        packet: &'a [u8],
+        tx: &mut dyn Tx,
+    ) -> Option<EngineEvent<'a>> {
+        let ip = Ipv6Packet::new_unchecked(packet);
+        match ip.next_header() {
+            IpProtocol::Unknown(crate::tunnel::IPPROTO_IPV6) => {
+                match self.tunnels.decapsulate(packet) {
+                    Ok((_, inner)) => {
+                        self.counters.bump("tunnel.decapsulated");
+                        let inner_dst = Ipv6Packet::new_unchecked(inner).dst_addr();
+                        if self.local.contains(&inner_dst) {
+                            return self.deliver_local(now, port, src_mac, inner, tx);
+                        }
+                        self.forward(now, inner, tx);
+                    }
+                    Err(TunnelError::MalformedInner) => self.counters.bump("drop.tunnel_malformed"),
+                    Err(_) => self.counters.bump("drop.tunnel_unknown_source"),
+                }
+                None
+            }
+            IpProtocol::Icmpv6 if ip.payload().first() == Some(&128) => {
+                self.echo_reply(now, packet, tx);
+                None
+            }
+            _ => Some(EngineEvent::Local {
+                port,
+                src_mac,
+                packet,
+            }),
+        }
+    }
+
+    fn echo_reply(&mut self, now: Instant, packet: &[u8], tx: &mut dyn Tx) {
+        let ip = Ipv6Packet::new_unchecked(packet);
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        let Ok(icmp) = Icmpv6Packet::new_checked(ip.payload()) else {
+            self.counters.bump("drop.truncated");
+            return;
+        };
+        if !icmp.verify_checksum(&src, &dst) {
+            self.counters.bump("drop.bad_checksum");
+            return;
+        }
+        let mut reply = packet.to_vec();
+        let mut rip = Ipv6Packet::new_unchecked(&mut reply[..]);
+        rip.set_src_addr(dst);
+        rip.set_dst_addr(src);
+        rip.set_hop_limit(crate::icmp::ICMP_HOP_LIMIT);
+        let mut ricmp = Icmpv6Packet::new_unchecked(rip.payload_mut());
+        ricmp.set_msg_type(Icmpv6Message::EchoReply);
+        ricmp.fill_checksum(&dst, &src);
+        self.counters.bump("icmp.echo_replies");
+        self.send_ipv6(now, &reply, tx);
+    }
+
+    /// Routes and sends a packet the router originates (hop limit left as given).
+    pub fn send_ipv6(&mut self, now: Instant, packet: &[u8], tx: &mut dyn Tx) {
+        let Some(dst) = ipv6_packet(packet).map(|p| Ipv6Packet::new_unchecked(p).dst_addr()) else {
+            self.counters.bump("drop.bad_local_packet");
+            return;
+        };
+        match self.fib.lookup_v6(dst).map(|(_, hop)| *hop) {
+            Some(NextHop::Tunnel(id)) => self.send_into_tunnel(now, id, packet, tx),
+            Some(hop) => self.send_to_neighbor(now, hop, dst, packet, tx),
+            None => self.counters.bump("drop.no_route"),
+        }
+    }
+
+    /// Forwards a packet that is not for the router.
+    fn forward(&mut self, now: Instant, packet: &[u8], tx: &mut dyn Tx) {
+        let ip = Ipv6Packet::new_unchecked(packet);
+        let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        if src.is_unicast_link_local() || dst.is_unicast_link_local() || src.is_multicast() {
+            self.counters.bump("drop.link_local_scope");
+            return;
+        }
+        if ip.hop_limit() <= 1 {
+            self.counters.bump("drop.hop_limit");
+            self.icmp_error(now, IcmpError::HopLimitExceeded, packet, tx);
+            return;
+        }
+        let by_dst = self.fib.lookup_v6(dst).map(|(_, h)| *h);
+        let local_delivery = self.local_routing
+            && matches!(by_dst, Some(NextHop::Connected { .. }))
+            && self.src_fib.lookup_v6(dst).is_some();
+        let hop = match self.src_fib.lookup_v6(src) {
+            Some((_, hop)) if !local_delivery => Some(*hop),
+            _ => by_dst,
+        };
+        match hop {
+            Some(NextHop::Tunnel(id)) => self.send_into_tunnel(now, id, packet, tx),
+            Some(hop) => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(packet);
+                let mut out = std::mem::take(&mut self.scratch);
+                let mut p = Ipv6Packet::new_unchecked(&mut out[..]);
+                p.set_hop_limit(p.hop_limit() - 1);
+                self.counters.bump("fwd.packets");
+                self.send_to_neighbor(now, hop, dst, &out, tx);
+                self.scratch = out;
+            }
+            None => {
+                self.counters.bump("drop.no_route");
+                self.icmp_error(now, IcmpError::NoRoute, packet, tx);
+            }
+        }
+    }
+
+    fn send_into_tunnel(&mut self, now: Instant, id: usize, packet: &[u8], tx: &mut dyn Tx) {
+        let Some(remote) = self.tunnels.get(id).map(|t| t.remote) else {
+            self.counters.bump("drop.no_tunnel");
+            return;
+        };
+        let Some((_, outer_hop)) = self.fib.lookup_v6(remote).map(|(l, h)| (l, *h)) else {
+            self.counters.bump("drop.no_route_to_tunnel_endpoint");
+            return;
+        };
+        let mtu = match outer_hop {
+            NextHop::Connected { port } | NextHop::Gateway { port, .. } => {
+                self.ports.get(port).map_or(1500, |p| p.mtu)
+            }
+            NextHop::Tunnel(_) => {
+                self.counters.bump("drop.tunnel_in_tunnel");
+                return;
+            }
+        };
+        let mut out = std::mem::take(&mut self.encap);
+        match self
+            .tunnels
+            .encapsulate(id, packet, DEFAULT_TUNNEL_HOP_LIMIT, mtu, &mut out)
+        {
+            Ok(()) => {
+                self.counters.bump("tunnel.encapsulated");
+                self.send_to_neighbor(now, outer_hop, remote, &out, tx);
+            }
+            Err(TunnelError::HopLimitExceeded) => {
+                self.counters.bump("drop.hop_limit");
+                self.icmp_error(now, IcmpError::HopLimitExceeded, packet, tx);
+            }
+            Err(TunnelError::PacketTooBig { mtu, .. }) => {
+                self.counters.bump("drop.too_big");
+                self.icmp_error(now, IcmpError::PacketTooBig { mtu }, packet, tx);
+            }
+            Err(_) => self.counters.bump("drop.bad_ipv6_header"),
+        }
+        self.encap = out;
+    }
+
+    fn send_to_neighbor(
+        &mut self,
+        now: Instant,
+        hop: NextHop,
+        dst: Ipv6Addr,
+        packet: &[u8],
+        tx: &mut dyn Tx,
+    ) {
+        let (port, next) = match hop {
+            NextHop::Connected { port } => (port, dst),
+            NextHop::Gateway {
+                port,
+                gateway: IpAddr::V6(gw),
+            } => (port, gw),
+            NextHop::Gateway { .. } | NextHop::Tunnel(_) => {
+                self.counters.bump("drop.no_route");
+                return;
+            }
+        };
+        let Some(p) = self.ports.get_mut(port) else {
+            self.counters.bump("drop.unknown_port");
+            return;
+        };
+        if packet.len() > p.mtu {
+            self.counters.bump("drop.too_big");
+            let mtu = u32::try_from(p.mtu).unwrap_or(u32::MAX);
+            self.icmp_error(now, IcmpError::PacketTooBig { mtu }, packet, tx);
+            return;
+        }
+        p.nd.send_ipv6(now, next, packet, tx);
+    }
+
+    fn icmp_error(&mut self, now: Instant, err: IcmpError, offending: &[u8], tx: &mut dyn Tx) {
+        let src = Ipv6Packet::new_unchecked(offending).src_addr();
+        // Answer from an address of the port the offender is reached through.
+        let from = self
+            .fib
+            .lookup_v6(src)
+            .and_then(|(_, hop)| match hop {
+                NextHop::Connected { port } | NextHop::Gateway { port, .. } => Some(*port),
+                NextHop::Tunnel(_) => None,
+            })
+            .and_then(|port| self.ports.get(port))
+            .map(|p| p.global.unwrap_or(p.link_local));
+        let Some(from) = from.or_else(|| {
+            self.local
+                .iter()
+                .copied()
+                .find(|a| !a.is_unicast_link_local())
+        }) else {
+            return;
+        };
+        if !self.icmp_limit.allow(now) {
+            self.counters.bump("icmp.rate_limited");
+            return;
+        }
+        if let Some(err) = error_packet(err, from, offending) {
+            self.counters.bump("icmp.errors_sent");
+            self.send_ipv6(now, &err, tx);
+        }
+    }
+}
+
+/// The IPv6 packet inside an Ethernet payload, trimmed of Ethernet padding, if its
+/// header is whole and its payload length fits.
+fn ipv6_packet(payload: &[u8]) -> Option<&[u8]> {
+    let p = Ipv6Packet::new_checked(payload).ok()?;
+    if p.version() != 6 {
+        return None;
+    }
+    payload.get(..p.total_len())
+}
+
+fn is_nd_type(icmp: &[u8]) -> bool {
+    matches!(icmp.first(), Some(133..=137))
+}
