@@ -29,7 +29,16 @@ pub fn build_router() -> Result<PathBuf, String> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", "router", "--bin", ROUTER, "--profile", profile])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "router",
+            "--bin",
+            ROUTER,
+            "--profile",
+            profile,
+        ])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")

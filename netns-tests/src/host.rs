@@ -27,21 +27,44 @@ pub fn configure(lab: &Lab, short: &str) -> Result<(), LabError> {
 }
 
 /// Waits until `ifname` exists in `short`, e.g. once a router created it there.
-pub fn wait_for_link(lab: &Lab, short: &str, ifname: &str, timeout: Duration) -> Result<(), LabError> {
+pub fn wait_for_link(
+    lab: &Lab,
+    short: &str,
+    ifname: &str,
+    timeout: Duration,
+) -> Result<(), LabError> {
     let found = wait::until(timeout, || {
         let out = lab.try_exec(short, &["ip", "link", "show", "dev", ifname])?;
         Ok(out.status.success().then_some(()))
     })?;
     found.ok_or_else(|| {
-        LabError::Check(format!("{short}: interface {ifname} did not appear within {timeout:?}"))
+        LabError::Check(format!(
+            "{short}: interface {ifname} did not appear within {timeout:?}"
+        ))
     })
 }
 
 /// The first non-tentative address of `scope` (`global` or `link`) on `ifname`.
-pub fn address(lab: &Lab, short: &str, ifname: &str, scope: &str) -> Result<Option<Ipv6Addr>, LabError> {
+pub fn address(
+    lab: &Lab,
+    short: &str,
+    ifname: &str,
+    scope: &str,
+) -> Result<Option<Ipv6Addr>, LabError> {
     let out = lab.exec(
         short,
-        &["ip", "-6", "-o", "addr", "show", "dev", ifname, "scope", scope, "-tentative"],
+        &[
+            "ip",
+            "-6",
+            "-o",
+            "addr",
+            "show",
+            "dev",
+            ifname,
+            "scope",
+            scope,
+            "-tentative",
+        ],
     )?;
     Ok(out
         .split_whitespace()
@@ -66,5 +89,8 @@ pub fn wait_for_slaac(
 
 /// Pings `to` from `short` three times; fails with ping's own report.
 pub fn ping(lab: &Lab, short: &str, to: &str) -> Result<String, LabError> {
-    lab.exec(short, &["ping", "-6", "-n", "-c", "3", "-i", "0.2", "-W", "2", to])
+    lab.exec(
+        short,
+        &["ping", "-6", "-n", "-c", "3", "-i", "0.2", "-W", "2", to],
+    )
 }

@@ -8,25 +8,21 @@ use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
-    #[error("cannot start `{cmd}`: {source}")]
-    Spawn {
-        cmd: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("`{cmd}` failed ({status}){}{}", section("stdout", stdout), section("stderr", stderr))]
+    #[error("cannot start `{cmd}`: {error}")]
+    Spawn { cmd: String, error: std::io::Error },
+    #[error(
+        "`{cmd}` failed ({status}){}{}",
+        section("stdout", stdout),
+        section("stderr", stderr)
+    )]
     Failed {
         cmd: String,
         status: ExitStatus,
         stdout: String,
         stderr: String,
     },
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{what}: {error}")]
+    Io { what: String, error: std::io::Error },
     #[error("no process named {0:?} in this lab")]
     NoProcess(String),
     /// What a scenario expected did not happen; the text says what and why.
@@ -61,9 +57,9 @@ impl Lab {
     pub fn new(tag: &str) -> Result<Lab, LabError> {
         let prefix = format!("tm{}-{tag}", std::process::id());
         let workdir = std::env::temp_dir().join(format!("tapmip-{prefix}"));
-        std::fs::create_dir_all(&workdir).map_err(|source| LabError::Io {
+        std::fs::create_dir_all(&workdir).map_err(|error| LabError::Io {
             what: format!("creating {}", workdir.display()),
-            source,
+            error,
         })?;
         Ok(Lab {
             prefix,
@@ -114,7 +110,12 @@ impl Lab {
 
     /// Starts `args` in the background in namespace `short` (or here, if `None`),
     /// its stdout and stderr going to `<workdir>/<name>.log`.
-    pub fn spawn(&mut self, short: Option<&str>, name: &str, args: &[&str]) -> Result<(), LabError> {
+    pub fn spawn(
+        &mut self,
+        short: Option<&str>,
+        name: &str,
+        args: &[&str],
+    ) -> Result<(), LabError> {
         let argv: Vec<String> = match short {
             Some(short) => self.in_ns(short, args),
             None => args.iter().map(|a| a.to_string()).collect(),
@@ -122,20 +123,22 @@ impl Lab {
         let log = self.workdir.join(format!("{name}.log"));
         let io = |what: &str| {
             let what = format!("{what} {}", log.display());
-            move |source| LabError::Io { what, source }
+            move |error| LabError::Io { what, error }
         };
         let out = File::create(&log).map_err(io("creating"))?;
         let err = out.try_clone().map_err(io("duplicating"))?;
-        let (program, rest) = argv.split_first().ok_or_else(|| LabError::NoProcess(name.into()))?;
+        let (program, rest) = argv
+            .split_first()
+            .ok_or_else(|| LabError::NoProcess(name.into()))?;
         let child = Command::new(program)
             .args(rest)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
-            .map_err(|source| LabError::Spawn {
+            .map_err(|error| LabError::Spawn {
                 cmd: argv.join(" "),
-                source,
+                error,
             })?;
         self.background.push(Background {
             name: name.into(),
@@ -157,9 +160,9 @@ impl Lab {
     /// Whether background process `name` has exited, and how.
     pub fn exited(&mut self, name: &str) -> Result<Option<ExitStatus>, LabError> {
         let bg = self.find(name)?;
-        bg.child.try_wait().map_err(|source| LabError::Io {
+        bg.child.try_wait().map_err(|error| LabError::Io {
             what: format!("checking on {name}"),
-            source,
+            error,
         })
     }
 
@@ -168,9 +171,9 @@ impl Lab {
     pub fn stop(&mut self, name: &str, grace: Duration) -> Result<(ExitStatus, String), LabError> {
         let bg = self.find(name)?;
         let status = terminate(&mut bg.child, grace);
-        let status = status.map_err(|source| LabError::Io {
+        let status = status.map_err(|error| LabError::Io {
             what: format!("stopping {name}"),
-            source,
+            error,
         })?;
         Ok((status, self.log_of(name)))
     }
@@ -224,16 +227,20 @@ impl Drop for Lab {
 
 /// Runs a command to completion and returns its output, whatever its status.
 pub fn output<S: AsRef<str>>(argv: &[S]) -> Result<Output, LabError> {
-    let cmd = argv.iter().map(|a| a.as_ref()).collect::<Vec<_>>().join(" ");
+    let cmd = argv
+        .iter()
+        .map(|a| a.as_ref())
+        .collect::<Vec<_>>()
+        .join(" ");
     let (program, rest) = argv.split_first().ok_or_else(|| LabError::Spawn {
         cmd: cmd.clone(),
-        source: std::io::ErrorKind::InvalidInput.into(),
+        error: std::io::ErrorKind::InvalidInput.into(),
     })?;
     Command::new(program.as_ref())
         .args(rest.iter().map(|a| a.as_ref()))
         .stdin(Stdio::null())
         .output()
-        .map_err(|source| LabError::Spawn { cmd, source })
+        .map_err(|error| LabError::Spawn { cmd, error })
 }
 
 /// Runs a command that must succeed and returns its stdout.
@@ -244,7 +251,11 @@ pub fn run<S: AsRef<str>>(argv: &[S]) -> Result<String, LabError> {
         return Ok(stdout);
     }
     Err(LabError::Failed {
-        cmd: argv.iter().map(|a| a.as_ref()).collect::<Vec<_>>().join(" "),
+        cmd: argv
+            .iter()
+            .map(|a| a.as_ref())
+            .collect::<Vec<_>>()
+            .join(" "),
         status: out.status,
         stdout,
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),

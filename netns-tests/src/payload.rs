@@ -19,12 +19,17 @@ pub fn make(len: usize) -> Vec<u8> {
 
 /// Compares a received file with what was sent, describing the first difference.
 pub fn compare(sent: &[u8], received: &Path) -> Result<(), String> {
-    let got = std::fs::read(received).map_err(|e| format!("reading {}: {e}", received.display()))?;
+    let got =
+        std::fs::read(received).map_err(|e| format!("reading {}: {e}", received.display()))?;
     if let Some(at) = sent.iter().zip(&got).position(|(a, b)| a != b) {
         return Err(format!("received data differs from sent data at byte {at}"));
     }
     if got.len() != sent.len() {
-        return Err(format!("received {} bytes of {} sent", got.len(), sent.len()));
+        return Err(format!(
+            "received {} bytes of {} sent",
+            got.len(),
+            sent.len()
+        ));
     }
     Ok(())
 }
@@ -50,7 +55,10 @@ mod tests {
         std::fs::write(&file, &sent).unwrap();
         assert_eq!(compare(&sent, &file), Ok(()));
         std::fs::write(&file, &sent[..60]).unwrap();
-        assert_eq!(compare(&sent, &file), Err("received 60 bytes of 100 sent".into()));
+        assert_eq!(
+            compare(&sent, &file),
+            Err("received 60 bytes of 100 sent".into())
+        );
         let mut bad = sent.clone();
         bad[7] ^= 1;
         std::fs::write(&file, &bad).unwrap();

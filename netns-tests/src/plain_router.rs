@@ -12,11 +12,10 @@ use std::time::Duration;
 
 use ipnet::Ipv6Net;
 
-use crate::{Lab, LabError, host, payload, wait};
+use crate::{Lab, LabError, host, tcp};
 
 const TRANSFER_BYTES: usize = 10 * 1024 * 1024;
 const SLAAC_TIMEOUT: Duration = Duration::from_secs(20);
-const TCP_PORT: &str = "5001";
 
 fn step(msg: &str) {
     println!("plain-router: {msg}");
@@ -28,7 +27,12 @@ pub fn run(router: &Path) -> Result<(), LabError> {
     let mut lab = Lab::new("plain")?;
     let result = scenario(&mut lab, router);
     if result.is_err() {
-        println!("--- router log ---\n{}", lab.log_of("router").trim_end());
+        // Stopping it first makes the router print its counters into the log.
+        let log = match lab.stop("router", Duration::from_secs(5)) {
+            Ok((_, log)) => log,
+            Err(_) => lab.log_of("router"),
+        };
+        println!("--- router log ---\n{}", log.trim_end());
     }
     result
 }
@@ -44,7 +48,12 @@ fn scenario(lab: &mut Lab, router: &Path) -> Result<(), LabError> {
     for (short, _) in nets {
         host::configure(lab, short)?;
     }
-    step(&format!("namespaces {}, {}, {}", lab.ns("h1"), lab.ns("h2"), lab.ns("r")));
+    step(&format!(
+        "namespaces {}, {}, {}",
+        lab.ns("h1"),
+        lab.ns("h2"),
+        lab.ns("r")
+    ));
     check_router_ns_is_bare(lab)?;
 
     let mut argv = vec![
@@ -55,9 +64,16 @@ fn scenario(lab: &mut Lab, router: &Path) -> Result<(), LabError> {
     ];
     for (short, prefix) in nets {
         argv.push("--port".into());
-        argv.push(format!("{}:eth0,prefix={prefix}", lab.ns_path(short).display()));
+        argv.push(format!(
+            "{}:eth0,prefix={prefix}",
+            lab.ns_path(short).display()
+        ));
     }
-    let mut cmd = vec![router.to_str().ok_or_else(|| LabError::Check("router path is not UTF-8".into()))?];
+    let mut cmd = vec![
+        router
+            .to_str()
+            .ok_or_else(|| LabError::Check("router path is not UTF-8".into()))?,
+    ];
     cmd.extend(argv.iter().map(String::as_str));
     step(&format!("starting in r: {}", cmd.join(" ")));
     lab.spawn(Some("r"), "router", &cmd)?;
@@ -65,18 +81,27 @@ fn scenario(lab: &mut Lab, router: &Path) -> Result<(), LabError> {
     let mut addrs = Vec::new();
     for (short, _) in nets {
         host::wait_for_link(lab, short, "eth0", Duration::from_secs(5)).map_err(|e| {
-            LabError::Check(format!("{e} (did the router start? its log:\n{})", lab.log_of("router")))
-        })?;
-        lab.exec(short, &["sysctl", "-q", "-w", "net.ipv6.conf.eth0.accept_ra=1"])?;
-    }
-    for (short, prefix) in nets {
-        let addr = host::wait_for_slaac(lab, short, "eth0", prefix, SLAAC_TIMEOUT)?.ok_or_else(|| {
             LabError::Check(format!(
-                "{short} got no global address in {prefix} within {SLAAC_TIMEOUT:?}: \
-                 the router sent no usable RA (a Prefix Information option with A=1) on its eth0"
+                "{e} (did the router start? its log:\n{})",
+                lab.log_of("router")
             ))
         })?;
-        step(&format!("{short} autoconfigured {addr} from the router's RA"));
+        lab.exec(
+            short,
+            &["sysctl", "-q", "-w", "net.ipv6.conf.eth0.accept_ra=1"],
+        )?;
+    }
+    for (short, prefix) in nets {
+        let addr =
+            host::wait_for_slaac(lab, short, "eth0", prefix, SLAAC_TIMEOUT)?.ok_or_else(|| {
+                LabError::Check(format!(
+                    "{short} got no global address in {prefix} within {SLAAC_TIMEOUT:?}: \
+                 the router sent no usable RA (a Prefix Information option with A=1) on its eth0"
+                ))
+            })?;
+        step(&format!(
+            "{short} autoconfigured {addr} from the router's RA"
+        ));
         addrs.push(addr);
     }
     let (a1, a2) = (addrs[0], addrs[1]);
@@ -85,10 +110,16 @@ fn scenario(lab: &mut Lab, router: &Path) -> Result<(), LabError> {
     host::ping(lab, "h2", &a1.to_string())?;
     step(&format!("h2 pinged h1 ({a1}) across the router"));
 
-    transfer(lab, a2)?;
+    tcp::transfer(lab, "h1", "h2", a2, TRANSFER_BYTES)?;
+    step(&format!(
+        "{TRANSFER_BYTES} bytes of TCP h1 -> h2 arrived intact"
+    ));
 
     let (status, log) = lab.stop("router", Duration::from_secs(5))?;
-    step(&format!("router stopped ({status}); its log:\n{}", log.trim_end()));
+    step(&format!(
+        "router stopped ({status}); its log:\n{}",
+        log.trim_end()
+    ));
     if !status.success() {
         return Err(LabError::Check(format!("the router exited with {status}")));
     }
@@ -110,45 +141,5 @@ fn check_router_ns_is_bare(lab: &Lab) -> Result<(), LabError> {
         )));
     }
     step("r has no IPv6 address, no IPv6 route, forwarding off");
-    Ok(())
-}
-
-/// 10 MB over one TCP connection h1 -> h2, compared byte for byte.
-fn transfer(lab: &mut Lab, to: std::net::Ipv6Addr) -> Result<(), LabError> {
-    let sent = payload::make(TRANSFER_BYTES);
-    let src = lab.workdir().join("sent.bin");
-    let dst = lab.workdir().join("received.bin");
-    std::fs::write(&src, &sent).map_err(|source| LabError::Io {
-        what: format!("writing {}", src.display()),
-        source,
-    })?;
-    let listen = format!("TCP6-LISTEN:{TCP_PORT},reuseaddr");
-    let sink = format!("CREATE:{}", dst.display());
-    lab.spawn(Some("h2"), "tcp-server", &["socat", "-u", &listen, &sink])?;
-    let connect = format!("TCP6:[{to}]:{TCP_PORT}");
-    let source = format!("OPEN:{}", src.display());
-    // socat in h2 may not listen yet: a refused connection is retried.
-    let sent_ok = wait::until(Duration::from_secs(5), || {
-        let out = lab.try_exec("h1", &["socat", "-u", &source, &connect])?;
-        Ok(out.status.success().then_some(()))
-    })?;
-    if sent_ok.is_none() {
-        return Err(LabError::Check(format!(
-            "h1 could not send to [{to}]:{TCP_PORT}; socat in h2 said:\n{}",
-            lab.log_of("tcp-server")
-        )));
-    }
-    let done = wait::until(Duration::from_secs(30), || lab.exited("tcp-server"))?;
-    match done {
-        Some(status) if status.success() => {}
-        other => {
-            return Err(LabError::Check(format!(
-                "the TCP receiver in h2 did not finish cleanly ({other:?}):\n{}",
-                lab.log_of("tcp-server")
-            )));
-        }
-    }
-    payload::compare(&sent, &dst).map_err(LabError::Check)?;
-    step(&format!("{TRANSFER_BYTES} bytes of TCP h1 -> h2 arrived intact"));
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use netns_tests::{Lab, LabError, host, userns};
+use netns_tests::{Lab, LabError, host, tcp, userns};
 use router::Instant;
 use router::core::{Core, PortId, Tx};
 use router::netio::{EventLoop, Stop, StopReason, open_tap};
@@ -39,7 +39,10 @@ fn hub_scenario() -> Result<(), LabError> {
     // The device lives in h1, not here: the fd is all this process holds.
     let here = netns_tests::lab::run(&["ip", "link", "show"])?;
     let there = lab.exec("h1", &["ip", "link", "show", "dev", "eth0"])?;
-    assert!(there.contains("mtu 1400") && there.contains(",UP"), "{there}");
+    assert!(
+        there.contains("mtu 1400") && there.contains(",UP"),
+        "{there}"
+    );
     assert!(!here.contains(&format!("{}:", lab.ns("h1"))));
 
     let (stop, handle) = Stop::handle().map_err(|e| LabError::Check(e.to_string()))?;
@@ -48,19 +51,49 @@ fn hub_scenario() -> Result<(), LabError> {
         let mut event_loop = event_loop;
         let mut hub = Hub { ports: 2 };
         let reason = event_loop.run(&mut hub);
-        (reason.map_err(|e| e.to_string()), event_loop.ports().iter().map(|p| p.stats()).collect::<Vec<_>>())
+        (
+            reason.map_err(|e| e.to_string()),
+            event_loop
+                .ports()
+                .iter()
+                .map(|p| p.stats())
+                .collect::<Vec<_>>(),
+        )
     });
 
-    let h2_ll = netns_tests::wait::until(Duration::from_secs(10), || host::address(&lab, "h2", "eth0", "link"))?
-        .ok_or_else(|| LabError::Check("h2 got no link-local address on eth0".into()))?;
+    let h2_ll = netns_tests::wait::until(Duration::from_secs(10), || {
+        host::address(&lab, "h2", "eth0", "link")
+    })?
+    .ok_or_else(|| LabError::Check("h2 got no link-local address on eth0".into()))?;
     let ping = host::ping(&lab, "h1", &format!("{h2_ll}%eth0"));
+    // A bulk transfer makes the hub hit full device queues: drops must not stall it.
+    let bulk = static_addresses(&lab).and_then(|()| {
+        tcp::transfer(
+            &mut lab,
+            "h1",
+            "h2",
+            "2001:db8::2".parse().unwrap(),
+            10 << 20,
+        )
+    });
 
     handle.stop().map_err(|e| LabError::Check(e.to_string()))?;
-    let (reason, stats) = worker.join().map_err(|_| LabError::Check("event loop panicked".into()))?;
+    let (reason, stats) = worker
+        .join()
+        .map_err(|_| LabError::Check("event loop panicked".into()))?;
     ping?;
+    bulk?;
     assert_eq!(reason, Ok(StopReason::Requested));
     for s in &stats {
         assert!(s.rx_frames >= 3 && s.tx_frames >= 3, "{stats:?}");
+    }
+    Ok(())
+}
+
+/// One shared prefix on both hosts: through a hub they are on one link.
+fn static_addresses(lab: &Lab) -> Result<(), LabError> {
+    for (short, addr) in [("h1", "2001:db8::1/64"), ("h2", "2001:db8::2/64")] {
+        lab.exec(short, &["ip", "addr", "add", addr, "dev", "eth0", "nodad"])?;
     }
     Ok(())
 }
@@ -77,10 +110,25 @@ fn hub_between_two_hosts() {
 #[test]
 fn hub_between_two_hosts_in_user_namespace() {
     let exe = std::env::current_exe().unwrap();
-    let out = userns::command(&exe, &["--exact", "hub_between_two_hosts", "--nocapture", "--test-threads=1"])
-        .output()
-        .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = userns::command(
+        &exe,
+        &[
+            "--exact",
+            "hub_between_two_hosts",
+            "--nocapture",
+            "--test-threads=1",
+        ],
+    )
+    .output()
+    .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "in the user namespace:\n{text}");
-    assert!(text.contains("1 passed"), "the inner test did not run:\n{text}");
+    assert!(
+        text.contains("1 passed"),
+        "the inner test did not run:\n{text}"
+    );
 }

@@ -18,9 +18,16 @@ fn check(mut cmd: Command) {
         .arg(&router)
         .output()
         .unwrap_or_else(|e| panic!("running the scenario: {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     println!("{text}");
-    assert!(out.status.success(), "scenario plain-router failed:\n{text}");
+    assert!(
+        out.status.success(),
+        "scenario plain-router failed:\n{text}"
+    );
 }
 
 #[test]

@@ -86,9 +86,9 @@ impl FromStr for PortSpec {
 /// A locally administered MAC that differs per router name and port, so two
 /// routers in one lab never collide unless given the same name.
 fn default_mac(name: &str, port: usize) -> EthernetAddress {
-    let hash = name
-        .bytes()
-        .fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    let hash = name.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
     let [a, b, ..] = hash.to_be_bytes();
     EthernetAddress([0x02, 0x74, 0x6d, a, b, (port as u8).wrapping_add(1)])
 }

@@ -18,18 +18,13 @@ const STOP: Token = Token(usize::MAX);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoopError {
-    #[error("event loop: {what}: {source}")]
+    #[error("event loop: {what}: {error}")]
     Poll {
         what: &'static str,
-        #[source]
-        source: io::Error,
+        error: io::Error,
     },
-    #[error("TAP {dev}: reading a frame: {source}")]
-    Recv {
-        dev: String,
-        #[source]
-        source: io::Error,
-    },
+    #[error("TAP {dev}: reading a frame: {error}")]
+    Recv { dev: String, error: io::Error },
 }
 
 pub struct EventLoop {
@@ -42,9 +37,9 @@ pub struct EventLoop {
 }
 
 impl EventLoop {
-    /// Registers every port (its index is its [`PortId`]) and the stop source.
+    /// Registers every port (its index is its [`PortId`]) and the stop error.
     pub fn new(mut ports: Vec<Port>, mut stop: Stop) -> Result<EventLoop, LoopError> {
-        let err = |what| move |source| LoopError::Poll { what, source };
+        let err = |what| move |error| LoopError::Poll { what, error };
         let poll = Poll::new().map_err(err("creating the poll instance"))?;
         for (id, port) in ports.iter_mut().enumerate() {
             poll.registry()
@@ -83,7 +78,7 @@ impl EventLoop {
         }
     }
 
-    /// Keeps serving frames and timers for `period`, ignoring the stop source.
+    /// Keeps serving frames and timers for `period`, ignoring the stop error.
     pub fn drain<C: Core>(&mut self, core: &mut C, period: Duration) -> Result<(), LoopError> {
         let end = std::time::Instant::now() + StdDuration::from_micros(period.total_micros());
         while std::time::Instant::now() < end {
@@ -111,13 +106,13 @@ impl EventLoop {
             start,
             buf,
         } = self;
-        if let Err(source) = poll.poll(events, timeout) {
-            if source.kind() == io::ErrorKind::Interrupted {
+        if let Err(error) = poll.poll(events, timeout) {
+            if error.kind() == io::ErrorKind::Interrupted {
                 return Ok(None);
             }
             return Err(LoopError::Poll {
                 what: "waiting for events",
-                source,
+                error,
             });
         }
         for event in events.iter() {
@@ -126,9 +121,9 @@ impl EventLoop {
                 read_port(core, ports, token.0, buf, *start)?;
             } else if until.is_none() {
                 // While draining the stop was already acted on: repeats are ignored.
-                let taken = stop.take().map_err(|source| LoopError::Poll {
+                let taken = stop.take().map_err(|error| LoopError::Poll {
                     what: "reading the stop source",
-                    source,
+                    error,
                 })?;
                 if taken.is_some() {
                     return Ok(taken);
@@ -145,7 +140,9 @@ impl EventLoop {
     ) -> Option<StdDuration> {
         let now = self.now();
         let timer = poll_at.map(|at| {
-            StdDuration::from_micros(u64::try_from(at.total_micros() - now.total_micros()).unwrap_or(0))
+            StdDuration::from_micros(
+                u64::try_from(at.total_micros() - now.total_micros()).unwrap_or(0),
+            )
         });
         let end = until.map(|end| end.saturating_duration_since(std::time::Instant::now()));
         match (timer, end) {
@@ -174,10 +171,10 @@ fn read_port<C: Core>(
         let n = match port.recv(buf) {
             Ok(Recv::Frame(n)) => n,
             Ok(Recv::Empty) => return Ok(()),
-            Err(source) => {
+            Err(error) => {
                 return Err(LoopError::Recv {
                     dev: port.name().to_string(),
-                    source,
+                    error,
                 });
             }
         };
@@ -199,5 +196,58 @@ impl Tx for PortTx<'_> {
             }
             None => log::warn!("core sent a frame to port {port}, which does not exist"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Wants a timer every `period`; records when it ran.
+    struct Ticker {
+        period: Duration,
+        next: Instant,
+        ran: Vec<Instant>,
+    }
+
+    impl Core for Ticker {
+        fn on_frame(&mut self, _: Instant, _: PortId, _: &[u8], _: &mut dyn Tx) {}
+        fn on_timer(&mut self, now: Instant, _: &mut dyn Tx) {
+            self.ran.push(now);
+            self.next = now + self.period;
+        }
+        fn poll_at(&self) -> Option<Instant> {
+            Some(self.next)
+        }
+    }
+
+    #[test]
+    fn timers_run_when_due_until_stopped_then_drain_keeps_serving() {
+        let (stop, handle) = Stop::handle().unwrap();
+        let mut event_loop = EventLoop::new(Vec::new(), stop).unwrap();
+        let mut core = Ticker {
+            period: Duration::from_millis(20),
+            next: event_loop.now() + Duration::from_millis(20),
+            ran: Vec::new(),
+        };
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(StdDuration::from_millis(200));
+            handle.stop().unwrap();
+            // A second stop while draining must not cut the drain short.
+            std::thread::sleep(StdDuration::from_millis(20));
+            handle.stop().unwrap();
+        });
+        assert_eq!(event_loop.run(&mut core).unwrap(), StopReason::Requested);
+        let after_run = core.ran.len();
+        // Few ticks are enough: a loaded machine may delay wake-ups, never advance them.
+        assert!(after_run >= 2, "{:?}", core.ran);
+        let spaced = core.ran.windows(2).all(|w| w[1] - w[0] >= core.period);
+        assert!(spaced, "a timer ran before it was due: {:?}", core.ran);
+
+        event_loop
+            .drain(&mut core, Duration::from_millis(100))
+            .unwrap();
+        stopper.join().unwrap();
+        assert!(core.ran.len() > after_run, "{:?}", core.ran);
     }
 }

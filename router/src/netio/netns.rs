@@ -14,47 +14,42 @@ use super::tap::{Port, PortError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetnsError {
-    #[error("network namespace {path}: {what}: {source}")]
+    #[error("network namespace {path}: {what}: {error}")]
     Os {
         path: PathBuf,
         what: &'static str,
-        #[source]
-        source: io::Error,
+        error: io::Error,
     },
-    #[error("in network namespace {path}: {source}")]
-    Port {
-        path: PathBuf,
-        #[source]
-        source: PortError,
-    },
+    #[error("in network namespace {path}: {error}")]
+    Port { path: PathBuf, error: PortError },
+    #[error("{0}")]
+    Here(PortError),
 }
 
 /// Opens TAP `name` in the network namespace file `netns` (e.g. `/run/netns/h1` or
 /// `/proc/PID/ns/net`), or in the current namespace when `netns` is `None`.
 pub fn open_tap(netns: Option<&Path>, name: &str, mtu: Option<u32>) -> Result<Port, NetnsError> {
     let Some(path) = netns else {
-        return Port::open(name, mtu).map_err(|source| NetnsError::Port {
-            path: PathBuf::from("(current)"),
-            source,
-        });
+        return Port::open(name, mtu).map_err(NetnsError::Here);
     };
     let os = |what| {
-        move |source| NetnsError::Os {
+        move |error| NetnsError::Os {
             path: path.to_path_buf(),
             what,
-            source,
+            error,
         }
     };
     let target = File::open(path).map_err(os("opening the namespace file"))?;
-    let home = File::open("/proc/thread-self/ns/net")
-        .map_err(os("saving the current namespace (/proc/thread-self/ns/net)"))?;
+    let home = File::open("/proc/thread-self/ns/net").map_err(os(
+        "saving the current namespace (/proc/thread-self/ns/net)",
+    ))?;
     setns(&target).map_err(os("entering it (setns needs CAP_SYS_ADMIN over it)"))?;
     let back = Return { home };
     let port = Port::open(name, mtu);
     drop(back);
-    port.map_err(|source| NetnsError::Port {
+    port.map_err(|error| NetnsError::Port {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 

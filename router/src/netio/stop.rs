@@ -127,7 +127,12 @@ fn read_nonblocking(fd: &mut File, buf: &mut [u8]) -> io::Result<Option<usize>> 
 }
 
 impl Source for Stop {
-    fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
         SourceFd(&self.fd.as_raw_fd()).register(registry, token, interests)
     }
 

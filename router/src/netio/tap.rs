@@ -24,24 +24,31 @@ pub const MAX_FRAME: usize = 65536 + 14;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PortError {
-    #[error("{TUN_PATH} does not exist: load the tun module (modprobe tun) or create it (mknod {TUN_PATH} c 10 200)")]
+    #[error(
+        "{TUN_PATH} does not exist: load the tun module (modprobe tun) or create it (mknod {TUN_PATH} c 10 200)"
+    )]
     TunMissing,
-    #[error("{TUN_PATH} is mode {mode:04o} owned by uid {uid}: run as root, or chmod 0666 {TUN_PATH} (most distributions ship it 0666)")]
+    #[error(
+        "{TUN_PATH} is mode {mode:04o} owned by uid {uid}: run as root, or chmod 0666 {TUN_PATH} (most distributions ship it 0666)"
+    )]
     TunMode { mode: u32, uid: u32 },
     #[error("cannot open {TUN_PATH}: {0}")]
-    TunOpen(#[source] io::Error),
-    #[error("TAP {dev}: creating it needs CAP_NET_ADMIN in the network namespace: run as root or inside `unshare -Urn`")]
+    TunOpen(io::Error),
+    #[error(
+        "TAP {dev}: creating it needs CAP_NET_ADMIN in the network namespace: run as root or inside `unshare -Urn`"
+    )]
     NoNetAdmin { dev: String },
-    #[error("TAP {dev}: the name is taken by a device that is not a free TAP (another process owns it, or it is not a TAP)")]
+    #[error(
+        "TAP {dev}: the name is taken by a device that is not a free TAP (another process owns it, or it is not a TAP)"
+    )]
     Busy { dev: String },
     #[error("TAP {dev}: interface name is empty or longer than 15 bytes")]
     BadName { dev: String },
-    #[error("TAP {dev}: {what}: {source}")]
+    #[error("TAP {dev}: {what}: {error}")]
     Os {
         dev: String,
         what: &'static str,
-        #[source]
-        source: io::Error,
+        error: io::Error,
     },
 }
 
@@ -82,7 +89,7 @@ impl Port {
             .map_err(|e| explain_create_error(name, e))?;
         let os = |what| {
             let dev = iface.name().to_string();
-            move |source| PortError::Os { dev, what, source }
+            move |error| PortError::Os { dev, what, error }
         };
         iface
             .set_non_blocking()
@@ -156,7 +163,12 @@ impl AsRawFd for Port {
 }
 
 impl Source for Port {
-    fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
         SourceFd(&self.as_raw_fd()).register(registry, token, interests)
     }
 
@@ -212,7 +224,7 @@ fn explain_create_error(dev: &str, e: io::Error) -> PortError {
         _ => PortError::Os {
             dev: dev.into(),
             what: "creating the TAP device",
-            source: e,
+            error: e,
         },
     }
 }
