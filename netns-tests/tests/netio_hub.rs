@@ -61,10 +61,17 @@ fn hub_scenario() -> Result<(), LabError> {
         )
     });
 
-    let h2_ll = netns_tests::wait::until(Duration::from_secs(10), || {
-        host::address(&lab, "h2", "eth0", "link")
-    })?
-    .ok_or_else(|| LabError::Check("h2 got no link-local address on eth0".into()))?;
+    // Both ends must have finished DAD: a tentative address cannot be a source.
+    let mut link_local = Vec::new();
+    for short in ["h1", "h2"] {
+        let found = netns_tests::wait::until(Duration::from_secs(10), || {
+            host::address(&lab, short, "eth0", "link")
+        })?;
+        link_local.push(found.ok_or_else(|| {
+            LabError::Check(format!("{short} got no link-local address on eth0"))
+        })?);
+    }
+    let h2_ll = link_local[1];
     let ping = host::ping(&lab, "h1", &format!("{h2_ll}%eth0"));
     // A bulk transfer makes the hub hit full device queues: drops must not stall it.
     let bulk = static_addresses(&lab).and_then(|()| {

@@ -130,14 +130,14 @@ fn run(args: Args) -> anyhow::Result<()> {
     let mut core = PlainRouter::new(cfg, now);
     info!("running; SIGTERM or SIGINT stops");
     let reason = event_loop.run(&mut core)?;
-    info!("stopped by {reason:?}");
+    info!("stopped by {reason}");
     for (name, value) in core.counters().iter() {
         info!("counter {name} = {value}");
     }
-    for port in event_loop.ports() {
+    for (id, port) in event_loop.ports().iter().enumerate() {
         let s = port.stats();
         info!(
-            "port {}: rx {} frames / {} bytes, tx {} frames / {} bytes, tx dropped (queue full) {}, tx errors {}",
+            "port {id} ({}): rx {} frames / {} bytes, tx {} frames / {} bytes, tx dropped (queue full) {}, tx errors {}",
             port.name(),
             s.rx_frames,
             s.rx_bytes,

@@ -18,6 +18,17 @@ pub enum StopReason {
     Requested,
 }
 
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            StopReason::Signal(libc::SIGTERM) => f.write_str("SIGTERM"),
+            StopReason::Signal(libc::SIGINT) => f.write_str("SIGINT"),
+            StopReason::Signal(n) => write!(f, "signal {n}"),
+            StopReason::Requested => f.write_str("a stop request"),
+        }
+    }
+}
+
 enum Kind {
     Signals,
     Handle,
