@@ -1,1 +1,15 @@
-//! I/O.
+//! All the I/O of a router: TAP [`Port`]s, opening them in other network
+//! namespaces, and the mio [`EventLoop`] that runs a [`crate::core::Core`] over them.
+//!
+//! `unsafe` is confined to this module (ioctls, setns, signalfd, eventfd).
+
+mod event_loop;
+pub mod logger;
+pub mod netns;
+mod stop;
+pub mod tap;
+
+pub use event_loop::{EventLoop, LoopError};
+pub use netns::{NetnsError, open_tap};
+pub use stop::{Stop, StopHandle, StopReason};
+pub use tap::{Port, PortError, PortStats};

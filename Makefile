@@ -1,0 +1,46 @@
+# tapmip: the front door. `make test` checks the tools, lints, and runs every test,
+# including the network-namespace ones (as root and in an unprivileged user namespace).
+
+CARGO ?= cargo
+SCENARIO := target/debug/tapmip-scenario
+
+# tool -> Debian package that provides it
+DEPS := ip:iproute2 tshark:tshark unshare:util-linux ping:iputils-ping socat:socat
+PACKAGES := iproute2 tshark python3-scapy util-linux iputils-ping socat
+
+.PHONY: build lint deps test lab
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+deps:
+	@missing=""; \
+	for dep in $(DEPS); do \
+		tool=$${dep%%:*}; pkg=$${dep#*:}; \
+		command -v $$tool >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	/usr/bin/python3 -c 'import scapy' >/dev/null 2>&1 || missing="$$missing python3-scapy"; \
+	if [ -z "$$missing" ]; then echo "deps: all present"; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "deps: installing$$missing"; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PACKAGES) >/dev/null || exit 1; \
+	else \
+		echo "deps: missing packages:$$missing"; \
+		echo "deps: install them with: sudo apt-get install$$missing (or your distribution's equivalents)"; \
+		exit 1; \
+	fi
+
+# The router binary is built first: the namespace tests run it as a separate process.
+test: deps lint
+	$(CARGO) build --workspace --all-targets
+	$(CARGO) test --workspace --exclude netns-tests
+	$(CARGO) test -p netns-tests -- --test-threads=1
+
+lab:
+	$(CARGO) build -p router --bin tapmip-router -p netns-tests --bin tapmip-scenario
+	$(SCENARIO) plain-router

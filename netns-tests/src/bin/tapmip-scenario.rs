@@ -1,0 +1,43 @@
+//! `tapmip-scenario`: runs one lab scenario and says what it did, step by step.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use argh::FromArgs;
+use netns_tests::{binaries, plain_router};
+
+/// Run a tapmip lab scenario (needs root or `unshare -Urnm`, and /dev/net/tun).
+#[derive(FromArgs)]
+struct Args {
+    /// scenario: plain-router
+    #[argh(positional)]
+    scenario: String,
+    /// the tapmip-router binary (default: next to this one)
+    #[argh(option)]
+    router: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args: Args = argh::from_env();
+    let result = match args.scenario.as_str() {
+        "plain-router" => args
+            .router
+            .map_or_else(|| binaries::sibling(binaries::ROUTER), Ok)
+            .map_err(netns_tests::LabError::Check)
+            .and_then(|router| plain_router::run(&router)),
+        other => {
+            eprintln!("unknown scenario {other:?} (known: plain-router)");
+            return ExitCode::FAILURE;
+        }
+    };
+    match result {
+        Ok(()) => {
+            println!("{}: PASSED", args.scenario);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("{}: FAILED: {e}", args.scenario);
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The single-threaded mio loop that runs a [`Core`] over TAP [`Port`]s.
+//!
+//! The core's only clock is this loop's: monotonic time since the loop was made,
+//! as a [`crate::Instant`]. Its only timer is [`Core::poll_at`], which bounds each
+//! poll. Frames the core sends are written at once; a full device queue drops them.
+
+use std::io;
+use std::time::Duration as StdDuration;
+
+use mio::{Events, Interest, Poll, Token};
+
+use super::stop::{Stop, StopReason};
+use super::tap::{MAX_FRAME, Port, Recv};
+use crate::core::{Core, PortId, Tx};
+use crate::{Duration, Instant};
+
+const STOP: Token = Token(usize::MAX);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoopError {
+    #[error("event loop: {what}: {error}")]
+    Poll {
+        what: &'static str,
+        error: io::Error,
+    },
+    #[error("TAP {dev}: reading a frame: {error}")]
+    Recv { dev: String, error: io::Error },
+}
+
+pub struct EventLoop {
+    poll: Poll,
+    events: Events,
+    ports: Vec<Port>,
+    stop: Stop,
+    start: std::time::Instant,
+    buf: Box<[u8]>,
+}
+
+impl EventLoop {
+    /// Registers every port (its index is its [`PortId`]) and the stop error.
+    pub fn new(mut ports: Vec<Port>, mut stop: Stop) -> Result<EventLoop, LoopError> {
+        let err = |what| move |error| LoopError::Poll { what, error };
+        let poll = Poll::new().map_err(err("creating the poll instance"))?;
+        for (id, port) in ports.iter_mut().enumerate() {
+            poll.registry()
+                .register(port, Token(id), Interest::READABLE)
+                .map_err(err("registering a port"))?;
+        }
+        poll.registry()
+            .register(&mut stop, STOP, Interest::READABLE)
+            .map_err(err("registering the stop source"))?;
+        Ok(EventLoop {
+            poll,
+            events: Events::with_capacity(64),
+            ports,
+            stop,
+            start: std::time::Instant::now(),
+            buf: vec![0; MAX_FRAME].into_boxed_slice(),
+        })
+    }
+
+    /// The loop's clock; give it to a core's constructor so both share one origin.
+    pub fn now(&self) -> Instant {
+        clock(self.start)
+    }
+
+    pub fn ports(&self) -> &[Port] {
+        &self.ports
+    }
+
+    /// Runs until the stop source fires. The caller may then ask the core to do its
+    /// last work (e.g. send de-registrations) and [`EventLoop::drain`] a moment.
+    pub fn run<C: Core>(&mut self, core: &mut C) -> Result<StopReason, LoopError> {
+        loop {
+            if let Some(reason) = self.turn(core, None)? {
+                return Ok(reason);
+            }
+        }
+    }
+
+    /// Keeps serving frames and timers for `period`, ignoring the stop error.
+    pub fn drain<C: Core>(&mut self, core: &mut C, period: Duration) -> Result<(), LoopError> {
+        let end = std::time::Instant::now() + StdDuration::from_micros(period.total_micros());
+        while std::time::Instant::now() < end {
+            self.turn(core, Some(end))?;
+        }
+        Ok(())
+    }
+
+    /// One poll: due timers, then every ready port read until it is empty.
+    fn turn<C: Core>(
+        &mut self,
+        core: &mut C,
+        until: Option<std::time::Instant>,
+    ) -> Result<Option<StopReason>, LoopError> {
+        let now = self.now();
+        if core.poll_at().is_some_and(|at| at <= now) {
+            core.on_timer(now, &mut PortTx(&mut self.ports));
+        }
+        let timeout = self.timeout(core.poll_at(), until);
+        let EventLoop {
+            poll,
+            events,
+            ports,
+            stop,
+            start,
+            buf,
+        } = self;
+        if let Err(error) = poll.poll(events, timeout) {
+            if error.kind() == io::ErrorKind::Interrupted {
+                return Ok(None);
+            }
+            return Err(LoopError::Poll {
+                what: "waiting for events",
+                error,
+            });
+        }
+        for event in events.iter() {
+            let token = event.token();
+            if token != STOP {
+                read_port(core, ports, token.0, buf, *start)?;
+            } else if until.is_none() {
+                // While draining the stop was already acted on: repeats are ignored.
+                let taken = stop.take().map_err(|error| LoopError::Poll {
+                    what: "reading the stop source",
+                    error,
+                })?;
+                if taken.is_some() {
+                    return Ok(taken);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn timeout(
+        &self,
+        poll_at: Option<Instant>,
+        until: Option<std::time::Instant>,
+    ) -> Option<StdDuration> {
+        let now = self.now();
+        let timer = poll_at.map(|at| {
+            StdDuration::from_micros(
+                u64::try_from(at.total_micros() - now.total_micros()).unwrap_or(0),
+            )
+        });
+        let end = until.map(|end| end.saturating_duration_since(std::time::Instant::now()));
+        match (timer, end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+fn clock(start: std::time::Instant) -> Instant {
+    Instant::from_micros(i64::try_from(start.elapsed().as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Reads `id` until its queue is empty, handing each frame to the core.
+fn read_port<C: Core>(
+    core: &mut C,
+    ports: &mut [Port],
+    id: PortId,
+    buf: &mut [u8],
+    start: std::time::Instant,
+) -> Result<(), LoopError> {
+    loop {
+        let Some(port) = ports.get_mut(id) else {
+            return Ok(());
+        };
+        let n = match port.recv(buf) {
+            Ok(Recv::Frame(n)) => n,
+            Ok(Recv::Empty) => return Ok(()),
+            Err(error) => {
+                return Err(LoopError::Recv {
+                    dev: port.name().to_string(),
+                    error,
+                });
+            }
+        };
+        let frame = buf.get(..n).unwrap_or_default();
+        core.on_frame(clock(start), id, frame, &mut PortTx(ports));
+    }
+}
+
+/// Writes each frame to its port at once; never blocks.
+struct PortTx<'a>(&'a mut [Port]);
+
+impl Tx for PortTx<'_> {
+    fn send(&mut self, port: PortId, frame: &[u8]) {
+        match self.0.get_mut(port) {
+            Some(p) => {
+                if let Err(e) = p.send(frame) {
+                    log::debug!("{}: dropped a {}-byte frame: {e}", p.name(), frame.len());
+                }
+            }
+            None => log::warn!("core sent a frame to port {port}, which does not exist"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Wants a timer every `period`; records when it ran.
+    struct Ticker {
+        period: Duration,
+        next: Instant,
+        ran: Vec<Instant>,
+    }
+
+    impl Core for Ticker {
+        fn on_frame(&mut self, _: Instant, _: PortId, _: &[u8], _: &mut dyn Tx) {}
+        fn on_timer(&mut self, now: Instant, _: &mut dyn Tx) {
+            self.ran.push(now);
+            self.next = now + self.period;
+        }
+        fn poll_at(&self) -> Option<Instant> {
+            Some(self.next)
+        }
+    }
+
+    #[test]
+    fn timers_run_when_due_until_stopped_then_drain_keeps_serving() {
+        let (stop, handle) = Stop::handle().unwrap();
+        let mut event_loop = EventLoop::new(Vec::new(), stop).unwrap();
+        let mut core = Ticker {
+            period: Duration::from_millis(20),
+            next: event_loop.now() + Duration::from_millis(20),
+            ran: Vec::new(),
+        };
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(StdDuration::from_millis(200));
+            handle.stop().unwrap();
+            // A second stop while draining must not cut the drain short.
+            std::thread::sleep(StdDuration::from_millis(20));
+            handle.stop().unwrap();
+        });
+        assert_eq!(event_loop.run(&mut core).unwrap(), StopReason::Requested);
+        let after_run = core.ran.len();
+        // Few ticks are enough: a loaded machine may delay wake-ups, never advance them.
+        assert!(after_run >= 2, "{:?}", core.ran);
+        let spaced = core.ran.windows(2).all(|w| w[1] - w[0] >= core.period);
+        assert!(spaced, "a timer ran before it was due: {:?}", core.ran);
+
+        event_loop
+            .drain(&mut core, Duration::from_millis(100))
+            .unwrap();
+        stopper.join().unwrap();
+        assert!(core.ran.len() > after_run, "{:?}", core.ran);
+    }
+}

@@ -1,0 +1,43 @@
+//! A one-line-per-event stderr logger: `name: message`, the level only when it
+//! is not plain information, so a lab's interleaved output stays readable.
+
+use log::{Level, LevelFilter, Log, Metadata, Record};
+
+struct Logger {
+    name: String,
+    level: LevelFilter,
+}
+
+impl Log for Logger {
+    fn enabled(&self, metadata: &Metadata) -> bool {
+        metadata.level() <= self.level
+    }
+
+    fn log(&self, record: &Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        match record.level() {
+            Level::Info => eprintln!("{}: {}", self.name, record.args()),
+            level => eprintln!(
+                "{}: {}: {}",
+                self.name,
+                level.as_str().to_lowercase(),
+                record.args()
+            ),
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the logger for the process; a second call is ignored.
+pub fn init(name: &str, level: LevelFilter) {
+    let logger = Logger {
+        name: name.to_string(),
+        level,
+    };
+    if log::set_boxed_logger(Box::new(logger)).is_ok() {
+        log::set_max_level(level);
+    }
+}
