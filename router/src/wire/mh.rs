@@ -174,9 +174,14 @@ impl<T: AsRef<[u8]>> MhPacket<T> {
         &self.buffer.as_ref()[field::MESSAGE_DATA..self.mh_len()]
     }
 
-    /// The mobility options of a Binding Update or Acknowledgement.
+    /// The mobility options of a Binding Update or Acknowledgement (empty
+    /// for a shorter message of another type).
     pub fn options(&self) -> &[u8] {
-        &self.buffer.as_ref()[OPTIONS_OFFSET..self.mh_len()]
+        let end = self.mh_len();
+        self.buffer
+            .as_ref()
+            .get(OPTIONS_OFFSET..end)
+            .unwrap_or_default()
     }
 
     pub fn verify_checksum(&self, src: &Ipv6Addr, dst: &Ipv6Addr) -> bool {
@@ -220,7 +225,10 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> MhPacket<T> {
 
     pub fn options_mut(&mut self) -> &mut [u8] {
         let end = self.mh_len();
-        &mut self.buffer.as_mut()[OPTIONS_OFFSET..end]
+        self.buffer
+            .as_mut()
+            .get_mut(OPTIONS_OFFSET..end)
+            .unwrap_or_default()
     }
 
     pub fn fill_checksum(&mut self, src: &Ipv6Addr, dst: &Ipv6Addr) {
@@ -547,7 +555,10 @@ mod tests {
             .map(|repr| {
                 let mut bytes = vec![0; repr.buffer_len()];
                 repr.emit(&mut MhPacket::new_unchecked(&mut bytes[..]), &SRC, &DST);
-                assert_eq!(MhRepr::parse(&MhPacket::new_checked(&bytes[..]).unwrap(), &SRC, &DST).as_ref(), Ok(repr));
+                assert_eq!(
+                    MhRepr::parse(&MhPacket::new_checked(&bytes[..]).unwrap(), &SRC, &DST).as_ref(),
+                    Ok(repr)
+                );
                 bytes
             })
             .collect()

@@ -284,7 +284,10 @@ pub enum MhOptionRepr<'a> {
     Ipv4HomeAddressRequest(Ipv4HomeAddressRequest),
     Ipv4HomeAddressReply(Ipv4HomeAddressReply),
     Ipv4DefaultRouter(Ipv4Addr),
-    Unknown { option_type: u8, data: &'a [u8] },
+    Unknown {
+        option_type: u8,
+        data: &'a [u8],
+    },
 }
 
 impl<'a> MhOptionRepr<'a> {
@@ -627,7 +630,10 @@ impl MobilityOptions {
             self.ipv4_home_address_reply.map(|r| r.prefix_len),
         ];
         if prefix_lens.into_iter().flatten().any(|len| len > 32) {
-            return Err(bad(MhOptionType::Ipv4HomeAddressRequest, "Prefix-len above 32"));
+            return Err(bad(
+                MhOptionType::Ipv4HomeAddressRequest,
+                "Prefix-len above 32",
+            ));
         }
         Ok(())
     }
@@ -642,7 +648,10 @@ impl MobilityOptions {
             .into_iter()
             .chain(hnps.map(MhOptionRepr::HomeNetworkPrefix))
             .chain(self.handoff_indicator.map(MhOptionRepr::HandoffIndicator))
-            .chain(self.access_technology.map(MhOptionRepr::AccessTechnologyType))
+            .chain(
+                self.access_technology
+                    .map(MhOptionRepr::AccessTechnologyType),
+            )
             .chain(ll_id.map(MhOptionRepr::MnLinkLayerId))
             .chain(self.link_local_address.map(MhOptionRepr::LinkLocalAddress))
             .chain(self.timestamp.map(MhOptionRepr::Timestamp))
@@ -654,7 +663,10 @@ impl MobilityOptions {
                 self.ipv4_home_address_reply
                     .map(MhOptionRepr::Ipv4HomeAddressReply),
             )
-            .chain(self.ipv4_default_router.map(MhOptionRepr::Ipv4DefaultRouter))
+            .chain(
+                self.ipv4_default_router
+                    .map(MhOptionRepr::Ipv4DefaultRouter),
+            )
     }
 
     /// Octets the options take when they start `offset` octets into the MH,
@@ -767,10 +779,19 @@ mod tests {
             (&PADN, MhOptionRepr::PadN(2)),
             (&MN_ID, MhOptionRepr::MnId("mn1@example.org")),
             (&HNP, MhOptionRepr::HomeNetworkPrefix(hnp())),
-            (&HI, MhOptionRepr::HandoffIndicator(HandoffIndicator::NewInterface)),
-            (&ATT, MhOptionRepr::AccessTechnologyType(AccessTechnologyType::Ethernet)),
+            (
+                &HI,
+                MhOptionRepr::HandoffIndicator(HandoffIndicator::NewInterface),
+            ),
+            (
+                &ATT,
+                MhOptionRepr::AccessTechnologyType(AccessTechnologyType::Ethernet),
+            ),
             (&LL_ID, MhOptionRepr::MnLinkLayerId(&MAC)),
-            (&LLA, MhOptionRepr::LinkLocalAddress("fe80::1".parse().unwrap())),
+            (
+                &LLA,
+                MhOptionRepr::LinkLocalAddress("fe80::1".parse().unwrap()),
+            ),
             (&TIMESTAMP, MhOptionRepr::Timestamp(TIMESTAMP_VALUE)),
             (
                 &HOA_REQUEST,
@@ -834,7 +855,10 @@ mod tests {
     fn truncated_option_at_every_length() {
         for (bytes, _) in cases() {
             for len in 0..bytes.len() {
-                assert!(MhOption::new_checked(&bytes[..len]).is_err(), "{bytes:?}[..{len}]");
+                assert!(
+                    MhOption::new_checked(&bytes[..len]).is_err(),
+                    "{bytes:?}[..{len}]"
+                );
             }
         }
     }
@@ -909,8 +933,14 @@ mod tests {
         bytes.extend_from_slice(&[200, 3, 0xde, 0xad, 0xbe]);
         bytes.extend_from_slice(&ATT);
         let options = MobilityOptions::parse(&bytes).unwrap();
-        assert_eq!(options.handoff_indicator, Some(HandoffIndicator::NewInterface));
-        assert_eq!(options.access_technology, Some(AccessTechnologyType::Ethernet));
+        assert_eq!(
+            options.handoff_indicator,
+            Some(HandoffIndicator::NewInterface)
+        );
+        assert_eq!(
+            options.access_technology,
+            Some(AccessTechnologyType::Ethernet)
+        );
         assert_eq!(options.unknown, vec![200]);
     }
 
@@ -987,7 +1017,10 @@ mod tests {
         let mut buffer = [0xa5; 300];
         emit_padding(&mut buffer);
         let reprs: Vec<_> = MhOptionsIterator::new(&buffer).collect();
-        assert_eq!(reprs, vec![Ok(MhOptionRepr::PadN(255)), Ok(MhOptionRepr::PadN(41))]);
+        assert_eq!(
+            reprs,
+            vec![Ok(MhOptionRepr::PadN(255)), Ok(MhOptionRepr::PadN(41))]
+        );
     }
 
     #[test]

@@ -176,7 +176,8 @@ mod tests {
         // Offset 18: PadN, so the HNP starts at 20 = 8n+4.
         1, 0, //
         // Offset 20: HNP 2001:db8:1:2::/64.
-        22, 18, 0, 64, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, //
+        22, 18, 0, 64, 0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0,
+        0, //
         // Offset 40: HI 1; offset 44: ATT 3.
         23, 2, 0, 1, 24, 2, 0, 3, //
         // Offset 48: PadN, so the MN LL-ID starts at 50 = 8n+2.

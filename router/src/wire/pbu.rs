@@ -290,7 +290,10 @@ mod tests {
         flags.emit(&mut MhPacket::new_unchecked(&mut bytes[..]));
         // A H L K . R P: every flag but M.
         assert_eq!(&bytes[8..10], &[0xf6, 0x00]);
-        assert_eq!(PbuRepr::parse(&MhPacket::new_checked(&bytes[..]).unwrap()), Ok(flags));
+        assert_eq!(
+            PbuRepr::parse(&MhPacket::new_checked(&bytes[..]).unwrap()),
+            Ok(flags)
+        );
     }
 
     #[test]

@@ -63,7 +63,10 @@ mod tests {
     fn rfc_values() {
         assert_eq!(PbaStatus::from(0), PbaStatus::Accepted);
         assert_eq!(PbaStatus::from(152), PbaStatus::ProxyRegNotEnabled);
-        assert_eq!(PbaStatus::from(161), PbaStatus::MissingHandoffIndicatorOption);
+        assert_eq!(
+            PbaStatus::from(161),
+            PbaStatus::MissingHandoffIndicatorOption
+        );
         assert_eq!(PbaStatus::from(162), PbaStatus::MissingAccessTechTypeOption);
         assert_eq!(
             PbaStatus::from(170),
