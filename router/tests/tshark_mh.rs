@@ -127,8 +127,9 @@ fn ethernet_frame(ipv6: &[u8]) -> Vec<u8> {
     buffer
 }
 
-/// Writes the messages to a fresh capture; returns its path and each
-/// message's IPv6 packet.
+/// Writes the messages to a fresh capture, which a passing test removes and a
+/// failing one leaves for inspection; returns its path and each message's
+/// IPv6 packet.
 fn capture(name: &str) -> (PathBuf, Vec<Vec<u8>>) {
     let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("tshark_mh-{}-{name}.pcap", std::process::id()));
@@ -362,6 +363,7 @@ fn tshark_reports_no_problems() {
     assert_eq!(malformed.trim(), "", "malformed frames");
     let warnings = tshark(&["-r", path, "-Y", "_ws.expert.severity >= warning"]);
     assert_eq!(warnings.trim(), "", "frames with expert warnings");
+    std::fs::remove_file(path).unwrap();
 }
 
 /// scapy reads the capture and recomputes each MH checksum over the IPv6
@@ -393,6 +395,7 @@ fn scapy_agrees_on_checksum() {
         .map(|packet| u16::from_be_bytes([packet[44], packet[45]]))
         .collect();
     assert_eq!(sums, ours);
+    std::fs::remove_file(path).unwrap();
 }
 
 #[test]
