@@ -5,6 +5,7 @@
 //! Tests drive the same cores with a fake clock and an in-memory [`Tx`].
 
 use crate::Instant;
+use crate::ctl::{Request, Response};
 
 /// Index of a port (one TAP device) in the order the router was given them.
 pub type PortId = usize;
@@ -30,4 +31,11 @@ pub trait Core {
     fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx);
     /// The earliest instant at which the core needs `on_timer`, if any.
     fn poll_at(&self) -> Option<Instant>;
+    /// Answers one control-socket request (the loop itself handles `log`).
+    fn control(&mut self, _now: Instant, request: &Request, _tx: &mut dyn Tx) -> Response {
+        Response::error(format!("{request:?}: not supported by this router"))
+    }
+    /// Called once when the loop is asked to stop (SIGTERM/SIGINT), before a short
+    /// drain: a MAG de-registers its bindings here (RFC 5213 6.10).
+    fn on_stop(&mut self, _now: Instant, _tx: &mut dyn Tx) {}
 }
