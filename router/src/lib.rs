@@ -22,6 +22,7 @@ pub mod pcap;
 pub mod plain;
 pub mod policy;
 pub mod timer;
+pub mod timestamp;
 pub mod tunnel;
 pub mod wire;
 
