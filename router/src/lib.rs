@@ -21,6 +21,7 @@ pub mod netio;
 pub mod pcap;
 pub mod plain;
 pub mod policy;
+pub mod sim;
 pub mod timer;
 pub mod timestamp;
 pub mod tunnel;
