@@ -7,6 +7,7 @@
 
 pub mod bench_forward;
 pub mod binaries;
+pub mod domain;
 pub mod host;
 pub mod lab;
 pub mod payload;
