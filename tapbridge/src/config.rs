@@ -191,6 +191,7 @@ pub fn member_configs(segments: &[SegmentSpec]) -> Vec<MemberConfig> {
             s.members.iter().map(|m| MemberConfig {
                 name: m.name.clone(),
                 segment: s.name.clone(),
+                mac: m.mac,
             })
         })
         .collect()

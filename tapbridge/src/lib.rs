@@ -6,6 +6,8 @@
 //!
 //! - [`bridge`]: the switch core without I/O (learning, flooding, counters).
 //! - [`mac_table`]: one segment's learning table with aging.
+//! - [`link`]: per-member, per-direction link emulation (delay, jitter, loss, rate).
+//! - [`rng`]: the seeded generator behind loss and jitter.
 //! - [`config`]: segments and members from flags or a TOML file.
 //! - [`ctl`]: control requests.
 //! - [`io`]: members' file descriptors, the control socket and the mio loop.
@@ -14,4 +16,6 @@ pub mod bridge;
 pub mod config;
 pub mod ctl;
 pub mod io;
+pub mod link;
 pub mod mac_table;
+pub mod rng;

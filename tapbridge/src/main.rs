@@ -40,6 +40,9 @@ struct Args {
     /// seconds a learnt MAC address lives without traffic (default 300)
     #[argh(option)]
     aging_secs: Option<u64>,
+    /// seed of the link emulation's loss and jitter draws (default 1)
+    #[argh(option, default = "1")]
+    seed: u64,
     /// log every learning decision, not only events
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -63,7 +66,10 @@ struct CtlArgs {
     /// the control socket
     #[argh(positional)]
     socket: PathBuf,
-    /// the request: segments | counters | log LEVEL
+    /// the request: segments | counters | links | log LEVEL | link MEMBER [in|out|both]
+    /// [delay=MS] [jitter=MS] [loss=PCT] [burst=E%/X%/L%] [rate=BPS] [queue=N] |
+    /// capture SEGMENT FILE|stop | pause MEMBER | resume MEMBER |
+    /// move MEMBER --to SEGMENT | announce MEMBER --addr ADDR... [--mac MAC]
     #[argh(positional, greedy)]
     words: Vec<String>,
 }
@@ -86,7 +92,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     let aging = Duration::from_secs(aging.unwrap_or(300));
     let configs = config::member_configs(&segments);
-    let mut bridge = Bridge::new(&configs, aging)?;
+    let mut bridge = Bridge::new(&configs, aging, args.seed)?;
     let mut members = Vec::new();
     for spec in segments.iter().flat_map(|s| &s.members) {
         let io = MemberIo::open(spec)?;

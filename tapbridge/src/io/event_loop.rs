@@ -14,11 +14,12 @@ use router::core::{Core, Tx};
 use router::ctl::Response;
 use router::netio::tap::MAX_FRAME;
 use router::netio::{Stop, StopReason};
+use router::pcap::PcapWriter;
 
 use super::control::{ControlServer, FIRST_TOKEN};
 use super::member::{MemberIo, Read};
 use crate::bridge::{Bridge, MemberId};
-use crate::ctl::parse_request;
+use crate::ctl::{Request, parse_request};
 
 const STOP: Token = Token(usize::MAX);
 
@@ -128,9 +129,16 @@ impl EventLoop {
             return;
         };
         let start = self.start;
+        let (members, io_stats, names) = (&mut self.members, &mut self.io_stats, &self.names);
         let mut answer = |line: &str| {
             let response = match parse_request(line) {
-                Ok(request) => bridge.control(clock(start), &request),
+                Ok(Request::Capture { segment, file }) => {
+                    capture(bridge, &segment, file.as_deref())
+                }
+                Ok(request) => {
+                    let mut tx = MemberTx(members, io_stats, names);
+                    bridge.control(clock(start), &request, &mut tx)
+                }
                 Err(e) => Response::error(e),
             };
             response.to_line()
@@ -165,6 +173,34 @@ impl EventLoop {
             let mut tx = MemberTx(&mut self.members, &mut self.io_stats, &self.names);
             bridge.on_frame(clock(self.start), id, frame, &mut tx);
         }
+    }
+}
+
+/// Opens (or closes) the capture file of a segment. The file is unbuffered so
+/// that readers see every frame while the capture runs.
+fn capture(bridge: &mut Bridge, segment: &str, file: Option<&str>) -> Response {
+    let writer = match file {
+        None => None,
+        Some(path) => {
+            let opened = std::fs::File::create(path)
+                .and_then(|f| PcapWriter::new(Box::new(f) as Box<dyn io::Write>));
+            match opened {
+                Ok(w) => Some(w),
+                Err(e) => return Response::error(format!("capture file {path}: {e}")),
+            }
+        }
+    };
+    match bridge.set_capture(segment, writer) {
+        Ok(old) => {
+            if let Some(mut old) = old
+                && let Err(e) = old.flush()
+            {
+                log::warn!("segment {segment}: finishing the previous capture: {e}");
+            }
+            log::info!("segment {segment}: capture {}", file.unwrap_or("stopped"));
+            Response::tables(Vec::new())
+        }
+        Err(e) => Response::error(e.to_string()),
     }
 }
 
