@@ -139,6 +139,26 @@ fn scenario() -> Result<(), LabError> {
     if tx_to_h2.is_none_or(|l| l.ends_with(" 0")) {
         return Err(check(format!("nothing was sent to h2:\n{counters}")));
     }
+    // Run-time changes through the control socket: a capture and a delay.
+    let pcap = lab.workdir().join("s1.pcap");
+    let h1 = format!("{}:eth0", lab.ns("h1"));
+    ctl(&socket, &["capture", "s1", &pcap.display().to_string()])?;
+    ctl(&socket, &["link", &h1, "out", "delay=100"])?;
+    let slow = host::ping(&lab, "h2", &addrs[0].to_string())?;
+    ctl(&socket, &["capture", "s1", "stop"])?;
+    let rtt_ok = slow
+        .lines()
+        .filter_map(|l| l.split("time=").nth(1))
+        .filter_map(|t| t.split_whitespace().next()?.parse::<f64>().ok())
+        .all(|ms| ms >= 100.0);
+    if !rtt_ok || !slow.contains("time=") {
+        return Err(check(format!("the 100 ms delay did not show:\n{slow}")));
+    }
+    let captured = std::fs::metadata(&pcap).map(|m| m.len()).unwrap_or(0);
+    // The file header plus at least three echo requests and three replies.
+    if captured < 24 + 6 * (16 + 118) {
+        return Err(check(format!("capture of s1 has only {captured} bytes")));
+    }
     let (_, log) = lab.stop("tapbridge", Duration::from_secs(5))?;
     if !log.contains("stopped by SIGTERM") {
         return Err(check(format!("tapbridge did not stop cleanly:\n{log}")));
