@@ -11,6 +11,6 @@ mod stop;
 pub mod tap;
 
 pub use event_loop::{EventLoop, LoopError};
-pub use netns::{NetnsError, open_tap};
+pub use netns::{NetnsError, open_tap, within};
 pub use stop::{Stop, StopHandle, StopReason};
 pub use tap::{Port, PortError, PortStats};
