@@ -21,6 +21,7 @@ pub mod netio;
 pub mod pcap;
 pub mod plain;
 pub mod policy;
+pub mod rng;
 pub mod sim;
 pub mod timer;
 pub mod timestamp;

@@ -18,4 +18,3 @@ pub mod ctl;
 pub mod io;
 pub mod link;
 pub mod mac_table;
-pub mod rng;

@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 use router::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
-use crate::rng::SplitMix64;
+use router::rng::SplitMix64;
 
 /// Probabilities are in parts per million so that requests compare exactly.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]

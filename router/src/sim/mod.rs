@@ -9,4 +9,4 @@ mod host;
 mod net;
 
 pub use host::{Received, SimHost};
-pub use net::{LinkParams, NodeId, Rng, SegmentId, Sent, SimCore, SimNet};
+pub use net::{LinkParams, NodeId, SegmentId, Sent, SimCore, SimNet};

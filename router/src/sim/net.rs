@@ -8,6 +8,7 @@
 //! segment is a VM's live migration at layer 2.
 
 use crate::core::{Core, PortId, Tx};
+use crate::rng::SplitMix64;
 use crate::{Duration, Instant};
 use std::any::Any;
 use std::cmp::Reverse;
@@ -19,34 +20,6 @@ pub type SegmentId = usize;
 /// A core the simulation can also hand back by its concrete type.
 pub trait SimCore: Core + Any {}
 impl<T: Core + Any> SimCore for T {}
-
-/// SplitMix64: tiny, fast, and the same sequence for the same seed everywhere.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in [0, n).
-    pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next_u64() % n }
-    }
-}
 
 /// How a segment treats frames.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -95,7 +68,7 @@ pub struct SimNet {
     queue: BinaryHeap<Reverse<(Instant, u64)>>,
     pending: HashMap<u64, Delivery>,
     order: u64,
-    rng: Rng,
+    rng: SplitMix64,
     /// Every frame sent, when `record` is on.
     pub trace: Vec<Sent>,
     pub record: bool,
@@ -121,7 +94,7 @@ impl SimNet {
             queue: BinaryHeap::new(),
             pending: HashMap::new(),
             order: 0,
-            rng: Rng::new(seed),
+            rng: SplitMix64::new(seed),
             trace: Vec::new(),
             record: false,
             unattached: 0,

@@ -25,6 +25,11 @@ impl SplitMix64 {
         self.below(1_000_000) < u64::from(ppm)
     }
 
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
     /// Uniform in `0..n` (0 when `n` is 0); the modulo bias is below 2^-40 for the
     /// small ranges used here.
     pub fn below(&mut self, n: u64) -> u64 {
