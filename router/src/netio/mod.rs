@@ -3,6 +3,7 @@
 //!
 //! `unsafe` is confined to this module (ioctls, setns, signalfd, eventfd).
 
+mod control;
 mod event_loop;
 pub mod logger;
 pub mod netns;
