@@ -255,6 +255,32 @@ impl NeighborCache {
         AdvertOutcome::default()
     }
 
+    /// Starts a reachability check of `ip` now: a STALE or DELAY entry enters PROBE,
+    /// and an absent one is created with `mac` first. Returns the address to send the
+    /// unicast NS to, or `None` when the entry is already being resolved, probed or
+    /// was just confirmed. A router uses it for neighbors it must track even while no
+    /// traffic flows to them, which NUD alone would never probe (RFC 4861 7.3.1).
+    pub fn probe(
+        &mut self,
+        now: Instant,
+        ip: Ipv6Addr,
+        mac: EthernetAddress,
+    ) -> Option<EthernetAddress> {
+        let entry = self.entries.entry(ip).or_insert_with(|| Entry {
+            mac: Some(mac),
+            state: NudState::Stale,
+            is_router: false,
+            probes: 0,
+            queue: VecDeque::new(),
+        });
+        let target = entry.mac?;
+        if !matches!(entry.state, NudState::Stale | NudState::Delay) {
+            return None;
+        }
+        self.enter(now, ip, NudState::Probe);
+        Some(target)
+    }
+
     /// Upper-layer proof of forward progress (RFC 4861 7.3.1).
     pub fn confirm(&mut self, now: Instant, ip: Ipv6Addr) {
         if self.entries.get(&ip).is_some_and(|e| e.mac.is_some()) {

@@ -150,6 +150,23 @@ impl NdPort {
         self.cache.confirm(now, ip);
     }
 
+    /// Probes `ip` with a unicast NS unless it is already being resolved or probed
+    /// (see [`NeighborCache::probe`]); a lost neighbor is then reported by
+    /// [`NdPort::on_timer`] as [`NdEvent::Unreachable`]. Returns whether an NS went out.
+    pub fn probe(
+        &mut self,
+        now: Instant,
+        ip: Ipv6Addr,
+        mac: EthernetAddress,
+        tx: &mut dyn Tx,
+    ) -> bool {
+        let Some(target) = self.cache.probe(now, ip, mac) else {
+            return false;
+        };
+        self.send_ns(ip, Some(target), tx);
+        true
+    }
+
     pub fn neighbor(&self, ip: &Ipv6Addr) -> Option<(NudState, Option<EthernetAddress>)> {
         self.cache.lookup(ip)
     }
@@ -706,6 +723,30 @@ mod tests {
         assert_eq!(event, Ok(Some(reachable)));
         let tx = assert_transition_at(&mut p, 35_100, NudState::Reachable, NudState::Stale);
         assert!(tx.is_empty(), "the PROBE timer was replaced");
+    }
+
+    #[test]
+    fn probe_of_an_idle_neighbor_until_unreachable() {
+        let mut p = port();
+        let mut tx = Sent::new();
+        assert!(
+            p.probe(ms(0), H_IP, H_MAC, &mut tx),
+            "absent: created and probed"
+        );
+        assert_eq!(p.neighbor(&H_IP), Some((NudState::Probe, Some(H_MAC))));
+        assert_eq!(tx.len(), 1);
+        assert!(!p.probe(ms(10), H_IP, H_MAC, &mut tx), "already probing");
+        for t in [1000, 2000] {
+            assert!(p.on_timer(ms(t), &mut tx).is_empty());
+        }
+        assert_eq!(tx.len(), 3, "max_unicast_solicit NS in all");
+        let lost = NdEvent::Unreachable {
+            mac: Some(H_MAC),
+            ip: H_IP,
+        };
+        assert_eq!(p.on_timer(ms(3000), &mut tx), vec![lost]);
+        reachable_at(&mut p, ms(4000));
+        assert!(!p.probe(ms(4010), H_IP, H_MAC, &mut tx), "just confirmed");
     }
 
     #[test]

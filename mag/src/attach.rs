@@ -1,0 +1,252 @@
+//! Attachment detection on an access link (RFC 5213 6.9.1: "the mobile access
+//! gateway detects a mobile node's attachment").
+//!
+//! RFC 5213 leaves the trigger to the access technology; a Router Solicitation is
+//! the usual one. A live-migrated VM never sends one: its hypervisor announces it
+//! with an unsolicited NA (or the VM simply keeps talking), so each of these
+//! sources can be switched on and off.
+
+use router::nd::NdEvent;
+use router::wire::HandoffIndicator;
+use smoltcp::wire::EthernetAddress;
+use std::fmt;
+use std::net::Ipv6Addr;
+use std::str::FromStr;
+
+/// Which events count as a node attaching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DetectConfig {
+    pub router_solicitation: bool,
+    pub unsolicited_na: bool,
+    pub dad_ns: bool,
+    /// Any frame whose Ethernet source is a policy node not yet attached.
+    pub unknown_source: bool,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            router_solicitation: true,
+            unsolicited_na: true,
+            dad_ns: true,
+            unknown_source: true,
+        }
+    }
+}
+
+/// `rs,na,dad,unknown` (any subset, comma separated) or `none`.
+impl FromStr for DetectConfig {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut cfg = DetectConfig {
+            router_solicitation: false,
+            unsolicited_na: false,
+            dad_ns: false,
+            unknown_source: false,
+        };
+        if s == "none" {
+            return Ok(cfg);
+        }
+        for part in s.split(',') {
+            match part.trim() {
+                "rs" => cfg.router_solicitation = true,
+                "na" => cfg.unsolicited_na = true,
+                "dad" => cfg.dad_ns = true,
+                "unknown" => cfg.unknown_source = true,
+                other => {
+                    return Err(format!(
+                        "{other:?}: not an attachment trigger (rs, na, dad, unknown or none)"
+                    ));
+                }
+            }
+        }
+        Ok(cfg)
+    }
+}
+
+/// What revealed a node on the access link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    RouterSolicitation,
+    UnsolicitedNa,
+    DadNs,
+    UnknownSource,
+}
+
+impl Trigger {
+    pub fn enabled(self, cfg: &DetectConfig) -> bool {
+        match self {
+            Trigger::RouterSolicitation => cfg.router_solicitation,
+            Trigger::UnsolicitedNa => cfg.unsolicited_na,
+            Trigger::DadNs => cfg.dad_ns,
+            Trigger::UnknownSource => cfg.unknown_source,
+        }
+    }
+
+    pub fn counter(self) -> &'static str {
+        match self {
+            Trigger::RouterSolicitation => "mag.attach.rs",
+            Trigger::UnsolicitedNa => "mag.attach.unsolicited_na",
+            Trigger::DadNs => "mag.attach.dad_ns",
+            Trigger::UnknownSource => "mag.attach.unknown_source",
+        }
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Trigger::RouterSolicitation => "router solicitation",
+            Trigger::UnsolicitedNa => "unsolicited NA",
+            Trigger::DadNs => "DAD NS",
+            Trigger::UnknownSource => "frame from unknown source",
+        })
+    }
+}
+
+/// One sighting of a node on an access link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sighting {
+    pub mac: EthernetAddress,
+    pub trigger: Trigger,
+    /// An address the node uses, if the event showed one (never the tentative
+    /// address of a DAD NS: probing it before DAD ends would get no answer).
+    pub address: Option<Ipv6Addr>,
+}
+
+impl Sighting {
+    /// RFC 5213 6.9.1.1: the Handoff Indicator the first PBU carries. A node
+    /// soliciting a router or configuring addresses is new on this interface; one
+    /// announcing a global address it already holds moved here from another MAG
+    /// (a migrated VM); anything else is a guess the MAG should not make.
+    pub fn handoff_indicator(&self) -> HandoffIndicator {
+        match (self.trigger, self.address) {
+            (Trigger::RouterSolicitation | Trigger::DadNs, _) => HandoffIndicator::NewInterface,
+            (Trigger::UnsolicitedNa, Some(ip)) if !ip.is_unicast_link_local() => {
+                HandoffIndicator::InterMag
+            }
+            _ => HandoffIndicator::Unknown,
+        }
+    }
+
+    /// The node's link-local address, if this sighting showed it.
+    pub fn link_local(&self) -> Option<Ipv6Addr> {
+        self.address.filter(Ipv6Addr::is_unicast_link_local)
+    }
+}
+
+/// The sighting an ND event amounts to, if any.
+pub fn from_nd(event: &NdEvent) -> Option<Sighting> {
+    let usable = |ip: Ipv6Addr| (!ip.is_unspecified() && !ip.is_multicast()).then_some(ip);
+    match *event {
+        NdEvent::RouterSolicitation { mac, eth_src, ip } => Some(Sighting {
+            mac: mac.unwrap_or(eth_src),
+            trigger: Trigger::RouterSolicitation,
+            address: usable(ip),
+        }),
+        NdEvent::UnsolicitedNa { mac, ip } => Some(Sighting {
+            mac,
+            trigger: Trigger::UnsolicitedNa,
+            address: usable(ip),
+        }),
+        NdEvent::DadNs { mac, .. } => Some(Sighting {
+            mac,
+            trigger: Trigger::DadNs,
+            address: None,
+        }),
+        NdEvent::Reachable { .. } | NdEvent::Unreachable { .. } => None,
+    }
+}
+
+/// The Ethernet source of an access-link frame and, for IPv6, its IP source:
+/// read straight from fixed offsets so that checking every frame costs nothing.
+pub fn frame_source(frame: &[u8]) -> Option<(EthernetAddress, Option<Ipv6Addr>)> {
+    const ETH_SRC: core::ops::Range<usize> = 6..12;
+    const ETHERTYPE: core::ops::Range<usize> = 12..14;
+    const IPV6_SRC: core::ops::Range<usize> = 22..38;
+    let mac = EthernetAddress::from_bytes(frame.get(ETH_SRC)?);
+    if !mac.is_unicast() {
+        return None;
+    }
+    let ip = (frame.get(ETHERTYPE) == Some(&[0x86, 0xdd][..]))
+        .then(|| frame.get(IPV6_SRC))
+        .flatten()
+        .and_then(|b| <[u8; 16]>::try_from(b).ok())
+        .map(Ipv6Addr::from)
+        .filter(|ip| !ip.is_unspecified() && !ip.is_multicast());
+    Some((mac, ip))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0xaa, 0, 1]);
+
+    #[test]
+    fn parses_trigger_lists() {
+        assert_eq!("rs,na,dad,unknown".parse(), Ok(DetectConfig::default()));
+        let only_na: DetectConfig = "na".parse().unwrap();
+        assert!(only_na.unsolicited_na && !only_na.router_solicitation);
+        let none: DetectConfig = "none".parse().unwrap();
+        assert!(!none.dad_ns && !none.unknown_source);
+        assert!(
+            "rs,bogus"
+                .parse::<DetectConfig>()
+                .unwrap_err()
+                .contains("bogus")
+        );
+    }
+
+    #[test]
+    fn handoff_indicator_per_trigger() {
+        let na = |ip: &str| {
+            from_nd(&NdEvent::UnsolicitedNa {
+                mac: MAC,
+                ip: ip.parse().unwrap(),
+            })
+            .unwrap()
+        };
+        assert_eq!(
+            na("2001:db8:1:1::5").handoff_indicator(),
+            HandoffIndicator::InterMag
+        );
+        assert_eq!(na("fe80::5").handoff_indicator(), HandoffIndicator::Unknown);
+        assert_eq!(na("fe80::5").link_local(), Some("fe80::5".parse().unwrap()));
+        let dad = from_nd(&NdEvent::DadNs {
+            mac: MAC,
+            target: "fe80::5".parse().unwrap(),
+        })
+        .unwrap();
+        assert_eq!(dad.handoff_indicator(), HandoffIndicator::NewInterface);
+        assert_eq!(
+            dad.address, None,
+            "a tentative address is not yet the node's"
+        );
+        let rs = from_nd(&NdEvent::RouterSolicitation {
+            mac: None,
+            eth_src: MAC,
+            ip: Ipv6Addr::UNSPECIFIED,
+        })
+        .unwrap();
+        assert_eq!((rs.mac, rs.address), (MAC, None));
+        assert_eq!(rs.handoff_indicator(), HandoffIndicator::NewInterface);
+    }
+
+    #[test]
+    fn frame_source_never_panics() {
+        assert_eq!(frame_source(&[]), None);
+        assert_eq!(frame_source(&[0; 11]), None);
+        let mut frame = vec![0u8; 54];
+        frame[6..12].copy_from_slice(MAC.as_bytes());
+        assert_eq!(frame_source(&frame[..14]), Some((MAC, None)));
+        frame[12..14].copy_from_slice(&[0x86, 0xdd]);
+        assert_eq!(frame_source(&frame[..30]), Some((MAC, None)));
+        let src: Ipv6Addr = "fe80::5".parse().unwrap();
+        frame[22..38].copy_from_slice(&src.octets());
+        assert_eq!(frame_source(&frame), Some((MAC, Some(src))));
+        frame[6] = 0x33;
+        assert_eq!(frame_source(&frame), None, "a multicast source is no node");
+    }
+}

@@ -1,0 +1,223 @@
+//! The Binding Update List (RFC 5213 6.1): one entry per mobile node attached to
+//! this MAG, keyed by the node's MAC (its MN link-layer identifier), which is what
+//! the MAG sees on every frame.
+
+use crate::attach::Trigger;
+use ipnet::Ipv6Net;
+use router::core::PortId;
+use router::policy::format_mac;
+use router::wire::PbuRepr;
+use router::{Duration, Instant};
+use smoltcp::wire::EthernetAddress;
+use std::collections::HashMap;
+use std::fmt;
+use std::net::Ipv6Addr;
+
+/// Where a binding is in its life (RFC 5213 6.9.1, 6.9.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingState {
+    /// First PBU sent, no PBA yet: no routes, no RA.
+    Registering,
+    /// PBA accepted: routes installed, per-node RAs flowing.
+    Registered,
+    /// A refresh PBU is out; the binding still holds until its lifetime ends.
+    Refreshing,
+}
+
+impl fmt::Display for BindingState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BindingState::Registering => "registering",
+            BindingState::Registered => "registered",
+            BindingState::Refreshing => "refreshing",
+        })
+    }
+}
+
+/// A PBU that is waiting for its PBA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outstanding {
+    /// What was sent last; a retransmission re-sends it with a new sequence number
+    /// (and timestamp), as RFC 6275 11.8 asks.
+    pub pbu: PbuRepr,
+    /// How long to wait for the PBA before sending again (doubles each time).
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulEntry {
+    pub mn_id: String,
+    pub mac: EthernetAddress,
+    /// The access port the node is on.
+    pub port: PortId,
+    /// The prefixes the LMA granted; empty until the first accepted PBA.
+    pub hnps: Vec<Ipv6Net>,
+    pub state: BindingState,
+    /// The sequence number of the last PBU sent.
+    pub sequence: u16,
+    /// Seconds the LMA granted in the last accepted PBA.
+    pub lifetime: u32,
+    pub expires_at: Option<Instant>,
+    /// Sequence numbers (and timestamps) of every PBU of the current exchange: a
+    /// PBA answering an earlier retransmission still completes it.
+    pub sent: Vec<(u16, Option<u64>)>,
+    pub outstanding: Option<Outstanding>,
+    /// Retransmissions of the current exchange (shown in the table).
+    pub retransmissions: u32,
+    pub trigger: Trigger,
+    pub link_local: Option<Ipv6Addr>,
+    /// Addresses the node was seen using: the candidates for reachability probes.
+    pub addresses: Vec<Ipv6Addr>,
+    /// When the node was detected on the link (the handoff latency's start).
+    pub detected_at: Instant,
+    /// When the first RA after registration went out (the handoff latency's end).
+    pub ra_sent_at: Option<Instant>,
+}
+
+impl BulEntry {
+    /// Remembers an address of the node (for NUD), link-local first.
+    pub fn learn_address(&mut self, ip: Ipv6Addr) {
+        if ip.is_unicast_link_local() {
+            self.link_local = Some(ip);
+        }
+        if !self.addresses.contains(&ip) {
+            self.addresses.push(ip);
+            self.addresses
+                .sort_by_key(|a| (!a.is_unicast_link_local(), u128::from(*a)));
+        }
+    }
+
+    /// The address whose reachability stands for the node's: its link-local one
+    /// when known (every node keeps it for as long as it is on the link).
+    pub fn nud_address(&self) -> Option<Ipv6Addr> {
+        self.addresses.first().copied()
+    }
+
+    pub fn is_registered(&self) -> bool {
+        matches!(
+            self.state,
+            BindingState::Registered | BindingState::Refreshing
+        )
+    }
+
+    pub fn lifetime_left(&self, now: Instant) -> Option<Duration> {
+        self.expires_at
+            .map(|at| if at > now { at - now } else { Duration::ZERO })
+    }
+
+    pub fn mac_text(&self) -> String {
+        format_mac(&self.mac.0)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct BindingUpdateList {
+    entries: HashMap<EthernetAddress, BulEntry>,
+}
+
+impl BindingUpdateList {
+    pub fn get(&self, mac: &EthernetAddress) -> Option<&BulEntry> {
+        self.entries.get(mac)
+    }
+
+    pub fn get_mut(&mut self, mac: &EthernetAddress) -> Option<&mut BulEntry> {
+        self.entries.get_mut(mac)
+    }
+
+    pub fn contains(&self, mac: &EthernetAddress) -> bool {
+        self.entries.contains_key(mac)
+    }
+
+    pub fn insert(&mut self, entry: BulEntry) {
+        self.entries.insert(entry.mac, entry);
+    }
+
+    pub fn remove(&mut self, mac: &EthernetAddress) -> Option<BulEntry> {
+        self.entries.remove(mac)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry whose current exchange sent `sequence` (PBAs are rare, a scan is fine).
+    pub fn by_sequence(&self, sequence: u16) -> Option<&BulEntry> {
+        self.entries
+            .values()
+            .find(|e| e.sent.iter().any(|(s, _)| *s == sequence))
+    }
+
+    /// The entry one of whose addresses is `ip`.
+    pub fn by_address(&self, port: PortId, ip: &Ipv6Addr) -> Option<&BulEntry> {
+        self.entries
+            .values()
+            .find(|e| e.port == port && e.addresses.contains(ip))
+    }
+
+    /// Entries in a stable order (by MAC) for tables and shutdown.
+    pub fn sorted(&self) -> Vec<&BulEntry> {
+        let mut all: Vec<&BulEntry> = self.entries.values().collect();
+        all.sort_by_key(|e| e.mac);
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> BulEntry {
+        BulEntry {
+            mn_id: "vm1@tapmip".into(),
+            mac: EthernetAddress([0x52, 0x54, 0, 0xaa, 0, 1]),
+            port: 1,
+            hnps: Vec::new(),
+            state: BindingState::Registering,
+            sequence: 1,
+            lifetime: 0,
+            expires_at: None,
+            sent: vec![(1, None)],
+            outstanding: None,
+            retransmissions: 0,
+            trigger: Trigger::RouterSolicitation,
+            link_local: None,
+            addresses: Vec::new(),
+            detected_at: Instant::from_millis(0),
+            ra_sent_at: None,
+        }
+    }
+
+    #[test]
+    fn link_local_is_the_nud_address() {
+        let mut e = entry();
+        e.learn_address("2001:db8:1:1::5".parse().unwrap());
+        assert_eq!(e.nud_address(), Some("2001:db8:1:1::5".parse().unwrap()));
+        e.learn_address("fe80::5".parse().unwrap());
+        e.learn_address("fe80::5".parse().unwrap());
+        assert_eq!(e.addresses.len(), 2);
+        assert_eq!(e.nud_address(), Some("fe80::5".parse().unwrap()));
+        assert_eq!(e.link_local, Some("fe80::5".parse().unwrap()));
+    }
+
+    #[test]
+    fn lookups() {
+        let mut bul = BindingUpdateList::default();
+        let mut e = entry();
+        e.learn_address("fe80::5".parse().unwrap());
+        bul.insert(e.clone());
+        assert!(bul.by_sequence(1).is_some());
+        assert!(bul.by_sequence(2).is_none());
+        assert!(bul.by_address(1, &"fe80::5".parse().unwrap()).is_some());
+        assert!(bul.by_address(2, &"fe80::5".parse().unwrap()).is_none());
+        assert_eq!(e.lifetime_left(Instant::from_millis(5)), None);
+        assert_eq!(
+            bul.remove(&e.mac).map(|e| e.mn_id),
+            Some("vm1@tapmip".into())
+        );
+        assert!(bul.is_empty());
+    }
+}

@@ -1,0 +1,16 @@
+//! The Mobile Access Gateway of tapmip (RFC 5213 section 6) as a core without I/O.
+//!
+//! - [`attach`]: which access-link events mean a node attached.
+//! - [`bul`]: the Binding Update List.
+//! - [`pbu`]: building PBUs, matching PBAs, retransmission back-off.
+//! - [`access`]: the per-node Router Advertisements of a shared access link.
+//! - [`core`]: [`Mag`], the [`router::core::Core`] the `mag` binary runs.
+
+pub mod access;
+pub mod attach;
+pub mod bul;
+pub mod core;
+pub mod pbu;
+
+pub use crate::core::{AccessConfig, Mag, MagConfig, UPLINK, UplinkConfig};
+pub use attach::DetectConfig;

@@ -1,0 +1,736 @@
+//! The MAG core driven in memory with a fake clock: attachment triggers, PBU
+//! contents, PBA handling, retransmission, refresh, detachment, per-node RAs and
+//! forwarding through the tunnel.
+
+use ipnet::Ipv6Net;
+use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
+use mag::bul::BindingState;
+use mag::{AccessConfig, DetectConfig, Mag, MagConfig, UPLINK, UplinkConfig};
+use router::core::{Core, PortId};
+use router::ctl::Request;
+use router::fib::NextHop;
+use router::nd::PrefixInfo;
+use router::nd::frames::{
+    Addressing, NaFlags, NdFrame, NdMessage, build_na, build_ns, build_rs, ethernet_ipv6,
+    multicast_mac, solicited_node,
+};
+use router::policy::Policy;
+use router::timestamp::WallClock;
+use router::wire::{
+    AccessTechnologyType, HandoffIndicator, MhPacket, MhRepr, MobilityOptions, PbaRepr, PbaStatus,
+    PbuRepr, mh_ipv6_packet,
+};
+use router::{Duration, Instant};
+use smoltcp::wire::{EthernetAddress, EthernetFrame, IpProtocol, Ipv6Packet, Ipv6Repr};
+use std::collections::HashMap;
+use std::net::Ipv6Addr;
+
+const UPLINK_MAC: EthernetAddress = EthernetAddress([0x02, 0x7a, 0x6d, 0, 0, 1]);
+const LMA_MAC: EthernetAddress = EthernetAddress([0x02, 0x4c, 0x4d, 0, 0, 1]);
+const VM1: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0xaa, 0, 1]);
+const VM2: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0xaa, 0, 2]);
+const STRANGER: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0xbb, 0, 9]);
+const ACCESS: PortId = 1;
+
+const POLICY: &str = r#"
+[[mag]]
+name = "mag1"
+address = "2001:db8:ff:1::2"
+
+[[node]]
+mn_id = "vm1@tapmip"
+mac = "52:54:00:aa:00:01"
+hnps = ["2001:db8:1:1::/64"]
+
+[[node]]
+mn_id = "vm2@tapmip"
+mac = "52:54:00:aa:00:02"
+hnps = ["2001:db8:1:2::/64"]
+"#;
+
+fn ip(s: &str) -> Ipv6Addr {
+    s.parse().unwrap()
+}
+
+fn net(s: &str) -> Ipv6Net {
+    s.parse().unwrap()
+}
+
+fn t(ms: i64) -> Instant {
+    Instant::from_millis(ms)
+}
+
+fn pcoa() -> Ipv6Addr {
+    ip("2001:db8:ff:1::2")
+}
+
+fn lmaa() -> Ipv6Addr {
+    ip("2001:db8:ff:1::1")
+}
+
+fn config() -> MagConfig {
+    let uplink = UplinkConfig {
+        mac: UPLINK_MAC,
+        mtu: 1500,
+        proxy_coa: net("2001:db8:ff:1::2/64"),
+    };
+    let access = vec![AccessConfig {
+        mac: FIXED_MAC,
+        link_local: FIXED_LINK_LOCAL,
+        mtu: 1500,
+    }];
+    let mut cfg = MagConfig::new("mag1", uplink, access, lmaa());
+    cfg.ra_interval = Duration::from_secs(10);
+    cfg.lifetime = 100;
+    cfg.epoch = WallClock::from_secs(1_700_000_000);
+    cfg
+}
+
+type Out = Vec<(PortId, Vec<u8>)>;
+
+/// A MAG with its LMA and nodes simulated around it: NS for the LMA and for the
+/// addresses in `answers` are answered, everything else is returned.
+struct Lab {
+    mag: Mag,
+    answers: HashMap<Ipv6Addr, EthernetAddress>,
+}
+
+impl Lab {
+    fn new(cfg: MagConfig) -> Lab {
+        let policy = Policy::parse(POLICY, "policy.toml").unwrap();
+        Lab {
+            mag: Mag::new(cfg, policy, t(0)),
+            answers: HashMap::new(),
+        }
+    }
+
+    fn default() -> Lab {
+        Lab::new(config())
+    }
+
+    fn feed(&mut self, now: Instant, port: PortId, frame: &[u8]) -> Out {
+        let mut out = Out::new();
+        self.mag.on_frame(now, port, frame, &mut out);
+        self.settle(now, out)
+    }
+
+    fn tick(&mut self, now: Instant) -> Out {
+        let mut out = Out::new();
+        self.mag.on_timer(now, &mut out);
+        self.settle(now, out)
+    }
+
+    /// Runs every timer up to `until`, collecting what leaves with its time.
+    fn run_until(&mut self, until: Instant) -> Vec<(Instant, PortId, Vec<u8>)> {
+        let mut all = Vec::new();
+        while let Some(at) = self.mag.poll_at().filter(|at| *at <= until) {
+            all.extend(self.tick(at).into_iter().map(|(p, f)| (at, p, f)));
+        }
+        all
+    }
+
+    fn settle(&mut self, now: Instant, mut out: Out) -> Out {
+        let mut delivered = Out::new();
+        while let Some((port, frame)) = out.pop() {
+            let ns = match NdFrame::parse(&frame) {
+                Ok(NdFrame {
+                    addr,
+                    message: NdMessage::NeighborSolicit { target, .. },
+                }) if !addr.src_ip.is_unspecified() => Some((addr, target)),
+                _ => None,
+            };
+            let answer = ns.and_then(|(addr, target)| {
+                let mac = if port == UPLINK && target == lmaa() {
+                    Some(LMA_MAC)
+                } else {
+                    self.answers.get(&target).copied()
+                };
+                mac.map(|mac| (addr, target, mac))
+            });
+            match answer {
+                Some((addr, target, mac)) => {
+                    let na = build_na(
+                        &Addressing {
+                            src_mac: mac,
+                            dst_mac: addr.src_mac,
+                            src_ip: target,
+                            dst_ip: addr.src_ip,
+                        },
+                        target,
+                        NaFlags {
+                            router: false,
+                            solicited: true,
+                            override_: true,
+                        },
+                        Some(mac),
+                    );
+                    self.mag.on_frame(now, port, &na, &mut out);
+                }
+                None => delivered.push((port, frame)),
+            }
+        }
+        delivered
+    }
+
+    fn rs(&mut self, now: Instant, mac: EthernetAddress, ll: &str) -> Out {
+        self.answers.insert(ip(ll), mac);
+        let rs = build_rs(&Addressing {
+            src_mac: mac,
+            dst_mac: multicast_mac(ip("ff02::2")),
+            src_ip: ip(ll),
+            dst_ip: ip("ff02::2"),
+        });
+        self.feed(now, ACCESS, &rs)
+    }
+
+    fn pba(&mut self, now: Instant, pbu: &PbuRepr, status: PbaStatus, hnp: &str) -> Out {
+        let repr = PbaRepr {
+            status,
+            key_mgmt: false,
+            mobile_router: false,
+            proxy: true,
+            sequence: pbu.sequence,
+            lifetime_secs: pbu.lifetime_secs,
+            options: MobilityOptions {
+                mn_id: pbu.options.mn_id.clone(),
+                hnps: vec![net(hnp)],
+                handoff_indicator: pbu.options.handoff_indicator,
+                access_technology: pbu.options.access_technology,
+                mn_link_layer_id: pbu.options.mn_link_layer_id.clone(),
+                timestamp: pbu.options.timestamp,
+                ..MobilityOptions::default()
+            },
+        };
+        self.pba_repr(now, repr)
+    }
+
+    fn pba_repr(&mut self, now: Instant, repr: PbaRepr) -> Out {
+        let packet = mh_ipv6_packet(lmaa(), pcoa(), 64, &MhRepr::Pba(repr));
+        let frame = ethernet_ipv6(LMA_MAC, UPLINK_MAC, &packet);
+        self.feed(now, UPLINK, &frame)
+    }
+
+    /// RS from `mac`, then the LMA accepts with `hnp`; returns the RA frames.
+    fn register(&mut self, now: Instant, mac: EthernetAddress, ll: &str, hnp: &str) -> Out {
+        let out = self.rs(now, mac, ll);
+        let pbu = only_pbu(&out);
+        self.pba(now, &pbu, PbaStatus::Accepted, hnp)
+    }
+}
+
+/// The PBUs in `out`, checked to go from the Proxy-CoA to the LMA's MAC and address.
+fn pbus(out: &[(PortId, Vec<u8>)]) -> Vec<PbuRepr> {
+    out.iter()
+        .filter(|(p, _)| *p == UPLINK)
+        .filter_map(|(_, f)| {
+            let eth = EthernetFrame::new_checked(&f[..]).unwrap();
+            let ipp = Ipv6Packet::new_checked(eth.payload()).unwrap();
+            if ipp.next_header() != IpProtocol::Unknown(135) {
+                return None;
+            }
+            assert_eq!(eth.dst_addr(), LMA_MAC);
+            assert_eq!((ipp.src_addr(), ipp.dst_addr()), (pcoa(), lmaa()));
+            let mh = MhPacket::new_checked(ipp.payload()).unwrap();
+            match MhRepr::parse(&mh, &ipp.src_addr(), &ipp.dst_addr()).unwrap() {
+                MhRepr::Pbu(pbu) => Some(pbu),
+                MhRepr::Pba(_) => panic!("a MAG sends no PBA"),
+            }
+        })
+        .collect()
+}
+
+fn only_pbu(out: &[(PortId, Vec<u8>)]) -> PbuRepr {
+    let all = pbus(out);
+    assert_eq!(all.len(), 1, "{all:?}");
+    all.into_iter().next().unwrap()
+}
+
+/// RAs in `out`: (Ethernet dst, IP dst, prefixes), checked to come from the fixed
+/// MAG addresses on the access link.
+fn ras(out: &[(PortId, Vec<u8>)]) -> Vec<(EthernetAddress, Ipv6Addr, Vec<PrefixInfo>)> {
+    out.iter()
+        .filter_map(|(p, f)| match NdFrame::parse(f) {
+            Ok(NdFrame {
+                addr,
+                message: NdMessage::RouterAdvert { params, .. },
+            }) => {
+                assert_eq!(*p, ACCESS);
+                assert_eq!((addr.src_mac, addr.src_ip), (FIXED_MAC, FIXED_LINK_LOCAL));
+                Some((addr.dst_mac, addr.dst_ip, params.prefixes))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn handoff(pbu: &PbuRepr) -> HandoffIndicator {
+    pbu.options.handoff_indicator.unwrap()
+}
+
+fn udp(src: &str, dst: &str, len: usize) -> Vec<u8> {
+    let mut buf = vec![0x5a; 40 + len];
+    Ipv6Repr {
+        src_addr: ip(src),
+        dst_addr: ip(dst),
+        next_header: IpProtocol::Udp,
+        payload_len: len,
+        hop_limit: 64,
+    }
+    .emit(&mut Ipv6Packet::new_unchecked(&mut buf[..]));
+    buf
+}
+
+fn counter(lab: &Lab, name: &str) -> u64 {
+    lab.mag.counters().get(name)
+}
+
+#[test]
+fn rs_registers_then_unicast_ra_with_exactly_the_hnp() {
+    let mut lab = Lab::default();
+    let out = lab.rs(t(0), VM1, "fe80::5");
+    let pbu = only_pbu(&out);
+    assert!(pbu.ack && pbu.home_registration && pbu.proxy);
+    assert_eq!(pbu.lifetime_secs, 100);
+    let o = &pbu.options;
+    assert_eq!(o.mn_id.as_deref(), Some("vm1@tapmip"));
+    assert_eq!(o.hnps, vec![net("::/0")]);
+    assert_eq!(o.handoff_indicator, Some(HandoffIndicator::NewInterface));
+    assert_eq!(o.access_technology, Some(AccessTechnologyType::Ethernet));
+    assert_eq!(o.mn_link_layer_id.as_deref(), Some(VM1.as_bytes()));
+    assert_eq!(o.link_local_address, Some(FIXED_LINK_LOCAL));
+    assert_eq!(o.timestamp.map(|ts| ts >> 16), Some(1_700_000_000));
+    assert!(ras(&out).is_empty(), "no RA before the PBA");
+    assert!(
+        lab.mag
+            .engine()
+            .fib
+            .get_v6(&net("2001:db8:1:1::/64"))
+            .is_none()
+    );
+
+    let out = lab.pba(t(40), &pbu, PbaStatus::Accepted, "2001:db8:1:1::/64");
+    let ras = ras(&out);
+    assert_eq!(ras.len(), 1);
+    let (dst_mac, dst_ip, prefixes) = &ras[0];
+    assert_eq!((*dst_mac, *dst_ip), (VM1, ip("fe80::5")));
+    assert_eq!(prefixes.len(), 1);
+    assert_eq!(prefixes[0].prefix, net("2001:db8:1:1::/64"));
+    assert!(prefixes[0].on_link && prefixes[0].autonomous);
+
+    let engine = lab.mag.engine();
+    assert_eq!(
+        engine.fib.get_v6(&net("2001:db8:1:1::/64")),
+        Some(&NextHop::Connected { port: ACCESS })
+    );
+    let Some(NextHop::Tunnel(id)) = engine.src_fib.get_v6(&net("2001:db8:1:1::/64")) else {
+        panic!("no source route into the tunnel");
+    };
+    let tunnel = engine.tunnels.get(*id).unwrap();
+    assert_eq!((tunnel.local, tunnel.remote), (pcoa(), lmaa()));
+
+    let e = lab.mag.bindings().get(&VM1).unwrap();
+    assert_eq!(e.state, BindingState::Registered);
+    assert_eq!((e.detected_at, e.ra_sent_at), (t(0), Some(t(40))));
+    let table = lab
+        .mag
+        .control(t(50), &Request::Bindings {}, &mut Out::new());
+    assert!(table.ok);
+    let row = &table.tables[0].rows[0];
+    assert!(row.contains(&"vm1@tapmip".to_string()) && row.contains(&"40".to_string()));
+
+    // An RS from the registered node is answered with its own RA at once.
+    let again = lab.rs(t(2000), VM1, "fe80::5");
+    assert!(pbus(&again).is_empty());
+    assert_eq!(self::ras(&again).len(), 1);
+}
+
+#[test]
+fn unsolicited_na_of_a_global_address_is_an_inter_mag_handoff() {
+    let mut lab = Lab::default();
+    let na = |target: &str| {
+        build_na(
+            &Addressing {
+                src_mac: VM1,
+                dst_mac: multicast_mac(ip("ff02::1")),
+                src_ip: ip(target),
+                dst_ip: ip("ff02::1"),
+            },
+            ip(target),
+            NaFlags {
+                router: false,
+                solicited: false,
+                override_: true,
+            },
+            Some(VM1),
+        )
+    };
+    let pbu = only_pbu(&lab.feed(t(0), ACCESS, &na("2001:db8:1:1::5")));
+    assert_eq!(handoff(&pbu), HandoffIndicator::InterMag);
+    assert_eq!(counter(&lab, "mag.attach.unsolicited_na"), 1);
+    assert!(
+        pbus(&lab.feed(t(1), ACCESS, &na("fe80::5"))).is_empty(),
+        "already attaching"
+    );
+
+    let mut lab = Lab::default();
+    let pbu = only_pbu(&lab.feed(t(0), ACCESS, &na("fe80::5")));
+    assert_eq!(handoff(&pbu), HandoffIndicator::Unknown);
+}
+
+#[test]
+fn dad_ns_attaches_a_new_interface() {
+    let mut lab = Lab::default();
+    let target = ip("fe80::5");
+    let ns = build_ns(
+        &Addressing {
+            src_mac: VM1,
+            dst_mac: multicast_mac(solicited_node(target)),
+            src_ip: Ipv6Addr::UNSPECIFIED,
+            dst_ip: solicited_node(target),
+        },
+        target,
+        None,
+    );
+    let pbu = only_pbu(&lab.feed(t(0), ACCESS, &ns));
+    assert_eq!(handoff(&pbu), HandoffIndicator::NewInterface);
+    assert_eq!(counter(&lab, "mag.attach.dad_ns"), 1);
+}
+
+#[test]
+fn any_frame_from_a_policy_node_attaches_it() {
+    let mut lab = Lab::default();
+    let packet = udp("2001:db8:1:1::5", "2001:db8:c::9", 8);
+    let frame = ethernet_ipv6(VM1, FIXED_MAC, &packet);
+    let pbu = only_pbu(&lab.feed(t(0), ACCESS, &frame));
+    assert_eq!(handoff(&pbu), HandoffIndicator::Unknown);
+    assert_eq!(counter(&lab, "mag.attach.unknown_source"), 1);
+
+    // Switched off, the same frame does nothing.
+    let mut cfg = config();
+    cfg.detect = "rs,na,dad".parse::<DetectConfig>().unwrap();
+    let mut lab = Lab::new(cfg);
+    assert!(pbus(&lab.feed(t(0), ACCESS, &frame)).is_empty());
+    assert!(lab.mag.bindings().is_empty());
+}
+
+#[test]
+fn nodes_outside_the_policy_are_ignored_and_counted() {
+    let mut lab = Lab::default();
+    let out = lab.rs(t(0), STRANGER, "fe80::9");
+    assert!(pbus(&out).is_empty() && ras(&out).is_empty());
+    let frame = ethernet_ipv6(
+        STRANGER,
+        FIXED_MAC,
+        &udp("2001:db8:9::9", "2001:db8:c::9", 8),
+    );
+    assert!(pbus(&lab.feed(t(1), ACCESS, &frame)).is_empty());
+    assert!(lab.mag.bindings().is_empty());
+    assert_eq!(counter(&lab, "mag.attach.ignored_not_in_policy"), 1);
+}
+
+#[test]
+fn retransmits_at_1_5_3_6_12_24_s_then_gives_up() {
+    let mut lab = Lab::default();
+    let first = only_pbu(&lab.rs(t(0), VM1, "fe80::5"));
+    let sent = lab.run_until(t(100_000));
+    let pbu_times: Vec<i64> = sent
+        .iter()
+        .filter(|(_, p, f)| !pbus(&[(*p, f.clone())]).is_empty())
+        .map(|(at, _, _)| at.total_millis())
+        .collect();
+    assert_eq!(pbu_times, [1500, 4500, 10_500, 22_500]);
+    let seqs: Vec<u16> = sent
+        .iter()
+        .flat_map(|(_, p, f)| pbus(&[(*p, f.clone())]))
+        .map(|p| p.sequence)
+        .collect();
+    assert!(
+        seqs.iter().all(|s| *s > first.sequence),
+        "fresh numbers: {seqs:?}"
+    );
+    assert!(lab.mag.bindings().is_empty(), "gave up after the 24 s wait");
+    assert_eq!(counter(&lab, "mag.pbu.gave_up"), 1);
+    assert_eq!(counter(&lab, "mag.pbu.retransmitted"), 4);
+}
+
+#[test]
+fn a_late_pba_for_an_earlier_transmission_still_completes() {
+    let mut lab = Lab::default();
+    let first = only_pbu(&lab.rs(t(0), VM1, "fe80::5"));
+    lab.run_until(t(2000));
+    let out = lab.pba(t(2100), &first, PbaStatus::Accepted, "2001:db8:1:1::/64");
+    assert_eq!(ras(&out).len(), 1);
+    let e = lab.mag.bindings().get(&VM1).unwrap();
+    assert_eq!(e.retransmissions, 1);
+}
+
+#[test]
+fn refreshes_before_expiry_with_hi_5() {
+    let mut lab = Lab::default();
+    lab.register(t(0), VM1, "fe80::5", "2001:db8:1:1::/64");
+    let sent = lab.run_until(t(80_000));
+    let (at, p, f) = sent
+        .iter()
+        .find(|(_, p, f)| !pbus(&[(*p, f.clone())]).is_empty())
+        .expect("a refresh PBU");
+    assert_eq!(*at, t(80_000), "80 % of the 100 s lifetime");
+    let refresh = only_pbu(&[(*p, f.clone())]);
+    assert_eq!(handoff(&refresh), HandoffIndicator::NotChanged);
+    assert_eq!(refresh.options.hnps, vec![net("2001:db8:1:1::/64")]);
+    let periodic = sent
+        .iter()
+        .filter(|(_, p, f)| !ras(&[(*p, f.clone())]).is_empty());
+    assert_eq!(periodic.count(), 8, "an RA every 10 s");
+    let out = lab.pba(
+        t(80_050),
+        &refresh,
+        PbaStatus::Accepted,
+        "2001:db8:1:1::/64",
+    );
+    assert!(ras(&out).is_empty());
+    let e = lab.mag.bindings().get(&VM1).unwrap();
+    assert_eq!(e.state, BindingState::Registered);
+    assert_eq!(e.lifetime_left(t(80_050)), Some(Duration::from_secs(100)));
+    assert_eq!(lab.mag.engine().tunnels.len(), 1);
+}
+
+#[test]
+fn an_unanswered_refresh_lets_the_binding_expire() {
+    // The node keeps answering probes; with "unknown source" on, those answers
+    // would (rightly) attach it again once the binding is gone.
+    let mut cfg = config();
+    cfg.detect.unknown_source = false;
+    let mut lab = Lab::new(cfg);
+    lab.register(t(0), VM1, "fe80::5", "2001:db8:1:1::/64");
+    lab.run_until(t(99_999));
+    assert!(lab.mag.bindings().get(&VM1).is_some());
+    lab.run_until(t(100_000));
+    assert!(lab.mag.bindings().get(&VM1).is_none());
+    assert!(
+        lab.mag
+            .engine()
+            .fib
+            .get_v6(&net("2001:db8:1:1::/64"))
+            .is_none()
+    );
+    assert!(lab.mag.engine().tunnels.is_empty());
+    assert_eq!(counter(&lab, "mag.binding.expired"), 1);
+}
+
+#[test]
+fn unmatched_pbas_are_ignored() {
+    let mut lab = Lab::default();
+    let pbu = only_pbu(&lab.rs(t(0), VM1, "fe80::5"));
+    let mut wrong_seq = pbu.clone();
+    wrong_seq.sequence = pbu.sequence.wrapping_add(100);
+    assert!(ras(&lab.pba(t(10), &wrong_seq, PbaStatus::Accepted, "2001:db8:1:1::/64")).is_empty());
+    let mut wrong_ts = pbu.clone();
+    wrong_ts.options.timestamp = pbu.options.timestamp.map(|ts| ts - 0x10000);
+    assert!(ras(&lab.pba(t(20), &wrong_ts, PbaStatus::Accepted, "2001:db8:1:1::/64")).is_empty());
+    assert_eq!(counter(&lab, "mag.pba.unmatched"), 2);
+    assert_eq!(
+        lab.mag.bindings().get(&VM1).unwrap().state,
+        BindingState::Registering
+    );
+    // The right one still completes, once.
+    assert_eq!(
+        ras(&lab.pba(t(30), &pbu, PbaStatus::Accepted, "2001:db8:1:1::/64")).len(),
+        1
+    );
+    assert!(ras(&lab.pba(t(40), &pbu, PbaStatus::Accepted, "2001:db8:1:1::/64")).is_empty());
+    assert_eq!(counter(&lab, "mag.pba.unmatched"), 3);
+}
+
+#[test]
+fn a_refused_registration_installs_nothing() {
+    let mut lab = Lab::default();
+    let pbu = only_pbu(&lab.rs(t(0), VM1, "fe80::5"));
+    let out = lab.pba(
+        t(10),
+        &pbu,
+        PbaStatus::NotAuthorizedForHomeNetworkPrefix,
+        "2001:db8:1:1::/64",
+    );
+    assert!(ras(&out).is_empty() && pbus(&out).is_empty());
+    assert!(lab.mag.bindings().is_empty());
+    assert!(
+        lab.mag
+            .engine()
+            .fib
+            .get_v6(&net("2001:db8:1:1::/64"))
+            .is_none()
+    );
+    assert!(lab.mag.engine().tunnels.is_empty());
+    assert_eq!(counter(&lab, "mag.pba.rejected"), 1);
+}
+
+#[test]
+fn nud_loss_of_an_idle_node_deregisters_it() {
+    let mut lab = Lab::default();
+    lab.register(t(0), VM1, "fe80::5", "2001:db8:1:1::/64");
+    // Answered probes keep it attached.
+    lab.run_until(t(25_000));
+    assert!(counter(&lab, "mag.nud.probes") >= 1);
+    assert!(lab.mag.bindings().get(&VM1).is_some());
+    // The node leaves: the next probe goes unanswered.
+    lab.answers.clear();
+    let sent = lab.run_until(t(60_000));
+    let dereg: Vec<PbuRepr> = sent
+        .iter()
+        .flat_map(|(_, p, f)| pbus(&[(*p, f.clone())]))
+        .collect();
+    assert_eq!(dereg.len(), 1, "{dereg:?}");
+    assert_eq!(dereg[0].lifetime_secs, 0);
+    assert_eq!(dereg[0].options.hnps, vec![net("2001:db8:1:1::/64")]);
+    assert_eq!(dereg[0].options.mn_id.as_deref(), Some("vm1@tapmip"));
+    assert!(lab.mag.bindings().is_empty());
+    assert!(
+        lab.mag
+            .engine()
+            .fib
+            .get_v6(&net("2001:db8:1:1::/64"))
+            .is_none()
+    );
+    assert!(
+        lab.mag
+            .engine()
+            .src_fib
+            .get_v6(&net("2001:db8:1:1::/64"))
+            .is_none()
+    );
+    assert_eq!(counter(&lab, "mag.detach.nud"), 1);
+}
+
+#[test]
+fn stopping_deregisters_every_binding() {
+    let mut lab = Lab::default();
+    lab.register(t(0), VM1, "fe80::5", "2001:db8:1:1::/64");
+    lab.register(t(10), VM2, "fe80::6", "2001:db8:1:2::/64");
+    let mut out = Out::new();
+    lab.mag.on_stop(t(1000), &mut out);
+    let out = lab.settle(t(1000), out);
+    let deregs = pbus(&out);
+    assert_eq!(deregs.len(), 2);
+    assert!(deregs.iter().all(|p| p.lifetime_secs == 0));
+    let mut ids: Vec<String> = deregs
+        .iter()
+        .filter_map(|p| p.options.mn_id.clone())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["vm1@tapmip", "vm2@tapmip"]);
+    assert!(lab.mag.bindings().is_empty());
+    assert!(lab.mag.engine().tunnels.is_empty());
+}
+
+#[test]
+fn nodes_sharing_a_link_each_get_only_their_prefix() {
+    let mut lab = Lab::default();
+    let ra1 = ras(&lab.register(t(0), VM1, "fe80::5", "2001:db8:1:1::/64"));
+    let ra2 = ras(&lab.register(t(10), VM2, "fe80::6", "2001:db8:1:2::/64"));
+    let periodic = lab.run_until(t(30_000));
+    let all: Vec<_> = ra1
+        .into_iter()
+        .chain(ra2)
+        .chain(
+            periodic
+                .iter()
+                .flat_map(|(_, p, f)| ras(&[(*p, f.clone())])),
+        )
+        .collect();
+    assert!(all.len() >= 6, "{all:?}");
+    for (dst_mac, dst_ip, prefixes) in all {
+        assert!(
+            !dst_mac.is_multicast(),
+            "never an L2-multicast RA with prefixes"
+        );
+        let (want_ip, want) = if dst_mac == VM1 {
+            ("fe80::5", "2001:db8:1:1::/64")
+        } else {
+            assert_eq!(dst_mac, VM2);
+            ("fe80::6", "2001:db8:1:2::/64")
+        };
+        assert_eq!(dst_ip, ip(want_ip));
+        let got: Vec<Ipv6Net> = prefixes.iter().map(|p| p.prefix).collect();
+        assert_eq!(got, vec![net(want)]);
+    }
+    assert_eq!(
+        lab.mag.engine().tunnels.len(),
+        1,
+        "one tunnel shared by both"
+    );
+}
+
+/// The IPv6 packet of a frame, trimmed to its length.
+fn ipv6_of(frame: &[u8]) -> Vec<u8> {
+    let eth = EthernetFrame::new_checked(frame).unwrap();
+    let p = Ipv6Packet::new_checked(eth.payload()).unwrap();
+    eth.payload()[..p.total_len()].to_vec()
+}
+
+#[test]
+fn node_traffic_is_tunnelled_to_the_lma_and_back() {
+    let mut lab = Lab::default();
+    lab.register(t(0), VM1, "fe80::5", "2001:db8:1:1::/64");
+    lab.answers.insert(ip("2001:db8:1:1::5"), VM1);
+
+    let up = udp("2001:db8:1:1::5", "2001:db8:c::9", 20);
+    let out = lab.feed(t(100), ACCESS, &ethernet_ipv6(VM1, FIXED_MAC, &up));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, UPLINK);
+    let outer = ipv6_of(&out[0].1);
+    let o = Ipv6Packet::new_checked(&outer[..]).unwrap();
+    assert_eq!((o.src_addr(), o.dst_addr()), (pcoa(), lmaa()));
+    assert_eq!(o.next_header(), IpProtocol::Unknown(41));
+    let inner = Ipv6Packet::new_checked(o.payload()).unwrap();
+    assert_eq!(inner.dst_addr(), ip("2001:db8:c::9"));
+    assert_eq!(inner.hop_limit(), 63);
+
+    let down = udp("2001:db8:c::9", "2001:db8:1:1::5", 20);
+    let mut encap = vec![0u8; 40];
+    Ipv6Repr {
+        src_addr: lmaa(),
+        dst_addr: pcoa(),
+        next_header: IpProtocol::Unknown(41),
+        payload_len: down.len(),
+        hop_limit: 64,
+    }
+    .emit(&mut Ipv6Packet::new_unchecked(&mut encap[..]));
+    encap.extend_from_slice(&down);
+    let out = lab.feed(t(200), UPLINK, &ethernet_ipv6(LMA_MAC, UPLINK_MAC, &encap));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, ACCESS);
+    let eth = EthernetFrame::new_checked(&out[0].1[..]).unwrap();
+    assert_eq!((eth.src_addr(), eth.dst_addr()), (FIXED_MAC, VM1));
+    let delivered = ipv6_of(&out[0].1);
+    let d = Ipv6Packet::new_checked(&delivered[..]).unwrap();
+    assert_eq!(
+        (d.src_addr(), d.dst_addr()),
+        (ip("2001:db8:c::9"), ip("2001:db8:1:1::5"))
+    );
+}
+
+fn node_to_node(local_routing: bool) -> Out {
+    let mut cfg = config();
+    cfg.local_routing = local_routing;
+    let mut lab = Lab::new(cfg);
+    lab.register(t(0), VM1, "fe80::5", "2001:db8:1:1::/64");
+    lab.register(t(10), VM2, "fe80::6", "2001:db8:1:2::/64");
+    lab.answers.insert(ip("2001:db8:1:2::6"), VM2);
+    let packet = udp("2001:db8:1:1::5", "2001:db8:1:2::6", 20);
+    lab.feed(t(100), ACCESS, &ethernet_ipv6(VM1, FIXED_MAC, &packet))
+}
+
+#[test]
+fn local_routing_only_when_enabled() {
+    let off = node_to_node(false);
+    assert_eq!(off.len(), 1);
+    assert_eq!(
+        off[0].0, UPLINK,
+        "through the LMA by default (RFC 5213 6.10.3)"
+    );
+    let on = node_to_node(true);
+    assert_eq!(on.len(), 1);
+    assert_eq!(on[0].0, ACCESS);
+    let eth = EthernetFrame::new_checked(&on[0].1[..]).unwrap();
+    assert_eq!(eth.dst_addr(), VM2);
+}
