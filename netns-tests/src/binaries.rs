@@ -5,6 +5,15 @@ use std::process::Command;
 
 pub const ROUTER: &str = "tapmip-router";
 
+/// Every binary a lab runs, with the package that builds it.
+pub const LAB: [(&str, &str); 5] = [
+    ("router", ROUTER),
+    ("lma", "lma"),
+    ("mag", "mag"),
+    ("tapbridge", "tapbridge"),
+    ("netns-tests", "tapmip-probe"),
+];
+
 /// The binary `name` next to the running executable (all of a profile's binaries
 /// share one directory; tests run from its `deps/` subdirectory).
 pub fn sibling(name: &str) -> Result<PathBuf, String> {
@@ -19,6 +28,13 @@ pub fn sibling(name: &str) -> Result<PathBuf, String> {
 /// Builds the router binary with the cargo running these tests (a test of one
 /// package cannot depend on another package's binary) and returns its path.
 pub fn build_router() -> Result<PathBuf, String> {
+    build(&[("router", ROUTER)])?;
+    sibling(ROUTER)
+}
+
+/// Builds `(package, binary)` pairs with the cargo of the running build, into the
+/// same target directory and profile as the running executable.
+pub fn build(bins: &[(&str, &str)]) -> Result<(), String> {
     let path = sibling(ROUTER)?;
     let profile_dir = path.parent().ok_or("no profile directory")?;
     let target_dir = profile_dir.parent().ok_or("no target directory")?;
@@ -28,25 +44,21 @@ pub fn build_router() -> Result<PathBuf, String> {
     };
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "router",
-            "--bin",
-            ROUTER,
-            "--profile",
-            profile,
-        ])
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "--profile", profile]);
+    for (package, bin) in bins {
+        cmd.args(["-p", package, "--bin", bin]);
+    }
+    let names: Vec<&str> = bins.iter().map(|(_, b)| *b).collect();
+    let status = cmd
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
         .arg(target_dir)
         .status()
-        .map_err(|e| format!("running cargo build for {ROUTER}: {e}"))?;
+        .map_err(|e| format!("running cargo build for {}: {e}", names.join(", ")))?;
     if !status.success() {
-        return Err(format!("cargo build of {ROUTER} failed ({status})"));
+        return Err(format!("cargo build of {} failed ({status})", names.join(", ")));
     }
-    Ok(path)
+    Ok(())
 }
