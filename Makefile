@@ -8,7 +8,7 @@ SCENARIO := target/debug/tapmip-scenario
 DEPS := ip:iproute2 tshark:tshark unshare:util-linux ping:iputils-ping socat:socat
 PACKAGES := iproute2 tshark python3-scapy util-linux iputils-ping socat
 
-.PHONY: build lint deps test lab
+.PHONY: build lint deps test lab bench
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -40,6 +40,15 @@ test: deps lint
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace --exclude netns-tests
 	$(CARGO) test -p netns-tests -- --test-threads=1
+
+# Benchmarks print figures and their conditions; they assert nothing about speed.
+bench: deps
+	@command -v iperf3 >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; \
+		else echo "bench: iperf3 is missing: sudo apt-get install iperf3"; exit 1; fi; }
+	$(CARGO) build --release -p router --bin tapmip-router -p netns-tests --bin tapmip-scenario
+	target/release/tapmip-scenario bench-forward
 
 lab:
 	$(CARGO) build -p router --bin tapmip-router -p netns-tests --bin tapmip-scenario

@@ -75,9 +75,6 @@ fn run(args: Args) -> anyhow::Result<()> {
     if args.timestamps && args.sequence_numbers {
         bail!("--timestamps and --sequence-numbers exclude each other");
     }
-    if args.ctl.is_some() {
-        bail!("--ctl: control socket not available in this build's event loop");
-    }
     let policy = Policy::load(&args.policy)?;
     let interval = Duration::from_millis(args.ra_interval_ms);
     let mut taps = Vec::new();
@@ -111,6 +108,10 @@ fn run(args: Args) -> anyhow::Result<()> {
         policy.pools.len()
     );
     let mut event_loop = EventLoop::new(taps, stop)?;
+    if let Some(path) = &args.ctl {
+        event_loop = event_loop.with_control(path)?;
+        info!("control socket {}", path.display());
+    }
     let now = event_loop.now();
     let mut cfg = LmaConfig::new(&args.name, ports, policy, epoch(now)?);
     if args.sequence_numbers {

@@ -5,7 +5,9 @@
 //! namespace ([`userns::command`]); [`ensure_tun_access`] says why it cannot run
 //! when `/dev/net/tun` is out of reach.
 
+pub mod bench_forward;
 pub mod binaries;
+pub mod domain;
 pub mod host;
 pub mod lab;
 pub mod payload;

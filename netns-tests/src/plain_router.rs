@@ -7,6 +7,7 @@
 //!   2001:db8:1::/64                                            2001:db8:2::/64
 //! ```
 
+use std::net::Ipv6Addr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -38,6 +39,31 @@ pub fn run(router: &Path) -> Result<(), LabError> {
 }
 
 fn scenario(lab: &mut Lab, router: &Path) -> Result<(), LabError> {
+    let (a1, a2) = start(lab, router)?;
+    host::ping(lab, "h1", &a2.to_string())?;
+    step(&format!("h1 pinged h2 ({a2}) across the router"));
+    host::ping(lab, "h2", &a1.to_string())?;
+    step(&format!("h2 pinged h1 ({a1}) across the router"));
+
+    tcp::transfer(lab, "h1", "h2", a2, TRANSFER_BYTES)?;
+    step(&format!(
+        "{TRANSFER_BYTES} bytes of TCP h1 -> h2 arrived intact"
+    ));
+
+    let (status, log) = lab.stop("router", Duration::from_secs(5))?;
+    step(&format!(
+        "router stopped ({status}); its log:\n{}",
+        log.trim_end()
+    ));
+    if !status.success() {
+        return Err(LabError::Check(format!("the router exited with {status}")));
+    }
+    Ok(())
+}
+
+/// Brings up h1 -- router -- h2 (the router as process `router`) and waits until
+/// both hosts have autoconfigured; returns their global addresses.
+pub fn start(lab: &mut Lab, router: &Path) -> Result<(Ipv6Addr, Ipv6Addr), LabError> {
     let nets: [(&str, Ipv6Net); 2] = [
         ("h1", "2001:db8:1::/64".parse().map_err(|_| bad_prefix())?),
         ("h2", "2001:db8:2::/64".parse().map_err(|_| bad_prefix())?),
@@ -104,26 +130,7 @@ fn scenario(lab: &mut Lab, router: &Path) -> Result<(), LabError> {
         ));
         addrs.push(addr);
     }
-    let (a1, a2) = (addrs[0], addrs[1]);
-    host::ping(lab, "h1", &a2.to_string())?;
-    step(&format!("h1 pinged h2 ({a2}) across the router"));
-    host::ping(lab, "h2", &a1.to_string())?;
-    step(&format!("h2 pinged h1 ({a1}) across the router"));
-
-    tcp::transfer(lab, "h1", "h2", a2, TRANSFER_BYTES)?;
-    step(&format!(
-        "{TRANSFER_BYTES} bytes of TCP h1 -> h2 arrived intact"
-    ));
-
-    let (status, log) = lab.stop("router", Duration::from_secs(5))?;
-    step(&format!(
-        "router stopped ({status}); its log:\n{}",
-        log.trim_end()
-    ));
-    if !status.success() {
-        return Err(LabError::Check(format!("the router exited with {status}")));
-    }
-    Ok(())
+    Ok((addrs[0], addrs[1]))
 }
 
 fn bad_prefix() -> LabError {

@@ -23,6 +23,7 @@ pub mod pcap;
 pub mod plain;
 pub mod policy;
 pub mod portspec;
+pub mod sim;
 pub mod timer;
 pub mod timestamp;
 pub mod tunnel;

@@ -1,3 +1,172 @@
-fn main() {
-    println!("tapbridge: not yet implemented");
+//! `tapbridge`: the lab's Ethernet switch, and `tapbridge ctl`, its control client.
+//!
+//! ```text
+//! tapbridge --ctl /run/tapbridge.sock \
+//!     --segment s1=tap:/run/netns/h1:eth0,mac=52:54:00:aa:00:01,attach:/run/netns/r:wan0 \
+//!     --segment s2=tap:/run/netns/h2:eth0,attach:/run/netns/r:wan1
+//! tapbridge --config lab.toml
+//! tapbridge ctl /run/tapbridge.sock segments
+//! ```
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use argh::FromArgs;
+use log::{LevelFilter, info};
+use router::Duration;
+use router::ctl::Response;
+use router::netio::{Stop, logger};
+use tapbridge::bridge::Bridge;
+use tapbridge::config::{self, SegmentSpec};
+use tapbridge::ctl::request_from_words;
+use tapbridge::io::{ControlServer, EventLoop, MemberIo};
+
+/// The tapmip lab switch: joins TAP devices and routers' interfaces into segments.
+#[derive(FromArgs)]
+struct Args {
+    /// TOML file of segments (see the crate docs); combines with --segment
+    #[argh(option)]
+    config: Option<PathBuf>,
+    /// NAME=MEMBER,MEMBER...; a member is tap:NETNS_PATH:IFNAME[,mac=M][,mtu=N][,name=S]
+    /// or attach:NETNS_PATH:IFNAME[,name=S]; repeat per segment
+    #[argh(option)]
+    segment: Vec<SegmentSpec>,
+    /// unix socket path for control requests (JSON lines)
+    #[argh(option)]
+    ctl: Option<PathBuf>,
+    /// seconds a learnt MAC address lives without traffic (default 300)
+    #[argh(option)]
+    aging_secs: Option<u64>,
+    /// seed of the link emulation's loss and jitter draws (default 1)
+    #[argh(option, default = "1")]
+    seed: u64,
+    /// log every learning decision, not only events
+    #[argh(switch, short = 'v')]
+    verbose: bool,
+    #[argh(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(FromArgs)]
+#[argh(subcommand)]
+enum Command {
+    Ctl(CtlArgs),
+}
+
+/// Send one request to a running tapbridge and print the answer as tables.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "ctl")]
+struct CtlArgs {
+    /// print the raw JSON answer
+    #[argh(switch)]
+    json: bool,
+    /// the control socket
+    #[argh(positional)]
+    socket: PathBuf,
+    /// the request: segments | counters | links | log LEVEL | link MEMBER [in|out|both]
+    /// [delay=MS] [jitter=MS] [loss=PCT] [burst=E%/X%/L%] [rate=BPS] [queue=N] |
+    /// capture SEGMENT FILE|stop | pause MEMBER | resume MEMBER |
+    /// move MEMBER --to SEGMENT | announce MEMBER --addr ADDR... [--mac MAC]
+    #[argh(positional, greedy)]
+    words: Vec<String>,
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let stop = Stop::on_signals().context("routing SIGTERM/SIGINT to the event loop")?;
+    let mut segments: Vec<SegmentSpec> = Vec::new();
+    let mut aging = args.aging_secs;
+    if let Some(path) = &args.config {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let (from_file, file_aging) =
+            config::parse_file(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        segments.extend(from_file);
+        aging = aging.or(file_aging);
+    }
+    segments.extend(args.segment);
+    if segments.is_empty() {
+        bail!("no segment given: use --segment or --config");
+    }
+    let aging = Duration::from_secs(aging.unwrap_or(300));
+    let configs = config::member_configs(&segments);
+    let mut bridge = Bridge::new(&configs, aging, args.seed)?;
+    let mut members = Vec::new();
+    for spec in segments.iter().flat_map(|s| &s.members) {
+        let io = MemberIo::open(spec)?;
+        info!(
+            "member {}: {:?} {} joined",
+            spec.name, spec.kind, spec.ifname
+        );
+        members.push((spec.name.clone(), io));
+    }
+    let control = match &args.ctl {
+        Some(path) => Some(
+            ControlServer::bind(path)
+                .with_context(|| format!("control socket {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut event_loop = EventLoop::new(members, stop, control).context("event loop")?;
+    for s in &segments {
+        let names: Vec<&str> = s.members.iter().map(|m| m.name.as_str()).collect();
+        info!("segment {}: {}", s.name, names.join(", "));
+    }
+    info!("running; SIGTERM or SIGINT stops");
+    let reason = event_loop.run(&mut bridge)?;
+    info!("stopped by {reason}");
+    for row in bridge.counters_table().rows {
+        info!("{}", row.join(" "));
+    }
+    Ok(())
+}
+
+fn ctl(args: CtlArgs) -> anyhow::Result<()> {
+    let words: Vec<&str> = args.words.iter().map(String::as_str).collect();
+    let request = request_from_words(&words).map_err(|e| anyhow::anyhow!(e))?;
+    let mut stream = UnixStream::connect(&args.socket)
+        .with_context(|| format!("connecting to {}", args.socket.display()))?;
+    let mut line = serde_json::to_string(&request)?;
+    line.push('\n');
+    stream.write_all(line.as_bytes())?;
+    let mut answer = String::new();
+    BufReader::new(stream).read_line(&mut answer)?;
+    if args.json {
+        print!("{answer}");
+    }
+    let response: Response =
+        serde_json::from_str(&answer).with_context(|| format!("bad answer {answer:?}"))?;
+    if let Some(e) = response.error {
+        bail!("{e}");
+    }
+    if !args.json {
+        let tables: Vec<String> = response.tables.iter().map(|t| t.render()).collect();
+        print!("{}", tables.join("\n"));
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Args = argh::from_env();
+    let result = match args.command {
+        Some(Command::Ctl(ctl_args)) => ctl(ctl_args),
+        None => {
+            let level = if args.verbose {
+                LevelFilter::Debug
+            } else {
+                LevelFilter::Info
+            };
+            logger::init("tapbridge", level);
+            run(args)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tapbridge: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

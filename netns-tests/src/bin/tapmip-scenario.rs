@@ -4,12 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use argh::FromArgs;
-use netns_tests::{binaries, plain_router};
+use netns_tests::{bench_forward, binaries, plain_router};
 
 /// Run a tapmip lab scenario (needs root or `unshare -Urnm`, and /dev/net/tun).
 #[derive(FromArgs)]
 struct Args {
-    /// scenario: plain-router
+    /// scenario: plain-router | bench-forward
     #[argh(positional)]
     scenario: String,
     /// the tapmip-router binary (default: next to this one)
@@ -19,14 +19,17 @@ struct Args {
 
 fn main() -> ExitCode {
     let args: Args = argh::from_env();
+    let router = args
+        .router
+        .map_or_else(|| binaries::sibling(binaries::ROUTER), Ok)
+        .map_err(netns_tests::LabError::Check);
     let result = match args.scenario.as_str() {
-        "plain-router" => args
-            .router
-            .map_or_else(|| binaries::sibling(binaries::ROUTER), Ok)
-            .map_err(netns_tests::LabError::Check)
-            .and_then(|router| plain_router::run(&router)),
+        "plain-router" => router.and_then(|router| plain_router::run(&router)),
+        "bench-forward" => router
+            .and_then(|router| bench_forward::run(&router))
+            .map(|figures| bench_forward::report(&figures)),
         other => {
-            eprintln!("unknown scenario {other:?} (known: plain-router)");
+            eprintln!("unknown scenario {other:?} (known: plain-router, bench-forward)");
             return ExitCode::FAILURE;
         }
     };

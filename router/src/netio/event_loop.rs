@@ -9,12 +9,15 @@ use std::time::Duration as StdDuration;
 
 use mio::{Events, Interest, Poll, Token};
 
+use super::control::{ControlSocket, answer_locally};
 use super::stop::{Stop, StopReason};
 use super::tap::{MAX_FRAME, Port, Recv};
 use crate::core::{Core, PortId, Tx};
 use crate::{Duration, Instant};
 
 const STOP: Token = Token(usize::MAX);
+/// The control socket's listener; its connections take the tokens above it.
+const CONTROL: Token = Token(1 << 30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoopError {
@@ -23,6 +26,8 @@ pub enum LoopError {
         what: &'static str,
         error: io::Error,
     },
+    #[error("control socket {path}: {error}")]
+    Control { path: String, error: io::Error },
     #[error("TAP {dev}: reading a frame: {error}")]
     Recv { dev: String, error: io::Error },
 }
@@ -32,6 +37,7 @@ pub struct EventLoop {
     events: Events,
     ports: Vec<Port>,
     stop: Stop,
+    control: Option<ControlSocket>,
     start: std::time::Instant,
     buf: Box<[u8]>,
 }
@@ -54,9 +60,30 @@ impl EventLoop {
             events: Events::with_capacity(64),
             ports,
             stop,
+            control: None,
             start: std::time::Instant::now(),
             buf: vec![0; MAX_FRAME].into_boxed_slice(),
         })
+    }
+
+    /// Serves the control protocol ([`crate::ctl`]) on a unix socket at `path`.
+    pub fn with_control(mut self, path: &std::path::Path) -> Result<EventLoop, LoopError> {
+        let socket = ControlSocket::bind(path, self.poll.registry(), CONTROL).map_err(|error| {
+            LoopError::Control {
+                path: path.display().to_string(),
+                error,
+            }
+        })?;
+        self.control = Some(socket);
+        Ok(self)
+    }
+
+    /// Lets the core do its last work ([`Core::on_stop`], e.g. de-registrations),
+    /// then keeps serving it for `period` so answers can arrive.
+    pub fn finish<C: Core>(&mut self, core: &mut C, period: Duration) -> Result<(), LoopError> {
+        let now = self.now();
+        core.on_stop(now, &mut PortTx(&mut self.ports));
+        self.drain(core, period)
     }
 
     /// The loop's clock; give it to a core's constructor so both share one origin.
@@ -103,6 +130,7 @@ impl EventLoop {
             events,
             ports,
             stop,
+            control,
             start,
             buf,
         } = self;
@@ -117,7 +145,9 @@ impl EventLoop {
         }
         for event in events.iter() {
             let token = event.token();
-            if token != STOP {
+            if let Some(ctl) = control.as_mut().filter(|c| c.owns(token)) {
+                serve_control(core, ctl, poll.registry(), ports, token, *start);
+            } else if token != STOP {
                 read_port(core, ports, token.0, buf, *start)?;
             } else if until.is_none() {
                 // While draining the stop was already acted on: repeats are ignored.
@@ -183,6 +213,31 @@ fn read_port<C: Core>(
     }
 }
 
+/// Answers the requests that arrived on one control connection.
+fn serve_control<C: Core>(
+    core: &mut C,
+    ctl: &mut ControlSocket,
+    registry: &mio::Registry,
+    ports: &mut [Port],
+    token: Token,
+    start: std::time::Instant,
+) {
+    let Some(pending) = ctl.ready(registry, token) else {
+        return;
+    };
+    for request in pending.requests {
+        let response = match request {
+            Ok(req) => answer_locally(&req)
+                .unwrap_or_else(|| core.control(clock(start), &req, &mut PortTx(ports))),
+            Err(e) => crate::ctl::Response::error(e),
+        };
+        ctl.answer(registry, token, &response);
+    }
+    if pending.closed {
+        ctl.finish(registry, token);
+    }
+}
+
 /// Writes each frame to its port at once; never blocks.
 struct PortTx<'a>(&'a mut [Port]);
 
@@ -219,6 +274,73 @@ mod tests {
         fn poll_at(&self) -> Option<Instant> {
             Some(self.next)
         }
+    }
+
+    /// Answers `counters` with one table.
+    struct Answering;
+
+    impl Core for Answering {
+        fn on_frame(&mut self, _: Instant, _: PortId, _: &[u8], _: &mut dyn Tx) {}
+        fn on_timer(&mut self, _: Instant, _: &mut dyn Tx) {}
+        fn poll_at(&self) -> Option<Instant> {
+            None
+        }
+        fn control(
+            &mut self,
+            _: Instant,
+            request: &crate::ctl::Request,
+            _: &mut dyn Tx,
+        ) -> crate::ctl::Response {
+            let mut t = crate::ctl::Table::new("counters", &["counter", "value"]);
+            t.row(vec!["rx.frames".into(), "3".into()]);
+            match request {
+                crate::ctl::Request::Counters {} => crate::ctl::Response::tables(vec![t]),
+                other => crate::ctl::Response::error(format!("{other:?}: no")),
+            }
+        }
+    }
+
+    #[test]
+    fn control_socket_answers_each_line_and_survives_garbage() {
+        use std::io::{BufRead, BufReader, Write};
+        let dir = std::env::temp_dir().join(format!("tapmip-ctl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("r.sock");
+        let (stop, handle) = Stop::handle().unwrap();
+        let mut event_loop = EventLoop::new(Vec::new(), stop)
+            .unwrap()
+            .with_control(&path)
+            .unwrap();
+        let client_path = path.clone();
+        let client = std::thread::spawn(move || {
+            let mut s = std::os::unix::net::UnixStream::connect(&client_path).unwrap();
+            s.write_all(b"{\"cmd\":\"counters\"}\nnot json\n\n{\"cmd\":\"log\",\"level\":\"loud\"}\n{\"cmd\":\"tunnels\"}\n")
+                .unwrap();
+            let mut lines = BufReader::new(s.try_clone().unwrap()).lines();
+            let answers: Vec<String> = (0..4).map(|_| lines.next().unwrap().unwrap()).collect();
+            // A second client is served too, and an endless line closes only its sender.
+            let mut greedy = std::os::unix::net::UnixStream::connect(&client_path).unwrap();
+            let _ = greedy.write_all(&vec![b'x'; crate::ctl::MAX_LINE + 10]);
+            let mut rest = String::new();
+            let _ = BufReader::new(greedy).read_line(&mut rest);
+            handle.stop().unwrap();
+            (answers, rest)
+        });
+        let mut core = Answering;
+        event_loop.run(&mut core).unwrap();
+        let (answers, rest) = client.join().unwrap();
+        assert!(
+            answers[0].starts_with("{\"ok\":true,\"tables\":[{\"title\":\"counters\""),
+            "{}",
+            answers[0]
+        );
+        assert!(answers[1].contains("bad request"), "{}", answers[1]);
+        assert!(answers[2].contains("level: 'loud'"), "{}", answers[2]);
+        assert!(answers[3].contains("Tunnels: no"), "{}", answers[3]);
+        assert!(rest.contains("longer than"), "{rest}");
+        drop(event_loop);
+        assert!(!path.exists(), "the socket file is removed with the loop");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //!
 //! `unsafe` is confined to this module (ioctls, setns, signalfd, eventfd).
 
+mod control;
 mod event_loop;
 pub mod logger;
 pub mod netns;
@@ -10,6 +11,6 @@ mod stop;
 pub mod tap;
 
 pub use event_loop::{EventLoop, LoopError};
-pub use netns::{NetnsError, open_tap};
+pub use netns::{NetnsError, open_tap, within};
 pub use stop::{Stop, StopHandle, StopReason};
 pub use tap::{Port, PortError, PortStats};

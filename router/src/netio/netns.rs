@@ -32,6 +32,16 @@ pub fn open_tap(netns: Option<&Path>, name: &str, mtu: Option<u32>) -> Result<Po
     let Some(path) = netns else {
         return Port::open(name, mtu).map_err(NetnsError::Here);
     };
+    within(path, || Port::open(name, mtu))?.map_err(|error| NetnsError::Port {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+/// Runs `f` with the calling thread inside the network namespace file `path`, then
+/// returns to the original namespace. Sockets and devices `f` creates stay in
+/// `path`'s namespace, and their file descriptors keep working from anywhere.
+pub fn within<T>(path: &Path, f: impl FnOnce() -> T) -> Result<T, NetnsError> {
     let os = |what| {
         move |error| NetnsError::Os {
             path: path.to_path_buf(),
@@ -45,12 +55,9 @@ pub fn open_tap(netns: Option<&Path>, name: &str, mtu: Option<u32>) -> Result<Po
     ))?;
     setns(&target).map_err(os("entering it (setns needs CAP_SYS_ADMIN over it)"))?;
     let back = Return { home };
-    let port = Port::open(name, mtu);
+    let result = f();
     drop(back);
-    port.map_err(|error| NetnsError::Port {
-        path: path.to_path_buf(),
-        error,
-    })
+    Ok(result)
 }
 
 fn setns(ns: &File) -> io::Result<()> {
@@ -64,7 +71,7 @@ fn setns(ns: &File) -> io::Result<()> {
     }
 }
 
-/// Puts the thread back in its original namespace, also if opening the port unwinds.
+/// Puts the thread back in its original namespace, also if the work done there unwinds.
 struct Return {
     home: File,
 }

@@ -91,8 +91,9 @@ impl Stop {
         ))
     }
 
-    /// Consumes one pending stop event, if there is one.
-    pub(super) fn take(&mut self) -> io::Result<Option<StopReason>> {
+    /// Consumes one pending stop event, if there is one (for loops other than
+    /// [`super::EventLoop`] that poll a [`Stop`] themselves).
+    pub fn take(&mut self) -> io::Result<Option<StopReason>> {
         match self.kind {
             Kind::Signals => {
                 let mut info = [0u8; std::mem::size_of::<libc::signalfd_siginfo>()];

@@ -186,6 +186,44 @@ impl Source for Port {
     }
 }
 
+/// Sets the hardware address of interface `name` in the current namespace.
+///
+/// The interface is taken down for the change and brought up again, so the kernel
+/// derives its IPv6 link-local address from the new address rather than keeping
+/// the one made from the random address the TAP device was created with.
+pub fn set_mac(name: &str, mac: [u8; 6]) -> io::Result<()> {
+    check_ifname(name)?;
+    let ctl = control_socket()?;
+    set_flag(&ctl, name, libc::IFF_UP as libc::c_short, false)?;
+    let mut req = ifreq_for(name);
+    // SAFETY: ifru_hwaddr is a plain sockaddr in the all-zero ifreq; writing its
+    // family and first six data bytes leaves the union fully initialised.
+    unsafe {
+        req.ifr_ifru.ifru_hwaddr.sa_family = libc::ARPHRD_ETHER;
+        for (dst, src) in req.ifr_ifru.ifru_hwaddr.sa_data.iter_mut().zip(mac) {
+            *dst = src as libc::c_char;
+        }
+    }
+    ioctl(&ctl, libc::SIOCSIFHWADDR, &mut req)?;
+    set_up(&ctl, name)
+}
+
+fn check_ifname(name: &str) -> io::Result<()> {
+    if name.is_empty() || name.len() >= libc::IFNAMSIZ {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "interface name is empty or longer than 15 bytes",
+        ));
+    }
+    Ok(())
+}
+
+/// Brings interface `name` in the current namespace up.
+pub fn set_link_up(name: &str) -> io::Result<()> {
+    check_ifname(name)?;
+    set_up(&control_socket()?, name)
+}
+
 /// Checks that this process may open `/dev/net/tun` read-write, and says how to fix
 /// it when it may not. Opening the device is the only step that needs no namespace.
 pub fn check_tun_access() -> Result<(), PortError> {
@@ -264,11 +302,15 @@ fn ioctl(ctl: &OwnedFd, request: libc::c_ulong, req: &mut libc::ifreq) -> io::Re
 }
 
 fn set_up(ctl: &OwnedFd, name: &str) -> io::Result<()> {
+    set_flag(ctl, name, libc::IFF_UP as libc::c_short, true)
+}
+
+fn set_flag(ctl: &OwnedFd, name: &str, flag: libc::c_short, on: bool) -> io::Result<()> {
     let mut req = ifreq_for(name);
     ioctl(ctl, libc::SIOCGIFFLAGS, &mut req)?;
     // SAFETY: SIOCGIFFLAGS filled the ifru_flags member of the union.
     let flags = unsafe { req.ifr_ifru.ifru_flags };
-    req.ifr_ifru.ifru_flags = flags | libc::IFF_UP as libc::c_short;
+    req.ifr_ifru.ifru_flags = if on { flags | flag } else { flags & !flag };
     ioctl(ctl, libc::SIOCSIFFLAGS, &mut req)
 }
 

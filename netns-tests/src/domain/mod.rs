@@ -1,0 +1,6 @@
+//! A whole PMIPv6 domain in network namespaces: the topology, the processes that
+//! run it, and what can be done to it (migrate a VM, change a link, capture).
+
+pub mod topology;
+
+pub use topology::Topology;

@@ -1,0 +1,361 @@
+//! The lab's topology: which MAGs, VMs and correspondents exist, and how every
+//! address, MAC and link follows from that (DESIGN.md "The lab").
+//!
+//! ```toml
+//! seed = 1              # link emulation RNG
+//! wan_rtt_ms = 30.0     # MAG<->LMA round trip, added on the LMA's WAN links
+//! wan_loss = 0.0        # loss on those links, per direction
+//!
+//! [[mag]]
+//! name = "mag1"         # optional per-MAG wan_rtt_ms / wan_loss override the defaults
+//!
+//! [[mag]]
+//! name = "mag2"
+//!
+//! [[vm]]
+//! name = "vm1"
+//! mag = "mag1"          # where it starts
+//!
+//! [[correspondent]]
+//! name = "client"
+//! ```
+//!
+//! The default is the paper's testbed: mag1, mag2, one VM on mag1, one client.
+
+use ipnet::Ipv6Net;
+use serde::Deserialize;
+use std::net::Ipv6Addr;
+
+/// The MAC and link-local address every MAG uses on its access links
+/// (RFC 5213 6.9.3: a migrated node keeps its default router and neighbor entry).
+pub const MAG_ACCESS_MAC: &str = "02:7a:70:00:00:01";
+pub const MAG_ACCESS_LINK_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
+/// The correspondents' link: the LMA's "core" side.
+pub const CORE_PREFIX: &str = "2001:db8:c::/64";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TopologyError {
+    #[error("topology: {0}")]
+    Parse(String),
+    #[error("topology: {field}: {reason}")]
+    Invalid { field: String, reason: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopology {
+    #[serde(default = "default_seed")]
+    seed: u64,
+    #[serde(default)]
+    wan_rtt_ms: f64,
+    #[serde(default)]
+    wan_loss: f64,
+    #[serde(default)]
+    mag: Vec<RawMag>,
+    #[serde(default)]
+    vm: Vec<RawVm>,
+    #[serde(default)]
+    correspondent: Vec<RawCorrespondent>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMag {
+    name: String,
+    wan_rtt_ms: Option<f64>,
+    wan_loss: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVm {
+    name: String,
+    mag: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCorrespondent {
+    name: String,
+}
+
+/// One MAG, its WAN link to the LMA and the hypervisor host on that link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mag {
+    pub name: String,
+    /// 1-based: MAG i is on WAN link i.
+    pub index: u16,
+    pub wan_rtt_ms: f64,
+    pub wan_loss: f64,
+}
+
+impl Mag {
+    pub fn wan_prefix(&self) -> Ipv6Net {
+        net(
+            Ipv6Addr::new(0x2001, 0xdb8, 0xff, self.index, 0, 0, 0, 0),
+            64,
+        )
+    }
+    /// The LMA's address on this MAG's WAN link, the MAG's LMAA.
+    pub fn lma_address(&self) -> Ipv6Addr {
+        Ipv6Addr::new(0x2001, 0xdb8, 0xff, self.index, 0, 0, 0, 1)
+    }
+    /// The MAG's uplink address, its Proxy-CoA.
+    pub fn proxy_coa(&self) -> Ipv6Addr {
+        Ipv6Addr::new(0x2001, 0xdb8, 0xff, self.index, 0, 0, 0, 2)
+    }
+    /// The lab segment names of this MAG's links.
+    pub fn wan_segment(&self) -> String {
+        format!("wan{}", self.index)
+    }
+    pub fn access_segment(&self) -> String {
+        format!("access{}", self.index)
+    }
+    /// The hypervisor host on this MAG's WAN link (host1 for mag1, ...).
+    pub fn host(&self) -> String {
+        format!("host{}", self.index)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vm {
+    pub name: String,
+    pub index: u16,
+    pub mag: String,
+}
+
+impl Vm {
+    pub fn mac(&self) -> String {
+        format!("52:54:00:aa:00:{:02x}", self.index)
+    }
+    pub fn mn_id(&self) -> String {
+        format!("{}@tapmip", self.name)
+    }
+    pub fn hnp(&self) -> Ipv6Net {
+        net(Ipv6Addr::new(0x2001, 0xdb8, 1, self.index, 0, 0, 0, 0), 64)
+    }
+}
+
+fn net(addr: Ipv6Addr, len: u8) -> Ipv6Net {
+    Ipv6Net::new(addr, len).unwrap_or_default()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Topology {
+    pub seed: u64,
+    pub mags: Vec<Mag>,
+    pub vms: Vec<Vm>,
+    pub correspondents: Vec<String>,
+}
+
+impl Default for Topology {
+    /// The paper's testbed on a 30 ms WAN.
+    fn default() -> Self {
+        Topology::parse(
+            r#"
+            wan_rtt_ms = 30.0
+            [[mag]]
+            name = "mag1"
+            [[mag]]
+            name = "mag2"
+            [[vm]]
+            name = "vm1"
+            mag = "mag1"
+            [[correspondent]]
+            name = "client"
+            "#,
+        )
+        .unwrap_or(Topology {
+            seed: 1,
+            mags: Vec::new(),
+            vms: Vec::new(),
+            correspondents: Vec::new(),
+        })
+    }
+}
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> TopologyError {
+    TopologyError::Invalid {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+fn check_name(field: &str, name: &str, taken: &mut Vec<String>) -> Result<(), TopologyError> {
+    let ok = !name.is_empty()
+        && name.len() <= 12
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if !ok {
+        return Err(invalid(
+            field,
+            format!("'{name}' must be 1-12 lowercase letters or digits"),
+        ));
+    }
+    if ["lma", "bridge"].contains(&name)
+        || name.starts_with("host")
+        || taken.iter().any(|t| t == name)
+    {
+        return Err(invalid(
+            field,
+            format!("'{name}' is taken (lma, bridge and hostN are reserved)"),
+        ));
+    }
+    taken.push(name.to_string());
+    Ok(())
+}
+
+fn check_link(field: &str, rtt: f64, loss: f64) -> Result<(), TopologyError> {
+    if !(0.0..=10_000.0).contains(&rtt) {
+        return Err(invalid(
+            format!("{field}.wan_rtt_ms"),
+            format!("{rtt} is not within 0..=10000"),
+        ));
+    }
+    if !(0.0..=1.0).contains(&loss) {
+        return Err(invalid(
+            format!("{field}.wan_loss"),
+            format!("{loss} is not a probability within 0..=1"),
+        ));
+    }
+    Ok(())
+}
+
+impl Topology {
+    pub fn parse(text: &str) -> Result<Topology, TopologyError> {
+        let raw: RawTopology =
+            toml::from_str(text).map_err(|e| TopologyError::Parse(e.to_string()))?;
+        check_link("topology", raw.wan_rtt_ms, raw.wan_loss)?;
+        let mut taken = Vec::new();
+        if raw.mag.is_empty() || raw.mag.len() > 200 {
+            return Err(invalid("mag", "give 1 to 200 [[mag]] entries"));
+        }
+        let mut mags = Vec::new();
+        for (i, m) in raw.mag.iter().enumerate() {
+            check_name("mag.name", &m.name, &mut taken)?;
+            let mag = Mag {
+                name: m.name.clone(),
+                index: u16::try_from(i + 1).unwrap_or(u16::MAX),
+                wan_rtt_ms: m.wan_rtt_ms.unwrap_or(raw.wan_rtt_ms),
+                wan_loss: m.wan_loss.unwrap_or(raw.wan_loss),
+            };
+            check_link(&format!("mag {}", m.name), mag.wan_rtt_ms, mag.wan_loss)?;
+            mags.push(mag);
+        }
+        if raw.vm.len() > 250 {
+            return Err(invalid("vm", "at most 250 [[vm]] entries"));
+        }
+        let mut vms = Vec::new();
+        for (i, v) in raw.vm.iter().enumerate() {
+            check_name("vm.name", &v.name, &mut taken)?;
+            if !mags.iter().any(|m| m.name == v.mag) {
+                return Err(invalid(
+                    "vm.mag",
+                    format!("vm '{}': no [[mag]] is named '{}'", v.name, v.mag),
+                ));
+            }
+            vms.push(Vm {
+                name: v.name.clone(),
+                index: u16::try_from(i + 1).unwrap_or(u16::MAX),
+                mag: v.mag.clone(),
+            });
+        }
+        let mut correspondents = Vec::new();
+        for c in &raw.correspondent {
+            check_name("correspondent.name", &c.name, &mut taken)?;
+            correspondents.push(c.name.clone());
+        }
+        Ok(Topology {
+            seed: raw.seed,
+            mags,
+            vms,
+            correspondents,
+        })
+    }
+
+    pub fn mag(&self, name: &str) -> Option<&Mag> {
+        self.mags.iter().find(|m| m.name == name)
+    }
+
+    pub fn vm(&self, name: &str) -> Option<&Vm> {
+        self.vms.iter().find(|v| v.name == name)
+    }
+
+    /// The policy store both the LMA and the MAGs read.
+    pub fn policy_toml(&self) -> String {
+        let mut s = String::from("# written by tapmip-lab from the topology\n");
+        for m in &self.mags {
+            s += &format!(
+                "\n[[mag]]\nname = \"{}\"\naddress = \"{}\"\n",
+                m.name,
+                m.proxy_coa()
+            );
+        }
+        for v in &self.vms {
+            s += &format!(
+                "\n[[node]]\nmn_id = \"{}\"\nmac = \"{}\"\nhnps = [\"{}\"]\n",
+                v.mn_id(),
+                v.mac(),
+                v.hnp()
+            );
+        }
+        s
+    }
+
+    /// Every namespace of the lab, routers first.
+    pub fn nodes(&self) -> Vec<String> {
+        let mut n = vec!["lma".to_string()];
+        n.extend(self.mags.iter().map(|m| m.name.clone()));
+        n.extend(self.mags.iter().map(Mag::host));
+        n.extend(self.correspondents.iter().cloned());
+        n.extend(self.vms.iter().map(|v| v.name.clone()));
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_the_papers_testbed() {
+        let t = Topology::default();
+        assert_eq!(
+            t.nodes(),
+            ["lma", "mag1", "mag2", "host1", "host2", "client", "vm1"]
+        );
+        let mag2 = t.mag("mag2").unwrap();
+        assert_eq!(mag2.wan_prefix().to_string(), "2001:db8:ff:2::/64");
+        assert_eq!(mag2.lma_address().to_string(), "2001:db8:ff:2::1");
+        assert_eq!(mag2.proxy_coa().to_string(), "2001:db8:ff:2::2");
+        assert_eq!(mag2.wan_rtt_ms, 30.0);
+        let vm = t.vm("vm1").unwrap();
+        assert_eq!(vm.mac(), "52:54:00:aa:00:01");
+        assert_eq!(vm.hnp().to_string(), "2001:db8:1:1::/64");
+        let policy = router::policy::Policy::parse(&t.policy_toml(), "generated").unwrap();
+        assert_eq!(
+            policy.node_by_mn_id("vm1@tapmip").unwrap().hnps,
+            vec![vm.hnp()]
+        );
+        assert_eq!(policy.mags.len(), 2);
+    }
+
+    #[test]
+    fn refuses_bad_topologies_naming_the_field() {
+        let e = |t: &str| Topology::parse(t).unwrap_err().to_string();
+        assert!(
+            e("[[mag]]\nname = \"m1\"\n[[vm]]\nname = \"v\"\nmag = \"m9\"\n")
+                .contains("vm.mag: vm 'v': no [[mag]] is named 'm9'")
+        );
+        assert!(e("[[mag]]\nname = \"Mag 1\"\n").contains("mag.name"));
+        assert!(e("[[mag]]\nname = \"lma\"\n").contains("is taken"));
+        assert!(e("[[mag]]\nname = \"m\"\nwan_loss = 1.5\n").contains("wan_loss"));
+        assert!(e("").contains("give 1 to 200"));
+        assert!(e("[[mag]]\nname = \"m\"\nspeed = 3\n").contains("unknown field"));
+    }
+}

@@ -1,0 +1,766 @@
+//! The switch core: named segments of members, one learning table per segment.
+//!
+//! A member is anything that exchanges whole Ethernet frames with the bridge (a
+//! TAP device it owns, or a packet socket on a router's interface); the core only
+//! knows its [`MemberId`] and never does I/O: frames go out through a
+//! [`router::core::Tx`] whose port ids are member ids, and time comes in as `now`.
+//!
+//! A frame from a member passes the member's ingress [`Link`], is captured and
+//! switched in the member's segment, and passes each target's egress [`Link`].
+//! The migration primitives act as a hypervisor's network side does: a paused
+//! member neither sends nor receives; a moved member keeps its fd (its host sees
+//! no carrier change) but is switched in another segment; an announcement is the
+//! unsolicited NA a migrated guest sends (RFC 4861 7.2.6), emitted for it.
+
+use std::io::Write;
+use std::net::Ipv6Addr;
+
+use router::core::{Core, PortId, Tx};
+use router::counters::Counters;
+use router::ctl::{Response, Table};
+use router::nd::frames::{Addressing, NaFlags, build_na};
+use router::pcap::PcapWriter;
+use router::{Duration, Instant};
+use smoltcp::wire::EthernetAddress;
+
+use crate::ctl::{Direction, Request};
+use crate::link::{Link, LinkParams, Offer};
+use crate::mac_table::{Learnt, MacTable, colon_hex};
+
+/// Index of a member in the order the bridge was configured with them.
+pub type MemberId = PortId;
+
+/// How long a learnt address lives without traffic from it (IEEE 802.1Q default).
+pub const DEFAULT_AGING: Duration = Duration::from_secs(300);
+
+const ETHERNET_HEADER: usize = 14;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberConfig {
+    /// What people and control requests call it, e.g. `vm:eth0`.
+    pub name: String,
+    pub segment: String,
+    /// The host's MAC, when tapbridge set it: what `announce` uses by default.
+    pub mac: Option<EthernetAddress>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BridgeError {
+    #[error("member {0:?} is configured twice")]
+    DuplicateMember(String),
+    #[error("no member named {0:?}")]
+    NoMember(String),
+    #[error("no segment named {0:?}")]
+    NoSegment(String),
+    #[error("member {0:?} has no configured MAC: give one")]
+    NoMac(String),
+    #[error("{0} is not a unicast MAC address")]
+    BadMac(String),
+}
+
+/// Frames and bytes per member; `rx` is what the member sent into the bridge.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MemberStats {
+    pub rx_frames: u64,
+    pub rx_bytes: u64,
+    pub tx_frames: u64,
+    pub tx_bytes: u64,
+    /// Frames from or to this member dropped, per reason.
+    pub drops: Counters,
+}
+
+struct Member {
+    name: String,
+    segment: usize,
+    mac: Option<EthernetAddress>,
+    paused: bool,
+    /// Frames from the member towards the segment.
+    ingress: Link,
+    /// Frames from the segment towards the member.
+    egress: Link,
+    stats: MemberStats,
+}
+
+/// Frames of a segment written as they are switched; any `Write` (a file, a test's
+/// buffer), so the core itself stays free of I/O choices.
+pub type Capture = PcapWriter<Box<dyn Write>>;
+
+struct Segment {
+    name: String,
+    table: MacTable,
+    capture: Option<Capture>,
+}
+
+pub struct Bridge {
+    members: Vec<Member>,
+    segments: Vec<Segment>,
+    aging: Duration,
+}
+
+impl Bridge {
+    /// `seed` drives every link's loss and jitter draws: the same seed and the
+    /// same input give the same output.
+    pub fn new(
+        members: &[MemberConfig],
+        aging: Duration,
+        seed: u64,
+    ) -> Result<Bridge, BridgeError> {
+        let mut bridge = Bridge {
+            members: Vec::new(),
+            segments: Vec::new(),
+            aging,
+        };
+        for (id, config) in members.iter().enumerate() {
+            if bridge.member_id(&config.name).is_some() {
+                return Err(BridgeError::DuplicateMember(config.name.clone()));
+            }
+            let segment = bridge.segment_or_new(&config.segment);
+            // Distinct streams per link, so changing one link leaves the others' draws alone.
+            let stream =
+                |dir: u64| seed ^ ((id as u64) << 1 | dir).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            bridge.members.push(Member {
+                name: config.name.clone(),
+                segment,
+                mac: config.mac,
+                paused: false,
+                ingress: Link::new(stream(0)),
+                egress: Link::new(stream(1)),
+                stats: MemberStats::default(),
+            });
+        }
+        Ok(bridge)
+    }
+
+    fn id(&self, name: &str) -> Result<MemberId, BridgeError> {
+        self.member_id(name)
+            .ok_or_else(|| BridgeError::NoMember(name.to_string()))
+    }
+
+    /// A paused member's frames are dropped both ways, as a stopped VM's would be.
+    pub fn pause(&mut self, name: &str) -> Result<(), BridgeError> {
+        let id = self.id(name)?;
+        if let Some(m) = self.members.get_mut(id) {
+            m.paused = true;
+        }
+        Ok(())
+    }
+
+    pub fn resume(&mut self, name: &str) -> Result<(), BridgeError> {
+        let id = self.id(name)?;
+        if let Some(m) = self.members.get_mut(id) {
+            m.paused = false;
+        }
+        Ok(())
+    }
+
+    /// Switches the member in segment `to` (made if new) from now on; the old
+    /// segment forgets what it learnt there.
+    pub fn move_member(&mut self, name: &str, to: &str) -> Result<(), BridgeError> {
+        let id = self.id(name)?;
+        let to = self.segment_or_new(to);
+        let Some(member) = self.members.get_mut(id) else {
+            return Ok(());
+        };
+        let from = std::mem::replace(&mut member.segment, to);
+        if let Some(old) = self.segments.get_mut(from) {
+            old.table.forget_member(id);
+        }
+        Ok(())
+    }
+
+    /// Emits, as if the member sent them, one unsolicited NA per address (S=0,
+    /// O=1, to all-nodes, RFC 4861 7.2.6) with `mac` (default: the member's own) as
+    /// source and target link-layer address.
+    pub fn announce(
+        &mut self,
+        now: Instant,
+        name: &str,
+        addrs: &[Ipv6Addr],
+        mac: Option<EthernetAddress>,
+        tx: &mut dyn Tx,
+    ) -> Result<(), BridgeError> {
+        let id = self.id(name)?;
+        let mac = mac
+            .or_else(|| self.members.get(id).and_then(|m| m.mac))
+            .ok_or_else(|| BridgeError::NoMac(name.to_string()))?;
+        if !mac.is_unicast() {
+            return Err(BridgeError::BadMac(colon_hex(mac)));
+        }
+        let flags = NaFlags {
+            override_: true,
+            ..NaFlags::default()
+        };
+        for &addr in addrs {
+            let addressing = Addressing {
+                src_mac: mac,
+                dst_mac: EthernetAddress([0x33, 0x33, 0, 0, 0, 1]),
+                src_ip: addr,
+                dst_ip: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
+            };
+            let frame = build_na(&addressing, addr, flags, Some(mac));
+            self.switch(now, id, &frame, tx);
+        }
+        Ok(())
+    }
+
+    /// Sets both or one direction of a member's link emulation.
+    pub fn set_link(
+        &mut self,
+        name: &str,
+        dir: Direction,
+        params: LinkParams,
+    ) -> Result<(), BridgeError> {
+        let id = self.id(name)?;
+        if let Some(m) = self.members.get_mut(id) {
+            if dir != Direction::Out {
+                m.ingress.set_params(params);
+            }
+            if dir != Direction::In {
+                m.egress.set_params(params);
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts (or with `None` stops) capturing segment `name`; returns the capture
+    /// that was running, for the caller to flush.
+    pub fn set_capture(
+        &mut self,
+        name: &str,
+        capture: Option<Capture>,
+    ) -> Result<Option<Capture>, BridgeError> {
+        let segment = self
+            .segments
+            .iter_mut()
+            .find(|s| s.name == name)
+            .ok_or_else(|| BridgeError::NoSegment(name.to_string()))?;
+        Ok(std::mem::replace(&mut segment.capture, capture))
+    }
+
+    pub fn member_id(&self, name: &str) -> Option<MemberId> {
+        self.members.iter().position(|m| m.name == name)
+    }
+
+    pub fn member_name(&self, id: MemberId) -> Option<&str> {
+        self.members.get(id).map(|m| m.name.as_str())
+    }
+
+    pub fn stats(&self, id: MemberId) -> Option<&MemberStats> {
+        self.members.get(id).map(|m| &m.stats)
+    }
+
+    /// The segment `id` is in.
+    pub fn segment_of(&self, id: MemberId) -> Option<&str> {
+        let member = self.members.get(id)?;
+        self.segments.get(member.segment).map(|s| s.name.as_str())
+    }
+
+    /// Where the segment named `name` has learnt `mac`.
+    pub fn lookup(&self, segment: &str, mac: EthernetAddress) -> Option<MemberId> {
+        let segment = self.segments.iter().find(|s| s.name == segment)?;
+        segment.table.lookup(&mac)
+    }
+
+    fn segment_or_new(&mut self, name: &str) -> usize {
+        if let Some(i) = self.segments.iter().position(|s| s.name == name) {
+            return i;
+        }
+        self.segments.push(Segment {
+            name: name.to_string(),
+            table: MacTable::new(self.aging),
+            capture: None,
+        });
+        self.segments.len() - 1
+    }
+
+    fn drop_frame(&mut self, member: MemberId, reason: &'static str) {
+        if let Some(m) = self.members.get_mut(member) {
+            m.stats.drops.bump(reason);
+        }
+    }
+
+    /// Learns the source and hands the frame to the members it goes to.
+    fn switch(&mut self, now: Instant, from: MemberId, frame: &[u8], tx: &mut dyn Tx) {
+        let (Some(dst), Some(src)) = (frame.get(0..6), frame.get(6..12)) else {
+            return self.drop_frame(from, "runt");
+        };
+        let dst = EthernetAddress::from_bytes(dst);
+        let src = EthernetAddress::from_bytes(src);
+        let Some(segment_id) = self.members.get(from).map(|m| m.segment) else {
+            return;
+        };
+        let Some(segment) = self.segments.get_mut(segment_id) else {
+            return;
+        };
+        if src.is_multicast() {
+            // A group address is never a source (IEEE 802.3 3.2.3); learning it
+            // would send that group's frames to one member.
+            return self.drop_frame(from, "multicast_source");
+        }
+        if let Some(capture) = segment.capture.as_mut()
+            && let Err(e) = capture.write_frame(now, frame)
+        {
+            log::warn!("segment {}: capture stopped: {e}", segment.name);
+            segment.capture = None;
+        }
+        if let Learnt::Moved { from: old } = segment.table.learn(src, from, now) {
+            log::info!(
+                "segment {}: {} moved from {} to {}",
+                segment.name,
+                colon_hex(src),
+                member_label(&self.members, old),
+                member_label(&self.members, from)
+            );
+        }
+        let known = (dst.is_unicast())
+            .then(|| segment.table.lookup(&dst))
+            .flatten();
+        match known {
+            // Both ends on one member: the frame has already reached its target.
+            Some(to) if to == from => self.drop_frame(from, "same_member"),
+            Some(to) => self.deliver(now, to, frame, tx),
+            None => {
+                let targets: Vec<MemberId> = (0..self.members.len())
+                    .filter(|&m| m != from && self.members[m].segment == segment_id)
+                    .collect();
+                for to in targets {
+                    self.deliver(now, to, frame, tx);
+                }
+            }
+        }
+    }
+
+    /// Hands a switched frame to member `to` through its egress link.
+    fn deliver(&mut self, now: Instant, to: MemberId, frame: &[u8], tx: &mut dyn Tx) {
+        let Some(member) = self.members.get_mut(to) else {
+            return;
+        };
+        if member.paused {
+            return member.stats.drops.bump("paused");
+        }
+        match member.egress.offer(now, frame) {
+            Offer::Now => transmit(member, to, frame, tx),
+            Offer::Held => {}
+            Offer::Dropped(reason) => member.stats.drops.bump(reason),
+        }
+    }
+}
+
+fn transmit(member: &mut Member, id: MemberId, frame: &[u8], tx: &mut dyn Tx) {
+    member.stats.tx_frames += 1;
+    member.stats.tx_bytes += frame.len() as u64;
+    tx.send(id, frame);
+}
+
+fn member_label(members: &[Member], id: MemberId) -> &str {
+    members.get(id).map_or("?", |m| m.name.as_str())
+}
+
+impl Core for Bridge {
+    fn on_frame(&mut self, now: Instant, member: MemberId, frame: &[u8], tx: &mut dyn Tx) {
+        let Some(m) = self.members.get_mut(member) else {
+            return;
+        };
+        m.stats.rx_frames += 1;
+        m.stats.rx_bytes += frame.len() as u64;
+        if frame.len() < ETHERNET_HEADER {
+            return self.drop_frame(member, "runt");
+        }
+        if m.paused {
+            return self.drop_frame(member, "paused");
+        }
+        match m.ingress.offer(now, frame) {
+            Offer::Now => self.switch(now, member, frame, tx),
+            Offer::Held => {}
+            Offer::Dropped(reason) => self.drop_frame(member, reason),
+        }
+    }
+
+    fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) {
+        // Ingress first: what it switches may be due on an egress link at once.
+        for id in 0..self.members.len() {
+            while let Some(frame) = self
+                .members
+                .get_mut(id)
+                .and_then(|m| m.ingress.pop_due(now))
+            {
+                self.switch(now, id, &frame, tx);
+            }
+        }
+        for (id, member) in self.members.iter_mut().enumerate() {
+            while let Some(frame) = member.egress.pop_due(now) {
+                if member.paused {
+                    member.stats.drops.bump("paused");
+                } else {
+                    transmit(member, id, &frame, tx);
+                }
+            }
+        }
+        for segment in &mut self.segments {
+            let n = segment.table.expire(now);
+            if n > 0 {
+                log::debug!("segment {}: {n} addresses aged out", segment.name);
+            }
+        }
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        let tables = self.segments.iter().filter_map(|s| s.table.poll_at());
+        let links = self
+            .members
+            .iter()
+            .flat_map(|m| [m.ingress.poll_at(), m.egress.poll_at()])
+            .flatten();
+        tables.chain(links).min()
+    }
+}
+
+/// What the control socket shows.
+impl Bridge {
+    /// Answers a request; `capture` needs a file and is the I/O loop's, which
+    /// calls [`Bridge::set_capture`].
+    pub fn control(&mut self, now: Instant, request: &Request, tx: &mut dyn Tx) -> Response {
+        let done = |r: Result<(), BridgeError>| match r {
+            Ok(()) => Response::tables(Vec::new()),
+            Err(e) => Response::error(e.to_string()),
+        };
+        match request {
+            Request::Segments {} => Response::tables(self.segments_tables(now)),
+            Request::Counters {} => Response::tables(vec![self.counters_table()]),
+            Request::Links {} => Response::tables(vec![self.links_table()]),
+            Request::Log { level } => match router::ctl::set_log_level(level) {
+                Ok(()) => Response::tables(Vec::new()),
+                Err(e) => Response::error(e),
+            },
+            Request::Link {
+                member,
+                dir,
+                params,
+            } => match self.set_link(member, *dir, *params) {
+                Ok(()) => Response::tables(vec![self.links_table()]),
+                Err(e) => Response::error(e.to_string()),
+            },
+            Request::Pause { member } => done(self.pause(member)),
+            Request::Resume { member } => done(self.resume(member)),
+            Request::Move { member, to } => done(self.move_member(member, to)),
+            Request::Announce { member, addrs, mac } => {
+                let mac = match mac.as_deref().map(str::parse::<EthernetAddress>) {
+                    None => None,
+                    Some(Ok(mac)) => Some(mac),
+                    Some(Err(_)) => {
+                        return Response::error(format!("mac: {mac:?} is not a MAC address"));
+                    }
+                };
+                done(self.announce(now, member, addrs, mac, tx))
+            }
+            Request::Capture { .. } => Response::error("capture: served by the I/O loop"),
+        }
+    }
+
+    /// Every member's link parameters per direction and the frames each holds.
+    pub fn links_table(&self) -> Table {
+        let mut t = Table::new(
+            "links",
+            &[
+                "member",
+                "dir",
+                "paused",
+                "delay_us",
+                "jitter_us",
+                "loss_ppm",
+                "burst_ppm",
+                "rate_bps",
+                "queue",
+                "held",
+            ],
+        );
+        for m in &self.members {
+            for (dir, link) in [("in", &m.ingress), ("out", &m.egress)] {
+                let p = link.params();
+                t.row(vec![
+                    m.name.clone(),
+                    dir.to_string(),
+                    m.paused.to_string(),
+                    p.delay_us.to_string(),
+                    p.jitter_us.to_string(),
+                    p.loss_ppm.to_string(),
+                    format!(
+                        "{}/{}/{}",
+                        p.burst_enter_ppm, p.burst_exit_ppm, p.burst_loss_ppm
+                    ),
+                    p.rate_bps.to_string(),
+                    p.queue_frames.to_string(),
+                    link.held().to_string(),
+                ]);
+            }
+        }
+        t
+    }
+
+    /// One table of members and one of the learnt addresses.
+    pub fn segments_tables(&self, now: Instant) -> Vec<Table> {
+        let mut members = Table::new("members", &["segment", "member", "rx", "tx", "drops"]);
+        let mut macs = Table::new("addresses", &["segment", "mac", "member", "idle_s"]);
+        for (id, segment) in self.segments.iter().enumerate() {
+            for m in self.members.iter().filter(|m| m.segment == id) {
+                let drops: u64 = m.stats.drops.iter().map(|(_, n)| n).sum();
+                members.row(vec![
+                    segment.name.clone(),
+                    m.name.clone(),
+                    m.stats.rx_frames.to_string(),
+                    m.stats.tx_frames.to_string(),
+                    drops.to_string(),
+                ]);
+            }
+            for (mac, entry) in segment.table.entries() {
+                macs.row(vec![
+                    segment.name.clone(),
+                    colon_hex(mac),
+                    member_label(&self.members, entry.member).to_string(),
+                    (now - entry.last_seen).secs().to_string(),
+                ]);
+            }
+        }
+        vec![members, macs]
+    }
+
+    /// Every member's counters, drops per reason as `drop.REASON`.
+    pub fn counters_table(&self) -> Table {
+        let mut t = Table::new("counters", &["member", "counter", "value"]);
+        for m in &self.members {
+            let s = &m.stats;
+            let fixed = [
+                ("rx.frames", s.rx_frames),
+                ("rx.bytes", s.rx_bytes),
+                ("tx.frames", s.tx_frames),
+                ("tx.bytes", s.tx_bytes),
+            ];
+            let drops = s
+                .drops
+                .iter()
+                .map(|(reason, n)| (format!("drop.{reason}"), n));
+            let all = fixed.iter().map(|(k, v)| (k.to_string(), *v)).chain(drops);
+            for (counter, value) in all {
+                t.row(vec![m.name.clone(), counter, value.to_string()]);
+            }
+        }
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: [u8; 6] = [0x52, 0x54, 0, 0xaa, 0, 1];
+    const B: [u8; 6] = [0x52, 0x54, 0, 0xaa, 0, 2];
+    const C: [u8; 6] = [0x02, 0x7a, 0x70, 0, 0, 1];
+    const BROADCAST: [u8; 6] = [0xff; 6];
+    const ALL_NODES: [u8; 6] = [0x33, 0x33, 0, 0, 0, 1];
+
+    fn frame(dst: [u8; 6], src: [u8; 6], tag: u8) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&dst);
+        f.extend_from_slice(&src);
+        f.extend_from_slice(&[0x86, 0xdd, tag]);
+        f
+    }
+
+    fn members(list: &[(&str, &str)]) -> Vec<MemberConfig> {
+        list.iter()
+            .map(|(name, segment)| MemberConfig {
+                name: name.to_string(),
+                segment: segment.to_string(),
+                mac: None,
+            })
+            .collect()
+    }
+
+    fn t(ms: i64) -> Instant {
+        Instant::from_millis(ms)
+    }
+
+    fn sent_to(tx: &[(PortId, Vec<u8>)]) -> Vec<PortId> {
+        tx.iter().map(|(p, _)| *p).collect()
+    }
+
+    /// Members 0, 1, 2 on s1 and 3 on s2.
+    fn bridge() -> Bridge {
+        let config = members(&[("m0", "s1"), ("m1", "s1"), ("m2", "s1"), ("other", "s2")]);
+        Bridge::new(&config, DEFAULT_AGING, 1).unwrap()
+    }
+
+    #[test]
+    fn floods_unknown_and_group_frames_then_forwards_learnt_unicast() {
+        let mut b = bridge();
+        let mut tx = Vec::new();
+        b.on_frame(t(0), 0, &frame(B, A, 1), &mut tx);
+        assert_eq!(
+            sent_to(&tx),
+            [1, 2],
+            "unknown unicast floods within s1 only"
+        );
+        assert_eq!(tx[0].1, frame(B, A, 1));
+
+        tx.clear();
+        b.on_frame(t(1), 1, &frame(A, B, 2), &mut tx);
+        assert_eq!(sent_to(&tx), [0], "A was learnt on m0");
+
+        tx.clear();
+        b.on_frame(t(2), 0, &frame(B, A, 3), &mut tx);
+        assert_eq!(sent_to(&tx), [1], "B was learnt on m1");
+
+        for group in [BROADCAST, ALL_NODES] {
+            tx.clear();
+            b.on_frame(t(3), 1, &frame(group, B, 4), &mut tx);
+            assert_eq!(sent_to(&tx), [0, 2], "group frames flood");
+        }
+
+        tx.clear();
+        b.on_frame(t(4), 0, &frame(A, C, 5), &mut tx);
+        assert!(
+            tx.is_empty(),
+            "a frame to a member's own address is filtered"
+        );
+        assert_eq!(b.stats(0).unwrap().drops.get("same_member"), 1);
+        assert_eq!(b.lookup("s1", EthernetAddress(C)), Some(0));
+        assert_eq!(b.stats(0).unwrap().rx_frames, 3);
+        assert_eq!(b.stats(1).unwrap().tx_frames, 2);
+    }
+
+    #[test]
+    fn a_moved_address_is_followed_at_once() {
+        let mut b = bridge();
+        let mut tx = Vec::new();
+        b.on_frame(t(0), 0, &frame(BROADCAST, A, 1), &mut tx);
+        b.on_frame(t(0), 1, &frame(BROADCAST, B, 1), &mut tx);
+        // A VM migrates from m0 to m2 and announces itself there.
+        b.on_frame(t(10), 2, &frame(ALL_NODES, A, 2), &mut tx);
+        assert_eq!(b.lookup("s1", EthernetAddress(A)), Some(2));
+        tx.clear();
+        b.on_frame(t(11), 1, &frame(A, B, 3), &mut tx);
+        assert_eq!(sent_to(&tx), [2]);
+    }
+
+    #[test]
+    fn addresses_age_out_and_runts_and_group_sources_are_dropped() {
+        let mut b = bridge();
+        let mut tx = Vec::new();
+        b.on_frame(t(0), 0, &frame(BROADCAST, A, 1), &mut tx);
+        assert_eq!(b.poll_at(), Some(t(0) + DEFAULT_AGING));
+        b.on_timer(t(0) + DEFAULT_AGING, &mut tx);
+        assert_eq!(b.lookup("s1", EthernetAddress(A)), None);
+        assert_eq!(b.poll_at(), None);
+
+        tx.clear();
+        b.on_frame(t(1), 0, &[0; 13], &mut tx);
+        b.on_frame(t(1), 0, &frame(B, BROADCAST, 1), &mut tx);
+        assert!(tx.is_empty());
+        let drops = &b.stats(0).unwrap().drops;
+        assert_eq!((drops.get("runt"), drops.get("multicast_source")), (1, 1));
+    }
+
+    #[test]
+    fn control_tables() {
+        let mut b = bridge();
+        let mut tx = Vec::new();
+        b.on_frame(t(0), 0, &frame(BROADCAST, A, 1), &mut tx);
+        let r = b.control(t(5000), &Request::Segments {}, &mut tx);
+        assert!(r.ok);
+        let text: Vec<String> = r.tables.iter().map(|t| t.render()).collect();
+        assert!(text[0].contains("s1       m0      1   0"), "{}", text[0]);
+        assert!(
+            text[1].contains("52:54:00:aa:00:01  m0      5"),
+            "{}",
+            text[1]
+        );
+        let r = b.control(t(0), &Request::Counters {}, &mut tx);
+        assert!(r.tables[0].render().contains("m1      tx.frames  1"));
+        assert!(Bridge::new(&members(&[("x", "s"), ("x", "t")]), DEFAULT_AGING, 1).is_err());
+    }
+
+    #[test]
+    fn pause_move_resume_and_announce_migrate_a_member() {
+        let mut b = bridge();
+        let mut tx = Vec::new();
+        b.on_frame(t(0), 0, &frame(BROADCAST, A, 1), &mut tx);
+        b.on_frame(t(0), 3, &frame(BROADCAST, C, 1), &mut tx);
+        b.pause("m0").unwrap();
+        tx.clear();
+        b.on_frame(t(1), 1, &frame(A, B, 2), &mut tx);
+        b.on_frame(t(1), 0, &frame(B, A, 2), &mut tx);
+        assert!(tx.is_empty(), "a paused member neither receives nor sends");
+        assert_eq!(b.stats(0).unwrap().drops.get("paused"), 2);
+
+        b.move_member("m0", "s2").unwrap();
+        assert_eq!(b.segment_of(0), Some("s2"));
+        assert_eq!(
+            b.lookup("s1", EthernetAddress(A)),
+            None,
+            "s1 forgot m0's address"
+        );
+        b.resume("m0").unwrap();
+        let addr: Ipv6Addr = "2001:db8:1:1::10".parse().unwrap();
+        b.announce(t(2), "m0", &[addr], Some(EthernetAddress(A)), &mut tx)
+            .unwrap();
+        assert_eq!(sent_to(&tx), [3], "the NA floods the new segment only");
+        let na = &tx[0].1;
+        assert_eq!(na[0..6], ALL_NODES);
+        assert_eq!(na[6..12], A);
+        assert_eq!(b.lookup("s2", EthernetAddress(A)), Some(0));
+        tx.clear();
+        b.on_frame(t(3), 3, &frame(A, C, 3), &mut tx);
+        assert_eq!(sent_to(&tx), [0]);
+        assert_eq!(
+            b.announce(t(3), "m1", &[addr], None, &mut tx),
+            Err(BridgeError::NoMac("m1".into()))
+        );
+        assert!(b.pause("nobody").is_err());
+    }
+
+    /// A writer whose bytes the test can still read after handing it over.
+    #[derive(Clone, Default)]
+    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn links_delay_frames_and_captures_see_switched_frames() {
+        let mut b = bridge();
+        let mut tx = Vec::new();
+        let delay = LinkParams {
+            delay_us: 10_000,
+            ..LinkParams::default()
+        };
+        b.set_link("m0", Direction::In, delay).unwrap();
+        b.set_link("m1", Direction::Out, delay).unwrap();
+        let written = Shared::default();
+        let pcap = PcapWriter::new(Box::new(written.clone()) as Box<dyn Write>).unwrap();
+        assert!(b.set_capture("s1", Some(pcap)).unwrap().is_none());
+        b.on_frame(t(0), 0, &frame(BROADCAST, A, 1), &mut tx);
+        assert!(tx.is_empty());
+        assert_eq!(b.poll_at(), Some(t(10)));
+        b.on_timer(t(10), &mut tx);
+        assert_eq!(
+            sent_to(&tx),
+            [2],
+            "m2 at once after ingress, m1 after its egress"
+        );
+        assert_eq!(b.poll_at(), Some(t(20)));
+        b.on_timer(t(20), &mut tx);
+        assert_eq!(sent_to(&tx), [2, 1]);
+        assert!(b.set_capture("s1", None).unwrap().is_some());
+        b.on_frame(t(30), 2, &frame(BROADCAST, B, 2), &mut tx);
+        // A 24-byte file header, one 16-byte record header and the 15-byte frame.
+        assert_eq!(written.0.borrow().len(), 24 + 16 + 15);
+        assert!(b.set_capture("s9", None).is_err());
+    }
+}
