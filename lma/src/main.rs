@@ -1,3 +1,147 @@
-fn main() {
-    println!("lma: not yet implemented");
+//! `lma`: the tapmip Local Mobility Anchor over TAP devices.
+//!
+//! ```text
+//! lma --name lma --policy policy.toml \
+//!     --port /run/netns/lma:core,addr=2001:db8:c::1/64,advertise \
+//!     --port /run/netns/lma:wan1,addr=2001:db8:ff:1::1/64,advertise \
+//!     --port /run/netns/lma:wan2,addr=2001:db8:ff:2::1/64,advertise
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use argh::FromArgs;
+use lma::{Lma, LmaConfig, Ordering};
+use log::{LevelFilter, info};
+use router::engine::EnginePort;
+use router::netio::{EventLoop, Stop, logger, open_tap};
+use router::plain::advert;
+use router::policy::Policy;
+use router::portspec::{PortSpec, default_mac};
+use router::timestamp::WallClock;
+use router::{Duration, Instant};
+
+/// The Local Mobility Anchor of a Proxy Mobile IPv6 domain (RFC 5213).
+#[derive(FromArgs)]
+struct Args {
+    /// name used in logs
+    #[argh(option, default = "String::from(\"lma\")")]
+    name: String,
+    /// [NETNS_PATH:]IFNAME,addr=A/LEN[,advertise][,mac=02:..][,mtu=N]; repeat per port
+    #[argh(option)]
+    port: Vec<PortSpec>,
+    /// policy file (TOML): MAGs, pools and mobile nodes
+    #[argh(option)]
+    policy: PathBuf,
+    /// control socket path
+    #[argh(option)]
+    ctl: Option<PathBuf>,
+    /// order PBUs by Timestamp option (the default, RFC 5213 5.5)
+    #[argh(switch)]
+    timestamps: bool,
+    /// order PBUs by sequence number instead (RFC 6275 9.5.1)
+    #[argh(switch)]
+    sequence_numbers: bool,
+    /// longest binding lifetime granted, in seconds
+    #[argh(option, default = "3600")]
+    max_lifetime: u32,
+    /// how long a de-registered entry is kept (MinDelayBeforeBCEDelete), in milliseconds
+    #[argh(option, default = "10000")]
+    min_delay_before_bce_delete_ms: u64,
+    /// interval between unsolicited router advertisements, in milliseconds
+    #[argh(option, default = "1000")]
+    ra_interval_ms: u64,
+    /// log every frame decision, not only events
+    #[argh(switch, short = 'v')]
+    verbose: bool,
+}
+
+/// Wall-clock time at the loop's `Instant` zero.
+fn epoch(now: Instant) -> anyhow::Result<WallClock> {
+    let wall = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the system clock is before 1970")?;
+    let since_start = WallClock::from_micros(u64::try_from(now.total_micros()).unwrap_or(0));
+    Ok(wall.saturating_sub(since_start))
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let stop = Stop::on_signals().context("routing SIGTERM/SIGINT to the event loop")?;
+    if args.port.is_empty() {
+        bail!("no --port given: the LMA needs its core and WAN links");
+    }
+    if args.timestamps && args.sequence_numbers {
+        bail!("--timestamps and --sequence-numbers exclude each other");
+    }
+    let policy = Policy::load(&args.policy)?;
+    let interval = Duration::from_millis(args.ra_interval_ms);
+    let mut taps = Vec::new();
+    let mut ports = Vec::new();
+    for (id, spec) in args.port.iter().enumerate() {
+        let tap = open_tap(spec.netns.as_deref(), &spec.ifname, spec.mtu)?;
+        let mac = spec.mac.unwrap_or_else(|| default_mac(&args.name, id));
+        let mut port = EnginePort::new(mac);
+        port.mtu = spec.mtu.map_or(1500, |m| m as usize);
+        port.addresses = spec.all_addresses();
+        let advertised = spec.advertised();
+        if !advertised.is_empty() {
+            port.advertise = Some(advert(&advertised, port.mtu, interval));
+            port.answer_rs = true;
+        }
+        let addrs: Vec<String> = port.addresses.iter().map(|a| a.to_string()).collect();
+        info!(
+            "port {id}: TAP {}, MAC {mac}, addresses [{}], RAs {}",
+            tap.name(),
+            addrs.join(", "),
+            if advertised.is_empty() { "off" } else { "on" }
+        );
+        taps.push(tap);
+        ports.push(port);
+    }
+    info!(
+        "policy {}: {} MAGs, {} nodes, {} pools",
+        args.policy.display(),
+        policy.mags.len(),
+        policy.nodes.len(),
+        policy.pools.len()
+    );
+    let mut event_loop = EventLoop::new(taps, stop)?;
+    if let Some(path) = &args.ctl {
+        event_loop = event_loop.with_control(path)?;
+        info!("control socket {}", path.display());
+    }
+    let now = event_loop.now();
+    let mut cfg = LmaConfig::new(&args.name, ports, policy, epoch(now)?);
+    if args.sequence_numbers {
+        cfg.ordering = Ordering::SequenceNumbers;
+    }
+    cfg.max_lifetime_secs = args.max_lifetime;
+    cfg.min_delay_before_bce_delete = Duration::from_millis(args.min_delay_before_bce_delete_ms);
+    let mut core = Lma::new(cfg, now);
+    info!("running; SIGTERM or SIGINT stops");
+    let reason = event_loop.run(&mut core)?;
+    info!("stopped by {reason}");
+    for (name, value) in core.counters().iter() {
+        info!("counter {name} = {value}");
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Args = argh::from_env();
+    let level = if args.verbose {
+        LevelFilter::Debug
+    } else {
+        LevelFilter::Info
+    };
+    logger::init(&args.name, level);
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

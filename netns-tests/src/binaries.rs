@@ -58,7 +58,10 @@ pub fn build(bins: &[(&str, &str)]) -> Result<(), String> {
         .status()
         .map_err(|e| format!("running cargo build for {}: {e}", names.join(", ")))?;
     if !status.success() {
-        return Err(format!("cargo build of {} failed ({status})", names.join(", ")));
+        return Err(format!(
+            "cargo build of {} failed ({status})",
+            names.join(", ")
+        ));
     }
     Ok(())
 }

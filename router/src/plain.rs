@@ -39,7 +39,8 @@ pub fn router_address(prefix: &Ipv6Net) -> Option<Ipv6Net> {
     Ipv6Net::new(first.into(), prefix.prefix_len()).ok()
 }
 
-fn advert(prefixes: &[Ipv6Net], mtu: usize, interval: Duration) -> AdvertConfig {
+/// RA configuration advertising `prefixes` on a link of `mtu` every `interval` at most.
+pub fn advert(prefixes: &[Ipv6Net], mtu: usize, interval: Duration) -> AdvertConfig {
     AdvertConfig {
         params: RaParams {
             cur_hop_limit: 64,

@@ -1,0 +1,185 @@
+//! The Binding Cache (RFC 5213 5.1): one entry per mobile node, in a slab so an
+//! entry is found by MN-ID with one hash probe and timers name it by a small
+//! index. Entries hold no per-entry heap data beyond the MN-ID and the HNP list.
+
+use ipnet::Ipv6Net;
+use router::Instant;
+use router::tunnel::TunnelId;
+use router::wire::{AccessTechnologyType, HandoffIndicator};
+use std::collections::HashMap;
+use std::net::Ipv6Addr;
+
+/// Index of an entry; stable while the entry lives.
+pub type BindingId = u32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingState {
+    /// Routes point into the tunnel to the serving MAG.
+    Active,
+    /// De-registered by its MAG: no routes, kept MinDelayBeforeBCEDelete so a new
+    /// MAG can take the node over with the same prefixes (RFC 5213 5.3.5).
+    DeregisteredPendingDelete,
+}
+
+/// The MN Link-layer Identifier, kept inline: a MAC in every practical case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkLayerId {
+    len: u8,
+    bytes: [u8; 8],
+}
+
+impl LinkLayerId {
+    /// `None` for identifiers longer than 8 octets, which this LMA does not keep.
+    pub fn new(id: &[u8]) -> Option<Self> {
+        let mut bytes = [0; 8];
+        bytes.get_mut(..id.len())?.copy_from_slice(id);
+        Some(LinkLayerId {
+            len: id.len() as u8,
+            bytes,
+        })
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+impl std::fmt::Display for LinkLayerId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hex: Vec<String> = self.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        f.write_str(&hex.join(":"))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub mn_id: Box<str>,
+    pub hnps: Box<[Ipv6Net]>,
+    /// The serving MAG's Proxy-CoA: the remote end of the tunnel.
+    pub proxy_coa: Ipv6Addr,
+    /// The LMA address the MAG sent to: the local end of the tunnel.
+    pub lma_addr: Ipv6Addr,
+    /// The tunnel the routes use while Active.
+    pub tunnel: Option<TunnelId>,
+    pub ll_id: Option<LinkLayerId>,
+    pub link_local: Option<Ipv6Addr>,
+    pub att: AccessTechnologyType,
+    pub hi: HandoffIndicator,
+    /// Lifetime end while Active, deletion time while pending delete.
+    pub expires: Instant,
+    /// Sequence number of the last accepted PBU.
+    pub sequence: u16,
+    /// Timestamp of the last accepted PBU (timestamp mode).
+    pub timestamp: u64,
+    pub state: BindingState,
+}
+
+#[derive(Debug, Default)]
+pub struct BindingCache {
+    slots: Vec<Option<Binding>>,
+    free: Vec<BindingId>,
+    by_mn_id: HashMap<Box<str>, BindingId>,
+}
+
+impl BindingCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_mn_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_mn_id.is_empty()
+    }
+
+    /// The entry of a mobile node (RFC 5213 5.4.1: the MN-ID identifies it; this
+    /// LMA keeps one entry per node, see `pbu` for the HI/ATT/LL-ID rules).
+    pub fn find(&self, mn_id: &str) -> Option<BindingId> {
+        self.by_mn_id.get(mn_id).copied()
+    }
+
+    pub fn get(&self, id: BindingId) -> Option<&Binding> {
+        self.slots.get(id as usize)?.as_ref()
+    }
+
+    pub fn get_mut(&mut self, id: BindingId) -> Option<&mut Binding> {
+        self.slots.get_mut(id as usize)?.as_mut()
+    }
+
+    /// Adds an entry for a node that has none.
+    pub fn insert(&mut self, binding: Binding) -> BindingId {
+        let key = binding.mn_id.clone();
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.slots[id as usize] = Some(binding);
+                id
+            }
+            None => {
+                self.slots.push(Some(binding));
+                (self.slots.len() - 1) as BindingId
+            }
+        };
+        self.by_mn_id.insert(key, id);
+        id
+    }
+
+    pub fn remove(&mut self, id: BindingId) -> Option<Binding> {
+        let binding = self.slots.get_mut(id as usize)?.take()?;
+        self.by_mn_id.remove(&binding.mn_id);
+        self.free.push(id);
+        Some(binding)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (BindingId, &Binding)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(id, b)| b.as_ref().map(|b| (id as BindingId, b)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(mn_id: &str) -> Binding {
+        Binding {
+            mn_id: mn_id.into(),
+            hnps: Box::new(["2001:db8:1:1::/64".parse().unwrap()]),
+            proxy_coa: "2001:db8:ff:1::2".parse().unwrap(),
+            lma_addr: "2001:db8:ff:1::1".parse().unwrap(),
+            tunnel: None,
+            ll_id: LinkLayerId::new(&[0x52, 0x54, 0, 0xaa, 0, 1]),
+            link_local: None,
+            att: AccessTechnologyType::Ethernet,
+            hi: HandoffIndicator::NewInterface,
+            expires: Instant::from_secs(10),
+            sequence: 1,
+            timestamp: 0,
+            state: BindingState::Active,
+        }
+    }
+
+    #[test]
+    fn slots_are_reused_and_found_by_mn_id() {
+        let mut c = BindingCache::new();
+        let a = c.insert(binding("a"));
+        let b = c.insert(binding("b"));
+        assert_eq!(c.find("b"), Some(b));
+        assert_eq!(c.remove(a).unwrap().mn_id.as_ref(), "a");
+        assert_eq!(c.find("a"), None);
+        assert_eq!(c.insert(binding("c")), a);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.iter().count(), 2);
+    }
+
+    #[test]
+    fn link_layer_ids_stay_inline() {
+        let id = LinkLayerId::new(&[0x52, 0x54, 0, 0xaa, 0, 1]).unwrap();
+        assert_eq!(id.to_string(), "52:54:00:aa:00:01");
+        assert!(LinkLayerId::new(&[0; 9]).is_none());
+        assert!(std::mem::size_of::<Binding>() <= 160);
+    }
+}

@@ -1,0 +1,186 @@
+//! The LMA core: a plain IPv6 router (the [`Engine`]) plus the PMIPv6 control
+//! plane of RFC 5213 section 5, driven by `(now, frame)` and timers only.
+
+use crate::binding_cache::{BindingCache, BindingId};
+use crate::hnp_pool::HnpPools;
+use router::core::{Core, PortId, Tx};
+use router::counters::Counters;
+use router::ctl::{Request, Response};
+use router::engine::{Engine, EngineEvent, EnginePort};
+use router::policy::Policy;
+use router::timer::TimerQueue;
+use router::timestamp::WallClock;
+use router::wire::{IPPROTO_MH, PbuRepr};
+use router::{Duration, Instant};
+use smoltcp::wire::{IpProtocol, Ipv6Packet};
+use std::collections::HashMap;
+use std::net::Ipv6Addr;
+
+/// How the LMA orders a node's PBUs (RFC 5213 5.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordering {
+    /// Timestamp option checked against the LMA's clock (the default).
+    Timestamps,
+    /// The sequence number window of RFC 6275 9.5.1.
+    SequenceNumbers,
+}
+
+#[derive(Debug, Clone)]
+pub struct LmaConfig {
+    pub name: String,
+    /// The LMA's links (core and WAN), with addresses and RA settings.
+    pub ports: Vec<EnginePort>,
+    pub policy: Policy,
+    /// Wall-clock time at `Instant` zero, for timestamps (RFC 5213 8.8).
+    pub epoch: WallClock,
+    pub ordering: Ordering,
+    /// TimestampValidityWindow (RFC 5213 9.2).
+    pub timestamp_window: Duration,
+    /// Longest lifetime granted, in seconds.
+    pub max_lifetime_secs: u32,
+    /// MinDelayBeforeBCEDelete (RFC 5213 9.2).
+    pub min_delay_before_bce_delete: Duration,
+    /// MaxDelayBeforeNewBCEAssign (RFC 5213 9.2).
+    pub max_delay_before_new_bce_assign: Duration,
+}
+
+impl LmaConfig {
+    /// A configuration with the RFC 5213 section 9.2 defaults.
+    pub fn new(name: &str, ports: Vec<EnginePort>, policy: Policy, epoch: WallClock) -> Self {
+        LmaConfig {
+            name: name.to_string(),
+            ports,
+            policy,
+            epoch,
+            ordering: Ordering::Timestamps,
+            timestamp_window: Duration::from_millis(300),
+            max_lifetime_secs: 3600,
+            min_delay_before_bce_delete: Duration::from_millis(10_000),
+            max_delay_before_new_bce_assign: Duration::from_millis(1_500),
+        }
+    }
+}
+
+/// What a timer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Timer {
+    /// Lifetime end of an Active entry, or deletion of a de-registered one.
+    Binding(BindingId),
+    /// End of the wait for a de-registration before taking an HI=4 PBU.
+    Pending(BindingId),
+}
+
+/// A PBU with HI=4 held while the previous MAG may still de-register
+/// (MaxDelayBeforeNewBCEAssign, RFC 5213 5.4.1).
+#[derive(Debug, Clone)]
+pub(crate) struct PendingPbu {
+    pub mag: Ipv6Addr,
+    pub lma: Ipv6Addr,
+    pub pbu: PbuRepr,
+}
+
+pub struct Lma {
+    pub(crate) name: String,
+    pub(crate) epoch: WallClock,
+    pub(crate) ordering: Ordering,
+    pub(crate) timestamp_window: Duration,
+    pub(crate) max_lifetime_secs: u32,
+    pub(crate) min_delay_before_bce_delete: Duration,
+    pub(crate) max_delay_before_new_bce_assign: Duration,
+    pub(crate) policy: Policy,
+    pub(crate) engine: Engine,
+    pub(crate) cache: BindingCache,
+    pub(crate) pools: HnpPools,
+    pub(crate) timers: TimerQueue<Timer>,
+    pub(crate) pending: HashMap<BindingId, PendingPbu>,
+    pub(crate) counters: Counters,
+}
+
+impl Lma {
+    pub fn new(cfg: LmaConfig, now: Instant) -> Self {
+        Lma {
+            name: cfg.name,
+            epoch: cfg.epoch,
+            ordering: cfg.ordering,
+            timestamp_window: cfg.timestamp_window,
+            max_lifetime_secs: cfg.max_lifetime_secs,
+            min_delay_before_bce_delete: cfg.min_delay_before_bce_delete,
+            max_delay_before_new_bce_assign: cfg.max_delay_before_new_bce_assign,
+            pools: HnpPools::new(&cfg.policy.pools),
+            policy: cfg.policy,
+            engine: Engine::new(cfg.ports, now),
+            cache: BindingCache::new(),
+            timers: TimerQueue::new(),
+            pending: HashMap::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn bindings(&self) -> &BindingCache {
+        &self.cache
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Engine, ND and LMA counters together.
+    pub fn counters(&self) -> Counters {
+        let mut all = self.engine.all_counters();
+        for (name, value) in self.counters.iter() {
+            all.add(name, value);
+        }
+        all
+    }
+}
+
+impl Core for Lma {
+    fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
+        match self.engine.on_frame(now, port, frame, tx) {
+            Some(EngineEvent::Local { packet, .. }) => {
+                let is_mh = Ipv6Packet::new_checked(packet)
+                    .is_ok_and(|ip| ip.next_header() == IpProtocol::from(IPPROTO_MH));
+                if is_mh {
+                    self.on_mh(now, packet, tx);
+                } else {
+                    self.engine.counters.bump("drop.no_local_service");
+                }
+            }
+            Some(EngineEvent::Nd { port, event }) => {
+                log::debug!("{}: port {port}: {event:?}", self.name)
+            }
+            None => {}
+        }
+    }
+
+    fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) {
+        for (port, event) in self.engine.on_timer(now, tx) {
+            log::debug!("{}: port {port}: {event:?}", self.name);
+        }
+        while let Some(timer) = self.timers.pop_due(now) {
+            match timer {
+                Timer::Binding(id) => self.binding_timer(now, id),
+                Timer::Pending(id) => self.pending_timer(now, id, tx),
+            }
+        }
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        [self.engine.poll_at(), self.timers.peek_at()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn control(&mut self, now: Instant, request: &Request, _tx: &mut dyn Tx) -> Response {
+        crate::ctl::answer(self, now, request)
+    }
+}

@@ -1,0 +1,75 @@
+//! The LMA's control tables: the Binding Cache plus the engine's tables.
+
+use crate::binding_cache::BindingState;
+use crate::core::Lma;
+use router::Instant;
+use router::ctl::{Request, Response, Table};
+use router::engine_tables;
+
+/// The Binding Cache, one row per mobile node.
+pub fn bindings(lma: &Lma, now: Instant) -> Table {
+    let mut t = Table::new(
+        "bindings",
+        &[
+            "mn_id",
+            "hnps",
+            "proxy-coa",
+            "mag",
+            "state",
+            "lifetime left",
+            "seq",
+            "HI",
+            "ATT",
+            "LL-ID",
+        ],
+    );
+    let mut rows: Vec<_> = lma.bindings().iter().map(|(_, b)| b).collect();
+    rows.sort_by(|a, b| a.mn_id.cmp(&b.mn_id));
+    for b in rows {
+        let hnps: Vec<String> = b.hnps.iter().map(|p| p.to_string()).collect();
+        let left = if b.expires > now {
+            (b.expires - now).total_millis() / 1000
+        } else {
+            0
+        };
+        t.row(vec![
+            b.mn_id.to_string(),
+            hnps.join(" "),
+            b.proxy_coa.to_string(),
+            lma.policy()
+                .mag_by_address(&b.proxy_coa)
+                .map_or("-".into(), |m| m.name.clone()),
+            match b.state {
+                BindingState::Active => "active",
+                BindingState::DeregisteredPendingDelete => "deregistered (pending delete)",
+            }
+            .into(),
+            format!("{left} s"),
+            b.sequence.to_string(),
+            u8::from(b.hi).to_string(),
+            b.att.name().into(),
+            b.ll_id.map_or("-".into(), |id| id.to_string()),
+        ]);
+    }
+    t
+}
+
+pub fn answer(lma: &Lma, now: Instant, request: &Request) -> Response {
+    let engine = lma.engine();
+    let tables = match request {
+        Request::Bindings {} => vec![bindings(lma, now)],
+        Request::Neighbors {} => vec![engine_tables::neighbors(engine)],
+        Request::Tunnels {} => vec![engine_tables::tunnels(engine)],
+        Request::Routes {} => vec![engine_tables::routes(engine)],
+        Request::Counters {} => vec![engine_tables::counters(&lma.counters())],
+        Request::Status {} => vec![
+            bindings(lma, now),
+            engine_tables::tunnels(engine),
+            engine_tables::routes(engine),
+            engine_tables::neighbors(engine),
+            engine_tables::counters(&lma.counters()),
+        ],
+        Request::Log { .. } => return Response::error("log: handled by the event loop"),
+    };
+    Response::tables(tables)
+}

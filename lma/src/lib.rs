@@ -1,0 +1,17 @@
+//! The tapmip Local Mobility Anchor (RFC 5213 section 5): a protocol core
+//! without I/O ([`Lma`], a [`router::core::Core`]) over the shared forwarding
+//! engine, and the `lma` binary that runs it on TAP devices.
+//!
+//! - [`binding_cache`]: the Binding Cache, one entry per mobile node.
+//! - [`hnp_pool`]: home network prefixes allocated from policy pools.
+//! - `pbu`: PBU validation and processing, PBAs, route and tunnel changes.
+//! - [`core`]: the [`Lma`] core and its configuration.
+//! - [`ctl`]: the control-socket tables.
+
+pub mod binding_cache;
+pub mod core;
+pub mod ctl;
+pub mod hnp_pool;
+mod pbu;
+
+pub use crate::core::{Lma, LmaConfig, Ordering};

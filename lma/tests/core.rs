@@ -1,0 +1,761 @@
+//! The LMA core driven in memory with a fake clock: PBUs in, PBAs, routes and
+//! tunnels out (RFC 5213 section 5), plus the data plane through the tunnels.
+
+use ipnet::Ipv6Net;
+use lma::binding_cache::BindingState;
+use lma::{Lma, LmaConfig, Ordering};
+use router::Instant;
+use router::core::{Core, PortId};
+use router::ctl::Request;
+use router::engine::EnginePort;
+use router::fib::NextHop;
+use router::nd::frames::{Addressing, NaFlags, NdFrame, NdMessage, build_na, ethernet_ipv6};
+use router::policy::Policy;
+use router::timestamp::{WallClock, timestamp};
+use router::tunnel::encapsulate;
+use router::wire::{
+    AccessTechnologyType, HandoffIndicator, MhPacket, MhRepr, MobilityOptions, PbaRepr, PbaStatus,
+    PbuRepr, mh_ipv6_packet,
+};
+use smoltcp::wire::{EthernetAddress, EthernetFrame, IpProtocol, Ipv6Packet, Ipv6Repr};
+use std::net::Ipv6Addr;
+
+const EPOCH: WallClock = WallClock::from_secs(1_700_000_000);
+const LMA_MACS: [EthernetAddress; 3] = [
+    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x00]),
+    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x01]),
+    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x02]),
+];
+const CLIENT_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0, 0xc, 0x01]);
+const VM01_MAC: [u8; 6] = [0x52, 0x54, 0, 0xaa, 0, 0x01];
+const CORE: PortId = 0;
+
+fn ip(s: &str) -> Ipv6Addr {
+    s.parse().unwrap()
+}
+
+fn net(s: &str) -> Ipv6Net {
+    s.parse().unwrap()
+}
+
+fn t(ms: i64) -> Instant {
+    Instant::from_millis(ms)
+}
+
+fn ts(ms: i64) -> u64 {
+    timestamp(EPOCH, t(ms))
+}
+
+/// A MAG of the lab: its WAN port on the LMA, its Proxy-CoA, the LMA's address there.
+#[derive(Clone, Copy)]
+struct Mag {
+    port: PortId,
+    mac: EthernetAddress,
+    addr: &'static str,
+    lma: &'static str,
+}
+
+const MAG1: Mag = Mag {
+    port: 1,
+    mac: EthernetAddress([0x02, 0x6d, 0, 0, 0, 0x01]),
+    addr: "2001:db8:ff:1::2",
+    lma: "2001:db8:ff:1::1",
+};
+const MAG2: Mag = Mag {
+    port: 2,
+    mac: EthernetAddress([0x02, 0x6d, 0, 0, 0, 0x02]),
+    addr: "2001:db8:ff:2::2",
+    lma: "2001:db8:ff:2::1",
+};
+/// On wan1 but not in the policy.
+const ROGUE: Mag = Mag {
+    port: 1,
+    mac: EthernetAddress([0x02, 0x6d, 0, 0, 0, 0x09]),
+    addr: "2001:db8:ff:1::9",
+    lma: "2001:db8:ff:1::1",
+};
+
+fn policy() -> Policy {
+    let extra = r#"
+[[node]]
+mn_id = "vm03@tapmip"
+mac = "52:54:00:aa:00:03"
+pool = "vms"
+
+[[node]]
+mn_id = "vm04@tapmip"
+mac = "52:54:00:aa:00:04"
+hnps = ["2001:db8:1:4::/64"]
+mags = ["mag1"]
+
+[[node]]
+mn_id = "vm05@tapmip"
+mac = "52:54:00:aa:00:05"
+hnps = ["2001:db8:5:1::/64", "2001:db8:5:2::/64"]
+"#;
+    let text = format!("{}{extra}", include_str!("../examples/policy.toml"));
+    Policy::parse(&text, "policy.toml").unwrap()
+}
+
+fn config() -> LmaConfig {
+    let addrs = [
+        "2001:db8:c::1/64",
+        "2001:db8:ff:1::1/64",
+        "2001:db8:ff:2::1/64",
+    ];
+    let ports = LMA_MACS
+        .iter()
+        .zip(addrs)
+        .map(|(mac, a)| {
+            let mut p = EnginePort::new(*mac);
+            p.addresses = vec![net(a)];
+            p
+        })
+        .collect();
+    LmaConfig::new("lma", ports, policy(), EPOCH)
+}
+
+fn lma() -> Lma {
+    Lma::new(config(), t(0))
+}
+
+/// A registration as a MAG sends it, for `mn_id` asking for any prefix.
+fn pbu(seq: u16, mn_id: &str, hi: HandoffIndicator, lifetime: u32, at_ms: i64) -> PbuRepr {
+    PbuRepr {
+        sequence: seq,
+        ack: true,
+        home_registration: true,
+        proxy: true,
+        lifetime_secs: lifetime,
+        options: MobilityOptions {
+            mn_id: Some(mn_id.into()),
+            hnps: vec![net("::/0")],
+            handoff_indicator: Some(hi),
+            access_technology: Some(AccessTechnologyType::Ethernet),
+            mn_link_layer_id: Some(VM01_MAC.to_vec()),
+            link_local_address: Some(ip("fe80::1")),
+            timestamp: Some(ts(at_ms)),
+            ..MobilityOptions::default()
+        },
+        ..PbuRepr::default()
+    }
+}
+
+fn pbu_frame(mag: Mag, pbu: &PbuRepr) -> Vec<u8> {
+    let packet = mh_ipv6_packet(ip(mag.addr), ip(mag.lma), 64, &MhRepr::Pbu(pbu.clone()));
+    ethernet_ipv6(mag.mac, LMA_MACS[mag.port], &packet)
+}
+
+type Out = Vec<(PortId, Vec<u8>)>;
+
+fn mac_of(target: Ipv6Addr) -> EthernetAddress {
+    [MAG1, MAG2, ROGUE]
+        .iter()
+        .find(|m| ip(m.addr) == target)
+        .map_or(CLIENT_MAC, |m| m.mac)
+}
+
+/// Feeds `frame` and answers every NS the LMA sends (for the MAGs and the
+/// client), so the returned frames are what finally leaves the LMA.
+fn exchange(lma: &mut Lma, now: Instant, port: PortId, frame: &[u8]) -> Out {
+    let mut out = Out::new();
+    lma.on_frame(now, port, frame, &mut out);
+    settle(lma, now, out)
+}
+
+fn settle(lma: &mut Lma, now: Instant, mut out: Out) -> Out {
+    let mut delivered = Out::new();
+    while let Some((p, f)) = out.pop() {
+        match NdFrame::parse(&f) {
+            Ok(NdFrame {
+                message: NdMessage::NeighborSolicit { target, .. },
+                ..
+            }) => {
+                let mac = mac_of(target);
+                let na = build_na(
+                    &Addressing {
+                        src_mac: mac,
+                        dst_mac: LMA_MACS[p],
+                        src_ip: target,
+                        dst_ip: lma.engine().link_local(p).unwrap(),
+                    },
+                    target,
+                    NaFlags {
+                        router: false,
+                        solicited: true,
+                        override_: true,
+                    },
+                    Some(mac),
+                );
+                lma.on_frame(now, p, &na, &mut out);
+            }
+            _ => delivered.push((p, f)),
+        }
+    }
+    delivered
+}
+
+fn timer(lma: &mut Lma, now: Instant) -> Out {
+    let mut out = Out::new();
+    lma.on_timer(now, &mut out);
+    settle(lma, now, out)
+}
+
+/// The PBAs among `out`, with the port and IPv6 destination they left by.
+fn pbas(out: &Out) -> Vec<(PortId, Ipv6Addr, PbaRepr)> {
+    out.iter()
+        .filter_map(|(p, f)| {
+            let eth = EthernetFrame::new_checked(&f[..]).ok()?;
+            let ipp = Ipv6Packet::new_checked(eth.payload()).ok()?;
+            if ipp.next_header() != IpProtocol::from(135) {
+                return None;
+            }
+            let mh = MhPacket::new_checked(ipp.payload()).ok()?;
+            match MhRepr::parse(&mh, &ipp.src_addr(), &ipp.dst_addr()) {
+                Ok(MhRepr::Pba(pba)) => Some((*p, ipp.dst_addr(), pba)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Sends a PBU from `mag` and returns the one PBA that came back to it.
+fn send(lma: &mut Lma, now_ms: i64, mag: Mag, pbu: &PbuRepr) -> PbaRepr {
+    let out = exchange(lma, t(now_ms), mag.port, &pbu_frame(mag, pbu));
+    let mut pbas = pbas(&out);
+    assert_eq!(pbas.len(), 1, "expected one PBA, got {out:?}");
+    let (port, dst, pba) = pbas.remove(0);
+    assert_eq!((port, dst), (mag.port, ip(mag.addr)));
+    pba
+}
+
+fn route(lma: &Lma, prefix: &str) -> Option<NextHop> {
+    lma.engine().fib.get_v6(&net(prefix)).copied()
+}
+
+fn tunnel_to(lma: &Lma, mag: Mag) -> Option<usize> {
+    lma.engine().tunnels.find(&ip(mag.addr))
+}
+
+fn state(lma: &Lma, mn_id: &str) -> Option<BindingState> {
+    let id = lma.bindings().find(mn_id)?;
+    lma.bindings().get(id).map(|b| b.state)
+}
+
+const VM01_HNP: &str = "2001:db8:1:1::/64";
+const HI_NEW: HandoffIndicator = HandoffIndicator::NewInterface;
+const HI_MAG: HandoffIndicator = HandoffIndicator::InterMag;
+const HI_UNKNOWN: HandoffIndicator = HandoffIndicator::Unknown;
+
+/// vm01 registered at MAG1 at t = 0.
+fn registered() -> Lma {
+    let mut l = lma();
+    let pba = send(&mut l, 0, MAG1, &pbu(1, "vm01@tapmip", HI_NEW, 3600, 0));
+    assert_eq!(pba.status, PbaStatus::Accepted);
+    l
+}
+
+#[test]
+fn first_registration() {
+    let mut l = lma();
+    let req = pbu(7, "vm01@tapmip", HI_NEW, 3600, 0);
+    let pba = send(&mut l, 0, MAG1, &req);
+    assert_eq!(pba.status, PbaStatus::Accepted);
+    assert!(pba.proxy);
+    assert_eq!(pba.sequence, 7);
+    assert_eq!(pba.lifetime_secs, 3600);
+    let o = &pba.options;
+    assert_eq!(o.mn_id.as_deref(), Some("vm01@tapmip"));
+    assert_eq!(o.hnps, vec![net(VM01_HNP)]);
+    assert_eq!(o.handoff_indicator, Some(HI_NEW));
+    assert_eq!(o.access_technology, Some(AccessTechnologyType::Ethernet));
+    assert_eq!(o.mn_link_layer_id.as_deref(), Some(&VM01_MAC[..]));
+    assert_eq!(o.link_local_address, Some(ip("fe80::1")));
+    assert_eq!(o.timestamp, req.options.timestamp);
+
+    let tunnel = tunnel_to(&l, MAG1).expect("tunnel to MAG1");
+    assert_eq!(route(&l, VM01_HNP), Some(NextHop::Tunnel(tunnel)));
+    let tun = l.engine().tunnels.get(tunnel).unwrap();
+    assert_eq!((tun.local, tun.users), (ip(MAG1.lma), 1));
+    assert_eq!(state(&l, "vm01@tapmip"), Some(BindingState::Active));
+    let c = l.counters();
+    assert_eq!((c.get("pbu.received"), c.get("pba.sent.accepted")), (1, 1));
+
+    let r = l.control(t(1000), &Request::Bindings {}, &mut Out::new());
+    let row = &r.tables[0].rows[0];
+    assert_eq!(row[0], "vm01@tapmip");
+    assert_eq!(row[1], VM01_HNP);
+    assert_eq!(row[3], "mag1");
+    assert_eq!(row[4], "active");
+    assert_eq!(row[5], "3599 s");
+    assert_eq!(row[9], "52:54:00:aa:00:01");
+    let status = l.control(t(1000), &Request::Status {}, &mut Out::new());
+    let titles: Vec<_> = status.tables.iter().map(|t| t.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        ["bindings", "tunnels", "routes", "neighbors", "counters"]
+    );
+}
+
+#[test]
+fn one_tunnel_per_mag_shared_by_nodes() {
+    let mut l = registered();
+    let pba = send(&mut l, 100, MAG1, &pbu(2, "vm02@tapmip", HI_NEW, 3600, 100));
+    assert_eq!(pba.options.hnps, vec![net("2001:db8:1:2::/64")]);
+    assert_eq!(l.engine().tunnels.len(), 1);
+    let t1 = tunnel_to(&l, MAG1).unwrap();
+    assert_eq!(l.engine().tunnels.get(t1).unwrap().users, 2);
+    assert_eq!(route(&l, "2001:db8:1:2::/64"), Some(NextHop::Tunnel(t1)));
+}
+
+#[test]
+fn handoff_to_mag2_keeps_the_hnp() {
+    let mut l = registered();
+    let pba = send(
+        &mut l,
+        2000,
+        MAG2,
+        &pbu(1, "vm01@tapmip", HI_MAG, 3600, 2000),
+    );
+    assert_eq!(pba.status, PbaStatus::Accepted);
+    assert_eq!(pba.options.hnps, vec![net(VM01_HNP)]);
+    let t2 = tunnel_to(&l, MAG2).expect("tunnel to MAG2");
+    assert_eq!(route(&l, VM01_HNP), Some(NextHop::Tunnel(t2)));
+    assert_eq!(l.engine().tunnels.get(t2).unwrap().local, ip(MAG2.lma));
+    assert_eq!(tunnel_to(&l, MAG1), None, "MAG1's last user left");
+}
+
+#[test]
+fn late_deregistration_from_the_old_mag_is_acknowledged_and_ignored() {
+    let mut l = registered();
+    send(
+        &mut l,
+        2000,
+        MAG2,
+        &pbu(1, "vm01@tapmip", HI_MAG, 3600, 2000),
+    );
+    // MAG1 noticed the departure before MAG2's PBU but its PBU arrives later.
+    let dereg = pbu(2, "vm01@tapmip", HI_MAG, 0, 1950);
+    let pba = send(&mut l, 2010, MAG1, &dereg);
+    assert_eq!(pba.status, PbaStatus::Accepted);
+    assert_eq!(pba.lifetime_secs, 0);
+    let t2 = tunnel_to(&l, MAG2).unwrap();
+    assert_eq!(route(&l, VM01_HNP), Some(NextHop::Tunnel(t2)));
+    assert_eq!(state(&l, "vm01@tapmip"), Some(BindingState::Active));
+    let b = l
+        .bindings()
+        .get(l.bindings().find("vm01@tapmip").unwrap())
+        .unwrap();
+    assert_eq!(b.proxy_coa, ip(MAG2.addr));
+}
+
+#[test]
+fn deregistration_then_new_mag_within_min_delay_keeps_the_hnp() {
+    let mut l = registered();
+    let pba = send(&mut l, 1000, MAG1, &pbu(2, "vm01@tapmip", HI_MAG, 0, 1000));
+    assert_eq!((pba.status, pba.lifetime_secs), (PbaStatus::Accepted, 0));
+    assert_eq!(route(&l, VM01_HNP), None);
+    assert!(l.engine().tunnels.is_empty());
+    assert_eq!(
+        state(&l, "vm01@tapmip"),
+        Some(BindingState::DeregisteredPendingDelete)
+    );
+
+    let pba = send(
+        &mut l,
+        6000,
+        MAG2,
+        &pbu(1, "vm01@tapmip", HI_UNKNOWN, 3600, 6000),
+    );
+    assert_eq!(pba.status, PbaStatus::Accepted);
+    assert_eq!(pba.options.hnps, vec![net(VM01_HNP)]);
+    let t2 = tunnel_to(&l, MAG2).unwrap();
+    assert_eq!(route(&l, VM01_HNP), Some(NextHop::Tunnel(t2)));
+    // The old deletion deadline no longer applies.
+    timer(&mut l, t(11_500));
+    assert_eq!(state(&l, "vm01@tapmip"), Some(BindingState::Active));
+}
+
+#[test]
+fn deregistered_entry_is_deleted_after_min_delay() {
+    let mut l = registered();
+    send(&mut l, 1000, MAG1, &pbu(2, "vm01@tapmip", HI_MAG, 0, 1000));
+    timer(&mut l, t(10_999));
+    assert!(l.bindings().find("vm01@tapmip").is_some());
+    timer(&mut l, t(11_000));
+    assert!(l.bindings().is_empty());
+    assert!(l.engine().tunnels.is_empty());
+    assert_eq!(l.counters().get("bce.deleted"), 1);
+}
+
+#[test]
+fn lifetime_expiry_removes_entry_and_routes() {
+    let mut cfg = config();
+    cfg.max_lifetime_secs = 40;
+    let mut l = Lma::new(cfg, t(0));
+    let pba = send(&mut l, 0, MAG1, &pbu(1, "vm01@tapmip", HI_NEW, 3600, 0));
+    assert_eq!(pba.lifetime_secs, 40);
+    assert_eq!(l.poll_at().map(|at| at <= t(40_000)), Some(true));
+    timer(&mut l, t(39_999));
+    assert!(route(&l, VM01_HNP).is_some());
+    timer(&mut l, t(40_000));
+    assert!(l.bindings().is_empty());
+    assert_eq!(route(&l, VM01_HNP), None);
+    assert!(l.engine().tunnels.is_empty());
+
+    // A refresh pushes the expiry out.
+    let mut l = Lma::new(config(), t(0));
+    send(&mut l, 0, MAG1, &pbu(1, "vm01@tapmip", HI_NEW, 100, 0));
+    send(
+        &mut l,
+        90_000,
+        MAG1,
+        &pbu(2, "vm01@tapmip", HandoffIndicator::NotChanged, 100, 90_000),
+    );
+    timer(&mut l, t(150_000));
+    assert_eq!(state(&l, "vm01@tapmip"), Some(BindingState::Active));
+    timer(&mut l, t(190_000));
+    assert!(l.bindings().is_empty());
+}
+
+/// Sends `pbu` from `mag` to a fresh LMA with vm01 registered and checks the
+/// status and that nothing changed.
+fn rejected(mag: Mag, pbu: PbuRepr, status: PbaStatus) -> PbaRepr {
+    let mut l = registered();
+    let before = l.control(t(200), &Request::Status {}, &mut Out::new());
+    let pba = send(&mut l, 200, mag, &pbu);
+    assert_eq!(pba.status, status, "{pbu:?}");
+    assert_eq!(pba.sequence, pbu.sequence);
+    assert_eq!(pba.lifetime_secs, 0);
+    assert_eq!(pba.options.mn_id, pbu.options.mn_id);
+    let mut after = l.control(t(200), &Request::Status {}, &mut Out::new());
+    // Only counters (and ND learnt for a new sender) may differ.
+    after
+        .tables
+        .retain(|t| t.title != "counters" && t.title != "neighbors");
+    let mut before = before;
+    before
+        .tables
+        .retain(|t| t.title != "counters" && t.title != "neighbors");
+    assert_eq!(before, after, "state changed by a rejected PBU");
+    pba
+}
+
+#[test]
+fn every_rejection_status() {
+    use PbaStatus as S;
+    let ok = || pbu(9, "vm01@tapmip", HandoffIndicator::NotChanged, 3600, 200);
+    let with = |f: &dyn Fn(&mut PbuRepr)| {
+        let mut p = ok();
+        f(&mut p);
+        p
+    };
+    rejected(MAG1, with(&|p| p.proxy = false), S::ProxyRegNotEnabled);
+    rejected(
+        MAG1,
+        with(&|p| p.options.mn_id = None),
+        S::MissingMnIdentifierOption,
+    );
+    rejected(ROGUE, ok(), S::MagNotAuthorizedForProxyReg);
+    rejected(
+        MAG2,
+        pbu(1, "vm04@tapmip", HI_NEW, 3600, 200),
+        S::MagNotAuthorizedForProxyReg,
+    );
+    rejected(
+        MAG1,
+        pbu(1, "nobody@tapmip", HI_NEW, 3600, 200),
+        S::NotLmaForThisMobileNode,
+    );
+    rejected(
+        MAG1,
+        with(&|p| p.options.hnps.clear()),
+        S::MissingHomeNetworkPrefixOption,
+    );
+    rejected(
+        MAG1,
+        with(&|p| p.options.handoff_indicator = None),
+        S::MissingHandoffIndicatorOption,
+    );
+    rejected(
+        MAG1,
+        with(&|p| p.options.access_technology = None),
+        S::MissingAccessTechTypeOption,
+    );
+    let mut foreign = pbu(1, "vm02@tapmip", HI_NEW, 3600, 200);
+    foreign.options.hnps = vec![net("2001:db8:9::/64")];
+    rejected(MAG1, foreign, S::NotAuthorizedForHomeNetworkPrefix);
+    rejected(
+        MAG1,
+        with(&|p| p.options.hnps = vec![net("2001:db8:1:2::/64")]),
+        S::NotAuthorizedForHomeNetworkPrefix,
+    );
+    rejected(
+        MAG1,
+        with(&|p| p.options.timestamp = None),
+        S::TimestampMismatch,
+    );
+    // The older timestamp is still inside the 300 ms window.
+    rejected(
+        MAG1,
+        with(&|p| p.options.timestamp = Some(ts(0))),
+        S::TimestampLowerThanPrevAccepted,
+    );
+}
+
+#[test]
+fn timestamp_outside_the_window_gets_the_lma_time() {
+    let mut p = pbu(9, "vm01@tapmip", HandoffIndicator::NotChanged, 3600, 0);
+    // One second before Instant zero, the LMA being at 200 ms.
+    p.options.timestamp = Some(ts(0) - (1 << 16));
+    let pba = rejected(MAG1, p.clone(), PbaStatus::TimestampMismatch);
+    assert_eq!(pba.options.timestamp, Some(ts(200)));
+    p.options.timestamp = Some(ts(200 + 301));
+    rejected(MAG1, p, PbaStatus::TimestampMismatch);
+}
+
+#[test]
+fn prefix_set_must_match_the_entry() {
+    let mut l = lma();
+    let pba = send(&mut l, 0, MAG1, &pbu(1, "vm05@tapmip", HI_NEW, 3600, 0));
+    assert_eq!(pba.options.hnps.len(), 2);
+    let mut p = pbu(2, "vm05@tapmip", HI_MAG, 3600, 100);
+    p.options.hnps = vec![net("2001:db8:5:1::/64")];
+    let pba = send(&mut l, 100, MAG2, &p);
+    assert_eq!(pba.status, PbaStatus::BcePbuPrefixSetDoNotMatch);
+    assert!(tunnel_to(&l, MAG2).is_none());
+    p.options.hnps = vec![net("2001:db8:5:2::/64"), net("2001:db8:5:1::/64")];
+    assert_eq!(send(&mut l, 200, MAG2, &p).status, PbaStatus::Accepted);
+    assert_eq!(
+        l.engine()
+            .tunnels
+            .get(tunnel_to(&l, MAG2).unwrap())
+            .unwrap()
+            .users,
+        2
+    );
+}
+
+#[test]
+fn duplicated_pbu_is_refused_without_state_change() {
+    let mut l = registered();
+    let again = pbu(1, "vm01@tapmip", HI_NEW, 3600, 0);
+    let id = l.bindings().find("vm01@tapmip").unwrap();
+    let expires = l.bindings().get(id).unwrap().expires;
+    let pba = send(&mut l, 100, MAG1, &again);
+    assert_eq!(pba.status, PbaStatus::TimestampLowerThanPrevAccepted);
+    assert_eq!(l.bindings().get(id).unwrap().expires, expires);
+    assert_eq!(
+        l.engine()
+            .tunnels
+            .get(tunnel_to(&l, MAG1).unwrap())
+            .unwrap()
+            .users,
+        1
+    );
+}
+
+#[test]
+fn sequence_number_mode() {
+    let mut cfg = config();
+    cfg.ordering = Ordering::SequenceNumbers;
+    let mut l = Lma::new(cfg, t(0));
+    let mut p = pbu(65_534, "vm01@tapmip", HI_NEW, 3600, 0);
+    // Timestamps are not looked at in this mode.
+    p.options.timestamp = None;
+    let pba = send(&mut l, 0, MAG1, &p);
+    assert_eq!(pba.status, PbaStatus::Accepted);
+    assert_eq!(pba.options.timestamp, None);
+    let dup = send(&mut l, 10, MAG1, &p);
+    assert_eq!(
+        (dup.status, dup.sequence),
+        (PbaStatus::SequenceNumberOutOfWindow, 65_534)
+    );
+    p.sequence = 65_000;
+    let old = send(&mut l, 20, MAG1, &p);
+    assert_eq!(
+        (old.status, old.sequence),
+        (PbaStatus::SequenceNumberOutOfWindow, 65_534)
+    );
+    // Modulo 2^16: 0 follows 65535.
+    p.sequence = 1;
+    assert_eq!(send(&mut l, 30, MAG1, &p).status, PbaStatus::Accepted);
+    assert_eq!(
+        l.counters().get("pba.sent.sequence_number_out_of_window"),
+        2
+    );
+    // A new MAG's counter is unrelated to the old one's.
+    p.sequence = 100;
+    p.options.handoff_indicator = Some(HI_MAG);
+    assert_eq!(send(&mut l, 40, MAG2, &p).status, PbaStatus::Accepted);
+}
+
+#[test]
+fn malformed_mobility_headers_are_dropped_and_counted() {
+    let mut l = lma();
+    let good = pbu_frame(MAG1, &pbu(1, "vm01@tapmip", HI_NEW, 3600, 0));
+    let mut bad_sum = good.clone();
+    let last = bad_sum.len() - 1;
+    bad_sum[last] ^= 0x01;
+    assert!(exchange(&mut l, t(0), 1, &bad_sum).is_empty());
+    // Cut the MH to its first 6 octets and say so in the IPv6 header.
+    let mut cut = good[..14 + 40 + 6].to_vec();
+    cut[14 + 4..14 + 6].copy_from_slice(&6u16.to_be_bytes());
+    assert!(exchange(&mut l, t(0), 1, &cut).is_empty());
+    // A Header Len claiming more than the packet holds.
+    let mut long = good.clone();
+    long[14 + 40 + 1] += 4;
+    assert!(exchange(&mut l, t(0), 1, &long).is_empty());
+    let c = l.counters();
+    assert_eq!(c.get("mh.drop.bad_checksum"), 1);
+    assert_eq!(c.get("mh.drop.truncated") + c.get("mh.drop.bad_length"), 2);
+    assert_eq!(c.get("pbu.received"), 0);
+    assert!(l.bindings().is_empty() && l.engine().tunnels.is_empty());
+    // The good one still works afterwards.
+    assert_eq!(pbas(&exchange(&mut l, t(0), 1, &good)).len(), 1);
+}
+
+#[test]
+fn no_ack_flag_still_registers_without_pba() {
+    let mut l = lma();
+    let mut p = pbu(1, "vm01@tapmip", HI_NEW, 3600, 0);
+    p.ack = false;
+    let out = exchange(&mut l, t(0), MAG1.port, &pbu_frame(MAG1, &p));
+    assert!(pbas(&out).is_empty());
+    assert!(route(&l, VM01_HNP).is_some());
+}
+
+#[test]
+fn pool_node_gets_a_prefix_and_returns_it() {
+    let mut l = lma();
+    let pba = send(&mut l, 0, MAG1, &pbu(1, "vm03@tapmip", HI_NEW, 3600, 0));
+    assert_eq!(pba.options.hnps, vec![net("2001:db8:100::/64")]);
+    send(&mut l, 1000, MAG1, &pbu(2, "vm03@tapmip", HI_NEW, 0, 1000));
+    timer(&mut l, t(11_000));
+    assert!(l.bindings().is_empty());
+    // Asking for that prefix explicitly is fine once it is free again.
+    let mut p = pbu(3, "vm03@tapmip", HI_NEW, 3600, 12_000);
+    p.options.hnps = vec![net("2001:db8:100::/64")];
+    assert_eq!(send(&mut l, 12_000, MAG1, &p).status, PbaStatus::Accepted);
+}
+
+#[test]
+fn unknown_handoff_state_waits_for_the_old_mags_deregistration() {
+    let mut l = registered();
+    let mut p = pbu(1, "vm01@tapmip", HI_UNKNOWN, 3600, 1000);
+    p.options.mn_link_layer_id = None;
+    let out = exchange(&mut l, t(1000), MAG2.port, &pbu_frame(MAG2, &p));
+    assert!(pbas(&out).is_empty(), "held, not answered");
+    assert!(tunnel_to(&l, MAG1).is_some());
+    let dereg = pbu(2, "vm01@tapmip", HI_MAG, 0, 1200);
+    let out = exchange(&mut l, t(1200), MAG1.port, &pbu_frame(MAG1, &dereg));
+    let answers = pbas(&out);
+    assert_eq!(answers.len(), 2);
+    let to_mag2 = answers
+        .iter()
+        .find(|(port, ..)| *port == MAG2.port)
+        .unwrap();
+    assert_eq!(to_mag2.2.status, PbaStatus::Accepted);
+    assert_eq!(to_mag2.2.options.hnps, vec![net(VM01_HNP)]);
+    assert_eq!(
+        route(&l, VM01_HNP),
+        Some(NextHop::Tunnel(tunnel_to(&l, MAG2).unwrap()))
+    );
+    assert!(tunnel_to(&l, MAG1).is_none());
+}
+
+#[test]
+fn unknown_handoff_state_is_taken_up_after_max_delay() {
+    let mut l = registered();
+    let mut p = pbu(1, "vm01@tapmip", HI_UNKNOWN, 3600, 1000);
+    p.options.mn_link_layer_id = None;
+    exchange(&mut l, t(1000), MAG2.port, &pbu_frame(MAG2, &p));
+    assert!(pbas(&timer(&mut l, t(2499))).is_empty());
+    let answers = pbas(&timer(&mut l, t(2500)));
+    assert_eq!(answers.len(), 1);
+    assert_eq!(
+        (answers[0].0, answers[0].2.status),
+        (MAG2.port, PbaStatus::Accepted)
+    );
+    assert!(tunnel_to(&l, MAG2).is_some() && tunnel_to(&l, MAG1).is_none());
+}
+
+#[test]
+fn unknown_handoff_state_with_the_same_link_layer_id_moves_at_once() {
+    let mut l = registered();
+    let pba = send(
+        &mut l,
+        1000,
+        MAG2,
+        &pbu(1, "vm01@tapmip", HI_UNKNOWN, 3600, 1000),
+    );
+    assert_eq!(pba.status, PbaStatus::Accepted);
+    assert!(tunnel_to(&l, MAG2).is_some());
+}
+
+fn udp(src: &str, dst: &str, hop_limit: u8) -> Vec<u8> {
+    let mut buf = vec![0x5a; 40 + 16];
+    Ipv6Repr {
+        src_addr: ip(src),
+        dst_addr: ip(dst),
+        next_header: IpProtocol::Udp,
+        payload_len: 16,
+        hop_limit,
+    }
+    .emit(&mut Ipv6Packet::new_unchecked(&mut buf[..]));
+    buf
+}
+
+#[test]
+fn packets_to_an_hnp_are_tunnelled_to_the_serving_mag() {
+    let mut l = registered();
+    let inner = udp("2001:db8:c::100", "2001:db8:1:1::10", 64);
+    let frame = ethernet_ipv6(CLIENT_MAC, LMA_MACS[CORE], &inner);
+    let out = exchange(&mut l, t(100), CORE, &frame);
+    assert_eq!(out.len(), 1);
+    let (port, f) = &out[0];
+    assert_eq!(*port, MAG1.port);
+    let eth = EthernetFrame::new_checked(&f[..]).unwrap();
+    assert_eq!(eth.dst_addr(), MAG1.mac);
+    let outer = Ipv6Packet::new_checked(eth.payload()).unwrap();
+    assert_eq!(outer.next_header(), IpProtocol::from(41));
+    assert_eq!(
+        (outer.src_addr(), outer.dst_addr()),
+        (ip(MAG1.lma), ip(MAG1.addr))
+    );
+    let carried = Ipv6Packet::new_checked(outer.payload()).unwrap();
+    assert_eq!(carried.dst_addr(), ip("2001:db8:1:1::10"));
+    assert_eq!(carried.hop_limit(), 63);
+
+    // After the handoff the same packet goes to MAG2.
+    send(&mut l, 200, MAG2, &pbu(1, "vm01@tapmip", HI_MAG, 3600, 200));
+    let out = exchange(&mut l, t(300), CORE, &frame);
+    assert_eq!(out[0].0, MAG2.port);
+}
+
+#[test]
+fn decapsulated_packets_from_the_mag_reach_the_client() {
+    let mut l = registered();
+    let inner = udp("2001:db8:1:1::10", "2001:db8:c::100", 64);
+    let mut outer = Vec::new();
+    encapsulate(ip(MAG1.addr), ip(MAG1.lma), &inner, 64, 1500, &mut outer).unwrap();
+    let out = exchange(
+        &mut l,
+        t(100),
+        MAG1.port,
+        &ethernet_ipv6(MAG1.mac, LMA_MACS[1], &outer),
+    );
+    assert_eq!(out.len(), 1);
+    let (port, f) = &out[0];
+    assert_eq!(*port, CORE);
+    let eth = EthernetFrame::new_checked(&f[..]).unwrap();
+    assert_eq!(eth.dst_addr(), CLIENT_MAC);
+    let p = Ipv6Packet::new_checked(eth.payload()).unwrap();
+    assert_eq!(
+        (p.src_addr(), p.dst_addr()),
+        (ip("2001:db8:1:1::10"), ip("2001:db8:c::100"))
+    );
+    // One decrement at the MAG's tunnel entry, one here.
+    assert!(p.hop_limit() < 64);
+    assert_eq!(l.counters().get("tunnel.decapsulated"), 1);
+}

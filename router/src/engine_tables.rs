@@ -1,0 +1,88 @@
+//! Control-socket tables every engine-based router answers alike (neighbors,
+//! tunnels, routes, counters), so the LMA, the MAG and the plain router show
+//! their data plane the same way.
+
+use crate::counters::Counters;
+use crate::ctl::Table;
+use crate::engine::Engine;
+use crate::fib::NextHop;
+use std::net::IpAddr;
+
+/// Every port's neighbor cache.
+pub fn neighbors(engine: &Engine) -> Table {
+    let mut t = Table::new("neighbors", &["port", "ip", "mac", "state", "router"]);
+    for port in 0..engine.port_count() {
+        let Some(nd) = engine.nd(port) else { continue };
+        let mut rows: Vec<_> = nd.neighbors().collect();
+        rows.sort_by_key(|n| n.ip);
+        for n in rows {
+            t.row(vec![
+                port.to_string(),
+                n.ip.to_string(),
+                n.mac.map_or("-".into(), |m| m.to_string()),
+                format!("{:?}", n.state),
+                if n.is_router { "yes" } else { "no" }.into(),
+            ]);
+        }
+    }
+    t
+}
+
+/// The IPv6-in-IPv6 tunnels with their users and traffic.
+pub fn tunnels(engine: &Engine) -> Table {
+    let mut t = Table::new(
+        "tunnels",
+        &[
+            "id",
+            "local",
+            "remote",
+            "users",
+            "encapsulated",
+            "decapsulated",
+        ],
+    );
+    for (id, tunnel) in engine.tunnels.iter() {
+        t.row(vec![
+            id.to_string(),
+            tunnel.local.to_string(),
+            tunnel.remote.to_string(),
+            tunnel.users.to_string(),
+            tunnel.encapsulated.to_string(),
+            tunnel.decapsulated.to_string(),
+        ]);
+    }
+    t
+}
+
+fn next_hop(hop: &NextHop) -> String {
+    match hop {
+        NextHop::Connected { port } => format!("connected port {port}"),
+        NextHop::Gateway {
+            port,
+            gateway: IpAddr::V6(gw),
+        } => format!("via {gw} port {port}"),
+        NextHop::Gateway { port, gateway } => format!("via {gateway} port {port}"),
+        NextHop::Tunnel(id) => format!("tunnel {id}"),
+    }
+}
+
+/// The destination and source routing tables, longest prefixes first.
+pub fn routes(engine: &Engine) -> Table {
+    let mut t = Table::new("routes", &["table", "prefix", "next hop"]);
+    for (name, fib) in [("dst", &engine.fib), ("src", &engine.src_fib)] {
+        let mut rows: Vec<_> = fib.routes_v6().collect();
+        rows.sort_by(|a, b| (b.0.prefix_len(), a.0.addr()).cmp(&(a.0.prefix_len(), b.0.addr())));
+        for (prefix, hop) in rows {
+            t.row(vec![name.into(), prefix.to_string(), next_hop(hop)]);
+        }
+    }
+    t
+}
+
+pub fn counters(counters: &Counters) -> Table {
+    let mut t = Table::new("counters", &["counter", "value"]);
+    for (name, value) in counters.iter() {
+        t.row(vec![name.into(), value.to_string()]);
+    }
+    t
+}

@@ -1,0 +1,168 @@
+//! The `--port` syntax shared by every router binary:
+//! `[NETNS_PATH:]IFNAME[,addr=A/LEN][,prefix=P/LEN][,advertise][,mac=M][,mtu=N]`.
+//!
+//! `addr=` gives the router an address and, by its length, an on-link prefix;
+//! `advertise` announces those prefixes in RAs. `prefix=P` is the plain router's
+//! shorthand for "take `P::1` and advertise `P`".
+
+use crate::plain::router_address;
+use ipnet::Ipv6Net;
+use smoltcp::wire::EthernetAddress;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSpec {
+    pub netns: Option<PathBuf>,
+    pub ifname: String,
+    /// `addr=` values: own addresses with their on-link prefix length.
+    pub addresses: Vec<Ipv6Net>,
+    /// `prefix=` values: advertised, the router taking the first host of each.
+    pub prefixes: Vec<Ipv6Net>,
+    /// Advertise the prefixes of `addresses` too.
+    pub advertise: bool,
+    pub mac: Option<EthernetAddress>,
+    pub mtu: Option<u32>,
+}
+
+impl PortSpec {
+    /// Every own address: `addr=` values and the `::1` of each `prefix=`.
+    pub fn all_addresses(&self) -> Vec<Ipv6Net> {
+        let from_prefixes = self.prefixes.iter().filter_map(router_address);
+        self.addresses
+            .iter()
+            .copied()
+            .chain(from_prefixes)
+            .collect()
+    }
+
+    /// The prefixes to put in RAs (empty: send none).
+    pub fn advertised(&self) -> Vec<Ipv6Net> {
+        let own = self
+            .addresses
+            .iter()
+            .filter(|_| self.advertise)
+            .map(Ipv6Net::trunc);
+        self.prefixes.iter().copied().chain(own).collect()
+    }
+}
+
+impl FromStr for PortSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut parts = s.split(',');
+        let place = parts.next().unwrap_or_default();
+        let (netns, ifname) = match place.rsplit_once(':') {
+            Some((ns, ifname)) => (Some(PathBuf::from(ns)), ifname),
+            None => (None, place),
+        };
+        if ifname.is_empty() {
+            return Err(format!("{s:?}: no interface name"));
+        }
+        let mut spec = PortSpec {
+            netns,
+            ifname: ifname.to_string(),
+            addresses: Vec::new(),
+            prefixes: Vec::new(),
+            advertise: false,
+            mac: None,
+            mtu: None,
+        };
+        for part in parts {
+            if part == "advertise" {
+                spec.advertise = true;
+                continue;
+            }
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?}: expected key=value or advertise"))?;
+            let bad = |e: &dyn std::fmt::Display| format!("{key}={value:?}: {e}");
+            match key {
+                "addr" => spec.addresses.push(value.parse().map_err(|e| bad(&e))?),
+                "prefix" => spec.prefixes.push(value.parse().map_err(|e| bad(&e))?),
+                "mac" => spec.mac = Some(value.parse().map_err(|_| bad(&"not a MAC address"))?),
+                "mtu" => spec.mtu = Some(value.parse().map_err(|e| bad(&e))?),
+                _ => {
+                    return Err(format!(
+                        "{key:?}: unknown key (addr, prefix, advertise, mac, mtu)"
+                    ));
+                }
+            }
+        }
+        Ok(spec)
+    }
+}
+
+/// A locally administered MAC that differs per router name and port, so two
+/// routers in one lab never collide unless given the same name.
+pub fn default_mac(name: &str, port: usize) -> EthernetAddress {
+    let hash = name.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    let [a, b, ..] = hash.to_be_bytes();
+    EthernetAddress([0x02, 0x74, 0x6d, a, b, (port as u8).wrapping_add(1)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_and_options() {
+        let spec: PortSpec = "/run/netns/h1:eth0,prefix=2001:db8:1::/64,prefix=2001:db8:9::/64,mac=02:00:00:00:00:01,mtu=1400"
+            .parse()
+            .unwrap();
+        assert_eq!(spec.netns, Some(PathBuf::from("/run/netns/h1")));
+        assert_eq!(spec.ifname, "eth0");
+        assert_eq!(spec.prefixes.len(), 2);
+        assert_eq!(spec.mac, Some(EthernetAddress([2, 0, 0, 0, 0, 1])));
+        assert_eq!(spec.mtu, Some(1400));
+        assert_eq!(
+            spec.all_addresses()[0],
+            "2001:db8:1::1/64".parse::<Ipv6Net>().unwrap()
+        );
+    }
+
+    #[test]
+    fn current_namespace() {
+        let spec: PortSpec = "tap0".parse().unwrap();
+        assert_eq!(spec.netns, None);
+        assert_eq!(spec.ifname, "tap0");
+        assert!(spec.prefixes.is_empty() && spec.addresses.is_empty());
+    }
+
+    #[test]
+    fn address_with_and_without_advertise() {
+        let quiet: PortSpec = "wan1,addr=2001:db8:ff:1::1/64".parse().unwrap();
+        assert!(quiet.advertised().is_empty());
+        let loud: PortSpec = "ns:wan1,addr=2001:db8:ff:1::1/64,advertise"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            loud.all_addresses(),
+            vec!["2001:db8:ff:1::1/64".parse().unwrap()]
+        );
+        assert_eq!(
+            loud.advertised(),
+            vec!["2001:db8:ff:1::/64".parse().unwrap()]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = "eth0,prefix=nope".parse::<PortSpec>().err().unwrap();
+        assert!(e.starts_with("prefix=\"nope\""), "{e}");
+        let e = "eth0,speed=10".parse::<PortSpec>().err().unwrap();
+        assert!(e.contains("unknown key"), "{e}");
+        assert!("/run/netns/h1:".parse::<PortSpec>().is_err());
+    }
+
+    #[test]
+    fn default_macs_are_local_unicast_and_distinct() {
+        let a = default_mac("r1", 0);
+        assert!(a.is_unicast() && a.is_local());
+        assert_ne!(a, default_mac("r1", 1));
+        assert_ne!(a, default_mac("r2", 0));
+    }
+}
