@@ -11,6 +11,7 @@ pub mod host;
 pub mod lab;
 pub mod payload;
 pub mod plain_router;
+pub mod probe;
 pub mod tcp;
 pub mod userns;
 pub mod wait;
