@@ -127,7 +127,8 @@ fn run(command: Command) -> Result<ExitCode, String> {
     match command {
         Command::UdpEcho(args) => {
             let socket = udp::bind_echo(args.listen, args.rcvbuf).map_err(|e| e.to_string())?;
-            println!("udp-echo: listening on {}", args.listen);
+            let bound = socket.local_addr().map_err(|e| e.to_string())?;
+            println!("udp-echo: listening on {bound}");
             let stats = udp::echo(&socket).map_err(|e| e.to_string())?;
             println!(
                 "udp-echo: {} echoed, {} ignored (no probe header), {} send errors",
@@ -151,7 +152,8 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::TcpServer(args) => {
             let listener = TcpListener::bind(args.listen)
                 .map_err(|e| format!("binding {}: {e}", args.listen))?;
-            println!("tcp-server: listening on {}", args.listen);
+            let bound = listener.local_addr().map_err(|e| e.to_string())?;
+            println!("tcp-server: listening on {bound}");
             let found = tcp::server(&listener).map_err(|e| e.to_string())?;
             if let Some(out) = &args.out {
                 write(out, &found)?;

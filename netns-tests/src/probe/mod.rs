@@ -132,13 +132,6 @@ fn nanos_since(start: Instant, now: Instant) -> u64 {
     u64::try_from(now.saturating_duration_since(start).as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// A socket read timeout until `deadline`, never zero (which std refuses).
-fn timeout_until(now: Instant, deadline: Instant) -> Duration {
-    deadline
-        .saturating_duration_since(now)
-        .max(Duration::from_micros(100))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

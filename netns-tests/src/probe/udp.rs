@@ -22,10 +22,12 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::report::{Answer, UdpReport, UdpRun};
-use super::{Pacer, ProbeError, Until, nanos_since, stop_signalled, timeout_until};
+use super::{Pacer, ProbeError, Until, nanos_since, stop_signalled};
 
 pub const MARKER: &[u8; 12] = b"tapmip-probe";
 
@@ -165,7 +167,10 @@ pub struct ClientConfig {
 }
 
 /// Sends a request every `interval` to the echo until `until`, then waits the
-/// grace period, and reports. `until` is built on the same `start`.
+/// grace period for late echoes, and reports. `until` is built on the same `start`.
+///
+/// Echoes are received on a thread of their own, so that sending is paced by
+/// sleeping (hrtimer-precise) rather than by socket timeouts (jiffy-rounded).
 pub fn client(
     config: &ClientConfig,
     start: Instant,
@@ -178,69 +183,77 @@ pub fn client(
     // Not connected: the echo may answer from another of the VM's addresses, and
     // ICMP errors during an outage must not surface as receive errors.
     let socket = UdpSocket::bind(any).map_err(ProbeError::io("binding the client socket"))?;
+    let receiving = socket
+        .try_clone()
+        .and_then(|s| s.set_read_timeout(Some(POLL)).map(|()| s))
+        .map_err(ProbeError::io("setting up the receiving socket"))?;
+    let done = Arc::new(AtomicBool::new(false));
+    let receiver = {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || receive(&receiving, start, &done))
+    };
+
     let mut run = UdpRun {
         interval_ms: config.interval.as_secs_f64() * 1e3,
         ..UdpRun::default()
     };
     let mut pacer = Pacer::new(start, config.interval);
-    let mut buf = [0u8; 2048];
     loop {
         let now = Instant::now();
         if until.reached(now) {
             break;
         }
         let due = pacer.due();
-        if now >= due {
-            let request = Datagram {
-                seq: run.sent_ns.len() as u64,
-                timestamp_ns: nanos_since(start, now),
-            };
-            if socket.send_to(&request.emit(), config.to).is_err() {
-                run.send_errors += 1;
-            }
-            run.sent_ns.push(request.timestamp_ns);
-            pacer.advance(now);
-        } else {
-            receive(&socket, &mut buf, timeout_until(now, due), start, &mut run)?;
+        if now < due {
+            std::thread::sleep(due - now);
+            continue;
         }
-    }
-    let end = Instant::now() + config.grace;
-    loop {
-        let now = Instant::now();
-        if now >= end {
-            break;
+        let request = Datagram {
+            seq: run.sent_ns.len() as u64,
+            timestamp_ns: nanos_since(start, now),
+        };
+        if socket.send_to(&request.emit(), config.to).is_err() {
+            run.send_errors += 1;
         }
-        receive(&socket, &mut buf, timeout_until(now, end), start, &mut run)?;
+        run.sent_ns.push(request.timestamp_ns);
+        pacer.advance(now);
     }
+    std::thread::sleep(config.grace);
+    done.store(true, Ordering::Relaxed);
+    let (answers, malformed) = receiver
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    run.answers = answers;
+    run.malformed = malformed;
     Ok(UdpReport::from_run(&run))
 }
 
-/// Waits up to `timeout` for one datagram and records it.
+/// Records every datagram arriving on `socket` until `done`: the echoes, and how
+/// many were not probe datagrams.
 fn receive(
     socket: &UdpSocket,
-    buf: &mut [u8],
-    timeout: Duration,
     start: Instant,
-    run: &mut UdpRun,
-) -> Result<(), ProbeError> {
-    socket
-        .set_read_timeout(Some(timeout))
-        .map_err(ProbeError::io("setting the client socket's timeout"))?;
-    let len = match socket.recv(buf) {
-        Ok(len) => len,
-        Err(e) if is_transient(&e) => return Ok(()),
-        Err(e) => return Err(ProbeError::io("receiving echoes")(e)),
-    };
-    let received_ns = nanos_since(start, Instant::now());
-    match Datagram::parse(buf.get(..len).unwrap_or_default()) {
-        Ok(echo) => run.answers.push(Answer {
-            seq: echo.seq,
-            timestamp_ns: echo.timestamp_ns,
-            received_ns,
-        }),
-        Err(_) => run.malformed += 1,
+    done: &AtomicBool,
+) -> Result<(Vec<Answer>, u64), ProbeError> {
+    let (mut answers, mut malformed) = (Vec::new(), 0);
+    let mut buf = [0u8; 2048];
+    while !done.load(Ordering::Relaxed) {
+        let len = match socket.recv(&mut buf) {
+            Ok(len) => len,
+            Err(e) if is_transient(&e) => continue,
+            Err(e) => return Err(ProbeError::io("receiving echoes")(e)),
+        };
+        let received_ns = nanos_since(start, Instant::now());
+        match Datagram::parse(buf.get(..len).unwrap_or_default()) {
+            Ok(echo) => answers.push(Answer {
+                seq: echo.seq,
+                timestamp_ns: echo.timestamp_ns,
+                received_ns,
+            }),
+            Err(_) => malformed += 1,
+        }
     }
-    Ok(())
+    Ok((answers, malformed))
 }
 
 #[cfg(test)]
