@@ -155,7 +155,7 @@ impl Core for Lma {
                 }
             }
             Some(EngineEvent::Nd { port, event }) => {
-                log::debug!("{}: port {port}: {event:?}", self.name)
+                log::debug!("port {port}: {event:?}")
             }
             None => {}
         }
@@ -163,7 +163,7 @@ impl Core for Lma {
 
     fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) {
         for (port, event) in self.engine.on_timer(now, tx) {
-            log::debug!("{}: port {port}: {event:?}", self.name);
+            log::debug!("port {port}: {event:?}");
         }
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {

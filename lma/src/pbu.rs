@@ -147,17 +147,11 @@ impl Lma {
             }
             Ok(MhRepr::Pba(_)) => {
                 self.counters.bump("mh.drop.unexpected_pba");
-                log::info!(
-                    "{}: dropped a PBA from {src}: the LMA sends PBAs, never takes them",
-                    self.name
-                );
+                log::info!("dropped a PBA from {src}: the LMA sends PBAs, never takes them");
             }
             Err(e) => {
                 self.counters.bump(mh_drop_counter(&e));
-                log::info!(
-                    "{}: dropped a Mobility Header from {src}: {e} (RFC 6275 9.2)",
-                    self.name
-                );
+                log::info!("dropped a Mobility Header from {src}: {e} (RFC 6275 9.2)");
             }
         }
     }
@@ -185,8 +179,7 @@ impl Lma {
         // Built only when it will be printed: the PBU path must stay cheap.
         let head = if log::log_enabled!(log::Level::Info) {
             format!(
-                "{}: PBU seq {} from {mag} ({}) for {mn_id} HI={hi} lifetime {} s",
-                self.name,
+                "PBU seq {} from {mag} ({}) for {mn_id} HI={hi} lifetime {} s",
                 pbu.sequence,
                 self.mag_name(&mag),
                 pbu.lifetime_secs
@@ -257,8 +250,7 @@ impl Lma {
         {
             self.timers.cancel(&Timer::Pending(id));
             log::info!(
-                "{}: de-registration arrived: taking up the held HI=4 PBU as a handoff (RFC 5213 5.4.1)",
-                self.name
+                "de-registration arrived: taking up the held HI=4 PBU as a handoff (RFC 5213 5.4.1)"
             );
             self.on_pbu(now, held.mag, held.lma, held.pbu, false, tx);
         }
@@ -720,8 +712,7 @@ impl Lma {
             }
         };
         log::info!(
-            "{}: {} {} at {}: {why}",
-            self.name,
+            "{} {} at {}: {why}",
             b.mn_id,
             Prefixes(&b.hnps),
             self.mag_name(&b.proxy_coa)
@@ -740,8 +731,7 @@ impl Lma {
             return;
         };
         log::info!(
-            "{}: no de-registration within MaxDelayBeforeNewBCEAssign: taking up the held HI=4 PBU from {} (RFC 5213 5.4.1)",
-            self.name,
+            "no de-registration within MaxDelayBeforeNewBCEAssign: taking up the held HI=4 PBU from {} (RFC 5213 5.4.1)",
             self.mag_name(&held.mag)
         );
         self.on_pbu(now, held.mag, held.lma, held.pbu, false, tx);

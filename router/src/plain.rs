@@ -104,7 +104,7 @@ impl Core for PlainRouter {
         match self.engine.on_frame(now, port, frame, tx) {
             Some(EngineEvent::Local { .. }) => self.engine.counters.bump("drop.no_local_service"),
             Some(EngineEvent::Nd { port, event }) => {
-                log::debug!("{}: port {port}: {event:?}", self.name)
+                log::debug!("port {port}: {event:?}")
             }
             None => {}
         }
@@ -112,7 +112,7 @@ impl Core for PlainRouter {
 
     fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) {
         for (port, event) in self.engine.on_timer(now, tx) {
-            log::debug!("{}: port {port}: {event:?}", self.name);
+            log::debug!("port {port}: {event:?}");
         }
     }
 

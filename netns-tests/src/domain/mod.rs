@@ -1,6 +1,8 @@
 //! A whole PMIPv6 domain in network namespaces: the topology, the processes that
 //! run it, and what can be done to it (migrate a VM, change a link, capture).
 
+pub mod run;
 pub mod topology;
 
+pub use run::{Binaries, Domain, Tuning};
 pub use topology::Topology;

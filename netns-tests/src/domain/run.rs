@@ -1,0 +1,416 @@
+//! A running domain: the namespaces of a [`Topology`], the LMA, the MAGs and
+//! tapbridge as processes, and the kernel hosts configured by their RAs.
+//!
+//! ```text
+//! client --core-- LMA ==wan1== MAG1 --access1-- vm1     (host1 on wan1)
+//!                     ==wan2== MAG2 --access2--         (host2 on wan2)
+//! ```
+//!
+//! Routers open their own TAP devices in their own namespaces (which have IPv6
+//! disabled, so no address and no route); tapbridge creates the kernel hosts'
+//! `eth0` TAPs and joins everything into segments. Dropping the domain stops every
+//! process and removes every namespace.
+
+use std::net::Ipv6Addr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::Ipv6Net;
+use router::ctl::{Response, Table};
+use tapbridge::ctl::Request as BridgeRequest;
+
+use super::topology::{CORE_PREFIX, MAG_ACCESS_MAC, Mag, Topology};
+use crate::binaries;
+use crate::{Lab, LabError, host};
+
+const SLAAC_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the lab's programs are.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    pub lma: PathBuf,
+    pub mag: PathBuf,
+    pub tapbridge: PathBuf,
+    pub probe: PathBuf,
+}
+
+impl Binaries {
+    /// The binaries next to the running executable.
+    pub fn siblings() -> Result<Binaries, LabError> {
+        Self::in_dir(None)
+    }
+
+    /// The binaries of the profile directory above an example or test executable.
+    pub fn siblings_of_target() -> Result<Binaries, LabError> {
+        let exe = std::env::current_exe().map_err(|e| LabError::Check(e.to_string()))?;
+        let mut dir = exe.parent().map(Path::to_path_buf);
+        while let Some(d) = &dir {
+            if d.join("lma").exists() {
+                break;
+            }
+            dir = d.parent().map(Path::to_path_buf);
+        }
+        Self::in_dir(dir)
+    }
+
+    fn in_dir(dir: Option<PathBuf>) -> Result<Binaries, LabError> {
+        let find = |name: &str| match &dir {
+            Some(d) => Ok(d.join(name)),
+            None => binaries::sibling(name).map_err(LabError::Check),
+        };
+        Ok(Binaries {
+            lma: find("lma")?,
+            mag: find("mag")?,
+            tapbridge: find("tapbridge")?,
+            probe: find("tapmip-probe")?,
+        })
+    }
+}
+
+/// Knobs of the routers that tests turn (defaults suit an interactive lab).
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// The MAGs' per-node RA interval.
+    pub mag_ra_interval_ms: u64,
+    /// Binding lifetime the MAGs request.
+    pub lifetime_s: u32,
+    /// Extra arguments for every MAG (e.g. `--detect rs,na`).
+    pub mag_args: Vec<String>,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            mag_ra_interval_ms: 10_000,
+            lifetime_s: 3600,
+            mag_args: Vec::new(),
+        }
+    }
+}
+
+pub struct Domain {
+    pub topology: Topology,
+    pub lab: Lab,
+    pub binaries: Binaries,
+    /// Global addresses of the kernel hosts, by node name.
+    pub addresses: Vec<(String, Ipv6Addr)>,
+}
+
+fn say(msg: &str) {
+    println!("lab: {msg}");
+}
+
+fn path_str(p: &Path) -> Result<&str, LabError> {
+    p.to_str()
+        .ok_or_else(|| LabError::Check(format!("{} is not UTF-8", p.display())))
+}
+
+impl Domain {
+    /// Brings the whole domain up and waits until every kernel host has its
+    /// address: the client and hypervisor hosts from the LMA's RAs, each VM from
+    /// its MAG's unicast RA carrying its HNP.
+    pub fn up(topology: Topology, binaries: Binaries, tuning: &Tuning) -> Result<Domain, LabError> {
+        crate::ensure_tun_access().map_err(LabError::Check)?;
+        let lab = Lab::new("lab")?;
+        let mut domain = Domain {
+            topology,
+            lab,
+            binaries,
+            addresses: Vec::new(),
+        };
+        domain.start(tuning)?;
+        Ok(domain)
+    }
+
+    pub fn sock(&self, name: &str) -> PathBuf {
+        self.lab.workdir().join(format!("{name}.sock"))
+    }
+
+    fn start(&mut self, tuning: &Tuning) -> Result<(), LabError> {
+        let t = self.topology.clone();
+        for node in t.nodes() {
+            self.lab.add_ns(&node)?;
+        }
+        let routers: Vec<String> = std::iter::once("lma".to_string())
+            .chain(t.mags.iter().map(|m| m.name.clone()))
+            .collect();
+        for r in &routers {
+            // Interfaces created later inherit this: the kernel stays off the
+            // routers' links, which carry only what the routers send.
+            self.lab.exec(
+                r,
+                &["sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1"],
+            )?;
+        }
+        for host in t.nodes().iter().filter(|n| !routers.contains(n)) {
+            host::configure(&self.lab, host)?;
+        }
+        let policy = self.lab.workdir().join("policy.toml");
+        std::fs::write(&policy, t.policy_toml()).map_err(|error| LabError::Io {
+            what: format!("writing {}", policy.display()),
+            error,
+        })?;
+        say(&format!(
+            "namespaces {} (files in {})",
+            t.nodes().join(", "),
+            self.lab.workdir().display()
+        ));
+        self.start_lma(&policy)?;
+        for m in &t.mags {
+            self.start_mag(m, &policy, tuning)?;
+        }
+        for r in &routers {
+            let ifaces: Vec<String> = if r == "lma" {
+                std::iter::once("core".to_string())
+                    .chain(t.mags.iter().map(Mag::wan_segment))
+                    .collect()
+            } else {
+                vec!["wan".into(), "access".into()]
+            };
+            for i in ifaces {
+                host::wait_for_link(&self.lab, r, &i, Duration::from_secs(10)).map_err(|e| {
+                    LabError::Check(format!("{e}; {r}'s log:\n{}", self.lab.log_of(r)))
+                })?;
+            }
+        }
+        self.start_bridge()?;
+        self.set_wan_links()?;
+        self.wait_for_addresses()
+    }
+
+    fn start_lma(&mut self, policy: &Path) -> Result<(), LabError> {
+        let t = &self.topology;
+        let mut args: Vec<String> = vec![
+            path_str(&self.binaries.lma)?.into(),
+            "--name".into(),
+            "lma".into(),
+            "--policy".into(),
+            path_str(policy)?.into(),
+            "--ctl".into(),
+            path_str(&self.sock("lma"))?.into(),
+            "--ra-interval-ms".into(),
+            "2000".into(),
+            "--port".into(),
+            format!("core,addr={},advertise", lma_core_address()),
+        ];
+        for m in &t.mags {
+            args.push("--port".into());
+            args.push(format!(
+                "{},addr={}/64,advertise",
+                m.wan_segment(),
+                m.lma_address()
+            ));
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.lab.spawn(Some("lma"), "lma", &argv)
+    }
+
+    fn start_mag(&mut self, m: &Mag, policy: &Path, tuning: &Tuning) -> Result<(), LabError> {
+        let mut args: Vec<String> = vec![
+            path_str(&self.binaries.mag)?.into(),
+            "--name".into(),
+            m.name.clone(),
+            "--uplink".into(),
+            format!("wan,address={}/64", m.proxy_coa()),
+            "--access".into(),
+            format!("access,mac={MAG_ACCESS_MAC}"),
+            "--lma".into(),
+            m.lma_address().to_string(),
+            "--policy".into(),
+            path_str(policy)?.into(),
+            "--ctl".into(),
+            path_str(&self.sock(&m.name))?.into(),
+            "--ra-interval-ms".into(),
+            tuning.mag_ra_interval_ms.to_string(),
+            "--lifetime".into(),
+            tuning.lifetime_s.to_string(),
+        ];
+        args.extend(tuning.mag_args.iter().cloned());
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.lab.spawn(Some(&m.name), &m.name, &argv)
+    }
+
+    fn start_bridge(&mut self) -> Result<(), LabError> {
+        let t = self.topology.clone();
+        let attach = |node: &str, ifname: &str, name: &str| {
+            format!(
+                "attach:{}:{ifname},name={name}",
+                self.lab.ns_path(node).display()
+            )
+        };
+        let tap = |node: &str, extra: &str| {
+            format!(
+                "tap:{}:eth0,name={node}{extra}",
+                self.lab.ns_path(node).display()
+            )
+        };
+        let mut segments = Vec::new();
+        let mut core = vec![attach("lma", "core", "lma-core")];
+        core.extend(t.correspondents.iter().map(|c| tap(c, "")));
+        segments.push(format!("core={}", core.join(",")));
+        for m in &t.mags {
+            let members = [
+                attach("lma", &m.wan_segment(), &format!("lma-{}", m.wan_segment())),
+                attach(&m.name, "wan", &format!("{}-wan", m.name)),
+                tap(&m.host(), ""),
+            ];
+            segments.push(format!("{}={}", m.wan_segment(), members.join(",")));
+            let mut access = vec![attach(&m.name, "access", &format!("{}-access", m.name))];
+            access.extend(
+                t.vms
+                    .iter()
+                    .filter(|v| v.mag == m.name)
+                    .map(|v| tap(&v.name, &format!(",mac={}", v.mac()))),
+            );
+            segments.push(format!("{}={}", m.access_segment(), access.join(",")));
+        }
+        let sock = self.sock("bridge");
+        let mut args: Vec<String> = vec![
+            path_str(&self.binaries.tapbridge)?.into(),
+            "--ctl".into(),
+            path_str(&sock)?.into(),
+            "--seed".into(),
+            t.seed.to_string(),
+        ];
+        for s in segments {
+            args.push("--segment".into());
+            args.push(s);
+        }
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.lab.spawn(None, "bridge", &argv)?;
+        crate::wait::until(Duration::from_secs(10), || Ok(sock.exists().then_some(())))?.ok_or_else(
+            || {
+                LabError::Check(format!(
+                    "tapbridge did not open its control socket; its log:\n{}",
+                    self.lab.log_of("bridge")
+                ))
+            },
+        )
+    }
+
+    /// Applies each MAG's WAN round trip and loss on the LMA's side of its link,
+    /// half the delay in each direction, as the paper's NetEm on the LMA.
+    fn set_wan_links(&mut self) -> Result<(), LabError> {
+        for m in self.topology.mags.clone() {
+            self.set_wan(&m.name, m.wan_rtt_ms, m.wan_loss)?;
+        }
+        Ok(())
+    }
+
+    /// Sets the round trip and loss of `mag`'s WAN link now.
+    pub fn set_wan(&mut self, mag: &str, rtt_ms: f64, loss: f64) -> Result<(), LabError> {
+        let m = self
+            .topology
+            .mag(mag)
+            .ok_or_else(|| LabError::Check(format!("no MAG named {mag}")))?
+            .clone();
+        let params = tapbridge::link::LinkParams {
+            delay_us: (rtt_ms * 500.0).round() as u64,
+            loss_ppm: (loss * 1e6).round() as u32,
+            ..Default::default()
+        };
+        self.bridge(&BridgeRequest::Link {
+            member: format!("lma-{}", m.wan_segment()),
+            dir: tapbridge::ctl::Direction::Both,
+            params,
+        })?;
+        Ok(())
+    }
+
+    fn wait_for_addresses(&mut self) -> Result<(), LabError> {
+        let t = self.topology.clone();
+        let core: Ipv6Net = CORE_PREFIX
+            .parse()
+            .map_err(|_| LabError::Check("bad core prefix".into()))?;
+        let mut wanted: Vec<(String, Ipv6Net)> =
+            t.correspondents.iter().map(|c| (c.clone(), core)).collect();
+        wanted.extend(t.mags.iter().map(|m| (m.host(), m.wan_prefix())));
+        wanted.extend(t.vms.iter().map(|v| (v.name.clone(), v.hnp())));
+        for (node, prefix) in wanted {
+            let addr = host::wait_for_slaac(&self.lab, &node, "eth0", prefix, SLAAC_TIMEOUT)?
+                .ok_or_else(|| {
+                    LabError::Check(format!(
+                        "{node} got no address in {prefix} within {SLAAC_TIMEOUT:?}\n{}",
+                        self.diagnosis()
+                    ))
+                })?;
+            say(&format!("{node} autoconfigured {addr}"));
+            self.addresses.push((node, addr));
+        }
+        Ok(())
+    }
+
+    /// The routers' logs and the bridge's tables, for a failure message.
+    pub fn diagnosis(&self) -> String {
+        let mut s = String::new();
+        for name in std::iter::once("lma".to_string())
+            .chain(self.topology.mags.iter().map(|m| m.name.clone()))
+            .chain(std::iter::once("bridge".to_string()))
+        {
+            s += &format!(
+                "--- {name} log ---\n{}\n",
+                self.lab.log_of(&name).trim_end()
+            );
+        }
+        s
+    }
+
+    pub fn address(&self, node: &str) -> Option<Ipv6Addr> {
+        self.addresses
+            .iter()
+            .find(|(n, _)| n == node)
+            .map(|(_, a)| *a)
+    }
+
+    /// Runs `args` in `node`'s namespace.
+    pub fn exec(&self, node: &str, args: &[&str]) -> Result<String, LabError> {
+        self.lab.exec(node, args)
+    }
+
+    /// Sends one request to a router's control socket (`lma`, a MAG's name).
+    pub fn router(
+        &self,
+        name: &str,
+        request: &router::ctl::Request,
+    ) -> Result<Vec<Table>, LabError> {
+        let line = serde_json::to_string(request).map_err(|e| LabError::Check(e.to_string()))?;
+        tables(ask(&self.sock(name), &line)?)
+    }
+
+    /// Sends one request to tapbridge.
+    pub fn bridge(&self, request: &BridgeRequest) -> Result<Vec<Table>, LabError> {
+        let line = serde_json::to_string(request).map_err(|e| LabError::Check(e.to_string()))?;
+        tables(ask(&self.sock("bridge"), &line)?)
+    }
+}
+
+fn lma_core_address() -> &'static str {
+    "2001:db8:c::1/64"
+}
+
+fn tables(r: Response) -> Result<Vec<Table>, LabError> {
+    match r.error {
+        Some(e) => Err(LabError::Check(e)),
+        None => Ok(r.tables),
+    }
+}
+
+/// One request line to a control socket, one answer line back.
+fn ask(path: &Path, line: &str) -> Result<Response, LabError> {
+    use std::io::{BufRead, BufReader, Write};
+    let io = |what: &str| {
+        let what = format!("{what} {}", path.display());
+        move |error| LabError::Io { what, error }
+    };
+    let mut s = std::os::unix::net::UnixStream::connect(path).map_err(io("connecting to"))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(io("configuring"))?;
+    s.write_all(format!("{line}\n").as_bytes())
+        .map_err(io("writing to"))?;
+    let mut answer = String::new();
+    BufReader::new(s)
+        .read_line(&mut answer)
+        .map_err(io("reading from"))?;
+    serde_json::from_str(&answer)
+        .map_err(|e| LabError::Check(format!("{}: bad answer {answer:?}: {e}", path.display())))
+}
