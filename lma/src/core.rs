@@ -145,11 +145,15 @@ impl Lma {
 impl Core for Lma {
     fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
         match self.engine.on_frame(now, port, frame, tx) {
-            Some(EngineEvent::Local { packet, .. }) => {
+            Some(EngineEvent::Local {
+                port,
+                src_mac,
+                packet,
+            }) => {
                 let is_mh = Ipv6Packet::new_checked(packet)
                     .is_ok_and(|ip| ip.next_header() == IpProtocol::from(IPPROTO_MH));
                 if is_mh {
-                    self.on_mh(now, packet, tx);
+                    self.on_mh(now, (port, src_mac), packet, tx);
                 } else {
                     self.engine.counters.bump("drop.no_local_service");
                 }

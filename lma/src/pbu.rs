@@ -11,7 +11,7 @@
 use crate::binding_cache::{Binding, BindingId, BindingState, LinkLayerId};
 use crate::core::{Lma, Ordering, PendingPbu, Timer};
 use ipnet::Ipv6Net;
-use router::core::Tx;
+use router::core::{PortId, Tx};
 use router::fib::NextHop;
 use router::timestamp::{timestamp, within_window};
 use router::wire::{
@@ -19,7 +19,7 @@ use router::wire::{
     mh_ipv6_packet,
 };
 use router::{Duration, Instant};
-use smoltcp::wire::Ipv6Packet;
+use smoltcp::wire::{EthernetAddress, Ipv6Packet};
 use std::fmt;
 use std::net::Ipv6Addr;
 
@@ -132,7 +132,13 @@ impl fmt::Display for Prefixes<'_> {
 
 impl Lma {
     /// A Mobility Header packet addressed to the LMA (the whole IPv6 packet).
-    pub(crate) fn on_mh(&mut self, now: Instant, packet: &[u8], tx: &mut dyn Tx) {
+    pub(crate) fn on_mh(
+        &mut self,
+        now: Instant,
+        from: (PortId, EthernetAddress),
+        packet: &[u8],
+        tx: &mut dyn Tx,
+    ) {
         let Ok(ip) = Ipv6Packet::new_checked(packet) else {
             self.counters.bump("mh.drop.truncated");
             return;
@@ -143,6 +149,11 @@ impl Lma {
         match parsed {
             Ok(MhRepr::Pbu(pbu)) => {
                 self.counters.bump("pbu.received");
+                // The MAG is a neighbor on this link: keeping its MAC from the PBU's
+                // frame saves the NS/NA round trip (one WAN RTT) before the PBA.
+                if let Some(nd) = self.engine.nd_mut(from.0) {
+                    nd.note_neighbor(now, src, from.1, tx);
+                }
                 self.on_pbu(now, src, dst, pbu, true, tx);
             }
             Ok(MhRepr::Pba(_)) => {

@@ -105,7 +105,12 @@ enum Timer {
     Binding(EthernetAddress),
     /// The node's next periodic RA (and reachability probe).
     Ra(EthernetAddress),
+    /// Keeps the LMA's link-layer address known ahead of need.
+    LmaNeighbor,
 }
+
+/// How often the MAG checks that it knows the LMA's link-layer address.
+const LMA_NEIGHBOR_CHECK: Duration = Duration::from_secs(10);
 
 pub struct Mag {
     cfg: MagConfig,
@@ -148,15 +153,30 @@ impl Mag {
                 .fib
                 .insert_v6(host, NextHop::Connected { port: UPLINK });
         }
+        let mut timers = TimerQueue::new();
+        timers.set(Timer::LmaNeighbor, now);
         Mag {
             cfg,
             policy,
             engine,
             bul: BindingUpdateList::default(),
-            timers: TimerQueue::new(),
+            timers,
             next_sequence: 1,
             counters: Counters::default(),
         }
+    }
+
+    /// Resolves the LMA address before any PBU needs it: a handoff's first PBU
+    /// then leaves at once instead of after an NS/NA round trip over the WAN.
+    fn keep_lma_neighbor(&mut self, now: Instant, tx: &mut dyn Tx) {
+        let lmaa = self.cfg.lmaa;
+        if let Some(nd) = self.engine.nd_mut(UPLINK)
+            && nd.neighbor(&lmaa).is_none()
+        {
+            nd.solicit(now, lmaa, tx);
+        }
+        self.timers
+            .set(Timer::LmaNeighbor, now + LMA_NEIGHBOR_CHECK);
     }
 
     pub fn name(&self) -> &str {
@@ -190,10 +210,16 @@ impl Mag {
             .map(|a| a.link_local)
     }
 
+    /// The MTU advertised to nodes on an access link: what fits both that link and
+    /// the tunnel to the LMA, so nodes never send what the MAG must refuse with a
+    /// Packet Too Big (RFC 2473 7.1).
     fn access_mtu(&self, port: PortId) -> u32 {
-        port.checked_sub(1)
+        let link = port
+            .checked_sub(1)
             .and_then(|i| self.cfg.access.get(i))
-            .map_or(1500, |a| u32::try_from(a.mtu).unwrap_or(1500))
+            .map_or(1500, |a| a.mtu);
+        let tunnel = router::tunnel::tunnel_mtu(self.cfg.uplink.mtu);
+        u32::try_from(link.min(tunnel)).unwrap_or(1280)
     }
 
     fn take_sequence(&mut self) -> u16 {
@@ -798,6 +824,7 @@ impl Core for Mag {
             match timer {
                 Timer::Binding(mac) => self.on_binding_timer(now, mac, tx),
                 Timer::Ra(mac) => self.on_ra_timer(now, mac, tx),
+                Timer::LmaNeighbor => self.keep_lma_neighbor(now, tx),
             }
         }
     }

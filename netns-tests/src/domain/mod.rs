@@ -1,8 +1,11 @@
 //! A whole PMIPv6 domain in network namespaces: the topology, the processes that
 //! run it, and what can be done to it (migrate a VM, change a link, capture).
 
+pub mod migrate;
+pub mod probes;
 pub mod run;
 pub mod topology;
 
+pub use migrate::{MigrateOptions, MigrationTimes};
 pub use run::{Binaries, Domain, Tuning};
 pub use topology::Topology;

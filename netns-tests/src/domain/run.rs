@@ -94,6 +94,8 @@ pub struct Domain {
     pub binaries: Binaries,
     /// Global addresses of the kernel hosts, by node name.
     pub addresses: Vec<(String, Ipv6Addr)>,
+    /// Which MAG's access link each VM is on.
+    pub placement: Vec<(String, String)>,
 }
 
 fn say(msg: &str) {
@@ -112,11 +114,17 @@ impl Domain {
     pub fn up(topology: Topology, binaries: Binaries, tuning: &Tuning) -> Result<Domain, LabError> {
         crate::ensure_tun_access().map_err(LabError::Check)?;
         let lab = Lab::new("lab")?;
+        let placement = topology
+            .vms
+            .iter()
+            .map(|v| (v.name.clone(), v.mag.clone()))
+            .collect();
         let mut domain = Domain {
             topology,
             lab,
             binaries,
             addresses: Vec::new(),
+            placement,
         };
         domain.start(tuning)?;
         Ok(domain)

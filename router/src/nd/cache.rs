@@ -126,6 +126,26 @@ impl NeighborCache {
         self.timers.peek_at()
     }
 
+    /// Starts resolving `ip` with nothing to send yet; true when a multicast NS must
+    /// go out (the address was unknown).
+    pub fn start_resolution(&mut self, now: Instant, ip: Ipv6Addr) -> bool {
+        if self.entries.contains_key(&ip) {
+            return false;
+        }
+        self.entries.insert(
+            ip,
+            Entry {
+                mac: None,
+                state: NudState::Incomplete,
+                is_router: false,
+                probes: 1,
+                queue: VecDeque::new(),
+            },
+        );
+        self.timers.set(ip, now + self.cfg.retrans_timer);
+        true
+    }
+
     /// Looks up the link-layer address for sending `packet` to `ip` (RFC 4861 7.2.2, 7.3.3).
     pub fn resolve(&mut self, now: Instant, ip: Ipv6Addr, packet: &[u8]) -> Resolution {
         let limit = self.cfg.max_queue_per_neighbor;

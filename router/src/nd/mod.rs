@@ -27,6 +27,8 @@ pub struct NudConfig {
     pub max_multicast_solicit: u8,
     pub max_unicast_solicit: u8,
     /// Packets held per INCOMPLETE neighbor; the oldest is dropped on overflow (7.2.2).
+    /// 100, like Linux's unres_qlen: a burst of tunnelled traffic while a new MAG is
+    /// being resolved must not push out the PBA queued before it.
     pub max_queue_per_neighbor: usize,
 }
 
@@ -40,7 +42,7 @@ impl Default for NudConfig {
             delay_first_probe_time: Duration::from_secs(5),
             max_multicast_solicit: 3,
             max_unicast_solicit: 3,
-            max_queue_per_neighbor: 3,
+            max_queue_per_neighbor: 100,
         }
     }
 }

@@ -145,6 +145,21 @@ impl NdPort {
         tx.send(self.cfg.port, &build_ra(&addr, params));
     }
 
+    /// Records that `ip` is reached at `mac`, as learnt from a frame it sent to us
+    /// (STALE, as an NS with a source link-layer address would: RFC 4861 7.2.3), and
+    /// sends what was queued for it. Only for on-link senders a core trusts, such as
+    /// a MAG whose PBU just arrived.
+    pub fn note_neighbor(
+        &mut self,
+        now: Instant,
+        ip: Ipv6Addr,
+        mac: EthernetAddress,
+        tx: &mut dyn Tx,
+    ) {
+        let flush = self.cache.learn(now, ip, mac, None);
+        self.transmit(flush, tx);
+    }
+
     /// Upper-layer reachability confirmation (RFC 4861 7.3.1).
     pub fn confirm(&mut self, now: Instant, ip: Ipv6Addr) {
         self.cache.confirm(now, ip);
@@ -165,6 +180,14 @@ impl NdPort {
         };
         self.send_ns(ip, Some(target), tx);
         true
+    }
+
+    /// Resolves `ip` ahead of need (a MAG learns its LMA's link-layer address at
+    /// start, so the first PBU of a handoff does not wait one round trip for ND).
+    pub fn solicit(&mut self, now: Instant, ip: Ipv6Addr, tx: &mut dyn Tx) {
+        if self.cache.start_resolution(now, ip) {
+            self.send_ns(ip, None, tx);
+        }
     }
 
     pub fn neighbor(&self, ip: &Ipv6Addr) -> Option<(NudState, Option<EthernetAddress>)> {
@@ -576,13 +599,14 @@ mod tests {
     fn incomplete_queue_is_bounded() {
         let mut p = port();
         let mut tx = Sent::new();
-        for tag in 0..5 {
-            p.send_ipv6(ms(0), H_IP, &packet(tag), &mut tx);
+        let limit = NudConfig::default().max_queue_per_neighbor;
+        for tag in 0..limit + 2 {
+            p.send_ipv6(ms(0), H_IP, &packet(tag as u8), &mut tx);
         }
         assert_eq!(p.counters().get("nd.drop.queue_full"), 2);
         tx.clear();
         p.on_ndp(ms(5), &na(true, true, H_MAC), &mut tx).unwrap();
-        assert_eq!(tx.len(), 3);
+        assert_eq!(tx.len(), limit);
         for (frame, tag) in tx.iter().zip(2..) {
             assert_delivered(&frame.1, H_MAC, &packet(tag));
         }

@@ -1,0 +1,137 @@
+//! The paper's probes run across the domain: a UDP echo stream client -> VM (service
+//! downtime, total migration time) and a TCP stream VM -> client (survivability).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::run::Domain;
+use crate::LabError;
+use crate::probe::report::{TcpReport, UdpReport, read_report};
+
+const UDP_PORT: u16 = 7000;
+const TCP_PORT: u16 = 7001;
+const INTERVAL_MS: &str = "10";
+
+/// Probes that are running until [`Domain::stop_probes`].
+pub struct Probes {
+    vm: String,
+    stop_file: PathBuf,
+    udp_report: PathBuf,
+    tcp_report: PathBuf,
+}
+
+impl Domain {
+    fn wait_listening(&self, name: &str) -> Result<(), LabError> {
+        crate::wait::until(Duration::from_secs(10), || {
+            Ok(self.lab.log_of(name).contains("listening on").then_some(()))
+        })?
+        .ok_or_else(|| {
+            LabError::Check(format!(
+                "probe {name} did not start: {}",
+                self.lab.log_of(name)
+            ))
+        })
+    }
+
+    /// Starts both probes between `vm` and the correspondent `client`.
+    pub fn start_probes(&mut self, vm: &str, client: &str) -> Result<Probes, LabError> {
+        let probe = self
+            .binaries
+            .probe
+            .to_str()
+            .ok_or_else(|| LabError::Check("probe path is not UTF-8".into()))?
+            .to_string();
+        let vm_addr = self.global_of(vm)?;
+        let client_addr = self.global_of(client)?;
+        let dir = self.lab.workdir().to_path_buf();
+        let p = Probes {
+            vm: vm.into(),
+            stop_file: dir.join(format!("probes-{vm}.stop")),
+            udp_report: dir.join(format!("udp-{vm}.json")),
+            tcp_report: dir.join(format!("tcp-{vm}.json")),
+        };
+        let _ = std::fs::remove_file(&p.stop_file);
+        let s = |p: &PathBuf| p.display().to_string();
+        self.lab.spawn(
+            Some(vm),
+            &format!("udp-echo-{vm}"),
+            &[&probe, "udp-echo", "--listen", &format!("[::]:{UDP_PORT}")],
+        )?;
+        self.lab.spawn(
+            Some(client),
+            &format!("tcp-server-{vm}"),
+            &[
+                &probe,
+                "tcp-server",
+                "--listen",
+                &format!("[::]:{TCP_PORT}"),
+            ],
+        )?;
+        self.wait_listening(&format!("udp-echo-{vm}"))?;
+        self.wait_listening(&format!("tcp-server-{vm}"))?;
+        self.lab.spawn(
+            Some(client),
+            &format!("udp-client-{vm}"),
+            &[
+                &probe,
+                "udp-client",
+                "--to",
+                &format!("[{vm_addr}]:{UDP_PORT}"),
+                "--interval-ms",
+                INTERVAL_MS,
+                "--until-file",
+                &s(&p.stop_file),
+                "--out",
+                &s(&p.udp_report),
+            ],
+        )?;
+        self.lab.spawn(
+            Some(vm),
+            &format!("tcp-client-{vm}"),
+            &[
+                &probe,
+                "tcp-client",
+                "--to",
+                &format!("[{client_addr}]:{TCP_PORT}"),
+                "--interval-ms",
+                INTERVAL_MS,
+                "--until-file",
+                &s(&p.stop_file),
+                "--out",
+                &s(&p.tcp_report),
+            ],
+        )?;
+        Ok(p)
+    }
+
+    /// Ends both streams and returns their reports.
+    pub fn stop_probes(&mut self, p: Probes) -> Result<(UdpReport, TcpReport), LabError> {
+        std::fs::write(&p.stop_file, b"stop").map_err(|error| LabError::Io {
+            what: format!("writing {}", p.stop_file.display()),
+            error,
+        })?;
+        for name in [
+            format!("udp-client-{}", p.vm),
+            format!("tcp-client-{}", p.vm),
+        ] {
+            let lab = &mut self.lab;
+            crate::wait::until(Duration::from_secs(10), || {
+                Ok(lab.exited(&name)?.map(|_| ()))
+            })?;
+        }
+        for name in [format!("udp-echo-{}", p.vm), format!("tcp-server-{}", p.vm)] {
+            let _ = self.lab.stop(&name, Duration::from_secs(2));
+        }
+        let report_err =
+            |e: crate::probe::ProbeError| LabError::Check(format!("probe report: {e}"));
+        let udp: UdpReport = read_report(&p.udp_report).map_err(report_err)?;
+        let tcp: TcpReport = read_report(&p.tcp_report).map_err(report_err)?;
+        Ok((udp, tcp))
+    }
+
+    /// A node's global address, as autoconfigured.
+    pub fn global_of(&self, node: &str) -> Result<std::net::Ipv6Addr, LabError> {
+        self.address(node)
+            .ok_or_else(|| LabError::Check(format!("{node} has no global address")))
+    }
+}
