@@ -14,6 +14,7 @@ use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
 use router::ctl::{Request, Response, Table};
 use router::engine::{Engine, EngineEvent, EnginePort};
+use router::engine_tables;
 use router::fib::NextHop;
 use router::nd::{NdEvent, NudConfig};
 use router::policy::{Policy, format_mac};
@@ -746,22 +747,6 @@ impl Mag {
         }
         t
     }
-
-    fn counters_table(&self) -> Table {
-        let mut t = Table::new("counters", &["counter", "value"]);
-        for (name, v) in self.counters().iter() {
-            t.row(vec![name.to_string(), v.to_string()]);
-        }
-        t
-    }
-
-    /// Neighbors, tunnels and routes: the engine's own tables, shared by every
-    /// router (`router::engine_tables`, being added for the LMA).
-    fn engine_tables(&self, request: &Request) -> Result<Vec<Table>, String> {
-        Err(format!(
-            "{request:?}: the engine tables are not available in this build yet"
-        ))
-    }
 }
 
 impl Core for Mag {
@@ -810,24 +795,23 @@ impl Core for Mag {
     }
 
     fn control(&mut self, now: Instant, request: &Request, _tx: &mut dyn Tx) -> Response {
+        let engine = &self.engine;
         let tables = match request {
-            Request::Bindings {} => Ok(vec![self.bindings_table(now)]),
-            Request::Counters {} => Ok(vec![self.counters_table()]),
-            Request::Neighbors {} | Request::Tunnels {} | Request::Routes {} => {
-                self.engine_tables(request)
-            }
-            Request::Status {} => {
-                let mut all = vec![self.bindings_table(now)];
-                all.extend(self.engine_tables(request).unwrap_or_default());
-                all.push(self.counters_table());
-                Ok(all)
-            }
-            Request::Log { .. } => Err("log: handled by the event loop".to_string()),
+            Request::Bindings {} => vec![self.bindings_table(now)],
+            Request::Neighbors {} => vec![engine_tables::neighbors(engine)],
+            Request::Tunnels {} => vec![engine_tables::tunnels(engine)],
+            Request::Routes {} => vec![engine_tables::routes(engine)],
+            Request::Counters {} => vec![engine_tables::counters(&self.counters())],
+            Request::Status {} => vec![
+                self.bindings_table(now),
+                engine_tables::tunnels(engine),
+                engine_tables::routes(engine),
+                engine_tables::neighbors(engine),
+                engine_tables::counters(&self.counters()),
+            ],
+            Request::Log { .. } => return Response::error("log: handled by the event loop"),
         };
-        match tables {
-            Ok(tables) => Response::tables(tables),
-            Err(e) => Response::error(e),
-        }
+        Response::tables(tables)
     }
 
     /// RFC 5213 6.9.1.3: a MAG going away de-registers every binding it holds.
