@@ -795,23 +795,14 @@ impl Core for Mag {
     }
 
     fn control(&mut self, now: Instant, request: &Request, _tx: &mut dyn Tx) -> Response {
-        let engine = &self.engine;
-        let tables = match request {
-            Request::Bindings {} => vec![self.bindings_table(now)],
-            Request::Neighbors {} => vec![engine_tables::neighbors(engine)],
-            Request::Tunnels {} => vec![engine_tables::tunnels(engine)],
-            Request::Routes {} => vec![engine_tables::routes(engine)],
-            Request::Counters {} => vec![engine_tables::counters(&self.counters())],
-            Request::Status {} => vec![
-                self.bindings_table(now),
-                engine_tables::tunnels(engine),
-                engine_tables::routes(engine),
-                engine_tables::neighbors(engine),
-                engine_tables::counters(&self.counters()),
-            ],
-            Request::Log { .. } => return Response::error("log: handled by the event loop"),
-        };
-        Response::tables(tables)
+        match request {
+            Request::Bindings {} => Response::tables(vec![self.bindings_table(now)]),
+            Request::Status {} => {
+                let engine = engine_tables::status(&self.engine, &self.counters());
+                Response::tables([vec![self.bindings_table(now)], engine].concat())
+            }
+            other => engine_tables::answer(&self.engine, &self.counters(), other),
+        }
     }
 
     /// RFC 5213 6.9.1.3: a MAG going away de-registers every binding it holds.
