@@ -1,6 +1,6 @@
 //! A plain IPv6 router core: N ports, static prefixes per port, RAs on each, ND,
 //! forwarding with hop-limit decrement and ICMPv6 errors. Nothing but the
-//! [`Engine`](crate::engine::Engine) with static configuration: the first proof
+//! [`Engine`] with static configuration: the first proof
 //! that the data plane works, and the router of the first namespace test.
 
 use crate::core::{Core, PortId, Tx};
