@@ -55,21 +55,12 @@ pub fn bindings(lma: &Lma, now: Instant) -> Table {
 }
 
 pub fn answer(lma: &Lma, now: Instant, request: &Request) -> Response {
-    let engine = lma.engine();
-    let tables = match request {
-        Request::Bindings {} => vec![bindings(lma, now)],
-        Request::Neighbors {} => vec![engine_tables::neighbors(engine)],
-        Request::Tunnels {} => vec![engine_tables::tunnels(engine)],
-        Request::Routes {} => vec![engine_tables::routes(engine)],
-        Request::Counters {} => vec![engine_tables::counters(&lma.counters())],
-        Request::Status {} => vec![
-            bindings(lma, now),
-            engine_tables::tunnels(engine),
-            engine_tables::routes(engine),
-            engine_tables::neighbors(engine),
-            engine_tables::counters(&lma.counters()),
-        ],
-        Request::Log { .. } => return Response::error("log: handled by the event loop"),
-    };
-    Response::tables(tables)
+    match request {
+        Request::Bindings {} => Response::tables(vec![bindings(lma, now)]),
+        Request::Status {} => {
+            let engine = engine_tables::status(lma.engine(), &lma.counters());
+            Response::tables([vec![bindings(lma, now)], engine].concat())
+        }
+        other => engine_tables::answer(lma.engine(), &lma.counters(), other),
+    }
 }

@@ -80,10 +80,12 @@ fn run(args: Args) -> anyhow::Result<()> {
     let mut taps = Vec::new();
     let mut ports = Vec::new();
     for (id, spec) in args.port.iter().enumerate() {
+        spec.only(&["addr", "prefix", "advertise", "mac", "mtu"])
+            .map_err(|e| anyhow::anyhow!("--port {e}"))?;
         let tap = open_tap(spec.netns.as_deref(), &spec.ifname, spec.mtu)?;
         let mac = spec.mac.unwrap_or_else(|| default_mac(&args.name, id));
         let mut port = EnginePort::new(mac);
-        port.mtu = spec.mtu.map_or(1500, |m| m as usize);
+        port.mtu = spec.mtu_or_default();
         port.addresses = spec.all_addresses();
         let advertised = spec.advertised();
         if !advertised.is_empty() {

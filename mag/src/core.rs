@@ -14,6 +14,7 @@ use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
 use router::ctl::{Request, Response, Table};
 use router::engine::{Engine, EngineEvent, EnginePort};
+use router::engine_tables;
 use router::fib::NextHop;
 use router::nd::{NdEvent, NudConfig};
 use router::policy::{Policy, format_mac};
@@ -772,22 +773,6 @@ impl Mag {
         }
         t
     }
-
-    fn counters_table(&self) -> Table {
-        let mut t = Table::new("counters", &["counter", "value"]);
-        for (name, v) in self.counters().iter() {
-            t.row(vec![name.to_string(), v.to_string()]);
-        }
-        t
-    }
-
-    /// Neighbors, tunnels and routes: the engine's own tables, shared by every
-    /// router (`router::engine_tables`, being added for the LMA).
-    fn engine_tables(&self, request: &Request) -> Result<Vec<Table>, String> {
-        Err(format!(
-            "{request:?}: the engine tables are not available in this build yet"
-        ))
-    }
 }
 
 impl Core for Mag {
@@ -837,23 +822,13 @@ impl Core for Mag {
     }
 
     fn control(&mut self, now: Instant, request: &Request, _tx: &mut dyn Tx) -> Response {
-        let tables = match request {
-            Request::Bindings {} => Ok(vec![self.bindings_table(now)]),
-            Request::Counters {} => Ok(vec![self.counters_table()]),
-            Request::Neighbors {} | Request::Tunnels {} | Request::Routes {} => {
-                self.engine_tables(request)
-            }
+        match request {
+            Request::Bindings {} => Response::tables(vec![self.bindings_table(now)]),
             Request::Status {} => {
-                let mut all = vec![self.bindings_table(now)];
-                all.extend(self.engine_tables(request).unwrap_or_default());
-                all.push(self.counters_table());
-                Ok(all)
+                let engine = engine_tables::status(&self.engine, &self.counters());
+                Response::tables([vec![self.bindings_table(now)], engine].concat())
             }
-            Request::Log { .. } => Err("log: handled by the event loop".to_string()),
-        };
-        match tables {
-            Ok(tables) => Response::tables(tables),
-            Err(e) => Response::error(e),
+            other => engine_tables::answer(&self.engine, &self.counters(), other),
         }
     }
 

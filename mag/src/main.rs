@@ -2,26 +2,24 @@
 //!
 //! ```text
 //! mag --name mag1 --lma 2001:db8:ff:1::1 --policy policy.toml \
-//!     --uplink /run/netns/mag1:wan1,address=2001:db8:ff:1::2/64 \
+//!     --uplink /run/netns/mag1:wan1,addr=2001:db8:ff:1::2/64 \
 //!     --access /run/netns/mag1:access1 --ctl /tmp/mag1.sock
 //! ```
 
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::str::FromStr;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use argh::FromArgs;
-use ipnet::Ipv6Net;
 use log::{LevelFilter, info};
 use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
 use mag::{AccessConfig, DetectConfig, Mag, MagConfig, UplinkConfig};
 use router::Duration;
 use router::netio::{EventLoop, Stop, logger, open_tap};
 use router::policy::Policy;
+use router::portspec::{PortSpec, default_mac};
 use router::wire::AccessTechnologyType;
-use smoltcp::wire::EthernetAddress;
 
 /// How long the loop keeps running after SIGTERM so de-registrations leave.
 const DRAIN: Duration = Duration::from_millis(300);
@@ -32,7 +30,7 @@ struct Args {
     /// name used in logs and matched against the policy's [[mag]] names
     #[argh(option)]
     name: String,
-    /// [NETNS_PATH:]IFNAME,address=PROXY_COA/LEN[,mac=02:..][,mtu=N]: the port to the LMA
+    /// [NETNS_PATH:]IFNAME,addr=PROXY_COA/LEN[,mac=02:..][,mtu=N]: the port to the LMA
     #[argh(option)]
     uplink: PortSpec,
     /// [NETNS_PATH:]IFNAME[,mac=..][,link_local=fe80::..][,mtu=N]; repeat per access link
@@ -73,79 +71,6 @@ struct Args {
     verbose: bool,
 }
 
-/// One TAP port. Kept local until `router::portspec` is shared by every binary.
-struct PortSpec {
-    netns: Option<PathBuf>,
-    ifname: String,
-    address: Option<Ipv6Net>,
-    link_local: Option<Ipv6Addr>,
-    mac: Option<EthernetAddress>,
-    mtu: Option<u32>,
-}
-
-impl FromStr for PortSpec {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        let mut parts = s.split(',');
-        let place = parts.next().unwrap_or_default();
-        let (netns, ifname) = match place.rsplit_once(':') {
-            Some((ns, ifname)) => (Some(PathBuf::from(ns)), ifname),
-            None => (None, place),
-        };
-        if ifname.is_empty() {
-            return Err(format!("{s:?}: no interface name"));
-        }
-        let mut spec = PortSpec {
-            netns,
-            ifname: ifname.to_string(),
-            address: None,
-            link_local: None,
-            mac: None,
-            mtu: None,
-        };
-        for part in parts {
-            let (key, value) = part
-                .split_once('=')
-                .ok_or_else(|| format!("{part:?}: expected key=value"))?;
-            let bad = |e: &dyn std::fmt::Display| format!("{key}={value:?}: {e}");
-            match key {
-                "address" => spec.address = Some(value.parse().map_err(|e| bad(&e))?),
-                "link_local" => spec.link_local = Some(value.parse().map_err(|e| bad(&e))?),
-                "mac" => spec.mac = Some(value.parse().map_err(|_| bad(&"not a MAC address"))?),
-                "mtu" => spec.mtu = Some(value.parse().map_err(|e| bad(&e))?),
-                _ => {
-                    return Err(format!(
-                        "{key:?}: unknown key (address, link_local, mac, mtu)"
-                    ));
-                }
-            }
-        }
-        Ok(spec)
-    }
-}
-
-impl PortSpec {
-    fn place(&self) -> String {
-        self.netns
-            .as_ref()
-            .map_or("this namespace".into(), |p| p.display().to_string())
-    }
-
-    fn mtu(&self) -> usize {
-        self.mtu.unwrap_or(1500) as usize
-    }
-}
-
-/// A locally administered uplink MAC derived from the MAG's name.
-fn uplink_mac(name: &str) -> EthernetAddress {
-    let hash = name.bytes().fold(0x811c_9dc5u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    let [a, b, c, _] = hash.to_be_bytes();
-    EthernetAddress([0x02, 0x7a, 0x6d, a, b, c])
-}
-
 fn config(args: &Args) -> anyhow::Result<MagConfig> {
     if args.timestamps && args.sequence_numbers {
         bail!("--timestamps and --sequence-numbers exclude each other");
@@ -153,23 +78,30 @@ fn config(args: &Args) -> anyhow::Result<MagConfig> {
     if args.access.is_empty() {
         bail!("no --access given: a MAG needs at least one access link");
     }
-    let Some(proxy_coa) = args.uplink.address else {
-        bail!("--uplink: address=PROXY_COA/LEN is required");
+    args.uplink
+        .only(&["addr", "mac", "mtu"])
+        .map_err(|e| anyhow!("--uplink {e}"))?;
+    let [proxy_coa] = args.uplink.addresses[..] else {
+        bail!("--uplink: addr=PROXY_COA/LEN is required, once");
     };
     let uplink = UplinkConfig {
-        mac: args.uplink.mac.unwrap_or_else(|| uplink_mac(&args.name)),
-        mtu: args.uplink.mtu(),
+        mac: args
+            .uplink
+            .mac
+            .unwrap_or_else(|| default_mac(&args.name, 0)),
+        mtu: args.uplink.mtu_or_default(),
         proxy_coa,
     };
-    let access = args
-        .access
-        .iter()
-        .map(|a| AccessConfig {
+    let mut access = Vec::new();
+    for a in &args.access {
+        a.only(&["link_local", "mac", "mtu"])
+            .map_err(|e| anyhow!("--access {e}"))?;
+        access.push(AccessConfig {
             mac: a.mac.unwrap_or(FIXED_MAC),
             link_local: a.link_local.unwrap_or(FIXED_LINK_LOCAL),
-            mtu: a.mtu(),
-        })
-        .collect();
+            mtu: a.mtu_or_default(),
+        });
+    }
     let mut cfg = MagConfig::new(&args.name, uplink, access, args.lma);
     cfg.detect = args.detect;
     cfg.ra_interval = Duration::from_millis(args.ra_interval_ms.max(1));
@@ -247,31 +179,5 @@ fn main() -> ExitCode {
             log::error!("{e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn port_specs() {
-        let up: PortSpec = "/run/netns/mag1:wan1,address=2001:db8:ff:1::2/64,mtu=1400"
-            .parse()
-            .unwrap();
-        assert_eq!(up.netns, Some(PathBuf::from("/run/netns/mag1")));
-        assert_eq!(up.address, Some("2001:db8:ff:1::2/64".parse().unwrap()));
-        assert_eq!(up.mtu(), 1400);
-        let acc: PortSpec = "access1,link_local=fe80::9".parse().unwrap();
-        assert_eq!(acc.link_local, Some("fe80::9".parse().unwrap()));
-        assert!("eth0,speed=1".parse::<PortSpec>().is_err());
-        assert!("eth0,address=nope".parse::<PortSpec>().is_err());
-    }
-
-    #[test]
-    fn uplink_macs_are_local_unicast() {
-        let m = uplink_mac("mag1");
-        assert!(m.is_unicast() && m.is_local());
-        assert_ne!(m, uplink_mac("mag2"));
     }
 }

@@ -12,6 +12,7 @@
 //! Answers are tables so that one small client prints any router's state
 //! readably, and scripts get the same data as JSON.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Longest request line accepted; longer ones are refused, not buffered forever.
@@ -126,6 +127,11 @@ impl Response {
 
 /// Parses one request line; the error names what was wrong with it.
 pub fn parse_request(line: &str) -> Result<Request, String> {
+    parse_line(line)
+}
+
+/// Parses one request line into any request type (a router's, tapbridge's).
+pub fn parse_line<R: DeserializeOwned>(line: &str) -> Result<R, String> {
     if line.len() > MAX_LINE {
         return Err(format!("request longer than {MAX_LINE} bytes"));
     }

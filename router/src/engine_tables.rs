@@ -3,7 +3,7 @@
 //! their data plane the same way.
 
 use crate::counters::Counters;
-use crate::ctl::Table;
+use crate::ctl::{Request, Response, Table};
 use crate::engine::Engine;
 use crate::fib::NextHop;
 use std::net::IpAddr;
@@ -77,6 +77,31 @@ pub fn routes(engine: &Engine) -> Table {
         }
     }
     t
+}
+
+/// Answers the requests the engine alone can: neighbors, tunnels, routes,
+/// counters and its part of status. A router answers `bindings` (and puts its
+/// bindings first in `status`) before handing the rest here.
+pub fn answer(engine: &Engine, all_counters: &Counters, request: &Request) -> Response {
+    match request {
+        Request::Neighbors {} => Response::tables(vec![neighbors(engine)]),
+        Request::Tunnels {} => Response::tables(vec![tunnels(engine)]),
+        Request::Routes {} => Response::tables(vec![routes(engine)]),
+        Request::Counters {} => Response::tables(vec![counters(all_counters)]),
+        Request::Status {} => Response::tables(status(engine, all_counters)),
+        Request::Bindings {} => Response::error("bindings: this router keeps none"),
+        Request::Log { .. } => Response::error("log: handled by the event loop"),
+    }
+}
+
+/// The engine's tables of a `status` answer.
+pub fn status(engine: &Engine, all_counters: &Counters) -> Vec<Table> {
+    vec![
+        tunnels(engine),
+        routes(engine),
+        neighbors(engine),
+        counters(all_counters),
+    ]
 }
 
 pub fn counters(counters: &Counters) -> Table {

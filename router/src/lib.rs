@@ -5,10 +5,23 @@
 //! - [`nd`]: neighbor cache with RFC 4861 NUD and router-side ND, a core without I/O.
 //! - [`fib`]: longest-prefix-match forwarding table.
 //! - [`tunnel`]: IPv6-in-IPv6 (RFC 2473) encapsulation and decapsulation.
+//! - [`icmp`]: the ICMPv6 errors a router sends (RFC 4443) and their rate limit.
 //! - [`timer`]: binary-heap timer queue with lazy cancellation.
+//! - [`timestamp`]: PMIPv6 timestamps (RFC 5213 8.8) computed from `now` and an epoch.
+//! - [`counters`]: named received, sent and dropped-per-reason counters.
+//! - [`engine`]: the forwarding engine every router is built on (ports with ND, FIB,
+//!   tunnels, hop limit, ICMPv6 errors).
+//! - [`engine_tables`]: the engine's control-socket tables, shown alike by every router.
 //! - [`core`]: the `(now, event) -> actions` contract every protocol core implements.
-//! - [`netio`]: TAP ports, network-namespace plumbing and the mio loop (all the I/O).
+//! - [`ctl`]: the control protocol: JSON-line requests, answers as tables.
+//! - [`policy`]: the policy file shared by the LMA and the MAGs (nodes, prefixes, MAGs).
+//! - [`portspec`]: the `--port` syntax shared by the router binaries.
 //! - [`plain`]: a plain IPv6 router core built from the pieces above.
+//! - [`netio`]: TAP ports, network-namespace plumbing, the mio loop and both ends of
+//!   the control socket (all the I/O).
+//! - [`pcap`]: a minimal pcap file writer for captures and tests.
+//! - [`rng`]: SplitMix64, the seeded generator behind losses and jitter.
+//! - [`sim`]: deterministic in-memory simulation of cores with a fake clock.
 
 pub mod core;
 pub mod counters;

@@ -1,11 +1,13 @@
 //! A plain IPv6 router core: N ports, static prefixes per port, RAs on each, ND,
 //! forwarding with hop-limit decrement and ICMPv6 errors. Nothing but the
-//! [`Engine`](crate::engine::Engine) with static configuration: the first proof
+//! [`Engine`] with static configuration: the first proof
 //! that the data plane works, and the router of the first namespace test.
 
 use crate::core::{Core, PortId, Tx};
 use crate::counters::Counters;
+use crate::ctl::{Request, Response};
 use crate::engine::{Engine, EngineEvent, EnginePort};
+use crate::engine_tables;
 use crate::nd::{AdvertConfig, PrefixInfo, RaParams};
 use crate::{Duration, Instant};
 use ipnet::Ipv6Net;
@@ -118,5 +120,12 @@ impl Core for PlainRouter {
 
     fn poll_at(&self) -> Option<Instant> {
         self.engine.poll_at()
+    }
+
+    fn control(&mut self, _now: Instant, request: &Request, _tx: &mut dyn Tx) -> Response {
+        match request {
+            Request::Bindings {} => Response::error("bindings: a plain router has none"),
+            other => engine_tables::answer(&self.engine, &self.counters(), other),
+        }
     }
 }

@@ -1,13 +1,16 @@
 //! The `--port` syntax shared by every router binary:
-//! `[NETNS_PATH:]IFNAME[,addr=A/LEN][,prefix=P/LEN][,advertise][,mac=M][,mtu=N]`.
+//! `[NETNS_PATH:]IFNAME[,addr=A/LEN][,prefix=P/LEN][,advertise][,link_local=LL][,mac=M][,mtu=N]`.
 //!
 //! `addr=` gives the router an address and, by its length, an on-link prefix;
 //! `advertise` announces those prefixes in RAs. `prefix=P` is the plain router's
-//! shorthand for "take `P::1` and advertise `P`".
+//! shorthand for "take `P::1` and advertise `P`". `link_local=` replaces a MAG
+//! access port's fixed link-local address. Each binary takes a subset of the keys
+//! and refuses the others with [`PortSpec::only`].
 
 use crate::plain::router_address;
 use ipnet::Ipv6Net;
 use smoltcp::wire::EthernetAddress;
+use std::net::Ipv6Addr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -21,9 +24,14 @@ pub struct PortSpec {
     pub prefixes: Vec<Ipv6Net>,
     /// Advertise the prefixes of `addresses` too.
     pub advertise: bool,
+    /// `link_local=`: the port's link-local address instead of the default one.
+    pub link_local: Option<Ipv6Addr>,
     pub mac: Option<EthernetAddress>,
     pub mtu: Option<u32>,
 }
+
+/// Every key a port spec may hold, in the order of the syntax.
+const KEYS: &str = "addr, prefix, advertise, link_local, mac, mtu";
 
 impl PortSpec {
     /// Every own address: `addr=` values and the `::1` of each `prefix=`.
@@ -44,6 +52,41 @@ impl PortSpec {
             .filter(|_| self.advertise)
             .map(Ipv6Net::trunc);
         self.prefixes.iter().copied().chain(own).collect()
+    }
+
+    /// Where the device is, for logs.
+    pub fn place(&self) -> String {
+        self.netns
+            .as_ref()
+            .map_or("this namespace".into(), |p| p.display().to_string())
+    }
+
+    /// The MTU given, or Ethernet's 1500.
+    pub fn mtu_or_default(&self) -> usize {
+        self.mtu.map_or(1500, |m| m as usize)
+    }
+
+    /// Refuses the keys a binary does not use, so that none is silently ignored.
+    pub fn only(&self, allowed: &[&str]) -> Result<(), String> {
+        let given = [
+            ("addr", !self.addresses.is_empty()),
+            ("prefix", !self.prefixes.is_empty()),
+            ("advertise", self.advertise),
+            ("link_local", self.link_local.is_some()),
+            ("mac", self.mac.is_some()),
+            ("mtu", self.mtu.is_some()),
+        ];
+        match given
+            .iter()
+            .find(|(key, present)| *present && !allowed.contains(key))
+        {
+            Some((key, _)) => Err(format!(
+                "{}: {key} is not taken here (only {})",
+                self.ifname,
+                allowed.join(", ")
+            )),
+            None => Ok(()),
+        }
     }
 }
 
@@ -66,6 +109,7 @@ impl FromStr for PortSpec {
             addresses: Vec::new(),
             prefixes: Vec::new(),
             advertise: false,
+            link_local: None,
             mac: None,
             mtu: None,
         };
@@ -81,13 +125,10 @@ impl FromStr for PortSpec {
             match key {
                 "addr" => spec.addresses.push(value.parse().map_err(|e| bad(&e))?),
                 "prefix" => spec.prefixes.push(value.parse().map_err(|e| bad(&e))?),
+                "link_local" => spec.link_local = Some(value.parse().map_err(|e| bad(&e))?),
                 "mac" => spec.mac = Some(value.parse().map_err(|_| bad(&"not a MAC address"))?),
                 "mtu" => spec.mtu = Some(value.parse().map_err(|e| bad(&e))?),
-                _ => {
-                    return Err(format!(
-                        "{key:?}: unknown key (addr, prefix, advertise, mac, mtu)"
-                    ));
-                }
+                _ => return Err(format!("{key:?}: unknown key ({KEYS})")),
             }
         }
         Ok(spec)
@@ -146,6 +187,33 @@ mod tests {
         assert_eq!(
             loud.advertised(),
             vec!["2001:db8:ff:1::/64".parse().unwrap()]
+        );
+    }
+
+    #[test]
+    fn mag_uplink_and_access() {
+        let up: PortSpec = "/run/netns/mag1:wan1,addr=2001:db8:ff:1::2/64,mtu=1400"
+            .parse()
+            .unwrap();
+        assert_eq!(up.netns, Some(PathBuf::from("/run/netns/mag1")));
+        assert_eq!(up.addresses, vec!["2001:db8:ff:1::2/64".parse().unwrap()]);
+        assert_eq!(up.mtu_or_default(), 1400);
+        let acc: PortSpec = "access1,link_local=fe80::9".parse().unwrap();
+        assert_eq!(acc.link_local, Some("fe80::9".parse().unwrap()));
+        assert_eq!(acc.mtu_or_default(), 1500);
+        assert!("eth0,addr=nope".parse::<PortSpec>().is_err());
+        let e = "eth0,link_local=x".parse::<PortSpec>().err().unwrap();
+        assert!(e.starts_with("link_local=\"x\""), "{e}");
+    }
+
+    #[test]
+    fn binaries_refuse_keys_they_do_not_use() {
+        let spec: PortSpec = "access1,link_local=fe80::9,mtu=1400".parse().unwrap();
+        assert!(spec.only(&["link_local", "mac", "mtu"]).is_ok());
+        let e = spec.only(&["prefix", "mac", "mtu"]).unwrap_err();
+        assert_eq!(
+            e,
+            "access1: link_local is not taken here (only prefix, mac, mtu)"
         );
     }
 

@@ -2,6 +2,7 @@
 //! hop limit, ICMPv6 errors, and bad input.
 
 use router::core::{Core, PortId};
+use router::ctl::Request;
 use router::nd::frames::{
     Addressing, NaFlags, NdFrame, NdMessage, build_na, build_rs, ethernet_ipv6,
 };
@@ -303,6 +304,24 @@ fn answers_ping_to_its_own_address_and_keeps_link_local_on_link() {
     );
     assert!(out.is_empty());
     assert_eq!(r.counters().get("drop.link_local_scope"), 1);
+}
+
+#[test]
+fn control_answers_counters_and_refuses_bindings() {
+    let mut r = router();
+    let mut out = Out::new();
+    r.on_frame(t(1), 0, &[0u8; 3], &mut out);
+    let counters = r.control(t(2), &Request::Counters {}, &mut out);
+    assert!(counters.ok, "{counters:?}");
+    let table = &counters.tables[0];
+    assert_eq!(table.title, "counters");
+    assert!(
+        table.rows.iter().any(|row| row[0] == "rx.frames"),
+        "{table:?}"
+    );
+    let bindings = r.control(t(3), &Request::Bindings {}, &mut out);
+    assert!(!bindings.ok);
+    assert!(bindings.error.unwrap().contains("plain router"));
 }
 
 #[test]

@@ -72,13 +72,7 @@ pub enum Request {
 
 /// Parses one request line; the error names what was wrong with it.
 pub fn parse_request(line: &str) -> Result<Request, String> {
-    if line.len() > router::ctl::MAX_LINE {
-        return Err(format!(
-            "request longer than {} bytes",
-            router::ctl::MAX_LINE
-        ));
-    }
-    serde_json::from_str(line.trim()).map_err(|e| format!("bad request: {e}"))
+    router::ctl::parse_line(line)
 }
 
 /// What `tapbridge ctl` accepts, for its usage message.

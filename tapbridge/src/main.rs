@@ -8,8 +8,6 @@
 //! tapbridge ctl /run/tapbridge.sock segments
 //! ```
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -17,12 +15,12 @@ use anyhow::{Context, bail};
 use argh::FromArgs;
 use log::{LevelFilter, info};
 use router::Duration;
-use router::ctl::Response;
+use router::netio::client::ask;
 use router::netio::{Stop, logger};
 use tapbridge::bridge::Bridge;
 use tapbridge::config::{self, SegmentSpec};
 use tapbridge::ctl::request_from_words;
-use tapbridge::io::{ControlServer, EventLoop, MemberIo};
+use tapbridge::io::{EventLoop, MemberIo};
 
 /// The tapmip lab switch: joins TAP devices and routers' interfaces into segments.
 #[derive(FromArgs)]
@@ -102,14 +100,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         );
         members.push((spec.name.clone(), io));
     }
-    let control = match &args.ctl {
-        Some(path) => Some(
-            ControlServer::bind(path)
-                .with_context(|| format!("control socket {}", path.display()))?,
-        ),
-        None => None,
-    };
-    let mut event_loop = EventLoop::new(members, stop, control).context("event loop")?;
+    let mut event_loop =
+        EventLoop::new(members, stop, args.ctl.as_deref()).context("event loop")?;
     for s in &segments {
         let names: Vec<&str> = s.members.iter().map(|m| m.name.as_str()).collect();
         info!("segment {}: {}", s.name, names.join(", "));
@@ -126,25 +118,8 @@ fn run(args: Args) -> anyhow::Result<()> {
 fn ctl(args: CtlArgs) -> anyhow::Result<()> {
     let words: Vec<&str> = args.words.iter().map(String::as_str).collect();
     let request = request_from_words(&words).map_err(|e| anyhow::anyhow!(e))?;
-    let mut stream = UnixStream::connect(&args.socket)
-        .with_context(|| format!("connecting to {}", args.socket.display()))?;
-    let mut line = serde_json::to_string(&request)?;
-    line.push('\n');
-    stream.write_all(line.as_bytes())?;
-    let mut answer = String::new();
-    BufReader::new(stream).read_line(&mut answer)?;
-    if args.json {
-        print!("{answer}");
-    }
-    let response: Response =
-        serde_json::from_str(&answer).with_context(|| format!("bad answer {answer:?}"))?;
-    if let Some(e) = response.error {
-        bail!("{e}");
-    }
-    if !args.json {
-        let tables: Vec<String> = response.tables.iter().map(|t| t.render()).collect();
-        print!("{}", tables.join("\n"));
-    }
+    let line = serde_json::to_string(&request)?;
+    print!("{}", ask(&args.socket, &line, args.json)?);
     Ok(())
 }
 

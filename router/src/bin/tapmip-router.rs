@@ -6,12 +6,14 @@
 //! ```text
 //! tapmip-router --name r1 \
 //!     --port /run/netns/h1:eth0,prefix=2001:db8:1::/64 \
-//!     --port /run/netns/h2:eth0,prefix=2001:db8:2::/64,mtu=1500
+//!     --port /run/netns/h2:eth0,prefix=2001:db8:2::/64,mtu=1500 \
+//!     --ctl /tmp/r1.sock
 //! ```
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use argh::FromArgs;
 use log::{LevelFilter, info};
 use router::netio::{EventLoop, Stop, logger, open_tap};
@@ -28,6 +30,9 @@ struct Args {
     /// [NETNS_PATH:]IFNAME[,prefix=P/LEN]...[,mac=02:..][,mtu=N]; repeat per port
     #[argh(option)]
     port: Vec<PortSpec>,
+    /// control socket path (tapmipctl)
+    #[argh(option)]
+    ctl: Option<PathBuf>,
     /// interval between unsolicited router advertisements, in milliseconds
     #[argh(option, default = "1000")]
     ra_interval_ms: u64,
@@ -44,32 +49,28 @@ fn run(args: Args) -> anyhow::Result<()> {
     let mut ports = Vec::new();
     let mut configs = Vec::new();
     for (id, spec) in args.port.iter().enumerate() {
-        if !spec.addresses.is_empty() || spec.advertise {
-            bail!(
-                "port {}: tapmip-router takes prefix=, not addr=/advertise",
-                spec.ifname
-            );
-        }
+        spec.only(&["prefix", "mac", "mtu"])
+            .map_err(|e| anyhow!("--port {e}"))?;
         let port = open_tap(spec.netns.as_deref(), &spec.ifname, spec.mtu)?;
         let mac = spec.mac.unwrap_or_else(|| default_mac(&args.name, id));
-        let place = spec
-            .netns
-            .as_ref()
-            .map_or("this namespace".into(), |p| p.display().to_string());
         let prefixes: Vec<String> = spec.prefixes.iter().map(|p| p.to_string()).collect();
         info!(
-            "port {id}: TAP {} in {place}, router MAC {mac}, prefixes [{}]",
+            "port {id}: TAP {} in {}, router MAC {mac}, prefixes [{}]",
             port.name(),
+            spec.place(),
             prefixes.join(", ")
         );
         ports.push(port);
         configs.push(PortConfig {
             mac,
-            mtu: spec.mtu.unwrap_or(1500) as usize,
+            mtu: spec.mtu_or_default(),
             prefixes: spec.prefixes.clone(),
         });
     }
     let mut event_loop = EventLoop::new(ports, stop)?;
+    if let Some(path) = &args.ctl {
+        event_loop = event_loop.with_control(path)?;
+    }
     let cfg = PlainConfig {
         name: args.name.clone(),
         ports: configs,

@@ -7,15 +7,12 @@
 //! tapmipctl /tmp/lab/mag1.sock log debug
 //! ```
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use argh::FromArgs;
-use router::ctl::Response;
+use router::netio::client::ask;
 
 /// Query a tapmip router (lma, mag, tapmip-router) over its control socket.
 #[derive(FromArgs)]
@@ -47,31 +44,7 @@ fn request_line(command: &str, argument: Option<&str>) -> anyhow::Result<String>
 
 fn run(args: Args) -> anyhow::Result<()> {
     let line = request_line(&args.command, args.argument.as_deref())?;
-    let mut stream = UnixStream::connect(&args.socket).with_context(|| {
-        format!(
-            "connecting to {} (is the router running?)",
-            args.socket.display()
-        )
-    })?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.write_all(line.as_bytes())?;
-    let mut answer = String::new();
-    BufReader::new(stream)
-        .read_line(&mut answer)
-        .context("reading the answer")?;
-    if args.json {
-        print!("{answer}");
-        return Ok(());
-    }
-    let response: Response = serde_json::from_str(&answer).with_context(|| {
-        format!("the router answered something that is not a response: {answer}")
-    })?;
-    if let Some(e) = response.error {
-        bail!("{e}");
-    }
-    for table in &response.tables {
-        println!("{}", table.render());
-    }
+    print!("{}", ask(&args.socket, &line, args.json)?);
     Ok(())
 }
 

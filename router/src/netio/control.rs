@@ -1,10 +1,11 @@
-//! The control socket: a unix stream socket, one JSON request per line, one JSON
-//! answer per line (see [`crate::ctl`]).
+//! The server side of a control socket: a unix stream socket, one request per
+//! line, one [`Response`] per line (see [`crate::ctl`]).
 //!
-//! It lives on the router's own loop, so answering reads the core's state directly
-//! with no lock and no second thread. A client that sends garbage gets an error
-//! line; one that sends an endless line or stops reading is disconnected, so no
-//! client can make the router buffer without bound.
+//! It lives on its owner's loop (a router's, tapbridge's), so answering reads the
+//! core's state directly with no lock and no second thread. It only frames lines:
+//! the owner parses them with its own request type. A client that sends an endless
+//! line or stops reading is disconnected, so no client can make the loop buffer
+//! without bound.
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use mio::net::{UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
 
-use crate::ctl::{MAX_LINE, Request, Response, parse_request, set_log_level};
+use crate::ctl::{MAX_LINE, Response};
 
 /// Most bytes of answers kept for one slow client before it is dropped.
 const MAX_PENDING: usize = 16 * 1024 * 1024;
@@ -32,10 +33,11 @@ pub struct ControlSocket {
     next: usize,
 }
 
-/// What a connection has asked for: the caller answers each request, then calls
+/// What a connection has sent: the caller answers each line, then calls
 /// [`ControlSocket::finish`] when `closed`.
 pub struct Pending {
-    pub requests: Vec<Result<Request, String>>,
+    /// Each non-blank request line, or why it was refused unread.
+    pub lines: Vec<Result<String, String>>,
     /// The client hung up (or broke the protocol): close after answering.
     pub closed: bool,
 }
@@ -44,7 +46,7 @@ impl ControlSocket {
     /// Binds `path` (replacing a stale socket file) and registers it as `token`;
     /// connections get tokens above `token`.
     pub fn bind(path: &Path, registry: &Registry, token: Token) -> io::Result<ControlSocket> {
-        if path.exists() {
+        if std::fs::symlink_metadata(path).is_ok() {
             std::fs::remove_file(path)?;
         }
         let mut listener = UnixListener::bind(path)?;
@@ -58,6 +60,7 @@ impl ControlSocket {
         })
     }
 
+    /// Whether `token` is the listener's or one of its connections'.
     pub fn owns(&self, token: Token) -> bool {
         token == self.listener_token || self.conns.contains_key(&token)
     }
@@ -88,20 +91,23 @@ impl ControlSocket {
                 }
             }
         }
-        let mut requests = Vec::new();
+        let too_long = || Err(format!("request longer than {MAX_LINE} bytes"));
+        let mut lines = Vec::new();
         while let Some(end) = conn.input.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = conn.input.drain(..=end).collect();
-            let text = String::from_utf8_lossy(&line[..end]).into_owned();
-            if !text.trim().is_empty() {
-                requests.push(parse_request(&text));
+            let text = String::from_utf8_lossy(line.get(..end).unwrap_or_default()).into_owned();
+            if text.len() > MAX_LINE {
+                lines.push(too_long());
+            } else if !text.trim().is_empty() {
+                lines.push(Ok(text));
             }
         }
         if conn.input.len() > MAX_LINE {
-            requests.push(Err(format!("request longer than {MAX_LINE} bytes")));
+            lines.push(too_long());
             conn.input.clear();
             closed = true;
         }
-        Some(Pending { requests, closed })
+        Some(Pending { lines, closed })
     }
 
     /// Writes what is still queued for `token` (best effort) and closes it.
@@ -186,16 +192,5 @@ impl ControlSocket {
 impl Drop for ControlSocket {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Answers what the loop itself handles (`log`); other requests go to the core.
-pub fn answer_locally(request: &Request) -> Option<Response> {
-    match request {
-        Request::Log { level } => Some(match set_log_level(level) {
-            Ok(()) => Response::tables(Vec::new()),
-            Err(e) => Response::error(e),
-        }),
-        _ => None,
     }
 }

@@ -9,10 +9,11 @@ use std::time::Duration as StdDuration;
 
 use mio::{Events, Interest, Poll, Token};
 
-use super::control::{ControlSocket, answer_locally};
+use super::control::ControlSocket;
 use super::stop::{Stop, StopReason};
 use super::tap::{MAX_FRAME, Port, Recv};
 use crate::core::{Core, PortId, Tx};
+use crate::ctl::{Request, Response, parse_request, set_log_level};
 use crate::{Duration, Instant};
 
 const STOP: Token = Token(usize::MAX);
@@ -225,11 +226,14 @@ fn serve_control<C: Core>(
     let Some(pending) = ctl.ready(registry, token) else {
         return;
     };
-    for request in pending.requests {
-        let response = match request {
-            Ok(req) => answer_locally(&req)
-                .unwrap_or_else(|| core.control(clock(start), &req, &mut PortTx(ports))),
-            Err(e) => crate::ctl::Response::error(e),
+    for line in pending.lines {
+        let response = match line.and_then(|l| parse_request(&l)) {
+            Ok(Request::Log { level }) => match set_log_level(&level) {
+                Ok(()) => Response::tables(Vec::new()),
+                Err(e) => Response::error(e),
+            },
+            Ok(req) => core.control(clock(start), &req, &mut PortTx(ports)),
+            Err(e) => Response::error(e),
         };
         ctl.answer(registry, token, &response);
     }

@@ -1,9 +1,11 @@
 //! All the I/O of a router: TAP [`Port`]s, opening them in other network
-//! namespaces, and the mio [`EventLoop`] that runs a [`crate::core::Core`] over them.
+//! namespaces, the mio [`EventLoop`] that runs a [`crate::core::Core`] over them,
+//! and both ends of the control socket ([`control`], [`client`]).
 //!
 //! `unsafe` is confined to this module (ioctls, setns, signalfd, eventfd).
 
-mod control;
+pub mod client;
+pub mod control;
 mod event_loop;
 pub mod logger;
 pub mod netns;

@@ -6,22 +6,25 @@
 //! counts the drop on the member.
 
 use std::io;
+use std::path::Path;
 use std::time::Duration as StdDuration;
 
 use mio::{Events, Interest, Poll, Token};
 use router::Instant;
 use router::core::{Core, Tx};
 use router::ctl::Response;
+use router::netio::control::ControlSocket;
 use router::netio::tap::MAX_FRAME;
 use router::netio::{Stop, StopReason};
 use router::pcap::PcapWriter;
 
-use super::control::{ControlServer, FIRST_TOKEN};
 use super::member::{MemberIo, Read};
 use crate::bridge::{Bridge, MemberId};
 use crate::ctl::{Request, parse_request};
 
 const STOP: Token = Token(usize::MAX);
+/// The control socket's listener; its connections take the tokens above it.
+const CONTROL: Token = Token(1 << 40);
 
 /// I/O counters the core cannot see: writes the kernel refused.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -37,18 +40,18 @@ pub struct EventLoop {
     names: Vec<String>,
     io_stats: Vec<IoStats>,
     stop: Stop,
-    control: Option<ControlServer>,
+    control: Option<ControlSocket>,
     start: std::time::Instant,
     buf: Box<[u8]>,
 }
 
 impl EventLoop {
-    /// Registers every member (its index is its [`MemberId`]), the stop source and
-    /// the control socket.
+    /// Registers every member (its index is its [`MemberId`]) and the stop source,
+    /// and serves the control socket at `control`.
     pub fn new(
         members: Vec<(String, MemberIo)>,
         mut stop: Stop,
-        mut control: Option<ControlServer>,
+        control: Option<&Path>,
     ) -> io::Result<EventLoop> {
         let poll = Poll::new()?;
         let (names, mut members): (Vec<String>, Vec<MemberIo>) = members.into_iter().unzip();
@@ -58,9 +61,13 @@ impl EventLoop {
         }
         poll.registry()
             .register(&mut stop, STOP, Interest::READABLE)?;
-        if let Some(control) = control.as_mut() {
-            control.register(poll.registry())?;
-        }
+        let control = control
+            .map(|path| {
+                ControlSocket::bind(path, poll.registry(), CONTROL).map_err(|e| {
+                    io::Error::new(e.kind(), format!("control socket {}: {e}", path.display()))
+                })
+            })
+            .transpose()?;
         Ok(EventLoop {
             poll,
             events: Events::with_capacity(64),
@@ -115,7 +122,7 @@ impl EventLoop {
                 if let Some(reason) = self.stop.take()? {
                     return Ok(Some(reason));
                 }
-            } else if token.0 >= FIRST_TOKEN {
+            } else if self.control.as_ref().is_some_and(|c| c.owns(token)) {
                 self.serve_control(bridge, token);
             } else {
                 self.read_member(bridge, token.0)?;
@@ -124,26 +131,31 @@ impl EventLoop {
         Ok(None)
     }
 
+    /// Answers the requests that arrived on one control connection.
     fn serve_control(&mut self, bridge: &mut Bridge, token: Token) {
         let Some(control) = self.control.as_mut() else {
             return;
         };
-        let start = self.start;
-        let (members, io_stats, names) = (&mut self.members, &mut self.io_stats, &self.names);
-        let mut answer = |line: &str| {
-            let response = match parse_request(line) {
+        let registry = self.poll.registry();
+        let Some(pending) = control.ready(registry, token) else {
+            return;
+        };
+        for line in pending.lines {
+            let response = match line.and_then(|l| parse_request(&l)) {
                 Ok(Request::Capture { segment, file }) => {
                     capture(bridge, &segment, file.as_deref())
                 }
                 Ok(request) => {
-                    let mut tx = MemberTx(members, io_stats, names);
-                    bridge.control(clock(start), &request, &mut tx)
+                    let mut tx = MemberTx(&mut self.members, &mut self.io_stats, &self.names);
+                    bridge.control(clock(self.start), &request, &mut tx)
                 }
                 Err(e) => Response::error(e),
             };
-            response.to_line()
-        };
-        control.on_event(self.poll.registry(), token, &mut answer);
+            control.answer(registry, token, &response);
+        }
+        if pending.closed {
+            control.finish(registry, token);
+        }
     }
 
     /// Reads member `id` until its queue is empty, handing each frame to the core.
