@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ipnet::Ipv6Net;
-use router::ctl::{Response, Table};
+use router::ctl::Table;
 use tapbridge::ctl::Request as BridgeRequest;
 
 use super::topology::{CORE_PREFIX, MAG_ACCESS_MAC, Mag, Topology};
@@ -219,7 +219,7 @@ impl Domain {
             "--name".into(),
             m.name.clone(),
             "--uplink".into(),
-            format!("wan,address={}/64", m.proxy_coa()),
+            format!("wan,addr={}/64", m.proxy_coa()),
             "--access".into(),
             format!("access,mac={MAG_ACCESS_MAC}"),
             "--lma".into(),
@@ -381,14 +381,12 @@ impl Domain {
         name: &str,
         request: &router::ctl::Request,
     ) -> Result<Vec<Table>, LabError> {
-        let line = serde_json::to_string(request).map_err(|e| LabError::Check(e.to_string()))?;
-        tables(ask(&self.sock(name), &line)?)
+        ask(&self.sock(name), request)
     }
 
     /// Sends one request to tapbridge.
     pub fn bridge(&self, request: &BridgeRequest) -> Result<Vec<Table>, LabError> {
-        let line = serde_json::to_string(request).map_err(|e| LabError::Check(e.to_string()))?;
-        tables(ask(&self.sock("bridge"), &line)?)
+        ask(&self.sock("bridge"), request)
     }
 }
 
@@ -396,29 +394,8 @@ fn lma_core_address() -> &'static str {
     "2001:db8:c::1/64"
 }
 
-fn tables(r: Response) -> Result<Vec<Table>, LabError> {
-    match r.error {
-        Some(e) => Err(LabError::Check(e)),
-        None => Ok(r.tables),
-    }
-}
-
-/// One request line to a control socket, one answer line back.
-fn ask(path: &Path, line: &str) -> Result<Response, LabError> {
-    use std::io::{BufRead, BufReader, Write};
-    let io = |what: &str| {
-        let what = format!("{what} {}", path.display());
-        move |error| LabError::Io { what, error }
-    };
-    let mut s = std::os::unix::net::UnixStream::connect(path).map_err(io("connecting to"))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(io("configuring"))?;
-    s.write_all(format!("{line}\n").as_bytes())
-        .map_err(io("writing to"))?;
-    let mut answer = String::new();
-    BufReader::new(s)
-        .read_line(&mut answer)
-        .map_err(io("reading from"))?;
-    serde_json::from_str(&answer)
-        .map_err(|e| LabError::Check(format!("{}: bad answer {answer:?}: {e}", path.display())))
+/// One request to a control socket; its tables, or the refusal as an error.
+fn ask(path: &Path, request: &impl serde::Serialize) -> Result<Vec<Table>, LabError> {
+    let line = serde_json::to_string(request).map_err(|e| LabError::Check(e.to_string()))?;
+    router::netio::client::ask_tables(path, &line).map_err(|e| LabError::Check(e.to_string()))
 }

@@ -33,9 +33,8 @@ pub enum AskError {
 }
 
 /// Sends `request` (one line of JSON) to the control socket at `path` and returns
-/// what to print: with `json` the answer line as it came (refusals included, for
-/// scripts to read), else its tables rendered for people.
-pub fn ask(path: &Path, request: &str, json: bool) -> Result<String, AskError> {
+/// the answer line as it came and as a [`Response`].
+pub fn exchange(path: &Path, request: &str) -> Result<(String, Response), AskError> {
     let io_err = |what| {
         move |error| AskError::Io {
             path: path.display().to_string(),
@@ -63,12 +62,27 @@ pub fn ask(path: &Path, request: &str, json: bool) -> Result<String, AskError> {
             answer: answer.clone(),
             error,
         })?;
+    Ok((answer, response))
+}
+
+/// The tables of the answer to `request`; a refusal is an error.
+pub fn ask_tables(path: &Path, request: &str) -> Result<Vec<crate::ctl::Table>, AskError> {
+    let (_, response) = exchange(path, request)?;
+    match response.error {
+        Some(e) => Err(AskError::Refused(e)),
+        None => Ok(response.tables),
+    }
+}
+
+/// What to print for `request`: with `json` the answer line as it came (refusals
+/// included, for scripts to read), else its tables rendered for people.
+pub fn ask(path: &Path, request: &str, json: bool) -> Result<String, AskError> {
     if json {
-        return Ok(answer);
+        return exchange(path, request).map(|(answer, _)| answer);
     }
-    if let Some(e) = response.error {
-        return Err(AskError::Refused(e));
-    }
-    let tables: Vec<String> = response.tables.iter().map(|t| t.render()).collect();
+    let tables: Vec<String> = ask_tables(path, request)?
+        .iter()
+        .map(|t| t.render())
+        .collect();
     Ok(tables.join("\n"))
 }
