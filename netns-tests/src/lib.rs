@@ -12,6 +12,7 @@ pub mod host;
 pub mod lab;
 pub mod payload;
 pub mod plain_router;
+pub mod sim_domain;
 pub mod tcp;
 pub mod userns;
 pub mod wait;
