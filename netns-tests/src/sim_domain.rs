@@ -22,9 +22,7 @@ use router::sim::{LinkParams, NodeId, SegmentId, SimHost, SimNet};
 use router::timestamp::WallClock;
 use router::{Duration, Instant};
 use smoltcp::phy::ChecksumCapabilities;
-use smoltcp::wire::{
-    EthernetAddress, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, Ipv6Repr,
-};
+use smoltcp::wire::{EthernetAddress, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, Ipv6Repr};
 use std::net::Ipv6Addr;
 
 /// Wall-clock time at the simulation's `Instant` zero, shared by every core.
@@ -44,12 +42,20 @@ pub fn mag_name(m: usize) -> String {
 
 /// MAG `m`'s Proxy-CoA with the WAN prefix (2001:db8:ff:M::2/64).
 pub fn proxy_coa(m: usize) -> Ipv6Net {
-    Ipv6Net::new(Ipv6Addr::new(0x2001, 0xdb8, 0xff, serial(m), 0, 0, 0, 2), 64).unwrap_or_default()
+    Ipv6Net::new(
+        Ipv6Addr::new(0x2001, 0xdb8, 0xff, serial(m), 0, 0, 0, 2),
+        64,
+    )
+    .unwrap_or_default()
 }
 
 /// The LMA's address on MAG `m`'s WAN link (2001:db8:ff:M::1/64), MAG `m`'s LMAA.
 pub fn lma_wan(m: usize) -> Ipv6Net {
-    Ipv6Net::new(Ipv6Addr::new(0x2001, 0xdb8, 0xff, serial(m), 0, 0, 0, 1), 64).unwrap_or_default()
+    Ipv6Net::new(
+        Ipv6Addr::new(0x2001, 0xdb8, 0xff, serial(m), 0, 0, 0, 1),
+        64,
+    )
+    .unwrap_or_default()
 }
 
 pub fn vm_mac(v: usize) -> EthernetAddress {
@@ -281,7 +287,9 @@ impl SimDomain {
     }
 
     pub fn cn(&self) -> &SimHost {
-        self.net.node::<SimHost>(self.cn).expect("the correspondent")
+        self.net
+            .node::<SimHost>(self.cn)
+            .expect("the correspondent")
     }
 
     /// The access link VM `v` is on.
@@ -311,7 +319,11 @@ impl SimDomain {
     /// VM `v`'s global address in its HNP, once it has one.
     pub fn vm_address(&self, v: usize) -> Option<Ipv6Addr> {
         let hnp = vm_hnp(v);
-        self.vm(v).addresses.iter().copied().find(|a| hnp.contains(a))
+        self.vm(v)
+            .addresses
+            .iter()
+            .copied()
+            .find(|a| hnp.contains(a))
     }
 
     /// Plugs VM `v` into MAG `m`'s access link and has it solicit a router, as a
@@ -409,7 +421,10 @@ impl SimDomain {
         let hnp = vm_hnp(v);
         let tunnels: Vec<_> = lma.tunnels.iter().map(|(id, t)| (id, t.remote)).collect();
         if tunnels.len() != 1 || tunnels[0].1 != proxy_coa(m).addr() {
-            problems.push(format!("LMA tunnels {tunnels:?}, want one to {}", mag_name(m)));
+            problems.push(format!(
+                "LMA tunnels {tunnels:?}, want one to {}",
+                mag_name(m)
+            ));
         }
         match (lma.fib.get_v6(&hnp), tunnels.first()) {
             (Some(NextHop::Tunnel(t)), Some((id, _))) if t == id => {}
