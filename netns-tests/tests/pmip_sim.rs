@@ -86,10 +86,9 @@ fn handoff_keeps_the_hnp_and_the_old_mag_deregisters_harmlessly() {
         "MAG2 registers the VM"
     );
     let b = d.binding(0).unwrap();
-    // The hypervisor's first NA is for the link-local address, which cannot tell a
-    // moved node from a new one, so MAG2 says "unknown" (4); the LMA moves the
-    // binding at once because the MN link-layer ID is the same interface's.
-    assert_eq!(b.hi, HandoffIndicator::Unknown);
+    // The guest's first NA is for its global address: a node that already has an
+    // address from this domain has moved here from another MAG (HI 3, RFC 5213 8.4).
+    assert_eq!(b.hi, HandoffIndicator::InterMag);
     assert_eq!(&b.hnps[..], &[vm_hnp(0)], "same HNP");
     assert_eq!(d.vm_address(0), Some(addr), "same address");
     assert_eq!(d.vm(0).router, Some((FIXED_LINK_LOCAL, FIXED_MAC)));
