@@ -70,6 +70,9 @@ pub struct BulEntry {
     pub addresses: Vec<Ipv6Addr>,
     /// When the node was detected on the link (the handoff latency's start).
     pub detected_at: Instant,
+    /// When a frame from the node last arrived: a node silent for a whole RA
+    /// interval is probed even if NUD still holds it REACHABLE.
+    pub last_heard: Instant,
     /// When the first RA after registration went out (the handoff latency's end).
     pub ra_sent_at: Option<Instant>,
 }
@@ -187,6 +190,7 @@ mod tests {
             link_local: None,
             addresses: Vec::new(),
             detected_at: Instant::from_millis(0),
+            last_heard: Instant::from_millis(0),
             ra_sent_at: None,
         }
     }

@@ -318,6 +318,7 @@ impl Mag {
             link_local: None,
             addresses: Vec::new(),
             detected_at: now,
+            last_heard: now,
             ra_sent_at: None,
         };
         if let Some(ip) = s.address {
@@ -665,11 +666,19 @@ impl Mag {
     /// noticed when it leaves (RFC 5213 6.9.1.3 relies on detecting detachment).
     fn on_ra_timer(&mut self, now: Instant, mac: EthernetAddress, tx: &mut dyn Tx) {
         self.send_ra(now, mac, tx);
-        let Some((port, Some(ip))) = self.bul.get(&mac).map(|e| (e.port, e.nud_address())) else {
+        let Some((port, Some(ip), last_heard)) = self
+            .bul
+            .get(&mac)
+            .map(|e| (e.port, e.nud_address(), e.last_heard))
+        else {
             return;
         };
+        // A VM that left without a word (live migration) may still be REACHABLE in
+        // the cache for reachable_time; silence for a whole RA interval is doubt
+        // enough to probe it (RFC 4861 7.3.1), so detachment takes seconds.
+        let silent = now - last_heard >= self.cfg.ra_interval;
         if let Some(nd) = self.engine.nd_mut(port)
-            && nd.probe(now, ip, mac, tx)
+            && nd.probe(now, ip, mac, silent, tx)
         {
             self.counters.bump("mag.nud.probes");
             log::debug!("{} idle: probing {ip}", macs(mac));
@@ -711,7 +720,7 @@ impl Mag {
             e.addresses.retain(|a| *a != ip);
         }
         if let (Some(nud_ip), Some(nd)) = (nud_ip, self.engine.nd_mut(port)) {
-            nd.probe(now, nud_ip, node, tx);
+            nd.probe(now, nud_ip, node, false, tx);
         }
     }
 
@@ -823,12 +832,17 @@ impl Mag {
 impl Core for Mag {
     fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
         // Checked before the engine, which drops frames not addressed to the MAG.
-        let unknown = (port != UPLINK && self.cfg.detect.unknown_source)
+        let source = (port != UPLINK)
             .then(|| attach::frame_source(frame))
-            .flatten()
-            .filter(|(mac, _)| {
-                !self.bul.contains(mac) && self.policy.node_by_mac(&mac.0).is_some()
-            });
+            .flatten();
+        if let Some(e) = source.and_then(|(mac, _)| self.bul.get_mut(&mac)) {
+            e.last_heard = now;
+        }
+        let unknown = source.filter(|(mac, _)| {
+            self.cfg.detect.unknown_source
+                && !self.bul.contains(mac)
+                && self.policy.node_by_mac(&mac.0).is_some()
+        });
         match self.engine.on_frame(now, port, frame, tx) {
             Some(EngineEvent::Local { port, packet, .. }) => self.on_local(now, port, packet, tx),
             Some(EngineEvent::Nd { port, event }) => self.on_nd(now, port, event, tx),

@@ -275,16 +275,19 @@ impl NeighborCache {
         AdvertOutcome::default()
     }
 
-    /// Starts a reachability check of `ip` now: a STALE or DELAY entry enters PROBE,
-    /// and an absent one is created with `mac` first. Returns the address to send the
-    /// unicast NS to, or `None` when the entry is already being resolved, probed or
-    /// was just confirmed. A router uses it for neighbors it must track even while no
-    /// traffic flows to them, which NUD alone would never probe (RFC 4861 7.3.1).
+    /// Starts a reachability check of `ip` now: a STALE or DELAY entry enters PROBE
+    /// (a REACHABLE one too when `even_if_reachable`: the owner knows the neighbor
+    /// has gone quiet since it was confirmed), and an absent one is created with
+    /// `mac` first. Returns the address to send the unicast NS to, or `None` when the
+    /// entry is already being resolved or probed, or was confirmed and not doubted. A
+    /// router uses it for neighbors it must track even while no traffic flows to
+    /// them, which NUD alone would never probe (RFC 4861 7.3.1).
     pub fn probe(
         &mut self,
         now: Instant,
         ip: Ipv6Addr,
         mac: EthernetAddress,
+        even_if_reachable: bool,
     ) -> Option<EthernetAddress> {
         let entry = self.entries.entry(ip).or_insert_with(|| Entry {
             mac: Some(mac),
@@ -294,7 +297,12 @@ impl NeighborCache {
             queue: VecDeque::new(),
         });
         let target = entry.mac?;
-        if !matches!(entry.state, NudState::Stale | NudState::Delay) {
+        let doubtful = match entry.state {
+            NudState::Stale | NudState::Delay => true,
+            NudState::Reachable => even_if_reachable,
+            NudState::Incomplete | NudState::Probe => false,
+        };
+        if !doubtful {
             return None;
         }
         self.enter(now, ip, NudState::Probe);

@@ -173,9 +173,10 @@ impl NdPort {
         now: Instant,
         ip: Ipv6Addr,
         mac: EthernetAddress,
+        even_if_reachable: bool,
         tx: &mut dyn Tx,
     ) -> bool {
-        let Some(target) = self.cache.probe(now, ip, mac) else {
+        let Some(target) = self.cache.probe(now, ip, mac, even_if_reachable) else {
             return false;
         };
         self.send_ns(ip, Some(target), tx);
@@ -754,12 +755,15 @@ mod tests {
         let mut p = port();
         let mut tx = Sent::new();
         assert!(
-            p.probe(ms(0), H_IP, H_MAC, &mut tx),
+            p.probe(ms(0), H_IP, H_MAC, false, &mut tx),
             "absent: created and probed"
         );
         assert_eq!(p.neighbor(&H_IP), Some((NudState::Probe, Some(H_MAC))));
         assert_eq!(tx.len(), 1);
-        assert!(!p.probe(ms(10), H_IP, H_MAC, &mut tx), "already probing");
+        assert!(
+            !p.probe(ms(10), H_IP, H_MAC, true, &mut tx),
+            "already probing"
+        );
         for t in [1000, 2000] {
             assert!(p.on_timer(ms(t), &mut tx).is_empty());
         }
@@ -770,7 +774,15 @@ mod tests {
         };
         assert_eq!(p.on_timer(ms(3000), &mut tx), vec![lost]);
         reachable_at(&mut p, ms(4000));
-        assert!(!p.probe(ms(4010), H_IP, H_MAC, &mut tx), "just confirmed");
+        assert!(
+            !p.probe(ms(4010), H_IP, H_MAC, false, &mut tx),
+            "just confirmed"
+        );
+        assert!(
+            p.probe(ms(4020), H_IP, H_MAC, true, &mut tx),
+            "doubted although confirmed"
+        );
+        assert_eq!(p.neighbor(&H_IP), Some((NudState::Probe, Some(H_MAC))));
     }
 
     #[test]
