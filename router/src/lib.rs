@@ -20,6 +20,8 @@
 //! - [`netio`]: TAP ports, network-namespace plumbing, the mio loop and both ends of
 //!   the control socket (all the I/O).
 //! - [`pcap`]: a minimal pcap file writer for captures and tests.
+//! - [`tshark`]: Wireshark's dissectors over a capture, the independent decoder tests
+//!   and the lab check our encoders against.
 //! - [`rng`]: SplitMix64, the seeded generator behind losses and jitter.
 //! - [`sim`]: deterministic in-memory simulation of cores with a fake clock.
 
@@ -40,6 +42,7 @@ pub mod rng;
 pub mod sim;
 pub mod timer;
 pub mod timestamp;
+pub mod tshark;
 pub mod tunnel;
 pub mod wire;
 

@@ -1,10 +1,12 @@
 //! A whole PMIPv6 domain in network namespaces: the topology, the processes that
-//! run it, and what can be done to it (migrate a VM, change a link, capture).
+//! run it, what can be done to it (migrate a VM, change a link, capture), and the
+//! message ladder read back from its captures.
 
 pub mod migrate;
 pub mod probes;
 pub mod run;
 pub mod topology;
+pub mod trace;
 
 pub use migrate::{MigrateOptions, MigrationTimes};
 pub use run::{Binaries, Domain, Tuning};
