@@ -1,6 +1,7 @@
 //! A whole PMIPv6 domain in network namespaces: the topology, the processes that
 //! run it, and what can be done to it (migrate a VM, change a link, capture).
 
+pub mod daemon;
 pub mod migrate;
 pub mod probes;
 pub mod run;
