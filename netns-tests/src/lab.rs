@@ -150,12 +150,10 @@ impl Lab {
                 Ok(())
             });
         }
-        let child = cmd
-            .spawn()
-            .map_err(|error| LabError::Spawn {
-                cmd: argv.join(" "),
-                error,
-            })?;
+        let child = cmd.spawn().map_err(|error| LabError::Spawn {
+            cmd: argv.join(" "),
+            error,
+        })?;
         self.background.push(Background {
             name: name.into(),
             child,

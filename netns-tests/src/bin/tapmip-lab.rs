@@ -75,7 +75,7 @@ struct Exec {
     /// the node (lma, mag1, host1, client, vm1, ...)
     #[argh(positional)]
     node: String,
-    /// the command and its arguments
+    /// the command and its arguments (options of exec go before NODE)
     #[argh(positional, greedy)]
     cmd: Vec<String>,
     /// the lab's directory
@@ -137,7 +137,7 @@ struct Link {
     #[argh(positional)]
     member: String,
     /// direction and settings
-    #[argh(positional, greedy)]
+    #[argh(positional)]
     settings: Vec<String>,
     /// the lab's directory
     #[argh(option, default = "default_dir()")]
@@ -226,8 +226,8 @@ fn print_tables(tables: Result<Vec<Table>, LabError>) -> Result<(), LabError> {
 fn supervise(a: &Supervise) -> Result<(), LabError> {
     let topology = match &a.topology {
         Some(file) => {
-            let text =
-                std::fs::read_to_string(file).map_err(io_err(format!("reading {}", file.display())))?;
+            let text = std::fs::read_to_string(file)
+                .map_err(io_err(format!("reading {}", file.display())))?;
             Topology::parse(&text).map_err(|e| LabError::Check(e.to_string()))?
         }
         None => Topology::default(),
@@ -280,7 +280,9 @@ fn up(a: &Up) -> Result<(), LabError> {
             Ok(())
         });
     }
-    let mut child = cmd.spawn().map_err(io_err("starting the supervisor".into()))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(io_err("starting the supervisor".into()))?;
     let start = Instant::now();
     let state = loop {
         if dir.join(STATE_FILE).exists() {
@@ -294,7 +296,9 @@ fn up(a: &Up) -> Result<(), LabError> {
             eprintln!("--- {} ---\n{}", log_path.display(), text.trim_end());
             let _ = down(&dir);
             return Err(LabError::Check(match exited {
-                Some(status) => format!("the lab did not come up: its supervisor exited ({status})"),
+                Some(status) => {
+                    format!("the lab did not come up: its supervisor exited ({status})")
+                }
                 None => format!("the lab did not come up within {UP_TIMEOUT:?}"),
             }));
         }
@@ -315,6 +319,11 @@ fn describe(state: &State) -> String {
         sockets.row(vec![s.name.clone(), s.path.display().to_string()]);
     }
     let dir = state.dir.display();
+    let opt = if state.dir == Path::new(DEFAULT_DIR) {
+        String::new()
+    } else {
+        format!(" --dir {dir}")
+    };
     let example = state
         .nodes
         .iter()
@@ -323,9 +332,9 @@ fn describe(state: &State) -> String {
         .map_or("ip -6 addr".to_string(), |a| format!("ping6 -c3 {a}"));
     format!(
         "lab up in {dir} (supervisor pid {pid}, log {dir}/{LOG_FILE})\n\n{}\n{}\n\
-         enter a node:    tapmip-lab exec NODE -- CMD   (e.g. tapmip-lab exec client -- {example})\n\
-         look at it:      tapmip-lab status   (or tapmipctl {dir}/lma.sock status)\n\
-         stop everything: tapmip-lab down\n",
+         enter a node:    tapmip-lab exec{opt} NODE -- CMD   (e.g. tapmip-lab exec{opt} client -- {example})\n\
+         look at it:      tapmip-lab status{opt}   (or tapmipctl {dir}/lma.sock status)\n\
+         stop everything: tapmip-lab down{opt}\n",
         nodes.render(),
         sockets.render(),
         pid = state.supervisor_pid,
@@ -337,10 +346,16 @@ fn exec(a: &Exec) -> ExitCode {
         let state = State::read(&a.dir)?;
         let node = state.node(&a.node).ok_or_else(|| {
             let names: Vec<&str> = state.nodes.iter().map(|n| n.name.as_str()).collect();
-            LabError::Check(format!("no node {:?} (nodes: {})", a.node, names.join(", ")))
+            LabError::Check(format!(
+                "no node {:?} (nodes: {})",
+                a.node,
+                names.join(", ")
+            ))
         })?;
         if a.cmd.is_empty() {
-            return Err(LabError::Check("exec NODE -- CMD...: give a command".into()));
+            return Err(LabError::Check(
+                "exec NODE -- CMD...: give a command".into(),
+            ));
         }
         // Into the lab's user namespace (which owns its network namespaces) and
         // mount namespace (whose /run/netns holds their names).
@@ -424,7 +439,9 @@ fn status(dir: &Path) -> Result<(), LabError> {
         }
     }
     if failed > 0 {
-        return Err(LabError::Check(format!("{failed} control sockets did not answer")));
+        return Err(LabError::Check(format!(
+            "{failed} control sockets did not answer"
+        )));
     }
     Ok(())
 }
@@ -449,7 +466,9 @@ fn down(dir: &Path) -> Result<(), LabError> {
                 std::thread::sleep(Duration::from_millis(50));
             }
             if alive(pid) {
-                eprintln!("tapmip-lab: supervisor {pid} ignored SIGTERM for {DOWN_GRACE:?}; killing it");
+                eprintln!(
+                    "tapmip-lab: supervisor {pid} ignored SIGTERM for {DOWN_GRACE:?}; killing it"
+                );
                 signal(pid, libc::SIGKILL);
             }
         }

@@ -79,11 +79,14 @@ impl State {
     pub fn read(dir: &Path) -> Result<State, LabError> {
         let path = dir.join(STATE_FILE);
         let text = std::fs::read_to_string(&path).map_err(|error| LabError::Io {
-            what: format!("reading {} (is a lab up in {}?)", path.display(), dir.display()),
+            what: format!(
+                "reading {} (is a lab up in {}?)",
+                path.display(),
+                dir.display()
+            ),
             error,
         })?;
-        serde_json::from_str(&text)
-            .map_err(|e| LabError::Check(format!("{}: {e}", path.display())))
+        serde_json::from_str(&text).map_err(|e| LabError::Check(format!("{}: {e}", path.display())))
     }
 
     pub fn node(&self, name: &str) -> Option<&NodeState> {
@@ -144,8 +147,9 @@ pub fn ask(dir: &Path, request: &LabRequest) -> Result<Vec<Table>, LabError> {
     BufReader::new(stream)
         .read_line(&mut answer)
         .map_err(io("reading the answer"))?;
-    let response: Response = serde_json::from_str(&answer)
-        .map_err(|e| LabError::Check(format!("bad answer from the supervisor ({e}): {answer:?}")))?;
+    let response: Response = serde_json::from_str(&answer).map_err(|e| {
+        LabError::Check(format!("bad answer from the supervisor ({e}): {answer:?}"))
+    })?;
     match response.error {
         Some(e) => Err(LabError::Check(e)),
         None => Ok(response.tables),
