@@ -302,8 +302,16 @@ fn migrate(
     if domain.topology.mag(to).is_none() {
         return Err(LabError::Check(format!("no MAG named {to}")));
     }
-    // A VM that comes back keeps its old entry until the MAG sees it again.
-    let before = bul_cell(&bul(domain, to)?, &mn_id, "detected_at_ms");
+    // A MAG keeps the entry of a VM that left; when the VM comes back the entry is
+    // registered again (a new sequence number) without a new detection time, so
+    // there is no handoff latency to report for it.
+    let row = |t: &Table| {
+        (
+            bul_cell(t, &mn_id, "detected_at_ms"),
+            bul_cell(t, &mn_id, "seq"),
+        )
+    };
+    let before = row(&bul(domain, to)?);
     let opts = MigrateOptions {
         precopy_bytes: precopy_mb << 20,
         pause: Duration::from_millis(pause_ms),
@@ -312,9 +320,13 @@ fn migrate(
     let times = domain.migrate(vm, to, &opts)?;
     let handoff = crate::wait::until(HANDOFF_TIMEOUT, || {
         let table = bul(domain, to)?;
-        let fresh = bul_cell(&table, &mn_id, "detected_at_ms") != before;
-        let done = bul_cell(&table, &mn_id, "handoff_ms").filter(|h| h != "-");
-        Ok(done.filter(|_| fresh).map(|h| (h, table)))
+        let (detected, seq) = row(&table);
+        let registered = bul_cell(&table, &mn_id, "state").is_some_and(|s| s == "registered");
+        if detected != before.0 {
+            let done = bul_cell(&table, &mn_id, "handoff_ms").filter(|h| h != "-");
+            return Ok(done.map(|h| (h, table)));
+        }
+        Ok((registered && seq != before.1).then(|| ("-".into(), table)))
     })?;
     let (handoff_ms, mut binding) = handoff.unwrap_or_else(|| ("-".into(), Table::default()));
     if binding.title.is_empty() {
