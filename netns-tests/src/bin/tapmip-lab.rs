@@ -2,6 +2,7 @@
 //! play with from a shell: `up`, then `status`, `exec`, `migrate`, `link`,
 //! `capture`, `wan`, and `down`.
 
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -173,6 +174,14 @@ struct Down {
 
 fn main() -> ExitCode {
     let args: Args = argh::from_env();
+    if !matches!(args.cmd, Cmd::Supervise(_)) {
+        // SAFETY: no other thread runs yet. A client piped into `head` ends
+        // quietly as other tools do; the supervisor keeps ignoring SIGPIPE, so a
+        // client that hangs up cannot kill the lab.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let result = match args.cmd {
         Cmd::Up(a) => up(&a),
         Cmd::Supervise(a) => supervise(&a),
@@ -358,10 +367,24 @@ fn exec(a: &Exec) -> ExitCode {
             ));
         }
         // Into the lab's user namespace (which owns its network namespaces) and
-        // mount namespace (whose /run/netns holds their names).
-        Command::new("nsenter")
-            .args(["--preserve-credentials", "-U", "-m", "-t"])
-            .arg(state.supervisor_pid.to_string())
+        // mount namespace (whose /run/netns holds their names). The lab's owner
+        // keeps its credentials (it may not drop its groups there); root entering
+        // another user's lab becomes that namespace's root, as its own uid is not
+        // mapped there and would lose every capability on exec.
+        let pid = state.supervisor_pid;
+        let owner = std::fs::metadata(format!("/proc/{pid}"))
+            .map_err(io_err(format!(
+                "the supervisor {pid} is gone: tapmip-lab down"
+            )))?
+            .uid();
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        let mut nsenter = Command::new("nsenter");
+        if owner == me {
+            nsenter.arg("--preserve-credentials");
+        }
+        nsenter
+            .args(["-U", "-m", "-t", &pid.to_string()])
             .args(["ip", "netns", "exec", &node.netns])
             .args(&a.cmd)
             .status()
