@@ -2,6 +2,7 @@
 //! or script run, and are all removed when it is dropped.
 
 use std::fs::File;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -130,22 +131,43 @@ impl Lab {
         let (program, rest) = argv
             .split_first()
             .ok_or_else(|| LabError::NoProcess(name.into()))?;
-        let child = Command::new(program)
-            .args(rest)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|error| LabError::Spawn {
-                cmd: argv.join(" "),
-                error,
-            })?;
+        let mut cmd = Command::new(program);
+        cmd.args(rest).stdin(Stdio::null()).stdout(out).stderr(err);
+        let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
+        // SAFETY: the closure runs in the forked child before exec and calls only
+        // async-signal-safe functions (prctl, getppid), allocating nothing.
+        // The child dies with the thread that spawned it, so a lab whose owner
+        // crashes or is killed leaves no process behind; the parent check closes
+        // the race of the owner dying before prctl took effect.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::getppid() != parent {
+                    return Err(std::io::ErrorKind::BrokenPipe.into());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().map_err(|error| LabError::Spawn {
+            cmd: argv.join(" "),
+            error,
+        })?;
         self.background.push(Background {
             name: name.into(),
             child,
             log,
         });
         Ok(())
+    }
+
+    /// The process id of every background process, by name.
+    pub fn pids(&self) -> Vec<(String, u32)> {
+        self.background
+            .iter()
+            .map(|b| (b.name.clone(), b.child.id()))
+            .collect()
     }
 
     /// Everything background process `name` printed so far.

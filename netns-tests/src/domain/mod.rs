@@ -2,6 +2,7 @@
 //! run it, what can be done to it (migrate a VM, change a link, capture), and the
 //! message ladder read back from its captures.
 
+pub mod daemon;
 pub mod migrate;
 pub mod probes;
 pub mod run;
