@@ -253,6 +253,33 @@ impl Mag {
             if s.trigger == Trigger::RouterSolicitation {
                 self.send_ra(now, s.mac, tx);
             }
+            // A migrated VM can come back before this MAG noticed it leave, while
+            // the LMA routes its prefixes to the MAG it visited: its hypervisor's
+            // announcement re-registers it here (RFC 5213 6.9.1.1, HI=3).
+            let reassert = (s.trigger == Trigger::UnsolicitedNa
+                && s.trigger.enabled(&self.cfg.detect))
+            .then(|| self.bul.get_mut(&s.mac))
+            .flatten()
+            .filter(|e| e.is_registered() && e.outstanding.is_none());
+            if let Some(e) = reassert {
+                let hnps = e.hnps.clone();
+                e.state = BindingState::Refreshing;
+                let seq = self.start_exchange(
+                    now,
+                    s.mac,
+                    HandoffIndicator::InterMag,
+                    &hnps,
+                    INITIAL_BINDACK_TIMEOUT,
+                    tx,
+                );
+                self.counters.bump("mag.pbu.reattach");
+                log::info!(
+                    "{} announced itself again ({}) -> PBU seq {seq} HI=3 to {}",
+                    macs(s.mac),
+                    s.trigger,
+                    self.cfg.lmaa
+                );
+            }
             return;
         }
         if !s.trigger.enabled(&self.cfg.detect) {
@@ -545,6 +572,24 @@ impl Mag {
         let retry = pba.status == PbaStatus::SequenceNumberOutOfWindow
             && !self.cfg.timestamps
             && self.bul.get(&mac).is_some_and(|e| e.outstanding.is_some());
+        let stale = matches!(
+            pba.status,
+            PbaStatus::TimestampMismatch | PbaStatus::TimestampLowerThanPrevAccepted
+        ) && self.bul.get(&mac).is_some_and(|e| e.outstanding.is_some());
+        if stale {
+            // The PBU was too old by the time it arrived (held in neighbor
+            // resolution, or a network duplicate of one already accepted): the next
+            // retransmission carries a fresh timestamp, and the back-off bounds how
+            // long a MAG with a wrong clock keeps trying (RFC 5213 5.5).
+            self.counters.bump("mag.pba.stale_timestamp");
+            log::info!(
+                "PBA seq {}: {} ({}); waiting for the retransmission",
+                pba.sequence,
+                pba.status,
+                u8::from(pba.status)
+            );
+            return;
+        }
         if retry {
             // RFC 6275 11.7.1: the acknowledgement carries the last accepted number.
             self.next_sequence = pba.sequence.max(self.next_sequence).wrapping_add(1);

@@ -734,3 +734,74 @@ fn local_routing_only_when_enabled() {
     let eth = EthernetFrame::new_checked(&on[0].1[..]).unwrap();
     assert_eq!(eth.dst_addr(), VM2);
 }
+
+fn unsolicited_na(mac: EthernetAddress, target: &str) -> Vec<u8> {
+    build_na(
+        &Addressing {
+            src_mac: mac,
+            dst_mac: multicast_mac(ip("ff02::1")),
+            src_ip: ip(target),
+            dst_ip: ip("ff02::1"),
+        },
+        ip(target),
+        NaFlags {
+            router: false,
+            solicited: false,
+            override_: true,
+        },
+        Some(mac),
+    )
+}
+
+/// Regression: a VM that migrated away and back before this MAG noticed kept
+/// its binding here while the LMA routed to the other MAG, until the refresh.
+#[test]
+fn a_registered_node_announcing_itself_again_is_re_registered() {
+    let mut lab = Lab::default();
+    lab.register(t(0), VM1, "fe80::5", "2001:db8:1:1::/64");
+    let out = lab.feed(t(2000), ACCESS, &unsolicited_na(VM1, "fe80::5"));
+    let pbu = only_pbu(&out);
+    assert_eq!(handoff(&pbu), HandoffIndicator::InterMag);
+    assert_eq!(pbu.options.hnps, [net("2001:db8:1:1::/64")]);
+    assert_eq!(counter(&lab, "mag.pbu.reattach"), 1);
+    let again = lab.feed(t(2001), ACCESS, &unsolicited_na(VM1, "2001:db8:1:1::5"));
+    assert!(pbus(&again).is_empty(), "one exchange per announcement");
+    let e = lab.mag.bindings().get(&VM1).unwrap();
+    assert!(e.is_registered(), "routes stay while re-registering");
+    lab.pba(t(2010), &pbu, PbaStatus::Accepted, "2001:db8:1:1::/64");
+    let e = lab.mag.bindings().get(&VM1).unwrap();
+    assert_eq!(e.state, BindingState::Registered);
+}
+
+/// Regression: a PBU held in neighbor resolution past the LMA's timestamp window
+/// (or a network duplicate of an accepted one) made the MAG drop the node.
+#[test]
+fn a_timestamp_refusal_waits_for_the_retransmission() {
+    for status in [
+        PbaStatus::TimestampMismatch,
+        PbaStatus::TimestampLowerThanPrevAccepted,
+    ] {
+        let mut lab = Lab::default();
+        let first = only_pbu(&lab.rs(t(0), VM1, "fe80::5"));
+        let out = lab.pba(t(10), &first, status, "2001:db8:1:1::/64");
+        assert!(pbus(&out).is_empty() && ras(&out).is_empty());
+        assert!(
+            lab.mag.bindings().get(&VM1).is_some(),
+            "{status}: still trying"
+        );
+        assert_eq!(counter(&lab, "mag.pba.stale_timestamp"), 1);
+        let retry = only_pbu(
+            &lab.run_until(t(1500))
+                .into_iter()
+                .map(|(_, p, f)| (p, f))
+                .collect::<Vec<_>>(),
+        );
+        assert!(retry.options.timestamp > first.options.timestamp);
+        let out = lab.pba(t(1510), &retry, PbaStatus::Accepted, "2001:db8:1:1::/64");
+        assert_eq!(
+            ras(&out).len(),
+            1,
+            "{status}: registered on the retransmission"
+        );
+    }
+}

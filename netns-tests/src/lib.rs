@@ -13,6 +13,7 @@ pub mod lab;
 pub mod payload;
 pub mod plain_router;
 pub mod probe;
+pub mod sim_domain;
 pub mod tcp;
 pub mod userns;
 pub mod wait;

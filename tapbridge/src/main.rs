@@ -20,7 +20,7 @@ use router::netio::{Stop, logger};
 use tapbridge::bridge::Bridge;
 use tapbridge::config::{self, SegmentSpec};
 use tapbridge::ctl::request_from_words;
-use tapbridge::io::{EventLoop, MemberIo};
+use tapbridge::io::{EventLoop, MemberIo, capture};
 
 /// The tapmip lab switch: joins TAP devices and routers' interfaces into segments.
 #[derive(FromArgs)]
@@ -38,6 +38,9 @@ struct Args {
     /// seconds a learnt MAC address lives without traffic (default 300)
     #[argh(option)]
     aging_secs: Option<u64>,
+    /// SEGMENT=FILE: capture a segment into a pcap file from the first frame on
+    #[argh(option)]
+    capture: Vec<String>,
     /// seed of the link emulation's loss and jitter draws (default 1)
     #[argh(option, default = "1")]
     seed: u64,
@@ -99,6 +102,16 @@ fn run(args: Args) -> anyhow::Result<()> {
             spec.name, spec.kind, spec.ifname
         );
         members.push((spec.name.clone(), io));
+    }
+    for c in &args.capture {
+        let (segment, file) = c
+            .split_once('=')
+            .with_context(|| format!("--capture {c}: expected SEGMENT=FILE"))?;
+        let answer = capture(&mut bridge, segment, Some(file));
+        if let Some(e) = answer.error {
+            bail!("--capture {c}: {e}");
+        }
+        info!("capturing segment {segment} into {file}");
     }
     let mut event_loop =
         EventLoop::new(members, stop, args.ctl.as_deref()).context("event loop")?;

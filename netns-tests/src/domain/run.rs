@@ -76,6 +76,8 @@ pub struct Tuning {
     pub lifetime_s: u32,
     /// Extra arguments for every MAG (e.g. `--detect rs,na`).
     pub mag_args: Vec<String>,
+    /// Segments captured from the very first frame, into `<workdir>/<segment>.pcap`.
+    pub capture: Vec<String>,
 }
 
 impl Default for Tuning {
@@ -84,6 +86,7 @@ impl Default for Tuning {
             mag_ra_interval_ms: 10_000,
             lifetime_s: 3600,
             mag_args: Vec::new(),
+            capture: Vec::new(),
         }
     }
 }
@@ -181,7 +184,7 @@ impl Domain {
                 })?;
             }
         }
-        self.start_bridge()?;
+        self.start_bridge(&tuning.capture)?;
         self.set_wan_links()?;
         self.wait_for_addresses()
     }
@@ -238,7 +241,12 @@ impl Domain {
         self.lab.spawn(Some(&m.name), &m.name, &argv)
     }
 
-    fn start_bridge(&mut self) -> Result<(), LabError> {
+    /// Where a segment captured from the start (see [`Tuning::capture`]) is written.
+    pub fn pcap(&self, segment: &str) -> PathBuf {
+        self.lab.workdir().join(format!("{segment}.pcap"))
+    }
+
+    fn start_bridge(&mut self, capture: &[String]) -> Result<(), LabError> {
         let t = self.topology.clone();
         let attach = |node: &str, ifname: &str, name: &str| {
             format!(
@@ -283,6 +291,10 @@ impl Domain {
         for s in segments {
             args.push("--segment".into());
             args.push(s);
+        }
+        for segment in capture {
+            args.push("--capture".into());
+            args.push(format!("{segment}={}", path_str(&self.pcap(segment))?));
         }
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         self.lab.spawn(None, "bridge", &argv)?;

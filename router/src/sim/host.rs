@@ -81,10 +81,14 @@ impl SimHost {
     }
 
     /// Announces every address with an unsolicited NA (S=0, O=1) to all-nodes, as
-    /// Linux guests do after a Xen or QEMU live migration.
+    /// Linux guests do after a Xen or QEMU live migration (global addresses first,
+    /// in the order Linux lists them).
     pub fn announce(&mut self, tx: &mut dyn Tx) {
-        let targets: Vec<Ipv6Addr> = std::iter::once(self.link_local)
-            .chain(self.addresses.iter().copied())
+        let targets: Vec<Ipv6Addr> = self
+            .addresses
+            .iter()
+            .copied()
+            .chain(std::iter::once(self.link_local))
             .collect();
         for target in targets {
             let addr = Addressing {

@@ -190,7 +190,8 @@ impl EventLoop {
 
 /// Opens (or closes) the capture file of a segment. The file is unbuffered so
 /// that readers see every frame while the capture runs.
-fn capture(bridge: &mut Bridge, segment: &str, file: Option<&str>) -> Response {
+/// Starts (`Some(file)`) or stops capturing `segment` into a pcap file.
+pub fn capture(bridge: &mut Bridge, segment: &str, file: Option<&str>) -> Response {
     let writer = match file {
         None => None,
         Some(path) => {

@@ -5,5 +5,5 @@ pub mod event_loop;
 pub mod member;
 pub mod packet;
 
-pub use event_loop::{EventLoop, IoStats};
+pub use event_loop::{EventLoop, IoStats, capture};
 pub use member::MemberIo;

@@ -1,0 +1,448 @@
+//! A PMIPv6 domain in memory (DOMAIN_PLAN.md's addresses) on [`SimNet`]: one LMA,
+//! N MAGs, VMs ([`SimHost`]) that migrate between the MAGs' access links, and a
+//! correspondent on the LMA's core link. Tests and benchmarks build it, steer it
+//! (move a VM, change a link) and look into the cores; the fake clock makes every
+//! run repeat exactly from its seed.
+//!
+//! ```text
+//! cn --core-- LMA ==wan[i]== MAG[i] --access[i]-- VMs
+//! ```
+
+use ipnet::Ipv6Net;
+use lma::binding_cache::Binding;
+use lma::{Lma, LmaConfig};
+use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
+use mag::bul::BulEntry;
+use mag::{AccessConfig, Mag, MagConfig, UplinkConfig};
+use router::engine::EnginePort;
+use router::fib::NextHop;
+use router::plain::advert;
+use router::policy::Policy;
+use router::sim::{LinkParams, NodeId, SegmentId, SimHost, SimNet};
+use router::timestamp::WallClock;
+use router::{Duration, Instant};
+use smoltcp::phy::ChecksumCapabilities;
+use smoltcp::wire::{EthernetAddress, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, Ipv6Repr};
+use std::net::Ipv6Addr;
+
+/// Wall-clock time at the simulation's `Instant` zero, shared by every core.
+pub const EPOCH: WallClock = WallClock::from_secs(1_700_000_000);
+
+const LMA_CORE: &str = "2001:db8:c::1/64";
+const CN_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0, 0x0c, 0x01]);
+
+/// 1-based numbers appear in names and addresses, as in the lab.
+fn serial(i: usize) -> u16 {
+    u16::try_from(i + 1).unwrap_or(u16::MAX)
+}
+
+pub fn mag_name(m: usize) -> String {
+    format!("mag{}", serial(m))
+}
+
+/// MAG `m`'s Proxy-CoA with the WAN prefix (2001:db8:ff:M::2/64).
+pub fn proxy_coa(m: usize) -> Ipv6Net {
+    Ipv6Net::new(
+        Ipv6Addr::new(0x2001, 0xdb8, 0xff, serial(m), 0, 0, 0, 2),
+        64,
+    )
+    .unwrap_or_default()
+}
+
+/// The LMA's address on MAG `m`'s WAN link (2001:db8:ff:M::1/64), MAG `m`'s LMAA.
+pub fn lma_wan(m: usize) -> Ipv6Net {
+    Ipv6Net::new(
+        Ipv6Addr::new(0x2001, 0xdb8, 0xff, serial(m), 0, 0, 0, 1),
+        64,
+    )
+    .unwrap_or_default()
+}
+
+pub fn vm_mac(v: usize) -> EthernetAddress {
+    EthernetAddress([0x52, 0x54, 0, 0xaa, 0, serial(v) as u8])
+}
+
+pub fn vm_mn_id(v: usize) -> String {
+    format!("vm{:02}@tapmip", serial(v))
+}
+
+/// VM `v`'s fixed HNP, 2001:db8:1:NN::/64.
+pub fn vm_hnp(v: usize) -> Ipv6Net {
+    Ipv6Net::new(Ipv6Addr::new(0x2001, 0xdb8, 1, serial(v), 0, 0, 0, 0), 64).unwrap_or_default()
+}
+
+/// The policy text of a domain: every MAG accepted, every VM with its fixed HNP
+/// and no MAG restriction.
+pub fn policy_text(mags: usize, vms: usize) -> String {
+    let mut text = String::new();
+    for m in 0..mags {
+        text += &format!(
+            "[[mag]]\nname = \"{}\"\naddress = \"{}\"\n\n",
+            mag_name(m),
+            proxy_coa(m).addr()
+        );
+    }
+    for v in 0..vms {
+        let mac = vm_mac(v).0;
+        text += &format!(
+            "[[node]]\nmn_id = \"{}\"\nmac = \"{}\"\nhnps = [\"{}\"]\n\n",
+            vm_mn_id(v),
+            router::policy::format_mac(&mac),
+            vm_hnp(v)
+        );
+    }
+    text
+}
+
+/// What to build; `Default` is two MAGs, one VM, clean links, RFC timers.
+#[derive(Debug, Clone)]
+pub struct DomainSpec {
+    pub seed: u64,
+    pub mags: usize,
+    pub vms: usize,
+    /// The LMA's policy file.
+    pub lma_policy: String,
+    /// The MAGs' policy file (the same as the LMA's unless a test wants them apart).
+    pub mag_policy: String,
+    pub core: LinkParams,
+    pub wan: LinkParams,
+    pub access: LinkParams,
+    /// Interval of the LMA's multicast RAs on the core and WAN links.
+    pub lma_ra_interval: Duration,
+}
+
+impl DomainSpec {
+    pub fn new(seed: u64, mags: usize, vms: usize) -> Self {
+        let policy = policy_text(mags, vms);
+        DomainSpec {
+            seed,
+            mags,
+            vms,
+            lma_policy: policy.clone(),
+            mag_policy: policy,
+            core: LinkParams::default(),
+            wan: LinkParams::default(),
+            access: LinkParams::default(),
+            lma_ra_interval: Duration::from_secs(30),
+        }
+    }
+
+    /// The LMA's configuration: core port 0, WAN port `m + 1` per MAG.
+    pub fn lma_config(&self) -> LmaConfig {
+        let mut ports = Vec::new();
+        let wans = (0..self.mags).map(lma_wan);
+        for (id, addr) in std::iter::once(parse_net(LMA_CORE)).chain(wans).enumerate() {
+            let mut port = EnginePort::new(EthernetAddress([0x02, 0x4c, 0, 0, 0, id as u8]));
+            port.addresses = vec![addr];
+            port.advertise = Some(advert(&[addr.trunc()], port.mtu, self.lma_ra_interval));
+            port.answer_rs = true;
+            ports.push(port);
+        }
+        let policy = Policy::parse(&self.lma_policy, "lma-policy.toml")
+            .unwrap_or_else(|e| panic!("LMA policy: {e}"));
+        LmaConfig::new("lma", ports, policy, EPOCH)
+    }
+
+    /// MAG `m`'s configuration: uplink on wan[m], one access link.
+    pub fn mag_config(&self, m: usize) -> MagConfig {
+        let uplink = UplinkConfig {
+            mac: EthernetAddress([0x02, 0x7a, 0x6d, 0, 0, serial(m) as u8]),
+            mtu: 1500,
+            proxy_coa: proxy_coa(m),
+        };
+        let access = vec![AccessConfig {
+            mac: FIXED_MAC,
+            link_local: FIXED_LINK_LOCAL,
+            mtu: 1500,
+        }];
+        let mut cfg = MagConfig::new(&mag_name(m), uplink, access, lma_wan(m).addr());
+        cfg.epoch = EPOCH;
+        cfg
+    }
+
+    pub fn build(&self) -> SimDomain {
+        self.build_with(|_| {}, |_, _| {})
+    }
+
+    /// Builds with the configurations adjusted first (timers, clocks, detection).
+    pub fn build_with(
+        &self,
+        lma_tweak: impl FnOnce(&mut LmaConfig),
+        mut mag_tweak: impl FnMut(usize, &mut MagConfig),
+    ) -> SimDomain {
+        let now = Instant::from_millis(0);
+        let mut net = SimNet::new(self.seed);
+        let mut lma_cfg = self.lma_config();
+        lma_tweak(&mut lma_cfg);
+        let lma = net.add_node(Box::new(Lma::new(lma_cfg, now)));
+        let core = net.add_segment(self.core);
+        net.attach(lma, 0, core);
+        let mag_policy = Policy::parse(&self.mag_policy, "mag-policy.toml")
+            .unwrap_or_else(|e| panic!("MAG policy: {e}"));
+        let (mut mags, mut wan, mut access) = (Vec::new(), Vec::new(), Vec::new());
+        for m in 0..self.mags {
+            let mut cfg = self.mag_config(m);
+            mag_tweak(m, &mut cfg);
+            let node = net.add_node(Box::new(Mag::new(cfg, mag_policy.clone(), now)));
+            let w = net.add_segment(self.wan);
+            let a = net.add_segment(self.access);
+            net.attach(lma, m + 1, w);
+            net.attach(node, mag::UPLINK, w);
+            net.attach(node, 1, a);
+            mags.push(node);
+            wan.push(w);
+            access.push(a);
+        }
+        let vms = (0..self.vms)
+            .map(|v| net.add_node(Box::new(SimHost::new(vm_mac(v)))))
+            .collect();
+        let cn = net.add_node(Box::new(SimHost::new(CN_MAC)));
+        net.attach(cn, 0, core);
+        net.with_node::<SimHost, _>(cn, |h, _, tx| h.send_rs(tx));
+        SimDomain {
+            net,
+            lma,
+            mags,
+            vms,
+            cn,
+            core,
+            wan,
+            access,
+            where_vm: vec![None; self.vms],
+            next_seq: 0,
+        }
+    }
+}
+
+fn parse_net(s: &str) -> Ipv6Net {
+    s.parse().unwrap_or_default()
+}
+
+/// An ICMPv6 Echo Request (ident 0x7a70) from `src` to `dst`.
+pub fn echo_request(src: Ipv6Addr, dst: Ipv6Addr, seq: u16) -> Vec<u8> {
+    let data = b"tapmip";
+    let icmp = Icmpv6Repr::EchoRequest {
+        ident: 0x7a70,
+        seq_no: seq,
+        data,
+    };
+    let mut buf = vec![0u8; 40 + icmp.buffer_len()];
+    Ipv6Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Icmpv6,
+        payload_len: icmp.buffer_len(),
+        hop_limit: 64,
+    }
+    .emit(&mut Ipv6Packet::new_unchecked(&mut buf[..]));
+    icmp.emit(
+        &src,
+        &dst,
+        &mut Icmpv6Packet::new_unchecked(&mut buf[40..]),
+        &ChecksumCapabilities::default(),
+    );
+    buf
+}
+
+/// The sequence number of an Echo Reply from `from`, if `packet` is one.
+fn echo_reply_seq(packet: &[u8], from: Ipv6Addr) -> Option<u16> {
+    let ip = Ipv6Packet::new_checked(packet).ok()?;
+    if ip.src_addr() != from || ip.next_header() != IpProtocol::Icmpv6 {
+        return None;
+    }
+    let icmp = Icmpv6Packet::new_checked(ip.payload()).ok()?;
+    (u8::from(icmp.msg_type()) == 129).then(|| icmp.echo_seq_no())
+}
+
+pub struct SimDomain {
+    pub net: SimNet,
+    pub lma: NodeId,
+    pub mags: Vec<NodeId>,
+    pub vms: Vec<NodeId>,
+    /// The correspondent on the core link.
+    pub cn: NodeId,
+    pub core: SegmentId,
+    pub wan: Vec<SegmentId>,
+    pub access: Vec<SegmentId>,
+    /// The MAG whose access link each VM is on.
+    where_vm: Vec<Option<usize>>,
+    next_seq: u16,
+}
+
+impl SimDomain {
+    pub fn now(&self) -> Instant {
+        self.net.now()
+    }
+
+    pub fn lma(&self) -> &Lma {
+        self.net.node::<Lma>(self.lma).expect("the LMA node")
+    }
+
+    pub fn mag(&self, m: usize) -> &Mag {
+        self.net.node::<Mag>(self.mags[m]).expect("a MAG node")
+    }
+
+    pub fn vm(&self, v: usize) -> &SimHost {
+        self.net.node::<SimHost>(self.vms[v]).expect("a VM node")
+    }
+
+    pub fn cn(&self) -> &SimHost {
+        self.net
+            .node::<SimHost>(self.cn)
+            .expect("the correspondent")
+    }
+
+    /// The access link VM `v` is on.
+    pub fn location(&self, v: usize) -> Option<usize> {
+        self.where_vm[v]
+    }
+
+    /// VM `v`'s Binding Cache entry at the LMA.
+    pub fn binding(&self, v: usize) -> Option<&Binding> {
+        let lma = self.lma();
+        lma.bindings()
+            .find(&vm_mn_id(v))
+            .and_then(|id| lma.bindings().get(id))
+    }
+
+    /// The MAG named by VM `v`'s Binding Cache entry.
+    pub fn serving_mag(&self, v: usize) -> Option<usize> {
+        let coa = self.binding(v)?.proxy_coa;
+        (0..self.mags.len()).find(|m| proxy_coa(*m).addr() == coa)
+    }
+
+    /// VM `v`'s Binding Update List entry at MAG `m`.
+    pub fn bul(&self, m: usize, v: usize) -> Option<&BulEntry> {
+        self.mag(m).bindings().get(&vm_mac(v))
+    }
+
+    /// VM `v`'s global address in its HNP, once it has one.
+    pub fn vm_address(&self, v: usize) -> Option<Ipv6Addr> {
+        let hnp = vm_hnp(v);
+        self.vm(v)
+            .addresses
+            .iter()
+            .copied()
+            .find(|a| hnp.contains(a))
+    }
+
+    /// Plugs VM `v` into MAG `m`'s access link and has it solicit a router, as a
+    /// booting guest does.
+    pub fn boot(&mut self, v: usize, m: usize) {
+        self.net.attach(self.vms[v], 0, self.access[m]);
+        self.where_vm[v] = Some(m);
+        self.net
+            .with_node::<SimHost, _>(self.vms[v], |h, _, tx| h.send_rs(tx));
+    }
+
+    /// Live-migrates VM `v` to MAG `m`'s access link: the VM is paused and off
+    /// every link for `downtime`, then resumes there and its hypervisor announces
+    /// it with unsolicited NAs.
+    pub fn migrate(&mut self, v: usize, m: usize, downtime: Duration) {
+        let node = self.vms[v];
+        if let Some(h) = self.net.node_mut::<SimHost>(node) {
+            h.paused = true;
+        }
+        self.net.detach(node, 0);
+        self.where_vm[v] = None;
+        self.net.run_for(downtime);
+        self.net.attach(node, 0, self.access[m]);
+        self.where_vm[v] = Some(m);
+        self.net.with_node::<SimHost, _>(node, |h, _, tx| {
+            h.paused = false;
+            h.announce(tx);
+        });
+    }
+
+    /// Runs until `cond` holds or `limit` passes; returns whether it held.
+    pub fn run_until(&mut self, limit: Duration, mut cond: impl FnMut(&SimDomain) -> bool) -> bool {
+        let until = self.net.now() + limit;
+        loop {
+            if cond(self) {
+                return true;
+            }
+            if !self.net.step(until) {
+                self.net.run_until(until);
+                return cond(self);
+            }
+        }
+    }
+
+    pub fn run_for(&mut self, d: Duration) {
+        self.net.run_for(d);
+    }
+
+    /// Whether VM `v` is registered at MAG `m`, the LMA names `m`, and the VM has
+    /// its address: the state a completed (hand)off ends in.
+    pub fn settled_at(&self, v: usize, m: usize) -> bool {
+        self.serving_mag(v) == Some(m)
+            && self.bul(m, v).is_some_and(BulEntry::is_registered)
+            && self.vm_address(v).is_some()
+    }
+
+    /// The correspondent pings VM `v` `count` times, `gap` apart, then waits a
+    /// second; returns how many distinct requests were answered.
+    pub fn ping(&mut self, v: usize, count: u16, gap: Duration) -> usize {
+        let Some(dst) = self.vm_address(v) else {
+            return 0;
+        };
+        let Some(src) = self.cn().addresses.first().copied() else {
+            return 0;
+        };
+        let first = self.next_seq;
+        for _ in 0..count {
+            let seq = self.next_seq;
+            self.next_seq = self.next_seq.wrapping_add(1);
+            let packet = echo_request(src, dst, seq);
+            self.net
+                .with_node::<SimHost, _>(self.cn, |h, _, tx| h.send_ipv6(&packet, tx));
+            self.net.run_for(gap);
+        }
+        self.net.run_for(Duration::from_secs(1));
+        let mut answered: Vec<u16> = self
+            .cn()
+            .received
+            .iter()
+            .filter_map(|r| echo_reply_seq(&r.packet, dst))
+            .filter(|s| s.wrapping_sub(first) < count)
+            .collect();
+        answered.sort_unstable();
+        answered.dedup();
+        answered.len()
+    }
+
+    /// What is wrong with the domain's state for VM `v` served by MAG `m`, beyond
+    /// the binding itself: the LMA must have exactly one tunnel (to `m`) and one
+    /// route for the HNP, into it; every other MAG must hold nothing for the VM.
+    /// Meant for domains with one VM.
+    pub fn leaks(&self, v: usize, m: usize) -> Vec<String> {
+        let mut problems = Vec::new();
+        let lma = self.lma().engine();
+        let hnp = vm_hnp(v);
+        let tunnels: Vec<_> = lma.tunnels.iter().map(|(id, t)| (id, t.remote)).collect();
+        if tunnels.len() != 1 || tunnels[0].1 != proxy_coa(m).addr() {
+            problems.push(format!(
+                "LMA tunnels {tunnels:?}, want one to {}",
+                mag_name(m)
+            ));
+        }
+        match (lma.fib.get_v6(&hnp), tunnels.first()) {
+            (Some(NextHop::Tunnel(t)), Some((id, _))) if t == id => {}
+            (hop, _) => problems.push(format!("LMA route for {hnp}: {hop:?}")),
+        }
+        for other in (0..self.mags.len()).filter(|o| *o != m) {
+            let mag = self.mag(other);
+            let e = mag.engine();
+            if self.bul(other, v).is_some() {
+                problems.push(format!("{} still has a BUL entry", mag_name(other)));
+            }
+            if !e.tunnels.is_empty() {
+                problems.push(format!("{} still has a tunnel", mag_name(other)));
+            }
+            if e.fib.get_v6(&hnp).is_some() || e.src_fib.get_v6(&hnp).is_some() {
+                problems.push(format!("{} still routes {hnp}", mag_name(other)));
+            }
+        }
+        problems
+    }
+}
