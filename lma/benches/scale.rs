@@ -67,7 +67,12 @@ fn node_mac(k: usize) -> [u8; 6] {
 fn policy_text(n: usize) -> String {
     let mut t = String::new();
     for (i, m) in mags().iter().enumerate() {
-        let _ = writeln!(t, "[[mag]]\nname = \"mag{}\"\naddress = \"{}\"\n", i + 1, m.addr);
+        let _ = writeln!(
+            t,
+            "[[mag]]\nname = \"mag{}\"\naddress = \"{}\"\n",
+            i + 1,
+            m.addr
+        );
     }
     for k in 0..n {
         let m = node_mac(k);

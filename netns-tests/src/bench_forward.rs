@@ -181,7 +181,7 @@ fn strace_run(lab: &mut Lab, pid: u32, dst: &str) -> Result<(f64, String), LabEr
         .find(|(_, n)| n == "total")
         .map_or(0, |(c, _)| *c);
     rows.retain(|(_, n)| n != "total");
-    rows.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_unstable_by_key(|r| std::cmp::Reverse(r.0));
     let top: Vec<String> = rows
         .iter()
         .take(3)
