@@ -43,10 +43,14 @@ test: deps lint
 
 # Benchmarks print figures and their conditions; they assert nothing about speed.
 bench: deps
-	@command -v iperf3 >/dev/null 2>&1 || { \
+	@for tool in iperf3 strace; do \
+		command -v $$tool >/dev/null 2>&1 && continue; \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iperf3 >/dev/null; \
-		else echo "bench: iperf3 is missing: sudo apt-get install iperf3"; exit 1; fi; }
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool >/dev/null || exit 1; \
+		else echo "bench: $$tool is missing: sudo apt-get install $$tool"; exit 1; fi; \
+	done
+	$(CARGO) bench -p lma --bench scale
+	$(CARGO) bench -p netns-tests --bench handoff_sim
 	$(CARGO) build --release -p router --bin tapmip-router -p netns-tests --bin tapmip-scenario
 	target/release/tapmip-scenario bench-forward
 

@@ -179,6 +179,12 @@ impl Lab {
             .unwrap_or_default()
     }
 
+    /// The process id of background process `name` (the program itself: `ip netns
+    /// exec` replaces itself with it).
+    pub fn pid(&mut self, name: &str) -> Result<u32, LabError> {
+        Ok(self.find(name)?.child.id())
+    }
+
     /// Whether background process `name` has exited, and how.
     pub fn exited(&mut self, name: &str) -> Result<Option<ExitStatus>, LabError> {
         let bg = self.find(name)?;

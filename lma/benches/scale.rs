@@ -1,0 +1,325 @@
+//! Benchmark: the LMA core at 1, 1 000 and 100 000 bindings. PBU frames are
+//! built in advance and fed to `Lma::on_frame` in a loop; it prints refresh and
+//! handoff PBUs per second, memory per binding, and the per-PBU handoff latency.
+//! Each size runs in a child process so the memory figures start from a fresh
+//! heap. A benchmark, not a test: it asserts nothing about speed.
+
+use lma::binding_cache::Binding;
+use lma::{Lma, LmaConfig};
+use router::Instant;
+use router::core::{Core, PortId};
+use router::engine::EnginePort;
+use router::nd::frames::ethernet_ipv6;
+use router::policy::Policy;
+use router::timestamp::{WallClock, timestamp};
+use router::wire::{
+    AccessTechnologyType, HandoffIndicator, MhRepr, MobilityOptions, PbuRepr, mh_ipv6_packet,
+};
+use smoltcp::wire::EthernetAddress;
+use std::fmt::Write;
+use std::net::Ipv6Addr;
+use std::process::Command;
+use std::time::Instant as Wall;
+
+const SIZES: [usize; 3] = [1, 1_000, 100_000];
+/// PBUs per measured phase (at least one per binding).
+const MIN_PBUS: usize = 200_000;
+/// Fake time between two PBUs: one unit of the 16-bit timestamp fraction
+/// (1/65536 s), so every PBU carries a newer timestamp than the one before.
+const PBU_GAP_MICROS: i64 = 16;
+const EPOCH: WallClock = WallClock::from_secs(1_700_000_000);
+const TARGET_PBUS_PER_SEC: f64 = 500_000.0;
+const TARGET_BYTES_PER_BINDING: f64 = 256.0;
+
+const LMA_MACS: [EthernetAddress; 3] = [
+    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x00]),
+    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x01]),
+    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x02]),
+];
+
+struct MagSide {
+    port: PortId,
+    mac: EthernetAddress,
+    addr: Ipv6Addr,
+    lma: Ipv6Addr,
+}
+
+fn mags() -> [MagSide; 2] {
+    let side = |n: u8| MagSide {
+        port: PortId::from(n),
+        mac: EthernetAddress([0x02, 0x6d, 0, 0, 0, n]),
+        addr: Ipv6Addr::new(0x2001, 0xdb8, 0xff, u16::from(n), 0, 0, 0, 2),
+        lma: Ipv6Addr::new(0x2001, 0xdb8, 0xff, u16::from(n), 0, 0, 0, 1),
+    };
+    [side(1), side(2)]
+}
+
+fn mn_id(k: usize) -> String {
+    format!("vm{k}@tapmip")
+}
+
+fn node_mac(k: usize) -> [u8; 6] {
+    let b = (k as u32).to_be_bytes();
+    [0x52, 0x54, b[0], b[1], b[2], b[3]]
+}
+
+/// Two MAGs and `n` nodes, each with a fixed /64.
+fn policy_text(n: usize) -> String {
+    let mut t = String::new();
+    for (i, m) in mags().iter().enumerate() {
+        let _ = writeln!(
+            t,
+            "[[mag]]\nname = \"mag{}\"\naddress = \"{}\"\n",
+            i + 1,
+            m.addr
+        );
+    }
+    for k in 0..n {
+        let m = node_mac(k);
+        let _ = writeln!(
+            t,
+            "[[node]]\nmn_id = \"{}\"\nmac = \"{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\"\nhnps = [\"2001:db8:{:x}:{:x}::/64\"]\n",
+            mn_id(k),
+            m[0],
+            m[1],
+            m[2],
+            m[3],
+            m[4],
+            m[5],
+            0x1000 + (k >> 16),
+            k & 0xffff
+        );
+    }
+    t
+}
+
+fn config(policy: Policy) -> LmaConfig {
+    let addrs = [
+        "2001:db8:c::1/64",
+        "2001:db8:ff:1::1/64",
+        "2001:db8:ff:2::1/64",
+    ];
+    let ports = LMA_MACS
+        .iter()
+        .zip(addrs)
+        .map(|(mac, a)| {
+            let mut p = EnginePort::new(*mac);
+            p.addresses = vec![a.parse().expect("address")];
+            p
+        })
+        .collect();
+    LmaConfig::new("lma", ports, policy, EPOCH)
+}
+
+fn pbu_frame(mag: &MagSide, k: usize, hi: HandoffIndicator, at: Instant) -> Vec<u8> {
+    let pbu = PbuRepr {
+        sequence: 1,
+        ack: true,
+        home_registration: true,
+        proxy: true,
+        lifetime_secs: 3600,
+        options: MobilityOptions {
+            mn_id: Some(mn_id(k)),
+            hnps: vec!["::/0".parse().expect("prefix")],
+            handoff_indicator: Some(hi),
+            access_technology: Some(AccessTechnologyType::Ethernet),
+            mn_link_layer_id: Some(node_mac(k).to_vec()),
+            link_local_address: Some(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
+            timestamp: Some(timestamp(EPOCH, at)),
+            ..MobilityOptions::default()
+        },
+        ..PbuRepr::default()
+    };
+    let packet = mh_ipv6_packet(mag.addr, mag.lma, 64, &MhRepr::Pbu(pbu));
+    ethernet_ipv6(mag.mac, LMA_MACS[mag.port], &packet)
+}
+
+/// Resident set size of this process, in bytes (VmRSS, which /proc gives in kB).
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The fake clock of the PBU stream: every PBU one timestamp unit after the last.
+struct Clock(i64);
+
+impl Clock {
+    fn tick(&mut self) -> Instant {
+        self.0 += PBU_GAP_MICROS;
+        Instant::from_micros(self.0)
+    }
+}
+
+/// Frames for `count` PBUs, node `k % n`, from the MAG `mag_of(round)` where
+/// round = index / n.
+fn stream(
+    n: usize,
+    count: usize,
+    clock: &mut Clock,
+    hi: HandoffIndicator,
+    mag_of: impl Fn(usize) -> usize,
+) -> Vec<(PortId, Instant, Vec<u8>)> {
+    let mags = mags();
+    (0..count)
+        .map(|i| {
+            let mag = &mags[mag_of(i / n)];
+            let at = clock.tick();
+            (mag.port, at, pbu_frame(mag, i % n, hi, at))
+        })
+        .collect()
+}
+
+/// Feeds every frame; returns PBUs per second and the PBAs sent.
+fn feed(lma: &mut Lma, frames: &[(PortId, Instant, Vec<u8>)]) -> (f64, usize) {
+    let mut tx: Vec<(PortId, Vec<u8>)> = Vec::new();
+    let mut sent = 0;
+    let start = Wall::now();
+    for (port, at, frame) in frames {
+        lma.on_frame(*at, *port, frame, &mut tx);
+        sent += tx.len();
+        tx.clear();
+    }
+    let secs = start.elapsed().as_secs_f64().max(1e-9);
+    (frames.len() as f64 / secs, sent)
+}
+
+/// Feeds every frame timing each one; returns the sorted per-PBU times in ns.
+fn feed_timed(lma: &mut Lma, frames: &[(PortId, Instant, Vec<u8>)]) -> Vec<u64> {
+    let mut tx: Vec<(PortId, Vec<u8>)> = Vec::new();
+    let mut times: Vec<u64> = frames
+        .iter()
+        .map(|(port, at, frame)| {
+            let start = Wall::now();
+            lma.on_frame(*at, *port, frame, &mut tx);
+            let ns = start.elapsed().as_nanos() as u64;
+            tx.clear();
+            ns
+        })
+        .collect();
+    times.sort_unstable();
+    times
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).copied().unwrap_or(0)
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "MISSED" }
+}
+
+fn run_size(n: usize) {
+    let text = policy_text(n);
+    let rss_start = rss_bytes();
+    let parse_start = Wall::now();
+    let policy = Policy::parse(&text, "generated.toml").expect("generated policy");
+    let parse_secs = parse_start.elapsed().as_secs_f64();
+    drop(text);
+    let mut clock = Clock(0);
+    let mut lma = Lma::new(config(policy), Instant::from_micros(0));
+    let rss_policy = rss_bytes();
+
+    // Registration: frames built one at a time so only the LMA's state stays.
+    let mags = mags();
+    let mut tx: Vec<(PortId, Vec<u8>)> = Vec::new();
+    let reg_start = Wall::now();
+    for k in 0..n {
+        let at = clock.tick();
+        let frame = pbu_frame(&mags[0], k, HandoffIndicator::NewInterface, at);
+        lma.on_frame(at, mags[0].port, &frame, &mut tx);
+        tx.clear();
+    }
+    let reg_secs = reg_start.elapsed().as_secs_f64().max(1e-9);
+    let rss_bound = rss_bytes();
+    assert_eq!(lma.bindings().len(), n, "every registration accepted");
+    let per_binding = rss_bound.saturating_sub(rss_policy) as f64 / n as f64;
+    let policy_per_node = rss_policy.saturating_sub(rss_start) as f64 / n as f64;
+
+    let count = MIN_PBUS.max(n);
+    let refresh = stream(n, count, &mut clock, HandoffIndicator::NotChanged, |_| 0);
+    let (refresh_rate, refresh_pbas) = feed(&mut lma, &refresh);
+    drop(refresh);
+    // Round 0 moves every node to MAG2, round 1 back to MAG1, and so on.
+    let handoffs = stream(n, count, &mut clock, HandoffIndicator::InterMag, |r| {
+        (r + 1) % 2
+    });
+    let (handoff_rate, handoff_pbas) = feed(&mut lma, &handoffs);
+    drop(handoffs);
+    let start_round = (count / n) % 2;
+    let timed = stream(n, count, &mut clock, HandoffIndicator::InterMag, |r| {
+        (r + start_round + 1) % 2
+    });
+    let times = feed_timed(&mut lma, &timed);
+    let counters = lma.counters();
+
+    println!("--- {n} bindings ---");
+    println!(
+        "  policy: {n} nodes parsed in {parse_secs:.2} s, {policy_per_node:.0} bytes RSS per node"
+    );
+    println!(
+        "  registration: {:.0} PBU/s ({n} new bindings)",
+        n as f64 / reg_secs
+    );
+    println!(
+        "  refresh:      {refresh_rate:.0} PBU/s ({count} PBUs, {refresh_pbas} PBAs) [target >= {TARGET_PBUS_PER_SEC:.0} at 100000: {}]",
+        verdict(refresh_rate >= TARGET_PBUS_PER_SEC)
+    );
+    println!(
+        "  handoff:      {handoff_rate:.0} PBU/s ({count} PBUs, {handoff_pbas} PBAs, each moves the node's route to the other MAG's tunnel) [target >= {TARGET_PBUS_PER_SEC:.0} at 100000: {}]",
+        verdict(handoff_rate >= TARGET_PBUS_PER_SEC)
+    );
+    println!(
+        "  handoff latency per PBU: median {} ns, p99 {} ns, max {} ns ({} PBUs) [target: flat across sizes]",
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        times.last().copied().unwrap_or(0),
+        times.len()
+    );
+    println!(
+        "  memory: {per_binding:.0} bytes RSS per binding (cache, FIB route, timer, tunnel use), size_of::<Binding>() = {} [target <= {TARGET_BYTES_PER_BINDING:.0}: {}]",
+        std::mem::size_of::<Binding>(),
+        if n < 1000 {
+            "n/a at this size (page granularity)"
+        } else {
+            verdict(per_binding <= TARGET_BYTES_PER_BINDING)
+        }
+    );
+    println!(
+        "  PBAs accepted in total: {}",
+        counters.get("pba.sent.accepted")
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(n) = args
+        .iter()
+        .position(|a| a == "--size")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse().ok())
+    {
+        run_size(n);
+        return;
+    }
+    println!(
+        "lma scale: LMA core in memory (no I/O), one thread, debug={}, {} cores; PBUs built in advance (timestamps 1/65536 s apart, HI=5 refresh, HI=3 handoff with the same MN link-layer id), PBAs collected and discarded; 2 MAGs; each size in a fresh process",
+        cfg!(debug_assertions),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let exe = std::env::current_exe().expect("own path");
+    for n in SIZES {
+        let status = Command::new(&exe)
+            .args(["--size", &n.to_string()])
+            .status()
+            .expect("run one size");
+        if !status.success() {
+            eprintln!("lma scale: size {n} failed: {status}");
+            std::process::exit(1);
+        }
+    }
+}
