@@ -263,7 +263,12 @@ impl Mag {
             .filter(|e| e.is_registered() && e.outstanding.is_none());
             if let Some(e) = reassert {
                 let hnps = e.hnps.clone();
+                // A new attachment in all but name (routes stay meanwhile): time
+                // its handoff afresh; the PBA is answered with an RA as for a
+                // first registration.
                 e.state = BindingState::Refreshing;
+                e.detected_at = now;
+                e.ra_sent_at = None;
                 let seq = self.start_exchange(
                     now,
                     s.mac,
@@ -533,7 +538,9 @@ impl Mag {
         let Some(e) = self.bul.get_mut(&mac) else {
             return;
         };
-        let first = e.state == BindingState::Registering;
+        // A first registration, or a re-attachment timed afresh: the node gets
+        // its RA now.
+        let first = e.state == BindingState::Registering || e.ra_sent_at.is_none();
         let old = std::mem::replace(&mut e.hnps, hnps.clone());
         e.state = BindingState::Registered;
         e.lifetime = pba.lifetime_secs;

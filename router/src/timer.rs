@@ -38,6 +38,20 @@ impl<K: Eq + Hash + Clone + Ord> TimerQueue<K> {
         self.generation += 1;
         self.live.insert(key.clone(), (at, self.generation));
         self.heap.push(Reverse((at, self.generation, key)));
+        // Re-arming to a later deadline (a refreshed binding) leaves a stale entry
+        // that only leaves the heap when its old deadline comes; rebuild once stale
+        // entries outnumber live ones so the heap stays O(live timers).
+        if self.heap.len() > 2 * self.live.len() + 64 {
+            self.compact();
+        }
+    }
+
+    fn compact(&mut self) {
+        self.heap = self
+            .live
+            .iter()
+            .map(|(key, (at, generation))| Reverse((*at, *generation, key.clone())))
+            .collect();
     }
 
     /// Cancels the timer of `key`, if armed.
@@ -129,6 +143,20 @@ mod tests {
         assert_eq!(q.pop_due(ms(50)), Some(1));
         assert!(q.is_empty());
         assert_eq!(q.poll_at(), None);
+    }
+
+    #[test]
+    fn rearming_keeps_the_heap_bounded() {
+        let mut q = TimerQueue::new();
+        for round in 0..1000 {
+            for key in 0..10u32 {
+                q.set(key, ms(1000 + round));
+            }
+        }
+        assert!(q.heap.len() <= 2 * 10 + 64 + 1, "{}", q.heap.len());
+        assert_eq!(q.poll_at(), Some(ms(1999)));
+        let fired: Vec<u32> = std::iter::from_fn(|| q.pop_due(ms(5000))).collect();
+        assert_eq!(fired.len(), 10);
     }
 
     #[test]
