@@ -9,19 +9,17 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use argh::FromArgs;
 use lma::{Lma, LmaConfig, Ordering};
 use log::{LevelFilter, info};
+use router::Duration;
 use router::engine::EnginePort;
 use router::netio::{EventLoop, Stop, logger, open_tap};
 use router::plain::advert;
 use router::policy::Policy;
 use router::portspec::{PortSpec, default_mac};
-use router::timestamp::WallClock;
-use router::{Duration, Instant};
 
 /// The Local Mobility Anchor of a Proxy Mobile IPv6 domain (RFC 5213).
 #[derive(FromArgs)]
@@ -56,15 +54,6 @@ struct Args {
     /// log every frame decision, not only events
     #[argh(switch, short = 'v')]
     verbose: bool,
-}
-
-/// Wall-clock time at the loop's `Instant` zero.
-fn epoch(now: Instant) -> anyhow::Result<WallClock> {
-    let wall = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .context("the system clock is before 1970")?;
-    let since_start = WallClock::from_micros(u64::try_from(now.total_micros()).unwrap_or(0));
-    Ok(wall.saturating_sub(since_start))
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
@@ -115,7 +104,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         info!("control socket {}", path.display());
     }
     let now = event_loop.now();
-    let mut cfg = LmaConfig::new(&args.name, ports, policy, epoch(now)?);
+    let mut cfg = LmaConfig::new(&args.name, ports, policy, event_loop.epoch());
     if args.sequence_numbers {
         cfg.ordering = Ordering::SequenceNumbers;
     }

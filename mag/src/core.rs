@@ -590,6 +590,26 @@ impl Mag {
             // retransmission carries a fresh timestamp, and the back-off bounds how
             // long a MAG with a wrong clock keeps trying (RFC 5213 5.5).
             self.counters.bump("mag.pba.stale_timestamp");
+            // The first such refusal of an exchange is answered at once with a
+            // fresh PBU (it was most likely held in neighbor resolution); later
+            // ones wait for the back-off.
+            let first = self
+                .bul
+                .get_mut(&mac)
+                .filter(|e| e.retransmissions == 0)
+                .map(|e| e.retransmissions = 1)
+                .is_some();
+            if first {
+                let seq = self.transmit_outstanding(now, mac, tx);
+                self.counters.bump("mag.pbu.retransmitted");
+                log::info!(
+                    "PBA seq {}: {} ({}); PBU sent again at once with a fresh timestamp as seq {seq}",
+                    pba.sequence,
+                    pba.status,
+                    u8::from(pba.status)
+                );
+                return;
+            }
             log::info!(
                 "PBA seq {}: {} ({}); waiting for the retransmission",
                 pba.sequence,

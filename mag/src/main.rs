@@ -115,9 +115,6 @@ fn config(args: &Args) -> anyhow::Result<MagConfig> {
             args.att
         ),
     };
-    cfg.epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .context("the system clock is before 1970")?;
     Ok(cfg)
 }
 
@@ -138,10 +135,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         event_loop = event_loop.with_control(path)?;
     }
     let now = event_loop.now();
-    // The epoch is the wall clock at the loop's Instant zero.
-    cfg.epoch = cfg
-        .epoch
-        .saturating_sub(std::time::Duration::from_micros(now.total_micros() as u64));
+    cfg.epoch = event_loop.epoch();
     info!(
         "Proxy-CoA {}, LMA {}, {} access link(s), {} policy node(s), {}",
         cfg.uplink.proxy_coa,

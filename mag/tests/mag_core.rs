@@ -774,9 +774,11 @@ fn a_registered_node_announcing_itself_again_is_re_registered() {
 }
 
 /// Regression: a PBU held in neighbor resolution past the LMA's timestamp window
-/// (or a network duplicate of an accepted one) made the MAG drop the node.
+/// (or a network duplicate of an accepted one) made the MAG drop the node. The
+/// first refusal of an exchange is answered at once with a fresh timestamp; a
+/// second one waits for the back-off.
 #[test]
-fn a_timestamp_refusal_waits_for_the_retransmission() {
+fn a_timestamp_refusal_is_answered_with_a_fresh_pbu_then_waits() {
     for status in [
         PbaStatus::TimestampMismatch,
         PbaStatus::TimestampLowerThanPrevAccepted,
@@ -784,20 +786,30 @@ fn a_timestamp_refusal_waits_for_the_retransmission() {
         let mut lab = Lab::default();
         let first = only_pbu(&lab.rs(t(0), VM1, "fe80::5"));
         let out = lab.pba(t(10), &first, status, "2001:db8:1:1::/64");
-        assert!(pbus(&out).is_empty() && ras(&out).is_empty());
+        let again = only_pbu(&out);
+        assert!(ras(&out).is_empty());
+        assert!(
+            again.options.timestamp > first.options.timestamp,
+            "{status}: fresh timestamp"
+        );
+        let out = lab.pba(t(20), &again, status, "2001:db8:1:1::/64");
+        assert!(
+            pbus(&out).is_empty() && ras(&out).is_empty(),
+            "{status}: no storm"
+        );
         assert!(
             lab.mag.bindings().get(&VM1).is_some(),
             "{status}: still trying"
         );
-        assert_eq!(counter(&lab, "mag.pba.stale_timestamp"), 1);
+        assert_eq!(counter(&lab, "mag.pba.stale_timestamp"), 2);
         let retry = only_pbu(
-            &lab.run_until(t(1500))
+            &lab.run_until(t(1600))
                 .into_iter()
                 .map(|(_, p, f)| (p, f))
                 .collect::<Vec<_>>(),
         );
-        assert!(retry.options.timestamp > first.options.timestamp);
-        let out = lab.pba(t(1510), &retry, PbaStatus::Accepted, "2001:db8:1:1::/64");
+        assert!(retry.options.timestamp > again.options.timestamp);
+        let out = lab.pba(t(1610), &retry, PbaStatus::Accepted, "2001:db8:1:1::/64");
         assert_eq!(
             ras(&out).len(),
             1,

@@ -4,7 +4,6 @@
 //! packet of the client's ping delivered on the new link. Run as root (it needs
 //! network namespaces); `--nocapture` shows the ladder.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -27,22 +26,6 @@ mag = "mag1"
 [[correspondent]]
 name = "client"
 "#;
-
-fn names(domain: &Domain) -> HashMap<String, String> {
-    let t = &domain.topology;
-    let mut names = HashMap::new();
-    for m in &t.mags {
-        names.insert(m.proxy_coa().to_string(), m.name.clone());
-        names.insert(m.lma_address().to_string(), "lma".to_string());
-    }
-    for v in &t.vms {
-        names.insert(v.mac(), v.name.clone());
-    }
-    for (node, addr) in &domain.addresses {
-        names.insert(addr.to_string(), node.clone());
-    }
-    names
-}
 
 fn capture(domain: &Domain, segment: &str, file: Option<&PathBuf>) -> Result<(), LabError> {
     domain.bridge(&BridgeRequest::Capture {
@@ -101,7 +84,7 @@ fn scenario() -> Result<(), LabError> {
     let times = migrated?;
     println!("migration: {times:?}");
 
-    let events = ladder(&captures, &vm_mac, &names(&domain))
+    let events = ladder(&captures, &vm_mac, &domain.names())
         .map_err(|e| LabError::Check(format!("{e}\n{}", domain.diagnosis())))?;
     println!("{}", render(&events));
     check_order(&events)?;

@@ -38,7 +38,9 @@ enum Cmd {
     Capture(Capture),
     Link(Link),
     Wan(Wan),
+    Trace(Trace),
     Down(Down),
+    Demo(Demo),
 }
 
 fn default_dir() -> PathBuf {
@@ -163,6 +165,31 @@ struct Wan {
     dir: PathBuf,
 }
 
+/// the message ladder of a VM's last attach or handoff (RS/NA -> PBU -> PBA -> RA -> data)
+#[derive(FromArgs)]
+#[argh(subcommand, name = "trace")]
+struct Trace {
+    /// the VM
+    #[argh(positional, default = "String::from(\"vm1\")")]
+    vm: String,
+    /// the lab's directory
+    #[argh(option, default = "default_dir()")]
+    dir: PathBuf,
+}
+
+/// the whole story in one run (what `make lab` does): up, attach, probes, migrate
+/// vm1 mag1 -> mag2 over a 30 ms WAN, report, down
+#[derive(FromArgs)]
+#[argh(subcommand, name = "demo")]
+struct Demo {
+    /// where the captures are kept
+    #[argh(option, default = "PathBuf::from(\"lab-out\")")]
+    out: PathBuf,
+    /// run in the current namespaces instead of a fresh user namespace
+    #[argh(switch)]
+    here: bool,
+}
+
 /// stop the lab: every process and namespace, and remove its directory
 #[derive(FromArgs)]
 #[argh(subcommand, name = "down")]
@@ -211,8 +238,45 @@ fn main() -> ExitCode {
             },
         )
         .map(drop),
+        Cmd::Trace(a) => print_tables(daemon::ask(&a.dir, &LabRequest::Trace { vm: a.vm })),
         Cmd::Down(a) => down(&a.dir),
+        Cmd::Demo(a) => return demo(&a),
     };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tapmip-lab: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Re-runs itself in a fresh user namespace (so the lab's namespaces and
+/// processes vanish with it, even after Ctrl-C), unless `--here`.
+fn demo(a: &Demo) -> ExitCode {
+    if !a.here {
+        let exe = match std::env::current_exe() {
+            Ok(exe) => exe,
+            Err(e) => {
+                eprintln!("tapmip-lab: locating this program: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let out = std::path::absolute(&a.out).unwrap_or_else(|_| a.out.clone());
+        let out = out.display().to_string();
+        let status =
+            netns_tests::userns::command(&exe, &["demo", "--here", "--out", &out]).status();
+        return match status {
+            Ok(s) if s.success() => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("tapmip-lab: starting unshare (util-linux): {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let result = netns_tests::domain::Binaries::siblings()
+        .and_then(|b| netns_tests::domain::demo::run(b, &a.out));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -38,8 +38,6 @@ pub const LAB_SOCKET: &str = "lab.sock";
 /// How long a client waits for the supervisor: a migration pre-copies its memory
 /// across the emulated WAN first.
 const ASK_TIMEOUT: Duration = Duration::from_secs(300);
-/// How long after a migration the new MAG has to report its handoff.
-const HANDOFF_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What `DIR/state.json` says about a running lab.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,6 +117,8 @@ pub enum LabRequest {
         precopy_mb: u64,
         pause_ms: u64,
     },
+    /// The message ladder of a VM's last attach or handoff.
+    Trace { vm: String },
     /// Sets a MAG's WAN round trip and loss (per direction, in percent).
     Wan {
         mag: String,
@@ -179,7 +179,8 @@ type Job = (LabRequest, mpsc::Sender<Response>);
 pub fn supervise(dir: &Path, topology: Topology) -> Result<(), LabError> {
     catch_stop_signals();
     let binaries = Binaries::siblings()?;
-    let mut domain = Domain::up(topology, binaries, &Tuning::default())?;
+    let tuning = Tuning::capturing_mobility(&topology);
+    let mut domain = Domain::up(topology, binaries, &tuning)?;
     let listener = bind(&dir.join(LAB_SOCKET))?;
     let state = describe(dir, &domain)?;
     for s in state.sockets.iter().filter(|s| s.name != "lab") {
@@ -252,6 +253,7 @@ fn handle(domain: &mut Domain, request: &LabRequest) -> Result<Vec<Table>, LabEr
             precopy_mb,
             pause_ms,
         } => migrate(domain, vm, to, *precopy_mb, *pause_ms),
+        LabRequest::Trace { vm } => Ok(vec![super::trace::table(&domain.trace(vm)?)]),
         LabRequest::Wan {
             mag,
             rtt_ms,
@@ -266,17 +268,6 @@ fn handle(domain: &mut Domain, request: &LabRequest) -> Result<Vec<Table>, LabEr
             Ok(Vec::new())
         }
     }
-}
-
-/// The new MAG's row for `mn_id` and the column `column` of that row.
-fn bul_cell(table: &Table, mn_id: &str, column: &str) -> Option<String> {
-    let col = table.columns.iter().position(|c| c == column)?;
-    let mn = table.columns.iter().position(|c| c == "mn_id")?;
-    let row = table
-        .rows
-        .iter()
-        .find(|r| r.get(mn).is_some_and(|m| m == mn_id))?;
-    row.get(col).cloned()
 }
 
 fn bul(domain: &Domain, mag: &str) -> Result<Table, LabError> {
@@ -302,36 +293,14 @@ fn migrate(
     if domain.topology.mag(to).is_none() {
         return Err(LabError::Check(format!("no MAG named {to}")));
     }
-    // A MAG keeps the entry of a VM that left; when the VM comes back the entry is
-    // registered again (a new sequence number) without a new detection time, so
-    // there is no handoff latency to report for it.
-    let row = |t: &Table| {
-        (
-            bul_cell(t, &mn_id, "detected_at_ms"),
-            bul_cell(t, &mn_id, "seq"),
-        )
-    };
-    let before = row(&bul(domain, to)?);
     let opts = MigrateOptions {
         precopy_bytes: precopy_mb << 20,
         pause: Duration::from_millis(pause_ms),
         ..Default::default()
     };
     let times = domain.migrate(vm, to, &opts)?;
-    let handoff = crate::wait::until(HANDOFF_TIMEOUT, || {
-        let table = bul(domain, to)?;
-        let (detected, seq) = row(&table);
-        let registered = bul_cell(&table, &mn_id, "state").is_some_and(|s| s == "registered");
-        if detected != before.0 {
-            let done = bul_cell(&table, &mn_id, "handoff_ms").filter(|h| h != "-");
-            return Ok(done.map(|h| (h, table)));
-        }
-        Ok((registered && seq != before.1).then(|| ("-".into(), table)))
-    })?;
-    let (handoff_ms, mut binding) = handoff.unwrap_or_else(|| ("-".into(), Table::default()));
-    if binding.title.is_empty() {
-        binding = bul(domain, to)?;
-    }
+    let handoff_ms = times.handoff_ms.map_or("-".into(), |h| h.to_string());
+    let mut binding = bul(domain, to)?;
     let mn = binding.columns.iter().position(|c| c == "mn_id");
     binding
         .rows

@@ -46,7 +46,13 @@ pub struct MigrationTimes {
     pub resumed_at: Duration,
     pub total: Duration,
     pub announced: Vec<Ipv6Addr>,
+    /// The new MAG's handoff latency, attachment detected -> RA sent, once it
+    /// registered the VM (`None` if it had not within [`HANDOFF_TIMEOUT`]).
+    pub handoff_ms: Option<f64>,
 }
+
+/// How long a migration waits for the new MAG to report its handoff.
+pub const HANDOFF_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Domain {
     /// The MAG whose access segment holds `vm` now.
@@ -95,6 +101,12 @@ impl Domain {
         if from == to {
             return Err(LabError::Check(format!("{vm} is already on {to}")));
         }
+        let mn_id = self
+            .topology
+            .vm(vm)
+            .map(|v| v.mn_id())
+            .ok_or_else(|| LabError::Check(format!("no VM named {vm}")))?;
+        let detected_before = self.bul_cell(to, &mn_id, "detected_at_ms");
         let start = Instant::now();
         self.precopy(&src_host, &dst_host, opts.precopy_bytes)?;
         let precopy = start.elapsed();
@@ -120,6 +132,15 @@ impl Domain {
                 *m = to.to_string();
             }
         }
+        // A new detection time marks this attachment; its RA completes the handoff.
+        let handoff_ms = crate::wait::until(HANDOFF_TIMEOUT, || {
+            let detected = self.bul_cell(to, &mn_id, "detected_at_ms");
+            let handoff = self.bul_cell(to, &mn_id, "handoff_ms");
+            Ok((detected.is_some() && detected != detected_before)
+                .then_some(handoff)
+                .flatten()
+                .and_then(|h| h.parse::<f64>().ok()))
+        })?;
         Ok(MigrationTimes {
             from,
             to: to.into(),
@@ -128,7 +149,24 @@ impl Domain {
             resumed_at,
             total: start.elapsed(),
             announced,
+            handoff_ms,
         })
+    }
+
+    /// Column `column` of `mn_id`'s row in MAG `mag`'s binding update list.
+    pub fn bul_cell(&self, mag: &str, mn_id: &str, column: &str) -> Option<String> {
+        let table = self
+            .router(mag, &router::ctl::Request::Bindings {})
+            .ok()?
+            .into_iter()
+            .next()?;
+        let col = table.columns.iter().position(|c| c == column)?;
+        let mn = table.columns.iter().position(|c| c == "mn_id")?;
+        let row = table
+            .rows
+            .iter()
+            .find(|r| r.get(mn).is_some_and(|m| m == mn_id))?;
+        row.get(col).cloned()
     }
 
     /// Streams `bytes` over TCP from `src` to `dst` (the hypervisor hosts) and

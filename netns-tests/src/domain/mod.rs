@@ -3,6 +3,7 @@
 //! message ladder read back from its captures.
 
 pub mod daemon;
+pub mod demo;
 pub mod migrate;
 pub mod probes;
 pub mod run;

@@ -80,6 +80,17 @@ pub struct Tuning {
     pub capture: Vec<String>,
 }
 
+impl Tuning {
+    /// Captures every access and WAN segment from the first frame, so that
+    /// [`Domain::trace`] can draw any attach or handoff.
+    pub fn capturing_mobility(topology: &Topology) -> Tuning {
+        Tuning {
+            capture: topology.mobility_segments(),
+            ..Tuning::default()
+        }
+    }
+}
+
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {

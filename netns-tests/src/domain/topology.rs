@@ -307,6 +307,14 @@ impl Topology {
         s
     }
 
+    /// The segments where mobility happens: every MAG's access and WAN link.
+    pub fn mobility_segments(&self) -> Vec<String> {
+        self.mags
+            .iter()
+            .flat_map(|m| [m.access_segment(), m.wan_segment()])
+            .collect()
+    }
+
     /// Every namespace of the lab, routers first.
     pub fn nodes(&self) -> Vec<String> {
         let mut n = vec!["lma".to_string()];

@@ -387,6 +387,60 @@ pub fn render(events: &[LadderEvent]) -> String {
         .collect()
 }
 
+/// The ladder as a control-protocol table (what `tapmip-lab trace` receives).
+pub fn table(events: &[LadderEvent]) -> router::ctl::Table {
+    let mut t = router::ctl::Table::new("ladder", &["at_ms", "segment", "from", "to", "message"]);
+    for e in events {
+        t.row(vec![
+            format!("{:+.1}", e.at_ms),
+            e.segment.clone(),
+            e.from.clone(),
+            e.to.clone(),
+            e.what.clone(),
+        ]);
+    }
+    t
+}
+
+impl super::Domain {
+    /// Addresses and MACs of the lab by node name, for reading a ladder.
+    pub fn names(&self) -> HashMap<String, String> {
+        let t = &self.topology;
+        let mut names = HashMap::new();
+        for m in &t.mags {
+            names.insert(m.proxy_coa().to_string(), m.name.clone());
+            names.insert(m.lma_address().to_string(), "lma".to_string());
+        }
+        for v in &t.vms {
+            names.insert(v.mac(), v.name.clone());
+        }
+        for (node, addr) in &self.addresses {
+            names.insert(addr.to_string(), node.clone());
+        }
+        names
+    }
+
+    /// The ladder of `vm`'s last attach or handoff, from the captures of every
+    /// access and WAN segment (see [`super::Tuning::capturing_mobility`]).
+    pub fn trace(&self, vm: &str) -> Result<Vec<LadderEvent>, LabError> {
+        let v = self
+            .topology
+            .vm(vm)
+            .ok_or_else(|| check(format!("no VM named {vm}")))?;
+        let captures: Vec<(String, PathBuf)> = self
+            .topology
+            .mobility_segments()
+            .into_iter()
+            .map(|s| {
+                let file = self.pcap(&s);
+                (s, file)
+            })
+            .filter(|(_, f)| f.exists())
+            .collect();
+        ladder(&captures, &v.mac(), &self.names())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

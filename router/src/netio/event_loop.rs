@@ -87,6 +87,15 @@ impl EventLoop {
         self.drain(core, period)
     }
 
+    /// The wall-clock time at the loop's `Instant` zero: the `epoch` a core needs
+    /// for PMIPv6 timestamps ([`crate::timestamp`]).
+    pub fn epoch(&self) -> crate::timestamp::WallClock {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        wall.saturating_sub(self.start.elapsed())
+    }
+
     /// The loop's clock; give it to a core's constructor so both share one origin.
     pub fn now(&self) -> Instant {
         clock(self.start)
