@@ -2,7 +2,6 @@
 # including the network-namespace ones (as root and in an unprivileged user namespace).
 
 CARGO ?= cargo
-SCENARIO := target/debug/tapmip-scenario
 
 # tool -> Debian package that provides it
 DEPS := ip:iproute2 tshark:tshark unshare:util-linux ping:iputils-ping socat:socat
@@ -18,6 +17,8 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 deps:
+	@command -v $(CARGO) >/dev/null 2>&1 || { \
+		echo "deps: cargo is missing: install Rust (https://rustup.rs, or apt-get install cargo)"; exit 1; }
 	@missing=""; \
 	for dep in $(DEPS); do \
 		tool=$${dep%%:*}; pkg=$${dep#*:}; \
@@ -54,6 +55,8 @@ bench: deps
 	$(CARGO) build --release -p router --bin tapmip-router -p netns-tests --bin tapmip-scenario
 	target/release/tapmip-scenario bench-forward
 
-lab:
-	$(CARGO) build -p router --bin tapmip-router -p netns-tests --bin tapmip-scenario
-	$(SCENARIO) plain-router
+# The paper's testbed in namespaces: the VM attaches, then live-migrates MAG1 -> MAG2
+# over a 30 ms WAN while the probes measure; captures are kept in lab-out/.
+lab: deps
+	$(CARGO) build --workspace --bins
+	target/debug/tapmip-lab demo --out lab-out

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use netns_tests::binaries;
+use netns_tests::domain::trace::check_mobility_headers;
 use netns_tests::domain::{Binaries, Domain, MigrateOptions, Topology, Tuning};
 use netns_tests::probe::report::{summary, tcp_summary};
 use router::ctl::{Request, Table};
@@ -155,6 +156,11 @@ fn vm_migrates_there_and_back_keeping_addresses_router_and_tcp() {
     }
     let lma = d.router("lma", &Request::Bindings {}).unwrap();
     assert_eq!(cell(&lma[0], "vm1@tapmip", "mag").as_deref(), Some("mag1"));
+    // Wireshark's dissector reads every PBU and PBA on both WAN links cleanly.
+    for wan in ["wan1", "wan2"] {
+        let n = check_mobility_headers(&d.pcap(wan)).unwrap_or_else(|e| panic!("{wan}: {e}"));
+        assert!(n >= 2, "{wan}: {n} PBU/PBA");
+    }
 }
 
 #[test]
