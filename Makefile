@@ -8,7 +8,7 @@ SCENARIO := target/debug/tapmip-scenario
 DEPS := ip:iproute2 tshark:tshark unshare:util-linux ping:iputils-ping socat:socat
 PACKAGES := iproute2 tshark python3-scapy util-linux iputils-ping socat
 
-.PHONY: build lint deps test lab bench
+.PHONY: build lint deps test lab bench paper
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -57,3 +57,10 @@ bench: deps
 lab:
 	$(CARGO) build -p router --bin tapmip-router -p netns-tests --bin tapmip-scenario
 	$(SCENARIO) plain-router
+
+# The paper's measurements (PAPER.md) on the lab: PAPER_RUNS migrations per RTT
+# (default 70), PAPER_PRECOPY_MB of pre-copy (default 256); report in docs/paper/.
+paper: deps
+	$(CARGO) build --release -p router --bin tapmip-router -p lma --bin lma -p mag --bin mag \
+		-p tapbridge --bin tapbridge -p netns-tests --bin tapmip-probe --bin tapmip-paper
+	target/release/tapmip-paper $(PAPER_ARGS)

@@ -268,8 +268,8 @@ fn handle(domain: &mut Domain, request: &LabRequest) -> Result<Vec<Table>, LabEr
     }
 }
 
-/// The new MAG's row for `mn_id` and the column `column` of that row.
-fn bul_cell(table: &Table, mn_id: &str, column: &str) -> Option<String> {
+/// Column `column` of `mn_id`'s row in a MAG's binding update list.
+pub fn bul_cell(table: &Table, mn_id: &str, column: &str) -> Option<String> {
     let col = table.columns.iter().position(|c| c == column)?;
     let mn = table.columns.iter().position(|c| c == "mn_id")?;
     let row = table
@@ -279,7 +279,8 @@ fn bul_cell(table: &Table, mn_id: &str, column: &str) -> Option<String> {
     row.get(col).cloned()
 }
 
-fn bul(domain: &Domain, mag: &str) -> Result<Table, LabError> {
+/// A MAG's binding update list.
+pub fn bul(domain: &Domain, mag: &str) -> Result<Table, LabError> {
     domain
         .router(mag, &router::ctl::Request::Bindings {})?
         .into_iter()
