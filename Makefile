@@ -60,6 +60,7 @@ lab:
 
 # The paper's measurements (PAPER.md) on the lab: PAPER_RUNS migrations per RTT
 # (default 70), PAPER_PRECOPY_MB of pre-copy (default 256); report in docs/paper/.
+# PAPER_ARGS passes more options (e.g. --pause-ms 300, --out DIR, --replot).
 paper: deps
 	$(CARGO) build --release -p router --bin tapmip-router -p lma --bin lma -p mag --bin mag \
 		-p tapbridge --bin tapbridge -p netns-tests --bin tapmip-probe --bin tapmip-paper

@@ -50,6 +50,9 @@ struct Args {
     /// comma-separated MAG-LMA round trips in ms (default 0.02,30,90,160)
     #[argh(option, default = "default_rtts()")]
     rtts: String,
+    /// rewrite report.md and the charts from the CSV files already in --out
+    #[argh(switch)]
+    replot: bool,
     /// output directory (default docs/paper)
     #[argh(option, default = "PathBuf::from(\"docs/paper\")")]
     out: PathBuf,
@@ -86,7 +89,11 @@ fn main() -> ExitCode {
         cfg.pause_ms,
         cfg.out.display()
     );
-    let result = Binaries::siblings().and_then(|b| paper::run(&cfg, b));
+    let result = if args.replot {
+        paper::replot(&cfg)
+    } else {
+        Binaries::siblings().and_then(|b| paper::run(&cfg, b))
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -121,35 +121,7 @@ pub fn run(cfg: &Config, binaries: Binaries) -> Result<(), LabError> {
         results.push(result);
     }
 
-    let conditions = Conditions {
-        runs: cfg.runs,
-        precopy_mb: cfg.precopy_mb,
-        pause_ms: cfg.pause_ms,
-        tail_ms: cfg.tail_ms,
-        interval_ms: PROBE_INTERVAL_MS,
-        overhead_runs: cfg.overhead_runs,
-        mag_ra_interval_ms: MAG_RA_INTERVAL_MS,
-    };
-    write_file(
-        &cfg.out.join("report.md"),
-        &report::markdown(&conditions, &results),
-    )?;
-    write_file(
-        &cfg.out.join("overhead.csv"),
-        &report::overhead_csv(&results),
-    )?;
-    write_file(
-        &cfg.out.join("downtime_vs_rtt.svg"),
-        &report::downtime_chart(&results),
-    )?;
-    write_file(
-        &cfg.out.join("total_migration_time_vs_rtt.svg"),
-        &report::total_time_chart(&results),
-    )?;
-    write_file(
-        &cfg.out.join("overhead.svg"),
-        &report::overhead_chart(&results),
-    )?;
+    write_outputs(cfg, &results)?;
     println!(
         "paper: {} migrations in {}; report in {}",
         total_runs,
@@ -157,6 +129,61 @@ pub fn run(cfg: &Config, binaries: Binaries) -> Result<(), LabError> {
         cfg.out.display()
     );
     Ok(())
+}
+
+/// Writes report.md, overhead.csv, times.csv and the charts from `results`.
+fn write_outputs(cfg: &Config, results: &[RttResult]) -> Result<(), LabError> {
+    let runs = results
+        .iter()
+        .map(|r| r.runs.len())
+        .max()
+        .unwrap_or(cfg.runs);
+    let pause_ms = results
+        .iter()
+        .flat_map(|r| r.runs.first())
+        .map(|r| r.pause_ms as u64)
+        .next()
+        .unwrap_or(cfg.pause_ms);
+    let conditions = Conditions {
+        runs,
+        precopy_mb: cfg.precopy_mb,
+        pause_ms,
+        tail_ms: cfg.tail_ms,
+        interval_ms: PROBE_INTERVAL_MS,
+        overhead_runs: cfg.overhead_runs,
+        mag_ra_interval_ms: MAG_RA_INTERVAL_MS,
+    };
+    let files = [
+        ("report.md", report::markdown(&conditions, results)),
+        ("overhead.csv", report::overhead_csv(results)),
+        ("times.csv", report::times_csv(results)),
+        ("downtime_vs_rtt.svg", report::downtime_chart(results)),
+        (
+            "total_migration_time_vs_rtt.svg",
+            report::total_time_chart(results),
+        ),
+        ("overhead.svg", report::overhead_chart(results)),
+    ];
+    for (name, text) in files {
+        write_file(&cfg.out.join(name), &text)?;
+    }
+    Ok(())
+}
+
+/// Rewrites the report and charts from the CSV files of an earlier run in
+/// `cfg.out` (the conditions not recorded there come from `cfg`).
+pub fn replot(cfg: &Config) -> Result<(), LabError> {
+    let read = |name: &str| std::fs::read_to_string(cfg.out.join(name));
+    let runs = read("runs.csv").map_err(io_err(format!(
+        "reading {}",
+        cfg.out.join("runs.csv").display()
+    )))?;
+    let results = report::parse_csvs(
+        &runs,
+        read("overhead.csv").ok().as_deref(),
+        read("times.csv").ok().as_deref(),
+    );
+    write_outputs(cfg, &results)
 }
 
 fn describe(r: &RunRecord) -> String {
@@ -243,8 +270,13 @@ fn one_run(
     if let Err(e) = wait_departure(domain, &from) {
         println!("  warning: {e}");
     }
-    // The capture window closes after the old MAG's de-registration, so the
-    // migration's whole signalling is counted.
+    if capture {
+        // The MAG drops its entry as it sends the de-registration: leave the
+        // LMA's PBA time to cross the WAN before the window closes.
+        std::thread::sleep(Duration::from_secs_f64(rtt / 1e3) + Duration::from_millis(100));
+    }
+    // The capture window closes after the old MAG's de-registration and its
+    // PBA, so the migration's whole signalling is counted.
     let overhead =
         capture.then(|| set_captures(domain, false).and_then(|()| classify_captures(domain)));
     let overhead = match overhead.transpose() {

@@ -49,6 +49,21 @@ impl Class {
         }
     }
 
+    /// A label short enough for a chart's axis.
+    pub fn short(self) -> &'static str {
+        match self {
+            Class::MobilityHeader => "PBU/PBA",
+            Class::NeighborDiscovery => "ND/RS/RA",
+            Class::Hypervisor => "hypervisor",
+            Class::Client => "client",
+            Class::Other => "other",
+        }
+    }
+
+    pub fn by_name(name: &str) -> Option<Class> {
+        Class::ALL.into_iter().find(|c| c.name() == name)
+    }
+
     pub fn is_mobility(self) -> bool {
         matches!(self, Class::MobilityHeader | Class::NeighborDiscovery)
     }
@@ -69,6 +84,15 @@ impl Overhead {
     pub fn get(&self, class: Class) -> Tally {
         let i = Class::ALL.iter().position(|c| *c == class).unwrap_or(0);
         self.0.get(i).copied().unwrap_or_default()
+    }
+
+    /// Adds `t` to the tally of `class`.
+    pub fn add_tally(&mut self, class: Class, t: Tally) {
+        let i = Class::ALL.iter().position(|c| *c == class).unwrap_or(0);
+        if let Some(mine) = self.0.get_mut(i) {
+            mine.frames += t.frames;
+            mine.bytes += t.bytes;
+        }
     }
 
     fn add(&mut self, class: Class, bytes: u64) {

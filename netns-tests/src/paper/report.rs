@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::overhead::{Class, Overhead};
+use super::overhead::{Class, Overhead, Tally};
 use super::stats::Summary;
 use super::svg::{BarChart, LineChart, Point, Series};
 
@@ -110,6 +110,29 @@ impl RunRecord {
         )
     }
 
+    /// A row of `runs.csv` back; `None` for a malformed one.
+    pub fn parse_csv_row(line: &str) -> Option<RunRecord> {
+        let c: Vec<&str> = line.split(',').collect();
+        let cell = |i: usize| c.get(i).copied().unwrap_or_default();
+        let num = |i: usize| cell(i).parse::<f64>().ok();
+        Some(RunRecord {
+            rtt_ms: num(0)?,
+            run: cell(1).parse().ok()?,
+            direction: cell(2).into(),
+            downtime_ms: num(3),
+            total_migration_time_ms: num(4),
+            pause_ms: num(5)?,
+            handoff_ms: num(6),
+            precopy_ms: num(7),
+            migration_ms: num(8),
+            tcp_survived: cell(9).parse().ok(),
+            udp_sent: cell(10).parse().ok()?,
+            udp_answered: cell(11).parse().ok()?,
+            captured: cell(12).parse().ok()?,
+            error: Some(cell(13).to_string()).filter(|e| !e.is_empty()),
+        })
+    }
+
     /// The part of the downtime beyond the emulated stop-and-copy.
     pub fn mobility_ms(&self) -> Option<f64> {
         Some(self.downtime_ms? - self.pause_ms)
@@ -157,6 +180,67 @@ pub struct Conditions {
     pub interval_ms: u64,
     pub overhead_runs: usize,
     pub mag_ra_interval_ms: u64,
+}
+
+/// Wall time per RTT, for the report's "Time taken".
+pub fn times_csv(results: &[RttResult]) -> String {
+    let mut s = String::from("rtt_ms,runs,wall_s\n");
+    for r in results {
+        let _ = writeln!(s, "{},{},{:.1}", r.rtt_ms, r.runs.len(), r.wall_s);
+    }
+    s
+}
+
+/// The results back from the CSV files a run wrote (`--replot`): `runs.csv`,
+/// `overhead.csv` and `times.csv` (the last two may be missing).
+pub fn parse_csvs(runs: &str, overhead: Option<&str>, times: Option<&str>) -> Vec<RttResult> {
+    let mut results: Vec<RttResult> = Vec::new();
+    let slot = |results: &mut Vec<RttResult>, rtt: f64| -> usize {
+        match results.iter().position(|r| r.rtt_ms == rtt) {
+            Some(i) => i,
+            None => {
+                results.push(RttResult {
+                    rtt_ms: rtt,
+                    ..RttResult::default()
+                });
+                results.len() - 1
+            }
+        }
+    };
+    for record in runs.lines().skip(1).filter_map(RunRecord::parse_csv_row) {
+        let i = slot(&mut results, record.rtt_ms);
+        if let Some(r) = results.get_mut(i) {
+            r.runs.push(record);
+        }
+    }
+    for line in overhead.unwrap_or_default().lines().skip(1) {
+        let c: Vec<&str> = line.split(',').collect();
+        let (Some(rtt), Some(captured), Some(class), Some(frames), Some(bytes)) = (
+            c.first().and_then(|v| v.parse::<f64>().ok()),
+            c.get(1).and_then(|v| v.parse::<usize>().ok()),
+            c.get(2).and_then(|v| Class::by_name(v)),
+            c.get(3).and_then(|v| v.parse().ok()),
+            c.get(4).and_then(|v| v.parse().ok()),
+        ) else {
+            continue;
+        };
+        let i = slot(&mut results, rtt);
+        if let Some(r) = results.get_mut(i) {
+            r.captured = captured;
+            r.overhead.add_tally(class, Tally { frames, bytes });
+        }
+    }
+    for line in times.unwrap_or_default().lines().skip(1) {
+        let c: Vec<&str> = line.split(',').collect();
+        let rtt = c.first().and_then(|v| v.parse::<f64>().ok());
+        let wall = c.get(2).and_then(|v| v.parse::<f64>().ok());
+        if let (Some(rtt), Some(wall)) = (rtt, wall)
+            && let Some(r) = results.iter_mut().find(|r| r.rtt_ms == rtt)
+        {
+            r.wall_s = wall;
+        }
+    }
+    results
 }
 
 pub fn overhead_csv(results: &[RttResult]) -> String {
@@ -386,7 +470,8 @@ pub fn markdown(c: &Conditions, results: &[RttResult]) -> String {
     let _ = writeln!(
         w,
         "\nFiles: `runs.csv` (one row per migration), `overhead.csv`, \
-         `downtime_vs_rtt.svg`, `total_migration_time_vs_rtt.svg`, `overhead.svg`."
+         `times.csv`, `downtime_vs_rtt.svg`, `total_migration_time_vs_rtt.svg`, `overhead.svg`; \
+         `tapmip-paper --replot --out DIR` redraws the report and charts from the CSV files."
     );
     s
 }
@@ -539,6 +624,21 @@ fn overhead_section(w: &mut String, c: &Conditions, results: &[RttResult]) {
          signalling bytes per migration compare directly.\n",
         c.precopy_mb
     );
+    for r in results.iter().filter(|r| r.captured > 0) {
+        let frames = r.overhead.get(Class::MobilityHeader).frames;
+        let expected = 4 * r.captured as u64;
+        if frames < expected {
+            let _ = writeln!(
+                w,
+                "At RTT {} ms {frames} of the {expected} PBU/PBA frames of {} captured \
+                 migrations were seen: the old MAG drops its entry as it sends the \
+                 de-registration, and this run closed the window then, before the LMA's PBA \
+                 came back (`tapmip-paper` now waits one RTT more).\n",
+                rtt_text(r.rtt_ms),
+                r.captured
+            );
+        }
+    }
     let _ = writeln!(w, "![traffic per migration](overhead.svg)");
 }
 
@@ -644,7 +744,7 @@ const RTT_COLORS: [&str; 6] = [
 ];
 
 pub fn overhead_chart(results: &[RttResult]) -> String {
-    let groups: Vec<String> = Class::ALL.iter().map(|c| c.name().to_string()).collect();
+    let groups: Vec<String> = Class::ALL.iter().map(|c| c.short().to_string()).collect();
     let series = results
         .iter()
         .enumerate()
@@ -709,9 +809,8 @@ mod tests {
         assert_eq!(growth_in_rtts((0.02, 290.0), (0.02, 300.0)), None);
     }
 
-    #[test]
-    fn the_report_judges_the_target_per_rtt() {
-        let conditions = Conditions {
+    fn conditions() -> Conditions {
+        Conditions {
             runs: 2,
             precopy_mb: 1,
             pause_ms: 250,
@@ -719,9 +818,13 @@ mod tests {
             interval_ms: 10,
             overhead_runs: 1,
             mag_ra_interval_ms: 1000,
-        };
+        }
+    }
+
+    #[test]
+    fn the_report_judges_the_target_per_rtt() {
         let results = [result(0.02, &[251.0, 252.0]), result(30.0, &[290.0, 291.0])];
-        let md = markdown(&conditions, &results);
+        let md = markdown(&conditions(), &results);
         assert!(
             md.contains("| 0.02 | 252.02 | 251.50 | met | 2 of 2 | 2 of 2 |"),
             "{md}"
@@ -732,6 +835,40 @@ mod tests {
         );
         assert!(md.contains("| 30 | 2 of 2 | 70 of 70 |"));
         assert!(downtime_chart(&results).contains("paper MIPv6"));
+    }
+
+    #[test]
+    fn csv_files_read_back_as_written() {
+        let mut results = vec![result(0.02, &[251.0, 262.5]), result(160.0, &[420.0])];
+        results[1].runs[0].error = Some("no handoff".into());
+        results[1].overhead.add_tally(
+            Class::Hypervisor,
+            Tally {
+                frames: 3,
+                bytes: 4500,
+            },
+        );
+        results[1].captured = 1;
+        results[1].wall_s = 41.5;
+        let runs: String = std::iter::once(RunRecord::CSV_HEADER.to_string())
+            .chain(results.iter().flat_map(|r| &r.runs).map(RunRecord::csv_row))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let back = parse_csvs(
+            &runs,
+            Some(&overhead_csv(&results)),
+            Some(&times_csv(&results)),
+        );
+        assert_eq!(back.len(), 2);
+        assert_eq!(back[0].runs.len(), 2);
+        assert_eq!(back[0].runs[1].downtime_ms, Some(262.5));
+        assert_eq!(back[1].runs[0].error.as_deref(), Some("no handoff"));
+        assert_eq!(back[1].overhead, results[1].overhead);
+        assert_eq!((back[1].captured, back[1].wall_s), (1, 41.5));
+        assert_eq!(
+            markdown(&conditions(), &back),
+            markdown(&conditions(), &results)
+        );
     }
 
     #[test]
