@@ -7,7 +7,7 @@ CARGO ?= cargo
 DEPS := ip:iproute2 tshark:tshark unshare:util-linux ping:iputils-ping socat:socat
 PACKAGES := iproute2 tshark python3-scapy util-linux iputils-ping socat
 
-.PHONY: build lint deps test lab bench
+.PHONY: build lint deps test lab bench paper
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -60,3 +60,11 @@ bench: deps
 lab: deps
 	$(CARGO) build --workspace --bins
 	target/debug/tapmip-lab demo --out lab-out
+
+# The paper's measurements (PAPER.md) on the lab: PAPER_RUNS migrations per RTT
+# (default 70), PAPER_PRECOPY_MB of pre-copy (default 256); report in docs/paper/.
+# PAPER_ARGS passes more options (e.g. --pause-ms 300, --out DIR, --replot).
+paper: deps
+	$(CARGO) build --release -p router --bin tapmip-router -p lma --bin lma -p mag --bin mag \
+		-p tapbridge --bin tapbridge -p netns-tests --bin tapmip-probe --bin tapmip-paper
+	target/release/tapmip-paper $(PAPER_ARGS)

@@ -207,8 +207,10 @@ impl Lab {
     }
 
     fn find(&mut self, name: &str) -> Result<&mut Background, LabError> {
+        // A name is reused when a run starts its probes again: the latest is meant.
         self.background
             .iter_mut()
+            .rev()
             .find(|b| b.name == name)
             .ok_or_else(|| LabError::NoProcess(name.into()))
     }

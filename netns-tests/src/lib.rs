@@ -10,6 +10,7 @@ pub mod binaries;
 pub mod domain;
 pub mod host;
 pub mod lab;
+pub mod paper;
 pub mod payload;
 pub mod plain_router;
 pub mod probe;
