@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use argh::FromArgs;
 use lma::{Lma, LmaConfig, Ordering};
-use log::{LevelFilter, info};
+use log::info;
 use router::Duration;
 use router::engine::EnginePort;
 use router::netio::{EventLoop, Stop, logger, open_tap};
@@ -122,17 +122,6 @@ fn run(args: Args) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let args: Args = argh::from_env();
-    let level = if args.verbose {
-        LevelFilter::Debug
-    } else {
-        LevelFilter::Info
-    };
-    logger::init(&args.name, level);
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            log::error!("{e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    let name = args.name.clone();
+    logger::run_main(&name, args.verbose, || run(args))
 }

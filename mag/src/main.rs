@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
 use argh::FromArgs;
-use log::{LevelFilter, info};
+use log::info;
 use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
 use mag::{AccessConfig, DetectConfig, Mag, MagConfig, UplinkConfig};
 use router::Duration;
@@ -161,17 +161,6 @@ fn run(args: Args) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let args: Args = argh::from_env();
-    let level = if args.verbose {
-        LevelFilter::Debug
-    } else {
-        LevelFilter::Info
-    };
-    logger::init(&args.name, level);
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            log::error!("{e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    let name = args.name.clone();
+    logger::run_main(&name, args.verbose, || run(args))
 }

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
 use argh::FromArgs;
-use log::{LevelFilter, info};
+use log::info;
 use router::netio::{EventLoop, Stop, logger, open_tap};
 use router::plain::{PlainConfig, PlainRouter, PortConfig};
 use router::portspec::{PortSpec, default_mac};
@@ -102,17 +102,6 @@ fn run(args: Args) -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     let args: Args = argh::from_env();
-    let level = if args.verbose {
-        LevelFilter::Debug
-    } else {
-        LevelFilter::Info
-    };
-    logger::init(&args.name, level);
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            log::error!("{e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    let name = args.name.clone();
+    logger::run_main(&name, args.verbose, || run(args))
 }

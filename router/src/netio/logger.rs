@@ -41,3 +41,25 @@ pub fn init(name: &str, level: LevelFilter) {
         log::set_max_level(level);
     }
 }
+
+/// The `main` of a router binary: logs as `name` (debug when `verbose`), runs
+/// `run`, and turns its error into a logged line and a failure exit code.
+pub fn run_main(
+    name: &str,
+    verbose: bool,
+    run: impl FnOnce() -> anyhow::Result<()>,
+) -> std::process::ExitCode {
+    let level = if verbose {
+        LevelFilter::Debug
+    } else {
+        LevelFilter::Info
+    };
+    init(name, level);
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
