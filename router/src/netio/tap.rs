@@ -22,6 +22,15 @@ const TUN_PATH: &str = "/dev/net/tun";
 /// a safe bound whatever the MTU is.
 pub const MAX_FRAME: usize = 65536 + 14;
 
+/// Who owns the device, as this process sees it: inside a user namespace an owner
+/// from outside it (root, usually) shows as the overflow uid 65534.
+fn owner(uid: u32) -> String {
+    match uid {
+        65534 => " and owned by a user outside this user namespace (usually root)".into(),
+        uid => format!(" and owned by uid {uid}"),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PortError {
     #[error(
@@ -29,7 +38,8 @@ pub enum PortError {
     )]
     TunMissing,
     #[error(
-        "{TUN_PATH} is mode {mode:04o} owned by uid {uid}: run as root, or chmod 0666 {TUN_PATH} (most distributions ship it 0666)"
+        "{TUN_PATH} is mode {mode:04o}{}: run as root, or chmod 0666 {TUN_PATH} (most distributions ship it 0666)",
+        owner(*uid)
     )]
     TunMode { mode: u32, uid: u32 },
     #[error("cannot open {TUN_PATH}: {0}")]
