@@ -267,6 +267,16 @@ pub(super) fn lifetime_from_units(units: u16) -> u32 {
 /// The MH length a message with a fixed part of `OPTIONS_OFFSET` octets and
 /// `options_len` octets of (already padded) options needs, capped at what
 /// Header Len can express; `MobilityOptions::emit` drops what does not fit.
+/// The bits of every flag that is set, for the flags field of a PBU or PBA.
+pub(super) fn flag_bits<B: Copy + Default + core::ops::BitOr<Output = B>>(
+    flags: &[(bool, B)],
+) -> B {
+    flags
+        .iter()
+        .filter(|(set, _)| *set)
+        .fold(B::default(), |bits, (_, bit)| bits | *bit)
+}
+
 pub(super) fn message_len(options_len: usize) -> usize {
     (OPTIONS_OFFSET + options_len).min(MAX_LEN)
 }

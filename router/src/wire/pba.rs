@@ -18,7 +18,7 @@
 //!
 //! Lifetime counts 4-second units.
 
-use super::mh::{OPTIONS_OFFSET, lifetime_from_units, lifetime_to_units, message_len};
+use super::mh::{OPTIONS_OFFSET, flag_bits, lifetime_from_units, lifetime_to_units, message_len};
 use super::{MhError, MhPacket, MhType, MobilityOptions, PbaStatus, read_u16, write_u16};
 
 /// Offsets inside the message data, which starts after the checksum.
@@ -138,11 +138,7 @@ impl PbaRepr {
             (self.mobile_router, flag::MOBILE_ROUTER),
             (self.proxy, flag::PROXY),
         ];
-        let bits = flags
-            .into_iter()
-            .filter(|(set, _)| *set)
-            .fold(0, |bits, (_, bit)| bits | bit);
-        packet.set_ba_flags(bits);
+        packet.set_ba_flags(flag_bits(&flags));
         packet.set_ba_sequence(self.sequence);
         packet.set_ba_lifetime(lifetime_to_units(self.lifetime_secs));
         self.options.emit(packet.options_mut(), OPTIONS_OFFSET);
