@@ -86,6 +86,16 @@ impl BindingCache {
         Self::default()
     }
 
+    /// A cache sized for `nodes` entries up front: growing a large slab and
+    /// index by doubling leaves the outgrown copies resident in the heap.
+    pub fn with_capacity(nodes: usize) -> Self {
+        BindingCache {
+            slots: Vec::with_capacity(nodes),
+            free: Vec::new(),
+            by_mn_id: HashMap::with_capacity(nodes),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.by_mn_id.len()
     }
