@@ -1,6 +1,7 @@
 //! The Binding Cache (RFC 5213 5.1): one entry per mobile node, in a slab so an
 //! entry is found by MN-ID with one hash probe and timers name it by a small
-//! index. Entries hold no per-entry heap data beyond the MN-ID and the HNP list.
+//! index. Entries hold no per-entry heap data beyond the HNP list (and an
+//! MN-ID too long to keep inline).
 
 use ipnet::Ipv6Net;
 use router::Instant;
@@ -51,9 +52,107 @@ impl std::fmt::Display for LinkLayerId {
     }
 }
 
+/// Longest MN-ID kept inline; NAIs like `vm17@tapmip` fit.
+const MN_ID_INLINE: usize = 22;
+
+/// An MN-ID (NAI), inline when short: the entry and the cache's index then need
+/// no heap string each, and comparing one on lookup stays in the probed line.
+#[derive(Clone)]
+pub enum MnId {
+    Inline { len: u8, bytes: [u8; MN_ID_INLINE] },
+    Heap(Box<str>),
+}
+
+impl MnId {
+    pub fn as_str(&self) -> &str {
+        match self {
+            MnId::Inline { len, bytes } => bytes
+                .get(..usize::from(*len))
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .unwrap_or_default(),
+            MnId::Heap(s) => s,
+        }
+    }
+}
+
+impl From<&str> for MnId {
+    fn from(id: &str) -> Self {
+        let mut bytes = [0; MN_ID_INLINE];
+        match bytes.get_mut(..id.len()) {
+            Some(inline) => {
+                inline.copy_from_slice(id.as_bytes());
+                MnId::Inline {
+                    len: id.len() as u8,
+                    bytes,
+                }
+            }
+            None => MnId::Heap(id.into()),
+        }
+    }
+}
+
+impl std::ops::Deref for MnId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for MnId {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+// Equality and hashing are the string's, so the cache's index can be probed
+// with a `&str` (the `Borrow` contract).
+impl std::borrow::Borrow<str> for MnId {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for MnId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for MnId {}
+
+impl PartialOrd for MnId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for MnId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for MnId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl std::fmt::Debug for MnId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for MnId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Binding {
-    pub mn_id: Box<str>,
+    pub mn_id: MnId,
     pub hnps: Box<[Ipv6Net]>,
     /// The serving MAG's Proxy-CoA: the remote end of the tunnel.
     pub proxy_coa: Ipv6Addr,
@@ -78,12 +177,22 @@ pub struct Binding {
 pub struct BindingCache {
     slots: Vec<Option<Binding>>,
     free: Vec<BindingId>,
-    by_mn_id: HashMap<Box<str>, BindingId>,
+    by_mn_id: HashMap<MnId, BindingId>,
 }
 
 impl BindingCache {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A cache sized for `nodes` entries up front: growing a large slab and
+    /// index by doubling leaves the outgrown copies resident in the heap.
+    pub fn with_capacity(nodes: usize) -> Self {
+        BindingCache {
+            slots: Vec::with_capacity(nodes),
+            free: Vec::new(),
+            by_mn_id: HashMap::with_capacity(nodes),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -173,6 +282,19 @@ mod tests {
         assert_eq!(c.insert(binding("c")), a);
         assert_eq!(c.len(), 2);
         assert_eq!(c.iter().count(), 2);
+    }
+
+    #[test]
+    fn mn_ids_inline_or_boxed_are_found_by_str() {
+        let long = "a-node-with-a-long-name@tapmip.example";
+        assert!(matches!(MnId::from("vm1@tapmip"), MnId::Inline { .. }));
+        assert!(matches!(MnId::from(long), MnId::Heap(_)));
+        let mut c = BindingCache::new();
+        let a = c.insert(binding("vm1@tapmip"));
+        let b = c.insert(binding(long));
+        assert_eq!(c.find("vm1@tapmip"), Some(a));
+        assert_eq!(c.find(long), Some(b));
+        assert_eq!(c.get(b).unwrap().mn_id.to_string(), long);
     }
 
     #[test]

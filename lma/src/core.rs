@@ -107,9 +107,10 @@ impl Lma {
             min_delay_before_bce_delete: cfg.min_delay_before_bce_delete,
             max_delay_before_new_bce_assign: cfg.max_delay_before_new_bce_assign,
             pools: HnpPools::new(&cfg.policy.pools),
+            // One entry per node at most: the policy bounds the cache.
+            cache: BindingCache::with_capacity(cfg.policy.nodes.len()),
             policy: cfg.policy,
             engine: Engine::new(cfg.ports, now),
-            cache: BindingCache::new(),
             timers: TimerQueue::new(),
             pending: HashMap::new(),
             counters: Counters::default(),

@@ -10,6 +10,7 @@
 
 use crate::binding_cache::{Binding, BindingId, BindingState, LinkLayerId};
 use crate::core::{Lma, Ordering, PendingPbu, Timer};
+use crate::hnp_pool::HnpPools;
 use ipnet::Ipv6Net;
 use router::core::{PortId, Tx};
 use router::fib::NextHop;
@@ -50,7 +51,7 @@ enum Verdict {
     Accept {
         action: Action,
         lifetime: u32,
-        hnps: Box<[Ipv6Net]>,
+        /// The entry whose prefixes the PBA carries; `None` echoes the PBU's.
         binding: Option<BindingId>,
     },
     Reject {
@@ -113,6 +114,47 @@ fn pba_counter(status: PbaStatus) -> &'static str {
         S::MissingAccessTechTypeOption => "pba.sent.missing_access_tech_type_option",
         _ => "pba.sent.other",
     }
+}
+
+/// HNPs for a new entry: the requested ones if the profile allows them,
+/// else the profile's fixed prefixes or one from its pool.
+fn assign(
+    pools: &mut HnpPools,
+    requested: &[Ipv6Net],
+    fixed: &[Ipv6Net],
+    pool: Option<&str>,
+) -> Result<Vec<Ipv6Net>, Verdict> {
+    if requested.is_empty() {
+        if !fixed.is_empty() {
+            return Ok(fixed.to_vec());
+        }
+        return pool
+            .and_then(|pool| pools.allocate(pool))
+            .map(|hnp| vec![hnp])
+            .ok_or(reject(
+                PbaStatus::InsufficientResources,
+                "HNP pool exhausted",
+            ));
+    }
+    let mut claimed = Vec::new();
+    for hnp in requested {
+        let ok = fixed.contains(hnp) || pool.is_some_and(|pool| pools.claim(pool, *hnp));
+        if !ok {
+            if let Some(pool) = pool {
+                for c in claimed {
+                    pools.release(pool, c);
+                }
+            }
+            return Err(reject(
+                PbaStatus::NotAuthorizedForHomeNetworkPrefix,
+                "the PBU asks for prefixes the node's profile does not give",
+            ));
+        }
+        if !fixed.contains(hnp) {
+            claimed.push(*hnp);
+        }
+    }
+    Ok(requested.to_vec())
 }
 
 /// A prefix list for log lines.
@@ -198,32 +240,25 @@ impl Lma {
         } else {
             String::new()
         };
-        let (status, sequence, lifetime, hnps, binding) = match &verdict {
+        let (status, sequence, lifetime, binding) = match &verdict {
             Verdict::Accept {
                 action,
                 lifetime,
-                hnps,
                 binding,
             } => {
                 log::info!(
                     "{head}: {} -> {}",
-                    self.describe(*action, &mag, hnps),
+                    self.describe(*action, &mag, self.pba_hnps(*binding, &pbu)),
                     self.pba_note(&pbu, PbaStatus::Accepted, *lifetime)
                 );
-                (
-                    PbaStatus::Accepted,
-                    pbu.sequence,
-                    *lifetime,
-                    &hnps[..],
-                    *binding,
-                )
+                (PbaStatus::Accepted, pbu.sequence, *lifetime, *binding)
             }
             Verdict::Reject { status, why, rfc } => {
                 log::info!(
                     "{head}: {why} (RFC 5213 {rfc}) -> {}",
                     self.pba_note(&pbu, *status, 0)
                 );
-                (*status, pbu.sequence, 0, &pbu.options.hnps[..], None)
+                (*status, pbu.sequence, 0, None)
             }
             Verdict::OutOfWindow { last } => {
                 let status = PbaStatus::SequenceNumberOutOfWindow;
@@ -231,7 +266,7 @@ impl Lma {
                     "{head}: sequence number not newer than {last} (RFC 6275 9.5.1) -> {}",
                     self.pba_note(&pbu, status, 0)
                 );
-                (status, *last, 0, &pbu.options.hnps[..], None)
+                (status, *last, 0, None)
             }
             Verdict::Defer { serving } => {
                 log::info!(
@@ -243,7 +278,7 @@ impl Lma {
             }
         };
         if pbu.ack {
-            let pba = self.pba(now, &pbu, status, sequence, lifetime, hnps);
+            let pba = self.pba(now, pbu, status, sequence, lifetime, binding);
             let packet = mh_ipv6_packet(lma, mag, PBA_HOP_LIMIT, &MhRepr::Pba(pba));
             self.counters.bump(pba_counter(status));
             self.engine.send_ipv6(now, &packet, tx);
@@ -308,23 +343,37 @@ impl Lma {
         }
     }
 
-    /// RFC 5213 5.3.6: the PBA mirrors the PBU's identifying options.
+    /// The prefixes a PBA carries: the entry's, or the PBU's when there is none.
+    fn pba_hnps<'a>(&'a self, binding: Option<BindingId>, pbu: &'a PbuRepr) -> &'a [Ipv6Net] {
+        binding
+            .and_then(|id| self.cache.get(id))
+            .map_or(&pbu.options.hnps, |b| &b.hnps)
+    }
+
+    /// RFC 5213 5.3.6: the PBA mirrors the PBU's identifying options. It takes
+    /// them over from the PBU, whose buffers it reuses.
     fn pba(
         &self,
         now: Instant,
-        pbu: &PbuRepr,
+        pbu: PbuRepr,
         status: PbaStatus,
         sequence: u16,
         lifetime: u32,
-        hnps: &[Ipv6Net],
+        binding: Option<BindingId>,
     ) -> PbaRepr {
+        let options = pbu.options;
         let timestamp = match self.ordering {
             Ordering::Timestamps if status == PbaStatus::TimestampMismatch => {
                 Some(timestamp(self.epoch, now))
             }
-            Ordering::Timestamps => pbu.options.timestamp,
+            Ordering::Timestamps => options.timestamp,
             Ordering::SequenceNumbers => None,
         };
+        let mut hnps = options.hnps;
+        if let Some(b) = binding.and_then(|id| self.cache.get(id)) {
+            hnps.clear();
+            hnps.extend_from_slice(&b.hnps);
+        }
         PbaRepr {
             status,
             key_mgmt: false,
@@ -333,12 +382,12 @@ impl Lma {
             sequence,
             lifetime_secs: lifetime,
             options: MobilityOptions {
-                mn_id: pbu.options.mn_id.clone(),
-                hnps: hnps.to_vec(),
-                handoff_indicator: pbu.options.handoff_indicator,
-                access_technology: pbu.options.access_technology,
-                mn_link_layer_id: pbu.options.mn_link_layer_id.clone(),
-                link_local_address: pbu.options.link_local_address,
+                mn_id: options.mn_id,
+                hnps,
+                handoff_indicator: options.handoff_indicator,
+                access_technology: options.access_technology,
+                mn_link_layer_id: options.mn_link_layer_id,
+                link_local_address: options.link_local_address,
                 timestamp,
                 ..MobilityOptions::default()
             },
@@ -382,7 +431,7 @@ impl Lma {
                 "the node's profile does not list this MAG",
             );
         }
-        let (fixed, pool) = (node.hnps.clone(), node.pool.clone());
+        let (fixed, pool) = (&node.hnps[..], node.pool.as_deref());
         if fresh && let Some(v) = self.check_window(now, pbu) {
             return v;
         }
@@ -426,7 +475,7 @@ impl Lma {
             .as_deref()
             .and_then(LinkLayerId::new);
         let Some(id) = existing else {
-            let hnps = match self.assign(&requested, &fixed, pool.as_deref()) {
+            let hnps = match assign(&mut self.pools, &requested, fixed, pool) {
                 Ok(hnps) => hnps,
                 Err(v) => return v,
             };
@@ -447,7 +496,7 @@ impl Lma {
             });
             self.attach(id);
             self.timers.set(Timer::Binding(id), expires);
-            return self.accepted(id, Action::Registered, lifetime);
+            return Self::accepted(id, Action::Registered, lifetime);
         };
         let Some(b) = self.cache.get(id) else {
             return reject(S::ReasonUnspecified, "binding cache inconsistent");
@@ -492,7 +541,9 @@ impl Lma {
         }
         let moving = !active || from != mag;
         if moving && active {
-            self.detach(id);
+            // `attach` below overwrites every HNP route, so only the old tunnel
+            // uses go; removing the routes first would cost a FIB remove+insert.
+            self.release_tunnel(id);
         }
         if let Some(b) = self.cache.get_mut(id) {
             b.proxy_coa = mag;
@@ -515,18 +566,13 @@ impl Lma {
             (true, true) => Action::Handoff { from },
             (true, false) => Action::Resumed { from },
         };
-        self.accepted(id, action, lifetime)
+        Self::accepted(id, action, lifetime)
     }
 
-    fn accepted(&self, id: BindingId, action: Action, lifetime: u32) -> Verdict {
+    fn accepted(id: BindingId, action: Action, lifetime: u32) -> Verdict {
         Verdict::Accept {
             action,
             lifetime,
-            hnps: self
-                .cache
-                .get(id)
-                .map(|b| b.hnps.clone())
-                .unwrap_or_default(),
             binding: Some(id),
         }
     }
@@ -535,47 +581,6 @@ impl Lma {
     /// units so the expiry matches what the PBA says.
     fn grant(&self, requested: u32) -> u32 {
         (requested.min(self.max_lifetime_secs) / 4 * 4).max(4)
-    }
-
-    /// HNPs for a new entry: the requested ones if the profile allows them,
-    /// else the profile's fixed prefixes or one from its pool.
-    fn assign(
-        &mut self,
-        requested: &[Ipv6Net],
-        fixed: &[Ipv6Net],
-        pool: Option<&str>,
-    ) -> Result<Vec<Ipv6Net>, Verdict> {
-        if requested.is_empty() {
-            if !fixed.is_empty() {
-                return Ok(fixed.to_vec());
-            }
-            return pool
-                .and_then(|pool| self.pools.allocate(pool))
-                .map(|hnp| vec![hnp])
-                .ok_or(reject(
-                    PbaStatus::InsufficientResources,
-                    "HNP pool exhausted",
-                ));
-        }
-        let mut claimed = Vec::new();
-        for hnp in requested {
-            let ok = fixed.contains(hnp) || pool.is_some_and(|pool| self.pools.claim(pool, *hnp));
-            if !ok {
-                if let Some(pool) = pool {
-                    for c in claimed {
-                        self.pools.release(pool, c);
-                    }
-                }
-                return Err(reject(
-                    PbaStatus::NotAuthorizedForHomeNetworkPrefix,
-                    "the PBU asks for prefixes the node's profile does not give",
-                ));
-            }
-            if !fixed.contains(hnp) {
-                claimed.push(*hnp);
-            }
-        }
-        Ok(requested.to_vec())
     }
 
     /// RFC 5213 5.5: a timestamp must be present and within the validity window.
@@ -631,7 +636,6 @@ impl Lma {
             return Verdict::Accept {
                 action: Action::DeregisteredUnknown,
                 lifetime: 0,
-                hnps: pbu.options.hnps.clone().into(),
                 binding: None,
             };
         };
@@ -641,7 +645,6 @@ impl Lma {
                     serving: b.proxy_coa,
                 },
                 lifetime: 0,
-                hnps: b.hnps.clone(),
                 binding: Some(id),
             };
         }
@@ -657,7 +660,7 @@ impl Lma {
             b.timestamp = pbu.options.timestamp.unwrap_or(b.timestamp);
         }
         self.timers.set(Timer::Binding(id), expires);
-        self.accepted(id, Action::Deregistered, 0)
+        Self::accepted(id, Action::Deregistered, 0)
     }
 
     /// Routes every HNP of the entry into the (shared) tunnel to its MAG.
@@ -677,14 +680,26 @@ impl Lma {
     /// Removes the entry's routes and its uses of the tunnel (the last user
     /// removes the tunnel).
     fn detach(&mut self, id: BindingId) {
+        let Some(b) = self.cache.get(id) else {
+            return;
+        };
+        if let Some(t) = b.tunnel {
+            for hnp in b.hnps.iter() {
+                if self.engine.fib.get_v6(hnp) == Some(&NextHop::Tunnel(t)) {
+                    self.engine.fib.remove_v6(hnp);
+                }
+            }
+        }
+        self.release_tunnel(id);
+    }
+
+    /// Gives up the entry's uses of its tunnel, one per HNP, leaving the routes.
+    fn release_tunnel(&mut self, id: BindingId) {
         let Some(b) = self.cache.get_mut(id) else {
             return;
         };
         let Some(t) = b.tunnel.take() else { return };
-        for hnp in b.hnps.iter() {
-            if self.engine.fib.get_v6(hnp) == Some(&NextHop::Tunnel(t)) {
-                self.engine.fib.remove_v6(hnp);
-            }
+        for _ in b.hnps.iter() {
             self.engine.tunnels.release(t);
         }
     }
