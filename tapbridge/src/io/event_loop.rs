@@ -6,9 +6,11 @@
 //! counts the drop on the member.
 
 use std::io;
+use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::Duration as StdDuration;
 
+use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use router::Instant;
 use router::core::{Core, Tx};
@@ -54,10 +56,15 @@ impl EventLoop {
         control: Option<&Path>,
     ) -> io::Result<EventLoop> {
         let poll = Poll::new()?;
-        let (names, mut members): (Vec<String>, Vec<MemberIo>) = members.into_iter().unzip();
-        for (id, member) in members.iter_mut().enumerate() {
-            poll.registry()
-                .register(member, Token(id), Interest::READABLE)?;
+        let (names, members): (Vec<String>, Vec<MemberIo>) = members.into_iter().unzip();
+        // Registered by descriptor: a member is a TAP or a packet socket, and
+        // mio needs nothing from either but the fd.
+        for (id, member) in members.iter().enumerate() {
+            poll.registry().register(
+                &mut SourceFd(&member.as_raw_fd()),
+                Token(id),
+                Interest::READABLE,
+            )?;
         }
         poll.registry()
             .register(&mut stop, STOP, Interest::READABLE)?;

@@ -3,8 +3,8 @@
 
 use std::io;
 
-use mio::event::Source;
-use mio::{Interest, Registry, Token};
+use std::os::fd::{AsRawFd, RawFd};
+
 use router::netio::tap::Recv;
 use router::netio::{Port, open_tap, within};
 
@@ -79,35 +79,11 @@ fn in_netns<T>(spec: &MemberSpec, f: impl FnOnce() -> io::Result<T>) -> anyhow::
     })
 }
 
-impl Source for MemberIo {
-    fn register(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
+impl AsRawFd for MemberIo {
+    fn as_raw_fd(&self) -> RawFd {
         match self {
-            MemberIo::Tap(p) => p.register(registry, token, interests),
-            MemberIo::Attach(s) => s.register(registry, token, interests),
-        }
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &Registry,
-        token: Token,
-        interests: Interest,
-    ) -> io::Result<()> {
-        match self {
-            MemberIo::Tap(p) => p.reregister(registry, token, interests),
-            MemberIo::Attach(s) => s.reregister(registry, token, interests),
-        }
-    }
-
-    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        match self {
-            MemberIo::Tap(p) => p.deregister(registry),
-            MemberIo::Attach(s) => s.deregister(registry),
+            MemberIo::Tap(p) => p.as_raw_fd(),
+            MemberIo::Attach(s) => s.as_raw_fd(),
         }
     }
 }
