@@ -14,13 +14,14 @@ use crate::hnp_pool::HnpPools;
 use ipnet::Ipv6Net;
 use router::core::{PortId, Tx};
 use router::fib::NextHop;
+use router::mac::Mac;
 use router::timestamp::{timestamp, within_window};
 use router::wire::{
     HandoffIndicator, MhError, MhPacket, MhRepr, MobilityOptions, PbaRepr, PbaStatus, PbuRepr,
     mh_ipv6_packet,
 };
 use router::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, Ipv6Packet};
+use smoltcp::wire::Ipv6Packet;
 use std::fmt;
 use std::net::Ipv6Addr;
 
@@ -177,7 +178,7 @@ impl Lma {
     pub(crate) fn on_mh(
         &mut self,
         now: Instant,
-        from: (PortId, EthernetAddress),
+        from: (PortId, Mac),
         packet: &[u8],
         tx: &mut dyn Tx,
     ) {

@@ -9,6 +9,7 @@ use router::core::{Core, PortId};
 use router::ctl::Request;
 use router::engine::EnginePort;
 use router::fib::NextHop;
+use router::mac::Mac;
 use router::nd::frames::{Addressing, NaFlags, NdFrame, NdMessage, build_na, ethernet_ipv6};
 use router::policy::Policy;
 use router::timestamp::{WallClock, timestamp};
@@ -17,16 +18,16 @@ use router::wire::{
     AccessTechnologyType, HandoffIndicator, MhPacket, MhRepr, MobilityOptions, PbaRepr, PbaStatus,
     PbuRepr, mh_ipv6_packet,
 };
-use smoltcp::wire::{EthernetAddress, EthernetFrame, IpProtocol, Ipv6Packet, Ipv6Repr};
+use smoltcp::wire::{EthernetFrame, IpProtocol, Ipv6Packet, Ipv6Repr};
 use std::net::Ipv6Addr;
 
 const EPOCH: WallClock = WallClock::from_secs(1_700_000_000);
-const LMA_MACS: [EthernetAddress; 3] = [
-    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x00]),
-    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x01]),
-    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x02]),
+const LMA_MACS: [Mac; 3] = [
+    Mac([0x02, 0x4c, 0, 0, 0, 0x00]),
+    Mac([0x02, 0x4c, 0, 0, 0, 0x01]),
+    Mac([0x02, 0x4c, 0, 0, 0, 0x02]),
 ];
-const CLIENT_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0, 0xc, 0x01]);
+const CLIENT_MAC: Mac = Mac([0x52, 0x54, 0, 0, 0xc, 0x01]);
 const VM01_MAC: [u8; 6] = [0x52, 0x54, 0, 0xaa, 0, 0x01];
 const CORE: PortId = 0;
 
@@ -50,27 +51,27 @@ fn ts(ms: i64) -> u64 {
 #[derive(Clone, Copy)]
 struct Mag {
     port: PortId,
-    mac: EthernetAddress,
+    mac: Mac,
     addr: &'static str,
     lma: &'static str,
 }
 
 const MAG1: Mag = Mag {
     port: 1,
-    mac: EthernetAddress([0x02, 0x6d, 0, 0, 0, 0x01]),
+    mac: Mac([0x02, 0x6d, 0, 0, 0, 0x01]),
     addr: "2001:db8:ff:1::2",
     lma: "2001:db8:ff:1::1",
 };
 const MAG2: Mag = Mag {
     port: 2,
-    mac: EthernetAddress([0x02, 0x6d, 0, 0, 0, 0x02]),
+    mac: Mac([0x02, 0x6d, 0, 0, 0, 0x02]),
     addr: "2001:db8:ff:2::2",
     lma: "2001:db8:ff:2::1",
 };
 /// On wan1 but not in the policy.
 const ROGUE: Mag = Mag {
     port: 1,
-    mac: EthernetAddress([0x02, 0x6d, 0, 0, 0, 0x09]),
+    mac: Mac([0x02, 0x6d, 0, 0, 0, 0x09]),
     addr: "2001:db8:ff:1::9",
     lma: "2001:db8:ff:1::1",
 };
@@ -148,7 +149,7 @@ fn pbu_frame(mag: Mag, pbu: &PbuRepr) -> Vec<u8> {
 
 type Out = Vec<(PortId, Vec<u8>)>;
 
-fn mac_of(target: Ipv6Addr) -> EthernetAddress {
+fn mac_of(target: Ipv6Addr) -> Mac {
     [MAG1, MAG2, ROGUE]
         .iter()
         .find(|m| ip(m.addr) == target)
@@ -716,7 +717,7 @@ fn packets_to_an_hnp_are_tunnelled_to_the_serving_mag() {
     let (port, f) = &out[0];
     assert_eq!(*port, MAG1.port);
     let eth = EthernetFrame::new_checked(&f[..]).unwrap();
-    assert_eq!(eth.dst_addr(), MAG1.mac);
+    assert_eq!(Mac::from(eth.dst_addr()), MAG1.mac);
     let outer = Ipv6Packet::new_checked(eth.payload()).unwrap();
     assert_eq!(outer.next_header(), IpProtocol::from(41));
     assert_eq!(
@@ -749,7 +750,7 @@ fn decapsulated_packets_from_the_mag_reach_the_client() {
     let (port, f) = &out[0];
     assert_eq!(*port, CORE);
     let eth = EthernetFrame::new_checked(&f[..]).unwrap();
-    assert_eq!(eth.dst_addr(), CLIENT_MAC);
+    assert_eq!(Mac::from(eth.dst_addr()), CLIENT_MAC);
     let p = Ipv6Packet::new_checked(eth.payload()).unwrap();
     assert_eq!(
         (p.src_addr(), p.dst_addr()),

@@ -5,10 +5,9 @@
 use crate::attach::Trigger;
 use ipnet::Ipv6Net;
 use router::core::PortId;
-use router::policy::format_mac;
+use router::mac::Mac;
 use router::wire::PbuRepr;
 use router::{Duration, Instant};
-use smoltcp::wire::EthernetAddress;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::Ipv6Addr;
@@ -47,7 +46,7 @@ pub struct Outstanding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulEntry {
     pub mn_id: String,
-    pub mac: EthernetAddress,
+    pub mac: Mac,
     /// The access port the node is on.
     pub port: PortId,
     /// The prefixes the LMA granted; empty until the first accepted PBA.
@@ -107,27 +106,23 @@ impl BulEntry {
         self.expires_at
             .map(|at| if at > now { at - now } else { Duration::ZERO })
     }
-
-    pub fn mac_text(&self) -> String {
-        format_mac(&self.mac.0)
-    }
 }
 
 #[derive(Debug, Default)]
 pub struct BindingUpdateList {
-    entries: HashMap<EthernetAddress, BulEntry>,
+    entries: HashMap<Mac, BulEntry>,
 }
 
 impl BindingUpdateList {
-    pub fn get(&self, mac: &EthernetAddress) -> Option<&BulEntry> {
+    pub fn get(&self, mac: &Mac) -> Option<&BulEntry> {
         self.entries.get(mac)
     }
 
-    pub fn get_mut(&mut self, mac: &EthernetAddress) -> Option<&mut BulEntry> {
+    pub fn get_mut(&mut self, mac: &Mac) -> Option<&mut BulEntry> {
         self.entries.get_mut(mac)
     }
 
-    pub fn contains(&self, mac: &EthernetAddress) -> bool {
+    pub fn contains(&self, mac: &Mac) -> bool {
         self.entries.contains_key(mac)
     }
 
@@ -135,7 +130,7 @@ impl BindingUpdateList {
         self.entries.insert(entry.mac, entry);
     }
 
-    pub fn remove(&mut self, mac: &EthernetAddress) -> Option<BulEntry> {
+    pub fn remove(&mut self, mac: &Mac) -> Option<BulEntry> {
         self.entries.remove(mac)
     }
 
@@ -176,7 +171,7 @@ mod tests {
     fn entry() -> BulEntry {
         BulEntry {
             mn_id: "vm1@tapmip".into(),
-            mac: EthernetAddress([0x52, 0x54, 0, 0xaa, 0, 1]),
+            mac: Mac([0x52, 0x54, 0, 0xaa, 0, 1]),
             port: 1,
             hnps: Vec::new(),
             state: BindingState::Registering,

@@ -16,13 +16,13 @@ use router::ctl::{Request, Response, Table};
 use router::engine::{Engine, EngineEvent, EnginePort};
 use router::engine_tables;
 use router::fib::NextHop;
+use router::mac::Mac;
 use router::nd::{NdEvent, NudConfig};
-use router::policy::{Policy, format_mac};
+use router::policy::Policy;
 use router::timer::TimerQueue;
 use router::timestamp::{WallClock, timestamp};
 use router::wire::{AccessTechnologyType, HandoffIndicator, PbaRepr, PbaStatus, PbuRepr};
 use router::{Duration, Instant};
-use smoltcp::wire::EthernetAddress;
 use std::net::Ipv6Addr;
 
 /// The uplink is always port 0; access port `i` of [`MagConfig::access`] is `i + 1`.
@@ -34,7 +34,7 @@ const REFRESH_PERCENT: u64 = 80;
 /// The port towards the LMA.
 #[derive(Debug, Clone)]
 pub struct UplinkConfig {
-    pub mac: EthernetAddress,
+    pub mac: Mac,
     pub mtu: usize,
     /// The MAG's address on the uplink with its on-link prefix: the Proxy-CoA.
     pub proxy_coa: Ipv6Net,
@@ -44,7 +44,7 @@ pub struct UplinkConfig {
 #[derive(Debug, Clone)]
 pub struct AccessConfig {
     /// The shared MAC of every MAG's access links (RFC 5213 6.9.3).
-    pub mac: EthernetAddress,
+    pub mac: Mac,
     /// The shared link-local address of every MAG's access links (RFC 5213 6.8).
     pub link_local: Ipv6Addr,
     pub mtu: usize,
@@ -103,9 +103,9 @@ impl MagConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Timer {
     /// Retransmission, refresh or expiry, depending on the binding's state.
-    Binding(EthernetAddress),
+    Binding(Mac),
     /// The node's next periodic RA (and reachability probe).
-    Ra(EthernetAddress),
+    Ra(Mac),
     /// Keeps the LMA's link-layer address known ahead of need.
     LmaNeighbor,
 }
@@ -121,10 +121,6 @@ pub struct Mag {
     timers: TimerQueue<Timer>,
     next_sequence: u16,
     counters: Counters,
-}
-
-fn macs(mac: EthernetAddress) -> String {
-    format_mac(&mac.0)
 }
 
 fn prefixes(hnps: &[Ipv6Net]) -> String {
@@ -237,11 +233,7 @@ impl Mag {
                 e.learn_address(ip);
             }
             if e.port != port {
-                log::info!(
-                    "{} moved from access port {} to {port}",
-                    e.mac_text(),
-                    e.port
-                );
+                log::info!("{} moved from access port {} to {port}", e.mac, e.port);
                 e.port = port;
                 let (hnps, registered) = (e.hnps.clone(), e.is_registered());
                 if registered {
@@ -280,7 +272,7 @@ impl Mag {
                 self.counters.bump("mag.pbu.reattach");
                 log::info!(
                     "{} announced itself again ({}) -> PBU seq {seq} HI=3 to {}",
-                    macs(s.mac),
+                    s.mac,
                     s.trigger,
                     self.cfg.lmaa
                 );
@@ -290,16 +282,16 @@ impl Mag {
         if !s.trigger.enabled(&self.cfg.detect) {
             return;
         }
-        let Some(node) = self.policy.node_by_mac(&s.mac.0) else {
+        let Some(node) = self.policy.node_by_mac(&s.mac) else {
             self.counters.bump("mag.attach.ignored_not_in_policy");
-            log::debug!("{} ({}) ignored: not in the policy", macs(s.mac), s.trigger);
+            log::debug!("{} ({}) ignored: not in the policy", s.mac, s.trigger);
             return;
         };
         if !node.mags.is_empty() && !node.mags.contains(&self.cfg.name) {
             self.counters.bump("mag.attach.ignored_other_mag");
             log::info!(
                 "{} ({}) ignored: the policy lets only [{}] serve {}",
-                macs(s.mac),
+                s.mac,
                 s.trigger,
                 node.mags.join(", "),
                 node.mn_id
@@ -335,7 +327,7 @@ impl Mag {
         let seq = self.start_exchange(now, s.mac, hi, &any, INITIAL_BINDACK_TIMEOUT_FIRST_REG, tx);
         log::info!(
             "{} attached ({}) -> PBU seq {seq} HI={} to {}",
-            macs(s.mac),
+            s.mac,
             s.trigger,
             u8::from(hi),
             self.cfg.lmaa
@@ -348,7 +340,7 @@ impl Mag {
     fn start_exchange(
         &mut self,
         now: Instant,
-        mac: EthernetAddress,
+        mac: Mac,
         handoff: HandoffIndicator,
         hnps: &[Ipv6Net],
         timeout: Duration,
@@ -379,7 +371,7 @@ impl Mag {
     }
 
     /// (Re)sends the outstanding PBU with a fresh sequence number and timestamp.
-    fn transmit_outstanding(&mut self, now: Instant, mac: EthernetAddress, tx: &mut dyn Tx) -> u16 {
+    fn transmit_outstanding(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) -> u16 {
         let seq = self.take_sequence();
         let ts = self.cfg.timestamps.then(|| timestamp(self.cfg.epoch, now));
         let Some(e) = self.bul.get_mut(&mac) else {
@@ -403,7 +395,7 @@ impl Mag {
         seq
     }
 
-    fn on_binding_timer(&mut self, now: Instant, mac: EthernetAddress, tx: &mut dyn Tx) {
+    fn on_binding_timer(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) {
         let Some(e) = self.bul.get_mut(&mac) else {
             return;
         };
@@ -411,7 +403,7 @@ impl Mag {
             self.counters.bump("mag.binding.expired");
             log::warn!(
                 "{} ({}): binding expired without a successful refresh",
-                e.mac_text(),
+                e.mac,
                 e.mn_id
             );
             self.remove(now, mac, None, tx);
@@ -430,11 +422,7 @@ impl Mag {
                 tx,
             );
             self.counters.bump("mag.pbu.refresh");
-            log::info!(
-                "{} refresh -> PBU seq {seq} HI=5 to {}",
-                macs(mac),
-                self.cfg.lmaa
-            );
+            log::info!("{} refresh -> PBU seq {seq} HI=5 to {}", mac, self.cfg.lmaa);
             return;
         };
         match backoff(out.timeout) {
@@ -446,7 +434,7 @@ impl Mag {
                 let seq = self.transmit_outstanding(now, mac, tx);
                 log::info!(
                     "{} no PBA: retransmission {n} as seq {seq}, next wait {} ms",
-                    macs(mac),
+                    mac,
                     next.total_millis()
                 );
             }
@@ -454,7 +442,7 @@ impl Mag {
                 self.counters.bump("mag.pbu.gave_up");
                 log::warn!(
                     "{} ({}): no PBA from {} after {} retransmissions, giving up",
-                    e.mac_text(),
+                    e.mac,
                     e.mn_id,
                     self.cfg.lmaa,
                     e.retransmissions
@@ -529,7 +517,7 @@ impl Mag {
             log::warn!(
                 "PBA seq {} accepted with {problem}: {} not registered",
                 pba.sequence,
-                macs(mac)
+                mac
             );
             self.remove(now, mac, None, tx);
             return;
@@ -563,7 +551,7 @@ impl Mag {
                 prefixes(&hnps),
                 pba.lifetime_secs,
                 self.cfg.lmaa,
-                macs(mac)
+                mac
             );
         } else {
             log::info!(
@@ -575,7 +563,7 @@ impl Mag {
         }
     }
 
-    fn on_refusal(&mut self, now: Instant, mac: EthernetAddress, pba: &PbaRepr, tx: &mut dyn Tx) {
+    fn on_refusal(&mut self, now: Instant, mac: Mac, pba: &PbaRepr, tx: &mut dyn Tx) {
         self.counters.bump("mag.pba.rejected");
         let retry = pba.status == PbaStatus::SequenceNumberOutOfWindow
             && !self.cfg.timestamps
@@ -637,7 +625,7 @@ impl Mag {
             pba.sequence,
             pba.status,
             u8::from(pba.status),
-            macs(mac)
+            mac
         );
         self.remove(now, mac, None, tx);
     }
@@ -669,7 +657,7 @@ impl Mag {
     }
 
     /// The node's unicast RA with exactly its HNPs, then the next one scheduled.
-    fn send_ra(&mut self, now: Instant, mac: EthernetAddress, tx: &mut dyn Tx) {
+    fn send_ra(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) {
         let Some(e) = self.bul.get(&mac).filter(|e| e.is_registered()) else {
             return;
         };
@@ -691,7 +679,7 @@ impl Mag {
     /// The periodic RA, and a reachability probe of the node: NUD alone only
     /// checks neighbors that traffic flows to, and an idle node must still be
     /// noticed when it leaves (RFC 5213 6.9.1.3 relies on detecting detachment).
-    fn on_ra_timer(&mut self, now: Instant, mac: EthernetAddress, tx: &mut dyn Tx) {
+    fn on_ra_timer(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) {
         self.send_ra(now, mac, tx);
         let Some((port, Some(ip), last_heard)) = self
             .bul
@@ -708,7 +696,7 @@ impl Mag {
             && nd.probe(now, ip, mac, silent, tx)
         {
             self.counters.bump("mag.nud.probes");
-            log::debug!("{} idle: probing {ip}", macs(mac));
+            log::debug!("{} idle: probing {ip}", mac);
         }
     }
 
@@ -718,7 +706,7 @@ impl Mag {
         &mut self,
         now: Instant,
         port: PortId,
-        mac: Option<EthernetAddress>,
+        mac: Option<Mac>,
         ip: Ipv6Addr,
         tx: &mut dyn Tx,
     ) {
@@ -738,7 +726,7 @@ impl Mag {
         };
         if nud_ip == Some(ip) {
             self.counters.bump("mag.detach.nud");
-            log::info!("{} unreachable at {ip} (NUD): detached", macs(node));
+            log::info!("{} unreachable at {ip} (NUD): detached", node);
             self.remove(now, node, Some("detached"), tx);
             return;
         }
@@ -754,7 +742,7 @@ impl Mag {
     /// Drops a node's binding: routes, neighbor entries and timers go, and a
     /// registered binding is de-registered at the LMA when `dereg` says why
     /// (RFC 5213 6.9.1.3; lifetime 0, not retransmitted: the MAG is done with it).
-    fn remove(&mut self, now: Instant, mac: EthernetAddress, dereg: Option<&str>, tx: &mut dyn Tx) {
+    fn remove(&mut self, now: Instant, mac: Mac, dereg: Option<&str>, tx: &mut dyn Tx) {
         let Some(e) = self.bul.remove(&mac) else {
             return;
         };
@@ -791,7 +779,7 @@ impl Mag {
         self.engine.send_ipv6(now, &packet, tx);
         log::info!(
             "{} ({}) {why} -> de-registration PBU seq {seq} for {} to {}",
-            e.mac_text(),
+            e.mac,
             e.mn_id,
             prefixes(&e.hnps),
             self.cfg.lmaa
@@ -836,7 +824,7 @@ impl Mag {
             let ms = |i: Option<Instant>| i.map_or("-".into(), |i| i.total_millis().to_string());
             t.row(vec![
                 e.mn_id.clone(),
-                e.mac_text(),
+                e.mac.to_string(),
                 e.port.to_string(),
                 prefixes(&e.hnps),
                 e.state.to_string(),
@@ -868,7 +856,7 @@ impl Core for Mag {
         let unknown = source.filter(|(mac, _)| {
             self.cfg.detect.unknown_source
                 && !self.bul.contains(mac)
-                && self.policy.node_by_mac(&mac.0).is_some()
+                && self.policy.node_by_mac(mac).is_some()
         });
         match self.engine.on_frame(now, port, frame, tx) {
             Some(EngineEvent::Local { port, packet, .. }) => self.on_local(now, port, packet, tx),
@@ -920,7 +908,7 @@ impl Core for Mag {
 
     /// RFC 5213 6.9.1.3: a MAG going away de-registers every binding it holds.
     fn on_stop(&mut self, now: Instant, tx: &mut dyn Tx) {
-        let all: Vec<EthernetAddress> = self.bul.sorted().iter().map(|e| e.mac).collect();
+        let all: Vec<Mac> = self.bul.sorted().iter().map(|e| e.mac).collect();
         for mac in all {
             self.remove(now, mac, Some("MAG stopping"), tx);
         }

@@ -4,11 +4,12 @@
 
 use ipnet::Ipv6Net;
 use router::Duration;
+use router::mac::Mac;
 use router::wire::{
     AccessTechnologyType, HandoffIndicator, IPPROTO_MH, MhError, MhPacket, MhRepr, MobilityOptions,
     PbaRepr, PbuRepr,
 };
-use smoltcp::wire::{EthernetAddress, IpProtocol, Ipv6Packet};
+use smoltcp::wire::{IpProtocol, Ipv6Packet};
 use std::net::Ipv6Addr;
 
 /// RFC 6275 13: InitialBindackTimeoutFirstReg, for a node's first registration.
@@ -28,7 +29,7 @@ pub struct PbuContent<'a> {
     pub hnps: &'a [Ipv6Net],
     pub handoff: HandoffIndicator,
     pub access_technology: AccessTechnologyType,
-    pub mac: EthernetAddress,
+    pub mac: Mac,
     /// The MAG's link-local address on the node's access link (RFC 5213 8.6).
     pub mag_link_local: Option<Ipv6Addr>,
     pub timestamp: Option<u64>,
@@ -119,7 +120,7 @@ mod tests {
             hnps,
             handoff: HandoffIndicator::InterMag,
             access_technology: AccessTechnologyType::Ethernet,
-            mac: EthernetAddress([0x52, 0x54, 0, 0xaa, 0, 1]),
+            mac: Mac([0x52, 0x54, 0, 0xaa, 0, 1]),
             mag_link_local: Some("fe80::1".parse().unwrap()),
             timestamp: Some(0x1234_5678_0000),
             lifetime: 3600,

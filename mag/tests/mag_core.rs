@@ -9,6 +9,7 @@ use mag::{AccessConfig, DetectConfig, Mag, MagConfig, UPLINK, UplinkConfig};
 use router::core::{Core, PortId};
 use router::ctl::Request;
 use router::fib::NextHop;
+use router::mac::Mac;
 use router::nd::PrefixInfo;
 use router::nd::frames::{
     Addressing, NaFlags, NdFrame, NdMessage, build_na, build_ns, build_rs, ethernet_ipv6,
@@ -21,15 +22,15 @@ use router::wire::{
     PbuRepr, mh_ipv6_packet,
 };
 use router::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, EthernetFrame, IpProtocol, Ipv6Packet, Ipv6Repr};
+use smoltcp::wire::{EthernetFrame, IpProtocol, Ipv6Packet, Ipv6Repr};
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
 
-const UPLINK_MAC: EthernetAddress = EthernetAddress([0x02, 0x7a, 0x6d, 0, 0, 1]);
-const LMA_MAC: EthernetAddress = EthernetAddress([0x02, 0x4c, 0x4d, 0, 0, 1]);
-const VM1: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0xaa, 0, 1]);
-const VM2: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0xaa, 0, 2]);
-const STRANGER: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0xbb, 0, 9]);
+const UPLINK_MAC: Mac = Mac([0x02, 0x7a, 0x6d, 0, 0, 1]);
+const LMA_MAC: Mac = Mac([0x02, 0x4c, 0x4d, 0, 0, 1]);
+const VM1: Mac = Mac([0x52, 0x54, 0, 0xaa, 0, 1]);
+const VM2: Mac = Mac([0x52, 0x54, 0, 0xaa, 0, 2]);
+const STRANGER: Mac = Mac([0x52, 0x54, 0, 0xbb, 0, 9]);
 const ACCESS: PortId = 1;
 
 const POLICY: &str = r#"
@@ -92,7 +93,7 @@ type Out = Vec<(PortId, Vec<u8>)>;
 /// addresses in `answers` are answered, everything else is returned.
 struct Lab {
     mag: Mag,
-    answers: HashMap<Ipv6Addr, EthernetAddress>,
+    answers: HashMap<Ipv6Addr, Mac>,
 }
 
 impl Lab {
@@ -172,7 +173,7 @@ impl Lab {
         delivered
     }
 
-    fn rs(&mut self, now: Instant, mac: EthernetAddress, ll: &str) -> Out {
+    fn rs(&mut self, now: Instant, mac: Mac, ll: &str) -> Out {
         self.answers.insert(ip(ll), mac);
         let rs = build_rs(&Addressing {
             src_mac: mac,
@@ -211,7 +212,7 @@ impl Lab {
     }
 
     /// RS from `mac`, then the LMA accepts with `hnp`; returns the RA frames.
-    fn register(&mut self, now: Instant, mac: EthernetAddress, ll: &str, hnp: &str) -> Out {
+    fn register(&mut self, now: Instant, mac: Mac, ll: &str, hnp: &str) -> Out {
         let out = self.rs(now, mac, ll);
         let pbu = only_pbu(&out);
         self.pba(now, &pbu, PbaStatus::Accepted, hnp)
@@ -228,7 +229,7 @@ fn pbus(out: &[(PortId, Vec<u8>)]) -> Vec<PbuRepr> {
             if ipp.next_header() != IpProtocol::Unknown(135) {
                 return None;
             }
-            assert_eq!(eth.dst_addr(), LMA_MAC);
+            assert_eq!(Mac::from(eth.dst_addr()), LMA_MAC);
             assert_eq!((ipp.src_addr(), ipp.dst_addr()), (pcoa(), lmaa()));
             let mh = MhPacket::new_checked(ipp.payload()).unwrap();
             match MhRepr::parse(&mh, &ipp.src_addr(), &ipp.dst_addr()).unwrap() {
@@ -247,7 +248,7 @@ fn only_pbu(out: &[(PortId, Vec<u8>)]) -> PbuRepr {
 
 /// RAs in `out`: (Ethernet dst, IP dst, prefixes), checked to come from the fixed
 /// MAG addresses on the access link.
-fn ras(out: &[(PortId, Vec<u8>)]) -> Vec<(EthernetAddress, Ipv6Addr, Vec<PrefixInfo>)> {
+fn ras(out: &[(PortId, Vec<u8>)]) -> Vec<(Mac, Ipv6Addr, Vec<PrefixInfo>)> {
     out.iter()
         .filter_map(|(p, f)| match NdFrame::parse(f) {
             Ok(NdFrame {
@@ -700,7 +701,10 @@ fn node_traffic_is_tunnelled_to_the_lma_and_back() {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].0, ACCESS);
     let eth = EthernetFrame::new_checked(&out[0].1[..]).unwrap();
-    assert_eq!((eth.src_addr(), eth.dst_addr()), (FIXED_MAC, VM1));
+    assert_eq!(
+        (Mac::from(eth.src_addr()), Mac::from(eth.dst_addr())),
+        (FIXED_MAC, VM1)
+    );
     let delivered = ipv6_of(&out[0].1);
     let d = Ipv6Packet::new_checked(&delivered[..]).unwrap();
     assert_eq!(
@@ -732,10 +736,10 @@ fn local_routing_only_when_enabled() {
     assert_eq!(on.len(), 1);
     assert_eq!(on[0].0, ACCESS);
     let eth = EthernetFrame::new_checked(&on[0].1[..]).unwrap();
-    assert_eq!(eth.dst_addr(), VM2);
+    assert_eq!(Mac::from(eth.dst_addr()), VM2);
 }
 
-fn unsolicited_na(mac: EthernetAddress, target: &str) -> Vec<u8> {
+fn unsolicited_na(mac: Mac, target: &str) -> Vec<u8> {
     build_na(
         &Addressing {
             src_mac: mac,

@@ -16,20 +16,21 @@ use mag::bul::BulEntry;
 use mag::{AccessConfig, Mag, MagConfig, UplinkConfig};
 use router::engine::EnginePort;
 use router::fib::NextHop;
+use router::mac::Mac;
 use router::plain::advert;
 use router::policy::Policy;
 use router::sim::{LinkParams, NodeId, SegmentId, SimHost, SimNet};
 use router::timestamp::WallClock;
 use router::{Duration, Instant};
 use smoltcp::phy::ChecksumCapabilities;
-use smoltcp::wire::{EthernetAddress, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, Ipv6Repr};
+use smoltcp::wire::{Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, Ipv6Repr};
 use std::net::Ipv6Addr;
 
 /// Wall-clock time at the simulation's `Instant` zero, shared by every core.
 pub const EPOCH: WallClock = WallClock::from_secs(1_700_000_000);
 
 const LMA_CORE: &str = "2001:db8:c::1/64";
-const CN_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0, 0x0c, 0x01]);
+const CN_MAC: Mac = Mac([0x52, 0x54, 0, 0, 0x0c, 0x01]);
 
 /// 1-based numbers appear in names and addresses, as in the lab.
 fn serial(i: usize) -> u16 {
@@ -58,8 +59,8 @@ pub fn lma_wan(m: usize) -> Ipv6Net {
     .unwrap_or_default()
 }
 
-pub fn vm_mac(v: usize) -> EthernetAddress {
-    EthernetAddress([0x52, 0x54, 0, 0xaa, 0, serial(v) as u8])
+pub fn vm_mac(v: usize) -> Mac {
+    Mac([0x52, 0x54, 0, 0xaa, 0, serial(v) as u8])
 }
 
 pub fn vm_mn_id(v: usize) -> String {
@@ -83,11 +84,10 @@ pub fn policy_text(mags: usize, vms: usize) -> String {
         );
     }
     for v in 0..vms {
-        let mac = vm_mac(v).0;
         text += &format!(
             "[[node]]\nmn_id = \"{}\"\nmac = \"{}\"\nhnps = [\"{}\"]\n\n",
             vm_mn_id(v),
-            router::policy::format_mac(&mac),
+            vm_mac(v),
             vm_hnp(v)
         );
     }
@@ -132,7 +132,7 @@ impl DomainSpec {
         let mut ports = Vec::new();
         let wans = (0..self.mags).map(lma_wan);
         for (id, addr) in std::iter::once(parse_net(LMA_CORE)).chain(wans).enumerate() {
-            let mut port = EnginePort::new(EthernetAddress([0x02, 0x4c, 0, 0, 0, id as u8]));
+            let mut port = EnginePort::new(Mac([0x02, 0x4c, 0, 0, 0, id as u8]));
             port.addresses = vec![addr];
             port.advertise = Some(advert(&[addr.trunc()], port.mtu, self.lma_ra_interval));
             port.answer_rs = true;
@@ -146,7 +146,7 @@ impl DomainSpec {
     /// MAG `m`'s configuration: uplink on wan[m], one access link.
     pub fn mag_config(&self, m: usize) -> MagConfig {
         let uplink = UplinkConfig {
-            mac: EthernetAddress([0x02, 0x7a, 0x6d, 0, 0, serial(m) as u8]),
+            mac: Mac([0x02, 0x7a, 0x6d, 0, 0, serial(m) as u8]),
             mtu: 1500,
             proxy_coa: proxy_coa(m),
         };

@@ -14,13 +14,13 @@ use crate::core::{PortId, Tx};
 use crate::counters::Counters;
 use crate::fib::{Fib, NextHop};
 use crate::icmp::{IcmpError, IcmpRateLimit, error_packet};
+use crate::mac::Mac;
 use crate::nd::{AdvertConfig, NdEvent, NdPort, NdPortConfig, NudConfig};
 use crate::tunnel::{DEFAULT_TUNNEL_HOP_LIMIT, TunnelError, TunnelTable};
 use crate::{Duration, Instant};
 use ipnet::Ipv6Net;
 use smoltcp::wire::{
-    EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv6Message, Icmpv6Packet, IpProtocol,
-    Ipv6Packet,
+    EthernetFrame, EthernetProtocol, Icmpv6Message, Icmpv6Packet, IpProtocol, Ipv6Packet,
 };
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv6Addr};
@@ -28,7 +28,7 @@ use std::net::{IpAddr, Ipv6Addr};
 /// Configuration of one engine port.
 #[derive(Debug, Clone)]
 pub struct EnginePort {
-    pub mac: EthernetAddress,
+    pub mac: Mac,
     pub mtu: usize,
     /// Link-local address; `None` derives it from the MAC (modified EUI-64).
     pub link_local: Option<Ipv6Addr>,
@@ -41,7 +41,7 @@ pub struct EnginePort {
 }
 
 impl EnginePort {
-    pub fn new(mac: EthernetAddress) -> Self {
+    pub fn new(mac: Mac) -> Self {
         EnginePort {
             mac,
             mtu: 1500,
@@ -55,7 +55,7 @@ impl EnginePort {
 }
 
 /// The link-local address derived from a MAC (RFC 4291 appendix A).
-pub fn eui64_link_local(mac: EthernetAddress) -> Ipv6Addr {
+pub fn eui64_link_local(mac: Mac) -> Ipv6Addr {
     let m = mac.0;
     Ipv6Addr::from([
         0xfe,
@@ -84,7 +84,7 @@ pub enum EngineEvent<'a> {
     /// itself (not ND, not an echo request, not a tunnelled packet).
     Local {
         port: PortId,
-        src_mac: EthernetAddress,
+        src_mac: Mac,
         /// The whole IPv6 packet.
         packet: &'a [u8],
     },
@@ -93,7 +93,7 @@ pub enum EngineEvent<'a> {
 }
 
 struct PortState {
-    mac: EthernetAddress,
+    mac: Mac,
     mtu: usize,
     link_local: Ipv6Addr,
     /// The address ICMPv6 errors about packets from this link come from.
@@ -182,7 +182,7 @@ impl Engine {
         self.ports.len()
     }
 
-    pub fn port_mac(&self, port: PortId) -> Option<EthernetAddress> {
+    pub fn port_mac(&self, port: PortId) -> Option<Mac> {
         self.ports.get(port).map(|p| p.mac)
     }
 
@@ -239,7 +239,7 @@ impl Engine {
             self.counters.bump("drop.truncated");
             return None;
         };
-        let dst_mac = eth.dst_addr();
+        let dst_mac = Mac::from(eth.dst_addr());
         if dst_mac != me.mac && !dst_mac.is_multicast() && !dst_mac.is_broadcast() {
             self.counters.bump("drop.not_our_mac");
             return None;
@@ -248,7 +248,7 @@ impl Engine {
             self.counters.bump("drop.not_ipv6");
             return None;
         }
-        let src_mac = eth.src_addr();
+        let src_mac = Mac::from(eth.src_addr());
         let Some(packet) = ipv6_packet(eth.payload()) else {
             self.counters.bump("drop.bad_ipv6_header");
             return None;
@@ -278,7 +278,7 @@ impl Engine {
         &mut self,
         now: Instant,
         port: PortId,
-        src_mac: EthernetAddress,
+        src_mac: Mac,
         packet: &'a [u8],
         tx: &mut dyn Tx,
     ) -> Option<EngineEvent<'a>> {

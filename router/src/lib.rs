@@ -32,6 +32,7 @@ pub mod engine;
 pub mod engine_tables;
 pub mod fib;
 pub mod icmp;
+pub mod mac;
 pub mod nd;
 pub mod netio;
 pub mod pcap;

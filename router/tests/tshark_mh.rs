@@ -13,12 +13,13 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
+use router::mac::Mac;
 use router::pcap::PcapWriter;
 use router::wire::{
     AccessTechnologyType, HandoffIndicator, Ipv4HomeAddressReply, Ipv4HomeAddressRequest, MhRepr,
     MobilityOptions, PbaRepr, PbaStatus, PbuRepr, mh_ipv6_packet,
 };
-use smoltcp::wire::{EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr};
+use smoltcp::wire::{EthernetFrame, EthernetProtocol, EthernetRepr};
 
 /// Every tshark field this test compares with what was emitted.
 const TSHARK_FIELDS: &[&str] = &[
@@ -116,8 +117,8 @@ fn messages() -> Vec<(Ipv6Addr, Ipv6Addr, MhRepr)> {
 
 fn ethernet_frame(ipv6: &[u8]) -> Vec<u8> {
     let repr = EthernetRepr {
-        src_addr: EthernetAddress([0x02, 0, 0, 0, 0, 0x01]),
-        dst_addr: EthernetAddress([0x02, 0, 0, 0, 0, 0x02]),
+        src_addr: Mac([0x02, 0, 0, 0, 0, 0x01]).into(),
+        dst_addr: Mac([0x02, 0, 0, 0, 0, 0x02]).into(),
         ethertype: EthernetProtocol::Ipv6,
     };
     let mut buffer = vec![0; repr.buffer_len() + ipv6.len()];

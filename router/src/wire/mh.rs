@@ -499,22 +499,6 @@ mod tests {
         );
     }
 
-    /// xorshift64*: a fixed-seed generator so any failure reproduces.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
-
     fn valid_messages() -> Vec<Vec<u8>> {
         use crate::wire::{
             AccessTechnologyType, HandoffIndicator, Ipv4HomeAddressReply, Ipv4HomeAddressRequest,
@@ -579,26 +563,26 @@ mod tests {
     #[test]
     fn fuzz_never_panics() {
         let valid = valid_messages();
-        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut rng = crate::rng::SplitMix64::new(0x9e37_79b9_7f4a_7c15);
         let mut parsed = 0;
         for round in 0..200_000 {
             let mut bytes = if round % 4 == 0 {
-                let len = rng.below(160);
-                (0..len).map(|_| rng.next() as u8).collect()
+                let len = rng.index(160);
+                (0..len).map(|_| rng.next_u64() as u8).collect()
             } else {
-                valid[rng.below(valid.len())].clone()
+                valid[rng.index(valid.len())].clone()
             };
             if round % 4 != 0 {
-                for _ in 0..=rng.below(4) {
+                for _ in 0..=rng.index(4) {
                     if bytes.is_empty() {
                         break;
                     }
-                    let at = rng.below(bytes.len());
-                    match rng.below(4) {
-                        0 => bytes[at] = rng.next() as u8,
-                        1 => bytes[at] ^= 1 << rng.below(8),
+                    let at = rng.index(bytes.len());
+                    match rng.index(4) {
+                        0 => bytes[at] = rng.next_u64() as u8,
+                        1 => bytes[at] ^= 1 << rng.index(8),
                         2 => bytes.truncate(at),
-                        _ => bytes.insert(at, rng.next() as u8),
+                        _ => bytes.insert(at, rng.next_u64() as u8),
                     }
                 }
             }
