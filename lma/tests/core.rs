@@ -12,6 +12,7 @@ use router::fib::NextHop;
 use router::mac::Mac;
 use router::nd::frames::{Addressing, NaFlags, NdFrame, NdMessage, build_na, ethernet_ipv6};
 use router::policy::Policy;
+use router::routes::RouteTable;
 use router::timestamp::{WallClock, timestamp};
 use router::tunnel::encapsulate;
 use router::wire::{
@@ -231,11 +232,13 @@ fn send(lma: &mut Lma, now_ms: i64, mag: Mag, pbu: &PbuRepr) -> PbaRepr {
 }
 
 fn route(lma: &Lma, prefix: &str) -> Option<NextHop> {
-    lma.engine().fib.get_v6(&net(prefix)).copied()
+    lma.engine()
+        .routes()
+        .get(RouteTable::Destination, net(prefix))
 }
 
 fn tunnel_to(lma: &Lma, mag: Mag) -> Option<usize> {
-    lma.engine().tunnels.find(&ip(mag.addr))
+    lma.engine().routes().tunnels().find(&ip(mag.addr))
 }
 
 fn state(lma: &Lma, mn_id: &str) -> Option<BindingState> {
@@ -276,7 +279,7 @@ fn first_registration() {
 
     let tunnel = tunnel_to(&l, MAG1).expect("tunnel to MAG1");
     assert_eq!(route(&l, VM01_HNP), Some(NextHop::Tunnel(tunnel)));
-    let tun = l.engine().tunnels.get(tunnel).unwrap();
+    let tun = l.engine().routes().tunnels().get(tunnel).unwrap();
     assert_eq!((tun.local, tun.users), (ip(MAG1.lma), 1));
     assert_eq!(state(&l, "vm01@tapmip"), Some(BindingState::Active));
     let c = l.counters();
@@ -303,9 +306,9 @@ fn one_tunnel_per_mag_shared_by_nodes() {
     let mut l = registered();
     let pba = send(&mut l, 100, MAG1, &pbu(2, "vm02@tapmip", HI_NEW, 3600, 100));
     assert_eq!(pba.options.hnps, vec![net("2001:db8:1:2::/64")]);
-    assert_eq!(l.engine().tunnels.len(), 1);
+    assert_eq!(l.engine().routes().tunnels().len(), 1);
     let t1 = tunnel_to(&l, MAG1).unwrap();
-    assert_eq!(l.engine().tunnels.get(t1).unwrap().users, 2);
+    assert_eq!(l.engine().routes().tunnels().get(t1).unwrap().users, 2);
     assert_eq!(route(&l, "2001:db8:1:2::/64"), Some(NextHop::Tunnel(t1)));
 }
 
@@ -322,7 +325,10 @@ fn handoff_to_mag2_keeps_the_hnp() {
     assert_eq!(pba.options.hnps, vec![net(VM01_HNP)]);
     let t2 = tunnel_to(&l, MAG2).expect("tunnel to MAG2");
     assert_eq!(route(&l, VM01_HNP), Some(NextHop::Tunnel(t2)));
-    assert_eq!(l.engine().tunnels.get(t2).unwrap().local, ip(MAG2.lma));
+    assert_eq!(
+        l.engine().routes().tunnels().get(t2).unwrap().local,
+        ip(MAG2.lma)
+    );
     assert_eq!(tunnel_to(&l, MAG1), None, "MAG1's last user left");
 }
 
@@ -356,7 +362,7 @@ fn deregistration_then_new_mag_within_min_delay_keeps_the_hnp() {
     let pba = send(&mut l, 1000, MAG1, &pbu(2, "vm01@tapmip", HI_MAG, 0, 1000));
     assert_eq!((pba.status, pba.lifetime_secs), (PbaStatus::Accepted, 0));
     assert_eq!(route(&l, VM01_HNP), None);
-    assert!(l.engine().tunnels.is_empty());
+    assert!(l.engine().routes().tunnels().is_empty());
     assert_eq!(
         state(&l, "vm01@tapmip"),
         Some(BindingState::DeregisteredPendingDelete)
@@ -385,7 +391,7 @@ fn deregistered_entry_is_deleted_after_min_delay() {
     assert!(l.bindings().find("vm01@tapmip").is_some());
     timer(&mut l, t(11_000));
     assert!(l.bindings().is_empty());
-    assert!(l.engine().tunnels.is_empty());
+    assert!(l.engine().routes().tunnels().is_empty());
     assert_eq!(l.counters().get("bce.deleted"), 1);
 }
 
@@ -402,7 +408,7 @@ fn lifetime_expiry_removes_entry_and_routes() {
     timer(&mut l, t(40_000));
     assert!(l.bindings().is_empty());
     assert_eq!(route(&l, VM01_HNP), None);
-    assert!(l.engine().tunnels.is_empty());
+    assert!(l.engine().routes().tunnels().is_empty());
 
     // A refresh pushes the expiry out.
     let mut l = Lma::new(config(), t(0));
@@ -428,18 +434,49 @@ fn rejected(mag: Mag, pbu: PbuRepr, status: PbaStatus) -> PbaRepr {
     assert_eq!(pba.status, status, "{pbu:?}");
     assert_eq!(pba.sequence, pbu.sequence);
     assert_eq!(pba.lifetime_secs, 0);
-    assert_eq!(pba.options.mn_id, pbu.options.mn_id);
-    let mut after = l.control(t(200), &Request::Status {}, &mut Out::new());
-    // Only counters (and ND learnt for a new sender) may differ.
-    after
-        .tables
-        .retain(|t| t.title != "counters" && t.title != "neighbors");
-    let mut before = before;
-    before
-        .tables
-        .retain(|t| t.title != "counters" && t.title != "neighbors");
-    assert_eq!(before, after, "state changed by a rejected PBU");
+    // RFC 5213 5.3.6: the MN-ID comes back, an empty one if the PBU had none.
+    let mn_id = pbu.options.mn_id.clone().unwrap_or_default();
+    assert_eq!(pba.options.mn_id, Some(mn_id));
+    let after = l.control(t(200), &Request::Status {}, &mut Out::new());
+    // Only counters may differ, and the neighbor entry that resolving the
+    // PBA's destination made: the PBU's own frame leaves no trace.
+    assert_eq!(
+        unchanged(before, mag),
+        unchanged(after, mag),
+        "state changed by a rejected PBU"
+    );
     pba
+}
+
+/// A status answer without its counters and without `mag`'s neighbor entry.
+fn unchanged(mut status: router::ctl::Response, mag: Mag) -> router::ctl::Response {
+    status.tables.retain(|t| t.title != "counters");
+    for t in &mut status.tables {
+        t.rows
+            .retain(|row| !(t.title == "neighbors" && row[1] == mag.addr));
+    }
+    status
+}
+
+#[test]
+fn a_refused_pbu_teaches_the_lma_nothing() {
+    let mut l = registered();
+    let before = l.control(t(200), &Request::Status {}, &mut Out::new());
+    let mut p = pbu(9, "vm01@tapmip", HI_NEW, 3600, 200);
+    p.ack = false;
+    let out = exchange(&mut l, t(200), ROGUE.port, &pbu_frame(ROGUE, &p));
+    assert!(
+        out.is_empty(),
+        "no answer to an unacknowledged refusal: {out:?}"
+    );
+    let mut after = l.control(t(200), &Request::Status {}, &mut Out::new());
+    after.tables.retain(|t| t.title != "counters");
+    let mut before = before;
+    before.tables.retain(|t| t.title != "counters");
+    assert_eq!(
+        before, after,
+        "the refused PBU's frame wrote the neighbor cache"
+    );
 }
 
 #[test]
@@ -529,7 +566,8 @@ fn prefix_set_must_match_the_entry() {
     assert_eq!(send(&mut l, 200, MAG2, &p).status, PbaStatus::Accepted);
     assert_eq!(
         l.engine()
-            .tunnels
+            .routes()
+            .tunnels()
             .get(tunnel_to(&l, MAG2).unwrap())
             .unwrap()
             .users,
@@ -548,7 +586,8 @@ fn duplicated_pbu_is_refused_without_state_change() {
     assert_eq!(l.bindings().get(id).unwrap().expires, expires);
     assert_eq!(
         l.engine()
-            .tunnels
+            .routes()
+            .tunnels()
             .get(tunnel_to(&l, MAG1).unwrap())
             .unwrap()
             .users,
@@ -611,7 +650,7 @@ fn malformed_mobility_headers_are_dropped_and_counted() {
     assert_eq!(c.get("mh.drop.bad_checksum"), 1);
     assert_eq!(c.get("mh.drop.truncated") + c.get("mh.drop.bad_length"), 2);
     assert_eq!(c.get("pbu.received"), 0);
-    assert!(l.bindings().is_empty() && l.engine().tunnels.is_empty());
+    assert!(l.bindings().is_empty() && l.engine().routes().tunnels().is_empty());
     // The good one still works afterwards.
     assert_eq!(pbas(&exchange(&mut l, t(0), 1, &good)).len(), 1);
 }

@@ -41,6 +41,21 @@ pub struct Outstanding {
     pub pbu: PbuRepr,
     /// How long to wait for the PBA before sending again (doubles each time).
     pub timeout: Duration,
+    /// Not sent yet: the LMA's link-layer address is being resolved, and a PBU
+    /// stamped now would wait in neighbor resolution and arrive stale.
+    pub unsent: bool,
+}
+
+/// Why the MAG is checking that a node is still on its link before it
+/// signals for it: a MAG never (re-)registers a node it cannot reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirming {
+    /// The binding's refresh is due, but the node has been silent.
+    Refresh,
+    /// The LMA refused a PBU as stale (156, 157, 135, or a re-registration from
+    /// a MAG it no longer names): only a node that answers here justifies
+    /// registering it again, as a handoff.
+    Reregister,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +78,14 @@ pub struct BulEntry {
     pub outstanding: Option<Outstanding>,
     /// Retransmissions of the current exchange (shown in the table).
     pub retransmissions: u32,
+    /// A reachability check of the node that a PBU waits for.
+    pub confirming: Option<Confirming>,
+    /// Stale refusals answered with a re-registration since the last
+    /// accepted PBA (bounded, so two MAGs cannot argue forever).
+    pub stale_refusals: u32,
+    /// When the last exchange started: attachments and announcements start
+    /// at most MAX_UPDATE_RATE of them per second (RFC 6275 11.8).
+    pub exchange_started_at: Option<Instant>,
     pub trigger: Trigger,
     pub link_local: Option<Ipv6Addr>,
     /// Addresses the node was seen using: the candidates for reachability probes.
@@ -77,6 +100,32 @@ pub struct BulEntry {
 }
 
 impl BulEntry {
+    /// A node just detected on `port`, before its first PBU.
+    pub fn new(mn_id: &str, mac: Mac, port: PortId, trigger: Trigger, now: Instant) -> Self {
+        BulEntry {
+            mn_id: mn_id.to_string(),
+            mac,
+            port,
+            hnps: Vec::new(),
+            state: BindingState::Registering,
+            sequence: 0,
+            lifetime: 0,
+            expires_at: None,
+            sent: Vec::new(),
+            outstanding: None,
+            retransmissions: 0,
+            confirming: None,
+            stale_refusals: 0,
+            exchange_started_at: None,
+            trigger,
+            link_local: None,
+            addresses: Vec::new(),
+            detected_at: now,
+            last_heard: now,
+            ra_sent_at: None,
+        }
+    }
+
     /// Remembers an address of the node (for NUD), link-local first.
     pub fn learn_address(&mut self, ip: Ipv6Addr) {
         if ip.is_unicast_link_local() {
@@ -169,25 +218,16 @@ mod tests {
     use super::*;
 
     fn entry() -> BulEntry {
-        BulEntry {
-            mn_id: "vm1@tapmip".into(),
-            mac: Mac([0x52, 0x54, 0, 0xaa, 0, 1]),
-            port: 1,
-            hnps: Vec::new(),
-            state: BindingState::Registering,
-            sequence: 1,
-            lifetime: 0,
-            expires_at: None,
-            sent: vec![(1, None)],
-            outstanding: None,
-            retransmissions: 0,
-            trigger: Trigger::RouterSolicitation,
-            link_local: None,
-            addresses: Vec::new(),
-            detected_at: Instant::from_millis(0),
-            last_heard: Instant::from_millis(0),
-            ra_sent_at: None,
-        }
+        let mut e = BulEntry::new(
+            "vm1@tapmip",
+            Mac([0x52, 0x54, 0, 0xaa, 0, 1]),
+            1,
+            Trigger::RouterSolicitation,
+            Instant::from_millis(0),
+        );
+        e.sequence = 1;
+        e.sent = vec![(1, None)];
+        e
     }
 
     #[test]

@@ -16,6 +16,7 @@ use router::nd::frames::{
     multicast_mac, solicited_node,
 };
 use router::policy::Policy;
+use router::routes::RouteTable;
 use router::timestamp::WallClock;
 use router::wire::{
     AccessTechnologyType, HandoffIndicator, MhPacket, MhRepr, MobilityOptions, PbaRepr, PbaStatus,
@@ -235,6 +236,7 @@ fn pbus(out: &[(PortId, Vec<u8>)]) -> Vec<PbuRepr> {
             match MhRepr::parse(&mh, &ipp.src_addr(), &ipp.dst_addr()).unwrap() {
                 MhRepr::Pbu(pbu) => Some(pbu),
                 MhRepr::Pba(_) => panic!("a MAG sends no PBA"),
+                MhRepr::Heartbeat(_) | MhRepr::BindingError(_) => None,
             }
         })
         .collect()
@@ -304,8 +306,8 @@ fn rs_registers_then_unicast_ra_with_exactly_the_hnp() {
     assert!(
         lab.mag
             .engine()
-            .fib
-            .get_v6(&net("2001:db8:1:1::/64"))
+            .routes()
+            .get(RouteTable::Destination, net("2001:db8:1:1::/64"))
             .is_none()
     );
 
@@ -320,13 +322,18 @@ fn rs_registers_then_unicast_ra_with_exactly_the_hnp() {
 
     let engine = lab.mag.engine();
     assert_eq!(
-        engine.fib.get_v6(&net("2001:db8:1:1::/64")),
-        Some(&NextHop::Connected { port: ACCESS })
+        engine
+            .routes()
+            .get(RouteTable::Destination, net("2001:db8:1:1::/64")),
+        Some(NextHop::Connected { port: ACCESS })
     );
-    let Some(NextHop::Tunnel(id)) = engine.src_fib.get_v6(&net("2001:db8:1:1::/64")) else {
+    let Some(NextHop::Tunnel(id)) = engine
+        .routes()
+        .get(RouteTable::Source, net("2001:db8:1:1::/64"))
+    else {
         panic!("no source route into the tunnel");
     };
-    let tunnel = engine.tunnels.get(*id).unwrap();
+    let tunnel = engine.routes().tunnels().get(id).unwrap();
     assert_eq!((tunnel.local, tunnel.remote), (pcoa(), lmaa()));
 
     let e = lab.mag.bindings().get(&VM1).unwrap();
@@ -492,7 +499,7 @@ fn refreshes_before_expiry_with_hi_5() {
     let e = lab.mag.bindings().get(&VM1).unwrap();
     assert_eq!(e.state, BindingState::Registered);
     assert_eq!(e.lifetime_left(t(80_050)), Some(Duration::from_secs(100)));
-    assert_eq!(lab.mag.engine().tunnels.len(), 1);
+    assert_eq!(lab.mag.engine().routes().tunnels().len(), 1);
 }
 
 #[test]
@@ -510,11 +517,11 @@ fn an_unanswered_refresh_lets_the_binding_expire() {
     assert!(
         lab.mag
             .engine()
-            .fib
-            .get_v6(&net("2001:db8:1:1::/64"))
+            .routes()
+            .get(RouteTable::Destination, net("2001:db8:1:1::/64"))
             .is_none()
     );
-    assert!(lab.mag.engine().tunnels.is_empty());
+    assert!(lab.mag.engine().routes().tunnels().is_empty());
     assert_eq!(counter(&lab, "mag.binding.expired"), 1);
 }
 
@@ -557,11 +564,11 @@ fn a_refused_registration_installs_nothing() {
     assert!(
         lab.mag
             .engine()
-            .fib
-            .get_v6(&net("2001:db8:1:1::/64"))
+            .routes()
+            .get(RouteTable::Destination, net("2001:db8:1:1::/64"))
             .is_none()
     );
-    assert!(lab.mag.engine().tunnels.is_empty());
+    assert!(lab.mag.engine().routes().tunnels().is_empty());
     assert_eq!(counter(&lab, "mag.pba.rejected"), 1);
 }
 
@@ -588,15 +595,15 @@ fn nud_loss_of_an_idle_node_deregisters_it() {
     assert!(
         lab.mag
             .engine()
-            .fib
-            .get_v6(&net("2001:db8:1:1::/64"))
+            .routes()
+            .get(RouteTable::Destination, net("2001:db8:1:1::/64"))
             .is_none()
     );
     assert!(
         lab.mag
             .engine()
-            .src_fib
-            .get_v6(&net("2001:db8:1:1::/64"))
+            .routes()
+            .get(RouteTable::Source, net("2001:db8:1:1::/64"))
             .is_none()
     );
     assert_eq!(counter(&lab, "mag.detach.nud"), 1);
@@ -620,7 +627,7 @@ fn stopping_deregisters_every_binding() {
     ids.sort();
     assert_eq!(ids, ["vm1@tapmip", "vm2@tapmip"]);
     assert!(lab.mag.bindings().is_empty());
-    assert!(lab.mag.engine().tunnels.is_empty());
+    assert!(lab.mag.engine().routes().tunnels().is_empty());
 }
 
 #[test]
@@ -655,7 +662,7 @@ fn nodes_sharing_a_link_each_get_only_their_prefix() {
         assert_eq!(got, vec![net(want)]);
     }
     assert_eq!(
-        lab.mag.engine().tunnels.len(),
+        lab.mag.engine().routes().tunnels().len(),
         1,
         "one tunnel shared by both"
     );
@@ -777,47 +784,65 @@ fn a_registered_node_announcing_itself_again_is_re_registered() {
     assert_eq!(e.state, BindingState::Registered);
 }
 
-/// Regression: a PBU held in neighbor resolution past the LMA's timestamp window
-/// (or a network duplicate of an accepted one) made the MAG drop the node. The
-/// first refusal of an exchange is answered at once with a fresh timestamp; a
-/// second one waits for the back-off.
+/// A stale refusal (a PBU late past the LMA's timestamp window, older than
+/// another MAG's registration, or a re-registration from a MAG the LMA no
+/// longer names) is never answered blindly: the MAG first checks the node is
+/// on its link, and only then registers it again, as a handoff to here with a
+/// fresh timestamp. Three such refusals in a row end the attempt.
 #[test]
-fn a_timestamp_refusal_is_answered_with_a_fresh_pbu_then_waits() {
+fn a_stale_refusal_is_answered_only_for_a_node_that_is_here() {
     for status in [
         PbaStatus::TimestampMismatch,
         PbaStatus::TimestampLowerThanPrevAccepted,
+        PbaStatus::ReasonUnspecified,
     ] {
         let mut lab = Lab::default();
-        let first = only_pbu(&lab.rs(t(0), VM1, "fe80::5"));
-        let out = lab.pba(t(10), &first, status, "2001:db8:1:1::/64");
-        let again = only_pbu(&out);
-        assert!(ras(&out).is_empty());
-        assert!(
-            again.options.timestamp > first.options.timestamp,
-            "{status}: fresh timestamp"
-        );
-        let out = lab.pba(t(20), &again, status, "2001:db8:1:1::/64");
-        assert!(
-            pbus(&out).is_empty() && ras(&out).is_empty(),
-            "{status}: no storm"
-        );
-        assert!(
-            lab.mag.bindings().get(&VM1).is_some(),
-            "{status}: still trying"
-        );
-        assert_eq!(counter(&lab, "mag.pba.stale_timestamp"), 2);
-        let retry = only_pbu(
-            &lab.run_until(t(1600))
-                .into_iter()
-                .map(|(_, p, f)| (p, f))
-                .collect::<Vec<_>>(),
-        );
-        assert!(retry.options.timestamp > again.options.timestamp);
-        let out = lab.pba(t(1610), &retry, PbaStatus::Accepted, "2001:db8:1:1::/64");
-        assert_eq!(
-            ras(&out).len(),
-            1,
-            "{status}: registered on the retransmission"
-        );
+        let mut last = only_pbu(&lab.rs(t(0), VM1, "fe80::5"));
+        for round in 1..=3 {
+            // The node answers the probe at once here (see `Lab::settle`).
+            let out = lab.pba(t(10 * round), &last, status, "2001:db8:1:1::/64");
+            let again = only_pbu(&out);
+            assert!(ras(&out).is_empty());
+            assert_eq!(
+                again.options.handoff_indicator,
+                Some(HandoffIndicator::InterMag),
+                "{status}: a handoff to here"
+            );
+            assert!(
+                again.options.timestamp > last.options.timestamp,
+                "{status}: fresh timestamp"
+            );
+            last = again;
+        }
+        let out = lab.pba(t(40), &last, status, "2001:db8:1:1::/64");
+        assert!(pbus(&out).is_empty(), "{status}: no endless argument");
+        assert!(lab.mag.bindings().get(&VM1).is_none(), "{status}: given up");
+        assert_eq!(counter(&lab, "mag.pba.stale"), 3);
     }
+}
+
+/// The same refusal for a node that does not answer: no PBU at all, and the
+/// node is dropped when NUD gives up.
+#[test]
+fn a_stale_refusal_for_a_node_that_left_sends_nothing() {
+    let mut lab = Lab::default();
+    let first = only_pbu(&lab.rs(t(0), VM1, "fe80::5"));
+    lab.answers.clear();
+    let out = lab.pba(
+        t(10),
+        &first,
+        PbaStatus::TimestampLowerThanPrevAccepted,
+        "::/0",
+    );
+    assert!(pbus(&out).is_empty(), "the node is probed, not registered");
+    let later: Out = lab
+        .run_until(t(10_000))
+        .into_iter()
+        .map(|(_, p, f)| (p, f))
+        .collect();
+    assert!(
+        pbus(&later).is_empty(),
+        "no PBU for a node that does not answer"
+    );
+    assert!(lab.mag.bindings().get(&VM1).is_none());
 }

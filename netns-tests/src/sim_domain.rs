@@ -19,11 +19,11 @@ use router::fib::NextHop;
 use router::mac::Mac;
 use router::plain::advert;
 use router::policy::Policy;
+use router::routes::RouteTable;
 use router::sim::{LinkParams, NodeId, SegmentId, SimHost, SimNet};
 use router::timestamp::WallClock;
 use router::{Duration, Instant};
-use smoltcp::phy::ChecksumCapabilities;
-use smoltcp::wire::{Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, Ipv6Repr};
+use smoltcp::wire::{Icmpv6Packet, IpProtocol, Ipv6Packet};
 use std::net::Ipv6Addr;
 
 /// Wall-clock time at the simulation's `Instant` zero, shared by every core.
@@ -218,31 +218,7 @@ fn parse_net(s: &str) -> Ipv6Net {
     s.parse().unwrap_or_default()
 }
 
-/// An ICMPv6 Echo Request (ident 0x7a70) from `src` to `dst`.
-pub fn echo_request(src: Ipv6Addr, dst: Ipv6Addr, seq: u16) -> Vec<u8> {
-    let data = b"tapmip";
-    let icmp = Icmpv6Repr::EchoRequest {
-        ident: 0x7a70,
-        seq_no: seq,
-        data,
-    };
-    let mut buf = vec![0u8; 40 + icmp.buffer_len()];
-    Ipv6Repr {
-        src_addr: src,
-        dst_addr: dst,
-        next_header: IpProtocol::Icmpv6,
-        payload_len: icmp.buffer_len(),
-        hop_limit: 64,
-    }
-    .emit(&mut Ipv6Packet::new_unchecked(&mut buf[..]));
-    icmp.emit(
-        &src,
-        &dst,
-        &mut Icmpv6Packet::new_unchecked(&mut buf[40..]),
-        &ChecksumCapabilities::default(),
-    );
-    buf
-}
+pub use router::icmp::echo_request;
 
 /// The sequence number of an Echo Reply from `from`, if `packet` is one.
 fn echo_reply_seq(packet: &[u8], from: Ipv6Addr) -> Option<u16> {
@@ -419,15 +395,23 @@ impl SimDomain {
         let mut problems = Vec::new();
         let lma = self.lma().engine();
         let hnp = vm_hnp(v);
-        let tunnels: Vec<_> = lma.tunnels.iter().map(|(id, t)| (id, t.remote)).collect();
+        let tunnels: Vec<_> = lma
+            .routes()
+            .tunnels()
+            .iter()
+            .map(|(id, t)| (id, t.remote))
+            .collect();
         if tunnels.len() != 1 || tunnels[0].1 != proxy_coa(m).addr() {
             problems.push(format!(
                 "LMA tunnels {tunnels:?}, want one to {}",
                 mag_name(m)
             ));
         }
-        match (lma.fib.get_v6(&hnp), tunnels.first()) {
-            (Some(NextHop::Tunnel(t)), Some((id, _))) if t == id => {}
+        match (
+            lma.routes().get(RouteTable::Destination, hnp),
+            tunnels.first(),
+        ) {
+            (Some(NextHop::Tunnel(t)), Some((id, _))) if t == *id => {}
             (hop, _) => problems.push(format!("LMA route for {hnp}: {hop:?}")),
         }
         for other in (0..self.mags.len()).filter(|o| *o != m) {
@@ -436,10 +420,12 @@ impl SimDomain {
             if self.bul(other, v).is_some() {
                 problems.push(format!("{} still has a BUL entry", mag_name(other)));
             }
-            if !e.tunnels.is_empty() {
+            if !e.routes().tunnels().is_empty() {
                 problems.push(format!("{} still has a tunnel", mag_name(other)));
             }
-            if e.fib.get_v6(&hnp).is_some() || e.src_fib.get_v6(&hnp).is_some() {
+            if e.routes().get(RouteTable::Destination, hnp).is_some()
+                || e.routes().get(RouteTable::Source, hnp).is_some()
+            {
                 problems.push(format!("{} still routes {hnp}", mag_name(other)));
             }
         }

@@ -9,6 +9,8 @@
 //! [[mag]]
 //! name = "mag1"
 //! address = "2001:db8:ff:1::2"      # the MAG's Proxy-CoA
+//! ordering = "timestamps"           # or "sequence-numbers" (RFC 5213 5.5);
+//!                                   # absent: the LMA's default
 //!
 //! [pool.vms]
 //! prefix = "2001:db8:100::/48"      # HNPs are carved from here ...
@@ -30,10 +32,21 @@ use toml::Spanned;
 
 pub use crate::mac::Mac;
 
+/// How the LMA orders the PBUs of one MAG (RFC 5213 5.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordering {
+    /// Timestamp option, checked against the LMA's clock (the RFC's default).
+    Timestamps,
+    /// The sequence number window of RFC 6275 9.5.1, for MAGs without clocks.
+    SequenceNumbers,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MagEntry {
     pub name: String,
     pub address: Ipv6Addr,
+    /// `None`: whatever the LMA is configured to expect by default.
+    pub ordering: Option<Ordering>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +107,7 @@ struct RawPolicy {
 struct RawMag {
     name: Spanned<String>,
     address: Spanned<String>,
+    ordering: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -195,9 +209,25 @@ impl Policy {
                     format!("mag.name: '{}' is defined twice", m.name.get_ref()),
                 ));
             }
+            let ordering = match m.ordering.as_ref() {
+                None => None,
+                Some(o) => Some(match o.get_ref().as_str() {
+                    "timestamps" => Ordering::Timestamps,
+                    "sequence-numbers" => Ordering::SequenceNumbers,
+                    other => {
+                        return Err(ck.fail(
+                            o,
+                            format!(
+                                "mag.ordering: '{other}' is neither \"timestamps\" nor \"sequence-numbers\""
+                            ),
+                        ));
+                    }
+                }),
+            };
             policy.mags.push(MagEntry {
                 name: m.name.get_ref().clone(),
                 address,
+                ordering,
             });
         }
         for (name, p) in &raw.pool {
@@ -283,7 +313,13 @@ impl Policy {
     }
 
     pub fn node_by_mn_id(&self, mn_id: &str) -> Option<&NodeProfile> {
-        self.nodes.get(*self.by_mn_id.get(mn_id)?)
+        self.nodes.get(self.node_index(mn_id)?)
+    }
+
+    /// Where the profile of `mn_id` sits in `nodes`: a handle that, unlike a
+    /// reference, lets a core change its own state while it holds one.
+    pub fn node_index(&self, mn_id: &str) -> Option<usize> {
+        self.by_mn_id.get(mn_id).copied()
     }
 
     pub fn mag_by_address(&self, address: &Ipv6Addr) -> Option<&MagEntry> {
@@ -308,6 +344,7 @@ address = "2001:db8:ff:1::2"
 [[mag]]
 name = "mag2"
 address = "2001:db8:ff:2::2"
+ordering = "sequence-numbers"
 
 [pool.vms]
 prefix = "2001:db8:100::/48"
@@ -342,6 +379,8 @@ pool = "vms"
             .mag_by_address(&"2001:db8:ff:2::2".parse().unwrap())
             .unwrap();
         assert!(p.may_serve(vm1, mag2));
+        assert_eq!(mag2.ordering, Some(Ordering::SequenceNumbers));
+        assert_eq!(p.mags[0].ordering, None);
         assert!(p.may_serve(vm2, mag2));
         assert_eq!(vm1.mac.to_string(), "52:54:00:aa:00:01");
     }
@@ -351,20 +390,20 @@ pool = "vms"
         let bad_mac = GOOD.replace("52:54:00:aa:00:01", "52:54:zz:aa:00:01");
         assert_eq!(
             err_of(&bad_mac),
-            "p.toml:15: node.mac: '52:54:zz:aa:00:01' is not a MAC address (six hex octets separated by colons, e.g. 52:54:00:aa:00:01)"
+            "p.toml:16: node.mac: '52:54:zz:aa:00:01' is not a MAC address (six hex octets separated by colons, e.g. 52:54:00:aa:00:01)"
         );
         let unknown = GOOD.replace("mags = [", "magz = [");
         let e = err_of(&unknown);
-        assert!(e.starts_with("p.toml:17: unknown field `magz`"), "{e}");
+        assert!(e.starts_with("p.toml:18: unknown field `magz`"), "{e}");
         let host_bits = GOOD.replace("2001:db8:1:1::/64", "2001:db8:1:1::5/64");
         assert!(
             err_of(&host_bits)
-                .contains("p.toml:16: node.hnps: '2001:db8:1:1::5/64' has host bits set")
+                .contains("p.toml:17: node.hnps: '2001:db8:1:1::5/64' has host bits set")
         );
         let no_mag = GOOD.replace("\"mag1\", \"mag2\"", "\"mag3\"");
         assert_eq!(
             err_of(&no_mag),
-            "p.toml:17: node.mags: no [[mag]] is named 'mag3'"
+            "p.toml:18: node.mags: no [[mag]] is named 'mag3'"
         );
         let twice = GOOD.replace("vm2@tapmip", "vm1@tapmip");
         assert!(err_of(&twice).contains("'vm1@tapmip' is defined twice"));
@@ -377,6 +416,12 @@ pool = "vms"
             "prefix = \"2001:db8:100::/48\"\nlength = 40",
         );
         assert!(err_of(&bad_len).contains("pool.length: 40 must lie between"));
+        let bad_order = GOOD.replace("\"sequence-numbers\"", "\"seq\"");
+        let e = err_of(&bad_order);
+        assert!(
+            e.starts_with("p.toml:9: mag.ordering: 'seq' is neither"),
+            "{e}"
+        );
         let bad_addr = GOOD.replace("2001:db8:ff:1::2", "not-an-address");
         assert!(err_of(&bad_addr).starts_with("p.toml:4: mag.address"));
         assert!(

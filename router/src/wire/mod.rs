@@ -1,6 +1,7 @@
 //! Wire formats smoltcp lacks: the Mobility Header (IP protocol 135, RFC 6275
 //! section 6.1) carrying Proxy Binding Update and Acknowledgement messages
-//! (RFC 5213 section 8) and their mobility options.
+//! (RFC 5213 section 8), Heartbeats (RFC 5847) and Binding Errors (RFC 6275
+//! 6.1.9), and their mobility options.
 //!
 //! Every format follows smoltcp's `src/wire` shape: a zero-copy view
 //! (`MhPacket`, `MhOption`) whose accessors never panic once `check_len`
@@ -79,12 +80,18 @@ fn write_u16(bytes: &mut [u8], value: u16) {
     bytes[..2].copy_from_slice(&value.to_be_bytes());
 }
 
+mod binding_error;
+mod heartbeat;
 mod mh;
 mod mh_option;
 mod pba;
 mod pbu;
 mod status;
 
+pub use binding_error::{
+    BE_STATUS_UNKNOWN_BINDING, BE_STATUS_UNRECOGNIZED_MH_TYPE, BindingErrorRepr,
+};
+pub use heartbeat::HeartbeatRepr;
 pub use mh::{
     IPPROTO_MH, IPPROTO_NONE, MhError, MhPacket, MhRepr, MhType, OPTIONS_OFFSET, mh_ipv6_packet,
 };
