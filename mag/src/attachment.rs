@@ -4,7 +4,7 @@
 
 use crate::attach::{Sighting, Trigger};
 use crate::bul::{BindingState, BulEntry};
-use crate::core::Mag;
+use crate::core::{Mag, Timer};
 use crate::pbu::{INITIAL_BINDACK_TIMEOUT, INITIAL_BINDACK_TIMEOUT_FIRST_REG};
 use ipnet::Ipv6Net;
 use router::core::{PortId, Tx};
@@ -37,23 +37,37 @@ impl Mag {
         self.counters.bump("mag.discovery.sent");
         let next = usize::from(round) + 1;
         if let Some(delay) = DISCOVERY_ROUNDS.get(next) {
-            self.timers
-                .set(crate::core::Timer::Discover(next as u8), now + *delay);
+            self.timers.set(Timer::Discover(next as u8), now + *delay);
         }
     }
 
-    /// Whether an exchange for `mac` may start now (MAX_UPDATE_RATE); counts
-    /// the ones that may not.
-    pub(crate) fn may_start_exchange(&mut self, now: Instant, mac: Mac) -> bool {
-        let recent = self
+    /// Whether an exchange for `mac` may start now (MAX_UPDATE_RATE). One that
+    /// may not is put off, not dropped: the announcement it answers may be
+    /// the only sign that the node came back.
+    fn may_start_exchange(&mut self, now: Instant, mac: Mac) -> bool {
+        let Some(at) = self.bul.get(&mac).and_then(|e| e.exchange_started_at) else {
+            return true;
+        };
+        let allowed = at + MIN_GAP_BETWEEN_EXCHANGES;
+        if now >= allowed {
+            return true;
+        }
+        self.counters.bump("mag.pbu.rate_limited");
+        self.timers.set(Timer::Announced(mac), allowed);
+        false
+    }
+
+    /// An announcement put off by MAX_UPDATE_RATE, answered now if the binding
+    /// is still idle.
+    pub(crate) fn on_announced_timer(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) {
+        let idle = self
             .bul
             .get(&mac)
-            .and_then(|e| e.exchange_started_at)
-            .is_some_and(|at| now - at < MIN_GAP_BETWEEN_EXCHANGES);
-        if recent {
-            self.counters.bump("mag.pbu.rate_limited");
+            .is_some_and(|e| e.is_registered() && e.outstanding.is_none());
+        if idle {
+            self.counters.bump("mag.pbu.reattach");
+            self.reregister(now, mac, tx);
         }
-        !recent
     }
 
     pub(crate) fn on_sighting(&mut self, now: Instant, port: PortId, s: Sighting, tx: &mut dyn Tx) {

@@ -115,6 +115,8 @@ pub(crate) enum Timer {
     Heartbeat,
     /// Asks who is on the access links, to re-learn nodes after a restart.
     Discover(u8),
+    /// An announcement of the node put off by MAX_UPDATE_RATE.
+    Announced(Mac),
 }
 
 /// How often the MAG checks that it knows the LMA's link-layer address.
@@ -290,6 +292,7 @@ impl Core for Mag {
                 Timer::LmaNeighbor => self.keep_lma_neighbor(now, tx),
                 Timer::Heartbeat => self.heartbeat_timer(now, tx),
                 Timer::Discover(round) => self.discover(now, round, tx),
+                Timer::Announced(mac) => self.on_announced_timer(now, mac, tx),
             }
         }
     }

@@ -115,6 +115,7 @@ impl Mag {
         };
         self.timers.cancel(&Timer::Binding(mac));
         self.timers.cancel(&Timer::Ra(mac));
+        self.timers.cancel(&Timer::Announced(mac));
         if let Some(nd) = self.engine.nd_mut(e.port) {
             for ip in &e.addresses {
                 nd.forget(ip);

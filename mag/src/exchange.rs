@@ -264,13 +264,32 @@ impl Mag {
         }
     }
 
-    fn on_pba(&mut self, now: Instant, pba: &PbaRepr, tx: &mut dyn Tx) {
-        let Some(mac) = self
-            .bul
+    /// The node whose outstanding PBU `pba` answers. A 135 carries the LMA's
+    /// last accepted sequence number instead of the PBU's (RFC 6275 9.5.1), so
+    /// it is matched by the identifiers it mirrors: MN-ID and link-layer ID.
+    fn answered(&self, pba: &PbaRepr) -> Option<Mac> {
+        if pba.status == PbaStatus::SequenceNumberOutOfWindow {
+            let mac = pba
+                .options
+                .mn_link_layer_id
+                .as_deref()
+                .and_then(Mac::from_bytes)?;
+            return self
+                .bul
+                .get(&mac)
+                .filter(|e| {
+                    e.outstanding.is_some() && pba.options.mn_id.as_deref() == Some(&e.mn_id)
+                })
+                .map(|e| e.mac);
+        }
+        self.bul
             .by_sequence(pba.sequence)
             .filter(|e| answers(&e.sent, pba))
             .map(|e| e.mac)
-        else {
+    }
+
+    fn on_pba(&mut self, now: Instant, pba: &PbaRepr, tx: &mut dyn Tx) {
+        let Some(mac) = self.answered(pba) else {
             self.counters.bump("mag.pba.unmatched");
             log::info!(
                 "PBA seq {} ({}) matches no pending PBU: ignored",

@@ -9,7 +9,7 @@
 
 use lma::Lma;
 use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
-use netns_tests::sim_domain::{DomainSpec, SimDomain, policy_text, proxy_coa, vm_hnp};
+use netns_tests::sim_domain::{DomainSpec, SimDomain, booted, policy_text, proxy_coa, vm_hnp};
 use router::nd::NudConfig;
 use router::rng::SplitMix64;
 use router::routes::RouteTable;
@@ -23,21 +23,6 @@ fn secs(s: u64) -> Duration {
 
 fn ms(m: u64) -> Duration {
     Duration::from_millis(m)
-}
-
-/// Boots VM 0 at MAG `m` and waits for it to be settled there.
-fn booted(spec: &DomainSpec, m: usize) -> SimDomain {
-    let mut d = spec.build();
-    d.run_for(secs(1));
-    d.boot(0, m);
-    assert!(
-        d.run_until(secs(30), |d| d.settled_at(0, m)),
-        "VM 0 registers at MAG {m}"
-    );
-    // Timestamps tick in 1/65536 s: a PBU at the very same fake instant would not
-    // be newer than the last one.
-    d.run_for(secs(1));
-    d
 }
 
 #[test]

@@ -161,6 +161,13 @@ impl SimHost {
         let mut reply = packet.to_vec();
         let mut ip = Ipv6Packet::new_unchecked(&mut reply[..]);
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        // An echo to all-nodes is answered from the link-local address, as
+        // Linux does (net.ipv6.icmp.echo_ignore_multicast = 0).
+        let dst = if dst.is_multicast() {
+            self.link_local
+        } else {
+            dst
+        };
         ip.set_src_addr(dst);
         ip.set_dst_addr(src);
         ip.set_hop_limit(64);
@@ -190,7 +197,7 @@ impl Core for SimHost {
         let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else {
             return;
         };
-        if !self.owns(&ip.dst_addr()) {
+        if !self.owns(&ip.dst_addr()) && ip.dst_addr() != ALL_NODES {
             return;
         }
         let packet = eth

@@ -74,6 +74,23 @@ pub struct SimNet {
     pub record: bool,
     /// Frames sent on a port that belongs to no segment.
     pub unattached: u64,
+    /// When a signalling frame (Mobility Header or Neighbor Discovery) was
+    /// last lost, per segment: what a protocol must recover from.
+    pub signalling_lost_at: BTreeMap<SegmentId, Instant>,
+}
+
+/// Whether `frame` carries a Mobility Header or an ND message (without
+/// extension headers, as every tapmip router sends them).
+fn is_signalling(frame: &[u8]) -> bool {
+    const ETHERTYPE_IPV6: [u8; 2] = [0x86, 0xdd];
+    if frame.get(12..14) != Some(&ETHERTYPE_IPV6[..]) {
+        return false;
+    }
+    match frame.get(20) {
+        Some(135) => true,
+        Some(58) => matches!(frame.get(54), Some(133..=137)),
+        _ => false,
+    }
 }
 
 struct Outbox(Vec<(PortId, Vec<u8>)>);
@@ -98,6 +115,7 @@ impl SimNet {
             trace: Vec::new(),
             record: false,
             unattached: 0,
+            signalling_lost_at: BTreeMap::new(),
         }
     }
 
@@ -258,6 +276,9 @@ impl SimNet {
                 .collect();
             for (node, rport) in receivers {
                 if self.rng.unit() < params.loss {
+                    if is_signalling(&frame) {
+                        self.signalling_lost_at.insert(segment, self.now);
+                    }
                     continue;
                 }
                 let copies = if self.rng.unit() < params.duplicate {

@@ -1,4 +1,4 @@
-//! A PMIPv6 domain in memory (DOMAIN_PLAN.md's addresses) on [`SimNet`]: one LMA,
+//! A PMIPv6 domain in memory (the lab's addresses) on [`SimNet`]: one LMA,
 //! N MAGs, VMs ([`SimHost`]) that migrate between the MAGs' access links, and a
 //! correspondent on the LMA's core link. Tests and benchmarks build it, steer it
 //! (move a VM, change a link) and look into the cores; the fake clock makes every
@@ -8,6 +8,11 @@
 //! cn --core-- LMA ==wan[i]== MAG[i] --access[i]-- VMs
 //! ```
 
+mod invariant;
+pub mod random;
+
+pub use invariant::Bound;
+use invariant::Events;
 use ipnet::Ipv6Net;
 use lma::binding_cache::Binding;
 use lma::{Lma, LmaConfig};
@@ -174,15 +179,17 @@ impl DomainSpec {
         let mut net = SimNet::new(self.seed);
         let mut lma_cfg = self.lma_config();
         lma_tweak(&mut lma_cfg);
-        let lma = net.add_node(Box::new(Lma::new(lma_cfg, now)));
+        let lma = net.add_node(Box::new(Lma::new(lma_cfg.clone(), now)));
         let core = net.add_segment(self.core);
         net.attach(lma, 0, core);
         let mag_policy = Policy::parse(&self.mag_policy, "mag-policy.toml")
             .unwrap_or_else(|e| panic!("MAG policy: {e}"));
         let (mut mags, mut wan, mut access) = (Vec::new(), Vec::new(), Vec::new());
+        let mut mag_cfgs = Vec::new();
         for m in 0..self.mags {
             let mut cfg = self.mag_config(m);
             mag_tweak(m, &mut cfg);
+            mag_cfgs.push(cfg.clone());
             let node = net.add_node(Box::new(Mag::new(cfg, mag_policy.clone(), now)));
             let w = net.add_segment(self.wan);
             let a = net.add_segment(self.access);
@@ -210,8 +217,28 @@ impl DomainSpec {
             access,
             where_vm: vec![None; self.vms],
             next_seq: 0,
+            lma_cfg,
+            mag_cfgs,
+            mag_policy,
+            events: Events::new(self.mags, self.vms),
         }
     }
+}
+
+/// A domain built from `spec` with VM 0 booted at MAG `m` and registered there
+/// (panics otherwise), one second after its registration.
+pub fn booted(spec: &DomainSpec, m: usize) -> SimDomain {
+    let mut d = spec.build();
+    d.run_for(Duration::from_secs(1));
+    d.boot(0, m);
+    assert!(
+        d.run_until(Duration::from_secs(30), |d| d.settled_at(0, m)),
+        "VM 0 registers at MAG {m}"
+    );
+    // Timestamps tick in 1/65536 s: a PBU at the very same fake instant would not
+    // be newer than the last one.
+    d.run_for(Duration::from_secs(1));
+    d
 }
 
 fn parse_net(s: &str) -> Ipv6Net {
@@ -243,6 +270,12 @@ pub struct SimDomain {
     /// The MAG whose access link each VM is on.
     where_vm: Vec<Option<usize>>,
     next_seq: u16,
+    /// What the routers were built from, to restart them alike.
+    lma_cfg: LmaConfig,
+    mag_cfgs: Vec<MagConfig>,
+    mag_policy: Policy,
+    /// When what the invariant's bound counts from last happened.
+    events: Events,
 }
 
 impl SimDomain {
@@ -292,6 +325,13 @@ impl SimDomain {
         self.mag(m).bindings().get(&vm_mac(v))
     }
 
+    /// When MAG `m` refreshes VM `v`'s binding: 80 % into its lifetime.
+    pub fn refresh_at(&self, m: usize, v: usize) -> Option<Instant> {
+        let e = self.bul(m, v)?;
+        let fifth = Duration::from_millis(u64::from(e.lifetime) * 200);
+        Some(e.expires_at? - fifth)
+    }
+
     /// VM `v`'s global address in its HNP, once it has one.
     pub fn vm_address(&self, v: usize) -> Option<Ipv6Addr> {
         let hnp = vm_hnp(v);
@@ -307,6 +347,7 @@ impl SimDomain {
     pub fn boot(&mut self, v: usize, m: usize) {
         self.net.attach(self.vms[v], 0, self.access[m]);
         self.where_vm[v] = Some(m);
+        self.events.arrived(v, self.net.now());
         self.net
             .with_node::<SimHost, _>(self.vms[v], |h, _, tx| h.send_rs(tx));
     }
@@ -315,19 +356,54 @@ impl SimDomain {
     /// every link for `downtime`, then resumes there and its hypervisor announces
     /// it with unsolicited NAs.
     pub fn migrate(&mut self, v: usize, m: usize, downtime: Duration) {
+        self.depart(v);
+        self.net.run_for(downtime);
+        self.arrive(v, m);
+    }
+
+    /// The stop-and-copy of a migration begins: VM `v` is paused and off its link.
+    pub fn depart(&mut self, v: usize) {
         let node = self.vms[v];
         if let Some(h) = self.net.node_mut::<SimHost>(node) {
             h.paused = true;
         }
         self.net.detach(node, 0);
         self.where_vm[v] = None;
-        self.net.run_for(downtime);
+    }
+
+    /// VM `v` resumes on MAG `m`'s access link and its hypervisor announces it.
+    pub fn arrive(&mut self, v: usize, m: usize) {
+        let node = self.vms[v];
         self.net.attach(node, 0, self.access[m]);
         self.where_vm[v] = Some(m);
+        self.events.arrived(v, self.net.now());
         self.net.with_node::<SimHost, _>(node, |h, _, tx| {
             h.paused = false;
             h.announce(tx);
         });
+    }
+
+    /// The LMA crashes and starts again at once with the same configuration
+    /// and a new Restart Counter: every binding is gone.
+    pub fn restart_lma(&mut self) {
+        self.events.lma_restarted = Some(self.net.now());
+        self.lma_cfg.restart_counter = self.lma_cfg.restart_counter.wrapping_add(1);
+        let lma = Lma::new(self.lma_cfg.clone(), self.now());
+        if let Some(node) = self.net.node_mut::<Lma>(self.lma) {
+            *node = lma;
+        }
+    }
+
+    /// MAG `m` crashes (no de-registration) and starts again at once: its
+    /// Binding Update List is empty, its nodes are still on its link.
+    pub fn restart_mag(&mut self, m: usize) {
+        self.events.mag_restarted[m] = Some(self.net.now());
+        let cfg = &mut self.mag_cfgs[m];
+        cfg.restart_counter = cfg.restart_counter.wrapping_add(1);
+        let mag = Mag::new(cfg.clone(), self.mag_policy.clone(), self.net.now());
+        if let Some(node) = self.net.node_mut::<Mag>(self.mags[m]) {
+            *node = mag;
+        }
     }
 
     /// Runs until `cond` holds or `limit` passes; returns whether it held.
@@ -356,22 +432,30 @@ impl SimDomain {
             && self.vm_address(v).is_some()
     }
 
+    /// The correspondent sends one Echo Request to VM `v`; false when the VM has
+    /// no address yet.
+    pub fn ping_once(&mut self, v: usize) -> bool {
+        let (Some(dst), Some(src)) = (self.vm_address(v), self.cn().addresses.first().copied())
+        else {
+            return false;
+        };
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        let packet = echo_request(src, dst, seq);
+        self.net
+            .with_node::<SimHost, _>(self.cn, |h, _, tx| h.send_ipv6(&packet, tx));
+        true
+    }
+
     /// The correspondent pings VM `v` `count` times, `gap` apart, then waits a
     /// second; returns how many distinct requests were answered.
     pub fn ping(&mut self, v: usize, count: u16, gap: Duration) -> usize {
         let Some(dst) = self.vm_address(v) else {
             return 0;
         };
-        let Some(src) = self.cn().addresses.first().copied() else {
-            return 0;
-        };
         let first = self.next_seq;
         for _ in 0..count {
-            let seq = self.next_seq;
-            self.next_seq = self.next_seq.wrapping_add(1);
-            let packet = echo_request(src, dst, seq);
-            self.net
-                .with_node::<SimHost, _>(self.cn, |h, _, tx| h.send_ipv6(&packet, tx));
+            self.ping_once(v);
             self.net.run_for(gap);
         }
         self.net.run_for(Duration::from_secs(1));
