@@ -729,6 +729,46 @@ mod tests {
         assert!(reason.contains("Framed-IPv6-Prefix"), "{reason}");
     }
 
+    /// Random datagrams from the server, raw and signed (so they pass the
+    /// authenticators and reach attribute parsing): never a panic, never an
+    /// Accept from unsigned bytes.
+    #[test]
+    fn random_replies_never_panic() {
+        let mut rng = crate::rng::SplitMix64::new(9);
+        let mut c = client(1);
+        let mut sent = Sent::default();
+        let server = c.config().servers[0].address;
+        for round in 0..20_000u32 {
+            if c.outstanding() == 0 {
+                ask(&mut c, Instant::from_millis(0), "vm1@tapmip", &mut sent);
+            }
+            let request = sent.datagrams.last().unwrap().1.clone();
+            let len = 20 + rng.below(80) as usize;
+            let mut reply: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+            reply[0] = [2, 3, 11, rng.next_u64() as u8][rng.below(4) as usize];
+            reply[1] = request[1];
+            let declared = if rng.chance(900_000) {
+                len
+            } else {
+                rng.below(100) as usize
+            };
+            reply[2..4].copy_from_slice(&(declared as u16).to_be_bytes());
+            let signed = round % 2 == 0 && declared == len;
+            if signed {
+                if len >= 38 && rng.chance(500_000) {
+                    reply[20] = 80;
+                    reply[21] = 18;
+                }
+                let auth: [u8; 16] = request[4..20].try_into().unwrap();
+                crate::aaa::radius_auth::sign_reply(&mut reply, &auth, SECRET);
+            }
+            if let Some((_, outcome)) = c.on_datagram(server, &reply) {
+                assert!(signed, "unsigned random bytes were taken: {outcome:?}");
+            }
+        }
+        assert!(c.counters().get("radius.accept") + c.counters().get("radius.reject") > 0);
+    }
+
     #[test]
     fn identifiers_run_out_at_256_and_cancel_frees_one() {
         let mut c = client(1);
