@@ -247,7 +247,7 @@ impl<'a> Iterator for Attributes<'a> {
 }
 
 /// Appends one attribute to `out`; the caller keeps `value` within
-/// [`MAX_VALUE_LEN`] (checked here, so a bug cannot emit a wrong Length).
+/// `MAX_VALUE_LEN` (checked here, so a bug cannot emit a wrong Length).
 pub fn push_attribute(
     out: &mut Vec<u8>,
     kind: AttributeType,
