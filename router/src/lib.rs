@@ -18,6 +18,8 @@
 //! - [`core`]: the `(now, event) -> actions` contract every protocol core implements.
 //! - [`ctl`]: the control protocol: JSON-line requests, answers as tables.
 //! - [`policy`]: the policy file shared by the LMA and the MAGs (nodes, prefixes, MAGs).
+//! - [`aaa`]: the policy store a core asks (the policy file, or RADIUS answering
+//!   later) and a RADIUS client without I/O.
 //! - [`portspec`]: the `--port` syntax shared by the router binaries.
 //! - [`plain`]: a plain IPv6 router core built from the pieces above.
 //! - [`netio`]: TAP ports, network-namespace plumbing, the mio loop and both ends of
@@ -29,6 +31,7 @@
 //! - [`mac`]: the MAC address type.
 //! - [`sim`]: deterministic in-memory simulation of cores with a fake clock.
 
+pub mod aaa;
 pub mod core;
 pub mod counters;
 pub mod ctl;

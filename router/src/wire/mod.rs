@@ -1,7 +1,8 @@
 //! Wire formats smoltcp lacks: the Mobility Header (IP protocol 135, RFC 6275
 //! section 6.1) carrying Proxy Binding Update and Acknowledgement messages
 //! (RFC 5213 section 8), Heartbeats (RFC 5847) and Binding Errors (RFC 6275
-//! 6.1.9), and their mobility options.
+//! 6.1.9), and their mobility options; and RADIUS (RFC 2865), which the routers
+//! speak to their AAA server ([`crate::aaa`]).
 //!
 //! Every format follows smoltcp's `src/wire` shape: a zero-copy view
 //! (`MhPacket`, `MhOption`) whose accessors never panic once `check_len`
@@ -86,6 +87,8 @@ mod mh;
 mod mh_option;
 mod pba;
 mod pbu;
+mod radius;
+mod radius_access;
 mod status;
 
 pub use binding_error::{
@@ -101,4 +104,11 @@ pub use mh_option::{
 };
 pub use pba::PbaRepr;
 pub use pbu::PbuRepr;
+pub use radius::{
+    AUTHENTICATOR_LEN as RADIUS_AUTHENTICATOR_LEN, Attribute as RadiusAttribute,
+    AttributeType as RadiusAttributeType, Attributes as RadiusAttributes,
+    HEADER_LEN as RADIUS_HEADER_LEN, MAX_LEN as RADIUS_MAX_LEN, RadiusCode, RadiusError,
+    RadiusPacket, push_attribute as push_radius_attribute,
+};
+pub use radius_access::{AccessReplyRepr, AccessRequestRepr, SERVICE_TYPE_FRAMED};
 pub use status::PbaStatus;
