@@ -46,12 +46,17 @@ pub struct Outstanding {
     pub unsent: bool,
 }
 
-/// Why the MAG is checking that a node is still on its link before it
-/// signals for it: a MAG never (re-)registers a node it cannot reach.
+/// What waits for proof that a node is still on the link: a MAG never
+/// (re-)registers a node it cannot reach, and stamps every PBU the moment the
+/// node showed itself (so a later registration by the MAG the node moved on
+/// to always carries a later timestamp).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Confirming {
-    /// The binding's refresh is due, but the node has been silent.
+    /// The binding's refresh is due.
     Refresh,
+    /// The outstanding PBU is due to go (again): a retransmission, or the first
+    /// transmission once the LMA's link-layer address is known.
+    Transmit,
     /// The LMA refused a PBU as stale (156, 157, 135, or a re-registration from
     /// a MAG it no longer names): only a node that answers here justifies
     /// registering it again, as a handoff.

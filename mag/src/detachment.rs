@@ -15,6 +15,11 @@ use std::net::Ipv6Addr;
 /// How long a PBU waits for the probe of a silent node (NUD reports a node
 /// that is gone within 3 s).
 const PROBE_WAIT: Duration = Duration::from_secs(4);
+/// A node heard this recently needs no probe: it cannot have left and been
+/// registered elsewhere since, as a live migration's stop-and-copy alone
+/// takes longer. Every PBU's timestamp is then within this of proof that the
+/// node was here, which is what makes timestamps order MAGs' claims right.
+const FRESH: Duration = Duration::from_millis(5);
 
 impl Mag {
     /// Sends a NUD probe to the node's link-local (or other known) address;
@@ -28,8 +33,9 @@ impl Mag {
             .is_some_and(|nd| nd.probe(now, ip, mac, true, tx))
     }
 
-    /// Probes the node and does `then` once it answers; without an address to
-    /// probe, does it at once.
+    /// Probes the node and does `then` once it answers (or sends anything);
+    /// without an address to probe, does it at once. A node that does not
+    /// answer is removed when NUD gives up.
     pub(crate) fn confirm_then(
         &mut self,
         now: Instant,
@@ -37,11 +43,10 @@ impl Mag {
         then: Confirming,
         tx: &mut dyn Tx,
     ) {
-        let has_address = self
-            .bul
-            .get(&mac)
-            .is_some_and(|e| e.nud_address().is_some());
-        if !has_address {
+        let Some(e) = self.bul.get(&mac) else {
+            return;
+        };
+        if e.nud_address().is_none() || now - e.last_heard <= FRESH {
             return self.act_on(now, mac, then, tx);
         }
         if let Some(e) = self.bul.get_mut(&mac) {
@@ -54,6 +59,9 @@ impl Mag {
     fn act_on(&mut self, now: Instant, mac: Mac, then: Confirming, tx: &mut dyn Tx) {
         match then {
             Confirming::Refresh => self.refresh(now, mac, tx),
+            Confirming::Transmit => {
+                self.transmit_outstanding(now, mac, tx);
+            }
             Confirming::Reregister => self.reregister(now, mac, tx),
         }
     }
@@ -91,6 +99,22 @@ impl Mag {
         let Some((node, nud_ip)) = owner else {
             return;
         };
+        // NUD only counts solicited answers; a node that sent anything while
+        // it was being probed (a migrated VM announcing itself on its return)
+        // is here, whatever the probes that went out while it was away say.
+        let nud = self.cfg.access_nud;
+        let probing = nud.retrans_timer * u32::from(nud.max_unicast_solicit);
+        let heard = self
+            .bul
+            .get(&node)
+            .is_some_and(|e| now - e.last_heard < probing);
+        if heard {
+            self.counters.bump("mag.nud.heard_while_probing");
+            if let Some(nd) = self.engine.nd_mut(port) {
+                nd.probe(now, ip, node, true, tx);
+            }
+            return;
+        }
         if nud_ip == Some(ip) {
             self.counters.bump("mag.detach.nud");
             log::info!("{node} unreachable at {ip} (NUD): detached");

@@ -19,8 +19,6 @@ use smoltcp::wire::{IpProtocol, Ipv6Packet};
 
 /// A binding is refreshed when this share of its granted lifetime has passed.
 const REFRESH_PERCENT: u64 = 80;
-/// A node heard this recently needs no probe before its binding is refreshed.
-const HEARD_RECENTLY: Duration = Duration::from_secs(1);
 /// Stale refusals answered with a confirmed re-registration, per exchange.
 const MAX_REREGISTRATIONS: u32 = 3;
 
@@ -117,18 +115,19 @@ impl Mag {
         seq
     }
 
-    /// The LMA's link-layer address is known: the PBUs held for it leave.
+    /// The LMA's link-layer address is known: the PBUs held for it leave, each
+    /// once its node shows it is still here.
     pub(crate) fn send_unsent(&mut self, now: Instant, tx: &mut dyn Tx) {
         let unsent: Vec<Mac> = self
             .bul
             .sorted()
             .iter()
-            .filter(|e| e.outstanding.as_ref().is_some_and(|o| o.unsent))
+            .filter(|e| e.outstanding.as_ref().is_some_and(|o| o.unsent) && e.confirming.is_none())
             .map(|e| e.mac)
             .collect();
         for mac in unsent {
-            let seq = self.transmit_outstanding(now, mac, tx);
-            log::info!("LMA resolved: PBU for {mac} sent as seq {seq}");
+            log::info!("LMA resolved: the PBU for {mac} goes once the node answers");
+            self.confirm_then(now, mac, Confirming::Transmit, tx);
         }
     }
 
@@ -166,29 +165,16 @@ impl Mag {
             self.remove(now, mac, None, tx);
             return;
         }
-        if e.confirming.is_some() {
-            // The probe neither failed nor succeeded in time: act on the
-            // binding as it stands rather than let it lapse.
-            // For a refresh that is a binding the LMA still names us for; a
-            // re-registration after a refusal is not made on a guess.
-            let why = e.confirming.take();
+        if e.confirming.take().is_some() {
+            // Neither an answer nor NUD's verdict in time: no PBU on a guess.
             self.counters.bump("mag.confirm.timed_out");
-            match why {
-                Some(Confirming::Refresh) => self.refresh(now, mac, tx),
-                _ => self.remove(now, mac, None, tx),
-            }
+            self.remove(now, mac, Some("silent"), tx);
             return;
         }
         let Some(out) = e.outstanding.as_mut() else {
-            // Registered: time to refresh (RFC 5213 6.9.1.1, HI "not changed").
-            // A node silent since the last RA interval is probed first: a
-            // refresh for a node that left would claim a binding for nobody.
-            if now - e.last_heard >= HEARD_RECENTLY {
-                self.counters.bump("mag.refresh.probed");
-                self.confirm_then(now, mac, Confirming::Refresh, tx);
-            } else {
-                self.refresh(now, mac, tx);
-            }
+            // Registered: time to refresh (RFC 5213 6.9.1.1, HI "not changed"),
+            // once the node shows it is still here.
+            self.confirm_then(now, mac, Confirming::Refresh, tx);
             return;
         };
         if out.unsent {
@@ -219,11 +205,11 @@ impl Mag {
         e.retransmissions += 1;
         let n = e.retransmissions;
         self.counters.bump("mag.pbu.retransmitted");
-        let seq = self.transmit_outstanding(now, mac, tx);
         log::info!(
-            "{mac} no PBA: retransmission {n} as seq {seq}, next wait {} ms",
+            "{mac} no PBA: retransmission {n} once the node answers, next wait {} ms",
             next.total_millis()
         );
+        self.confirm_then(now, mac, Confirming::Transmit, tx);
     }
 
     pub(crate) fn on_local(&mut self, now: Instant, port: PortId, packet: &[u8], tx: &mut dyn Tx) {

@@ -3,17 +3,16 @@
 //! LMA answers with a new Restart Counter it has restarted and lost every
 //! binding; when it answers again after missing MISSING_HEARTBEATS_ALLOWED
 //! requests, refreshes may have failed meanwhile. Either way the MAG registers
-//! every node it holds again at once, instead of leaving them unreachable until
+//! every node it holds again as soon as the node answers, instead of leaving them unreachable until
 //! their next refresh (up to 80 % of the lifetime away).
 
-use crate::bul::BindingState;
+use crate::bul::Confirming;
 use crate::core::{Mag, Timer};
-use crate::pbu::INITIAL_BINDACK_TIMEOUT;
 use router::Instant;
 use router::core::Tx;
 use router::heartbeat::{PeerEvent, response};
 use router::mac::Mac;
-use router::wire::{HandoffIndicator, HeartbeatRepr, MhRepr, mh_ipv6_packet};
+use router::wire::{HeartbeatRepr, MhRepr, mh_ipv6_packet};
 use std::net::Ipv6Addr;
 
 const HEARTBEAT_HOP_LIMIT: u8 = 64;
@@ -79,24 +78,11 @@ impl Mag {
             .map(|e| e.mac)
             .collect();
         log::warn!(
-            "{why}: registering its {} nodes again at once (RFC 5847 5.3)",
+            "{why}: registering its {} nodes again as soon as each answers (RFC 5847 5.3)",
             nodes.len()
         );
         for mac in nodes {
-            let Some(e) = self.bul.get_mut(&mac) else {
-                continue;
-            };
-            e.state = BindingState::Refreshing;
-            e.confirming = None;
-            let hnps = e.hnps.clone();
-            self.start_exchange(
-                now,
-                mac,
-                HandoffIndicator::NotChanged,
-                &hnps,
-                INITIAL_BINDACK_TIMEOUT,
-                tx,
-            );
+            self.confirm_then(now, mac, Confirming::Refresh, tx);
         }
     }
 }

@@ -100,6 +100,12 @@ impl Lma {
                 if let Some(nd) = self.engine.nd_mut(from.port) {
                     nd.note_neighbor(now, from.mag, from.mac, tx);
                 }
+                if let Decision::Refresh(id)
+                | Decision::Handoff { id, .. }
+                | Decision::Resume { id, .. } = done.decision
+                {
+                    self.supersede_held(now, id, tx);
+                }
                 (
                     PbaStatus::Accepted,
                     pbu.sequence,
@@ -153,6 +159,40 @@ impl Lma {
                 "de-registration arrived: taking up the held HI=4 PBU as a handoff (RFC 5213 5.4.1)"
             );
             self.on_pbu(now, held.from, held.pbu, Arrival::Held, tx);
+        }
+    }
+
+    /// A registration for the node came in while an HI=4 PBU was held for it:
+    /// the held claim is older, and is refused (RFC 5213 5.5: not newer than
+    /// the last accepted) rather than taken up over the newer one.
+    fn supersede_held(&mut self, now: Instant, id: u32, tx: &mut dyn Tx) {
+        let Some(held) = self.pending.remove(&id) else {
+            return;
+        };
+        self.timers.cancel(&Timer::Pending(id));
+        let status = PbaStatus::TimestampLowerThanPrevAccepted;
+        log::info!(
+            "the HI=4 PBU held from {} is superseded by a newer registration -> PBA {status} ({})",
+            self.mag_name(&held.from.mag),
+            u8::from(status)
+        );
+        if held.pbu.ack {
+            let sequence = held.pbu.sequence;
+            let answer = Answer {
+                status,
+                sequence,
+                lifetime: 0,
+                hnps: None,
+            };
+            let pba = self.pba(now, held.pbu, answer);
+            let packet = mh_ipv6_packet(
+                held.from.lma,
+                held.from.mag,
+                PBA_HOP_LIMIT,
+                &MhRepr::Pba(pba),
+            );
+            self.counters.bump(pba_counter(status));
+            self.engine.send_ipv6(now, &packet, tx);
         }
     }
 

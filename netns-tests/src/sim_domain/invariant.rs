@@ -44,8 +44,9 @@ impl Bound {
             // NA -> PBU -> PBA, plus ND for the LMA or the MAG on either side.
             handoff: rtt * 3 + slack,
             // The retransmission that follows the last loss comes within
-            // MAX_BINDACK_TIMEOUT (32 s), a probe of the node within 4 s.
-            after_signalling_loss: Duration::from_secs(32 + 4) + rtt * 3 + slack,
+            // MAX_BINDACK_TIMEOUT (32 s), a probe of the node within 4 s; a
+            // lost heartbeat is only followed by the next one.
+            after_signalling_loss: Duration::from_secs(32 + 4).max(heartbeat) + rtt * 4 + slack,
             // The heartbeat that finds the new Restart Counter, its answer
             // (after ND at the new LMA), then the PBU/PBA.
             after_lma_restart: heartbeat + rtt * 4 + slack,

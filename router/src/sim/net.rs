@@ -167,6 +167,7 @@ impl SimNet {
     ) -> Option<R> {
         let now = self.now;
         let mut out = Outbox(Vec::new());
+        super::log::set_context(now, id);
         let core: &mut dyn Any = self.nodes.get_mut(id)?.as_mut();
         let r = f(core.downcast_mut::<T>()?, now, &mut out);
         self.transmit(id, out);
@@ -207,6 +208,7 @@ impl SimNet {
             }
             self.now = at;
             let mut out = Outbox(Vec::new());
+            super::log::set_context(self.now, node);
             if let Some(n) = self.nodes.get_mut(node) {
                 n.on_timer(self.now, &mut out);
             }
@@ -247,6 +249,7 @@ impl SimNet {
 
     fn deliver(&mut self, d: Delivery) {
         let mut out = Outbox(Vec::new());
+        super::log::set_context(self.now, d.node);
         if let Some(n) = self.nodes.get_mut(d.node) {
             n.on_frame(self.now, d.port, &d.frame, &mut out);
         }
