@@ -22,15 +22,22 @@ const PROBE_WAIT: Duration = Duration::from_secs(4);
 const FRESH: Duration = Duration::from_millis(5);
 
 impl Mag {
-    /// Sends a NUD probe to the node's link-local (or other known) address;
-    /// false when it has none or a probe is already under way.
-    pub(crate) fn probe_node(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) -> bool {
+    /// Sends a NUD probe to the node's link-local (or other known) address
+    /// unless NUD holds it REACHABLE and `even_if_reachable` is false; false
+    /// when no probe went (no address, or one already under way).
+    pub(crate) fn probe_node(
+        &mut self,
+        now: Instant,
+        mac: Mac,
+        even_if_reachable: bool,
+        tx: &mut dyn Tx,
+    ) -> bool {
         let Some((port, Some(ip))) = self.bul.get(&mac).map(|e| (e.port, e.nud_address())) else {
             return false;
         };
         self.engine
             .nd_mut(port)
-            .is_some_and(|nd| nd.probe(now, ip, mac, true, tx))
+            .is_some_and(|nd| nd.probe(now, ip, mac, even_if_reachable, tx))
     }
 
     /// Probes the node and does `then` once it answers (or sends anything);
@@ -52,7 +59,7 @@ impl Mag {
         if let Some(e) = self.bul.get_mut(&mac) {
             e.confirming = Some(then);
         }
-        self.probe_node(now, mac, tx);
+        self.probe_node(now, mac, true, tx);
         self.timers.set(Timer::Binding(mac), now + PROBE_WAIT);
     }
 

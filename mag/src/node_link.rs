@@ -77,7 +77,8 @@ impl Mag {
         // A VM that left without a word (live migration) may still be REACHABLE in
         // the cache for reachable_time; silence for a whole RA interval is doubt
         // enough to probe it (RFC 4861 7.3.1), so detachment takes seconds.
-        if now - last_heard >= self.cfg.ra_interval && self.probe_node(now, mac, tx) {
+        let silent = now - last_heard >= self.cfg.ra_interval;
+        if self.probe_node(now, mac, silent, tx) {
             self.counters.bump("mag.nud.probes");
             log::debug!("{mac} idle: probing it");
         }

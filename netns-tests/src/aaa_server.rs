@@ -271,6 +271,19 @@ impl FreeRadius {
         self.log.lock().map(|l| l.join("\n")).unwrap_or_default()
     }
 
+    /// The log once `done` holds for it, or after `limit`: FreeRADIUS may
+    /// write a request's log lines after its reply has arrived.
+    pub fn log_when(&self, limit: Duration, done: impl Fn(&str) -> bool) -> String {
+        let until = std::time::Instant::now() + limit;
+        loop {
+            let log = self.log_text();
+            if done(&log) || std::time::Instant::now() >= until {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Its configuration and logs.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -247,7 +247,9 @@ fn radius_freeradius_accepts_with_prefixes_and_rejects_with_reason() {
         ],
         None,
     );
-    let log = server.log_text();
+    let log = server.log_when(StdDuration::from_secs(5), |log| {
+        log.matches("Login OK").count() >= 2 && log.matches("Login incorrect").count() >= 3
+    });
     println!("FreeRADIUS said:\n{log}");
     assert_eq!(
         mag.answers[0].1,

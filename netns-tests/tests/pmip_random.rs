@@ -15,7 +15,6 @@ fn env(name: &str, default: u64) -> u64 {
 
 #[test]
 fn days_of_random_migrations_restarts_and_lossy_links_keep_the_invariant() {
-    router::sim::log::init_from_env();
     let seeds = env("TAPMIP_SIM_SEEDS", 6);
     let first = env("TAPMIP_SIM_FIRST_SEED", 1);
     let days = env("TAPMIP_SIM_DAYS", 3);

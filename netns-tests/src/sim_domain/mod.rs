@@ -175,6 +175,7 @@ impl DomainSpec {
         lma_tweak: impl FnOnce(&mut LmaConfig),
         mut mag_tweak: impl FnMut(usize, &mut MagConfig),
     ) -> SimDomain {
+        router::sim::log::init_from_env();
         let now = Instant::from_millis(0);
         let mut net = SimNet::new(self.seed);
         let mut lma_cfg = self.lma_config();
