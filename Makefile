@@ -8,7 +8,7 @@ DEPS := ip:iproute2 tshark:tshark unshare:util-linux ping:iputils-ping socat:soc
 	radclient:freeradius-utils
 PACKAGES := iproute2 tshark python3-scapy util-linux iputils-ping socat freeradius freeradius-utils
 
-.PHONY: build lint deps test lab bench paper
+.PHONY: build lint deps test lab bench paper soak
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -43,6 +43,16 @@ test: deps lint
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace --exclude netns-tests
 	$(CARGO) test -p netns-tests -- --test-threads=1
+
+# Long runs: the randomized domain simulation for many seeds (SOAK_SEEDS, each
+# three days of fake time), then SOAK_MIGRATIONS live migrations in the lab with
+# the routers' memory and state sampled every 100: nothing may grow.
+SOAK_SEEDS ?= 200
+SOAK_MIGRATIONS ?= 1000
+soak: deps
+	TAPMIP_SIM_SEEDS=$(SOAK_SEEDS) $(CARGO) test --release -p netns-tests --test pmip_random -- --nocapture
+	$(CARGO) build --release --workspace --bins
+	target/release/tapmip-scenario soak --migrations $(SOAK_MIGRATIONS)
 
 # Benchmarks print figures and their conditions; they assert nothing about speed.
 bench: deps

@@ -72,6 +72,9 @@ pub enum Trigger {
     UnsolicitedNa,
     DadNs,
     UnknownSource,
+    /// A frame from `::`, such as the MLD report a node sends while its
+    /// addresses are still tentative: an interface coming up.
+    Configuring,
 }
 
 impl Trigger {
@@ -80,7 +83,7 @@ impl Trigger {
             Trigger::RouterSolicitation => cfg.router_solicitation,
             Trigger::UnsolicitedNa => cfg.unsolicited_na,
             Trigger::DadNs => cfg.dad_ns,
-            Trigger::UnknownSource => cfg.unknown_source,
+            Trigger::UnknownSource | Trigger::Configuring => cfg.unknown_source,
         }
     }
 
@@ -90,6 +93,7 @@ impl Trigger {
             Trigger::UnsolicitedNa => "mag.attach.unsolicited_na",
             Trigger::DadNs => "mag.attach.dad_ns",
             Trigger::UnknownSource => "mag.attach.unknown_source",
+            Trigger::Configuring => "mag.attach.configuring",
         }
     }
 }
@@ -101,6 +105,7 @@ impl fmt::Display for Trigger {
             Trigger::UnsolicitedNa => "unsolicited NA",
             Trigger::DadNs => "DAD NS",
             Trigger::UnknownSource => "frame from unknown source",
+            Trigger::Configuring => "frame from :: (interface coming up)",
         })
     }
 }
@@ -122,7 +127,9 @@ impl Sighting {
     /// (a migrated VM); anything else is a guess the MAG should not make.
     pub fn handoff_indicator(&self) -> HandoffIndicator {
         match (self.trigger, self.address) {
-            (Trigger::RouterSolicitation | Trigger::DadNs, _) => HandoffIndicator::NewInterface,
+            (Trigger::RouterSolicitation | Trigger::DadNs | Trigger::Configuring, _) => {
+                HandoffIndicator::NewInterface
+            }
             (Trigger::UnsolicitedNa, Some(ip)) if !ip.is_unicast_link_local() => {
                 HandoffIndicator::InterMag
             }
@@ -159,8 +166,9 @@ pub fn from_nd(event: &NdEvent) -> Option<Sighting> {
     }
 }
 
-/// The Ethernet source of an access-link frame and, for IPv6, its IP source:
-/// read straight from fixed offsets so that checking every frame costs nothing.
+/// The Ethernet source of an access-link frame and, for IPv6, its IP source
+/// (`::` included, a node configuring its interface): read straight from
+/// fixed offsets so that checking every frame costs nothing.
 pub fn frame_source(frame: &[u8]) -> Option<(Mac, Option<Ipv6Addr>)> {
     const ETH_SRC: core::ops::Range<usize> = 6..12;
     const ETHERTYPE: core::ops::Range<usize> = 12..14;
@@ -174,7 +182,7 @@ pub fn frame_source(frame: &[u8]) -> Option<(Mac, Option<Ipv6Addr>)> {
         .flatten()
         .and_then(|b| <[u8; 16]>::try_from(b).ok())
         .map(Ipv6Addr::from)
-        .filter(|ip| !ip.is_unspecified() && !ip.is_multicast());
+        .filter(|ip| !ip.is_multicast());
     Some((mac, ip))
 }
 
@@ -246,6 +254,12 @@ mod tests {
         let src: Ipv6Addr = "fe80::5".parse().unwrap();
         frame[22..38].copy_from_slice(&src.octets());
         assert_eq!(frame_source(&frame), Some((MAC, Some(src))));
+        frame[22..38].fill(0);
+        assert_eq!(
+            frame_source(&frame),
+            Some((MAC, Some(Ipv6Addr::UNSPECIFIED))),
+            "a node configuring its interface"
+        );
         frame[6] = 0x33;
         assert_eq!(frame_source(&frame), None, "a multicast source is no node");
     }

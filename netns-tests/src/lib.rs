@@ -16,6 +16,7 @@ pub mod payload;
 pub mod plain_router;
 pub mod probe;
 pub mod sim_domain;
+pub mod soak;
 pub mod tcp;
 pub mod userns;
 pub mod wait;

@@ -61,6 +61,7 @@ const FIELDS: &[&str] = &[
 const MH_PBU: &str = "5";
 const MH_PBA: &str = "6";
 const ICMP_RS: &str = "133";
+const ICMP_MLD2_REPORT: &str = "143";
 const ICMP_RA: &str = "134";
 const ICMP_NS: &str = "135";
 const ICMP_NA: &str = "136";
@@ -211,6 +212,9 @@ fn parse_row(segment: &str, line: &str) -> Option<Frame> {
             }
         }
         (_, ICMP_RS) => Kind::Trigger("RS".into()),
+        // The MAGs take any frame from a node they do not know yet as its
+        // attachment; an interface coming up sends MLD reports first.
+        (_, ICMP_MLD2_REPORT) => Kind::Trigger(format!("MLD report from {src}")),
         (_, ICMP_NS) if src == "::" => {
             Kind::Trigger(format!("DAD NS {}", get("icmpv6.nd.ns.target_address")))
         }
