@@ -73,7 +73,7 @@ lab: deps
 	$(CARGO) build --workspace --bins
 	target/debug/tapmip-lab demo --out lab-out
 
-# The paper's measurements (PAPER.md) on the lab: PAPER_RUNS migrations per RTT
+# The paper's measurements (Kassahun et al., CloudNet 2014) on the lab: PAPER_RUNS migrations per RTT
 # (default 70), PAPER_PRECOPY_MB of pre-copy (default 256); report in docs/paper/.
 # PAPER_ARGS passes more options (e.g. --pause-ms 300, --out DIR, --replot).
 paper: deps
