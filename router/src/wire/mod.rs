@@ -1,6 +1,7 @@
 //! Wire formats smoltcp lacks: the Mobility Header (IP protocol 135, RFC 6275
 //! section 6.1) carrying Proxy Binding Update and Acknowledgement messages
-//! (RFC 5213 section 8) and their mobility options.
+//! (RFC 5213 section 8) and their mobility options, and the virtio-net header
+//! a TAP with offloads puts before each frame ([`virtio_net`]).
 //!
 //! Every format follows smoltcp's `src/wire` shape: a zero-copy view
 //! (`MhPacket`, `MhOption`) whose accessors never panic once `check_len`
@@ -84,6 +85,7 @@ mod mh_option;
 mod pba;
 mod pbu;
 mod status;
+pub mod virtio_net;
 
 pub use mh::{
     IPPROTO_MH, IPPROTO_NONE, MhError, MhPacket, MhRepr, MhType, OPTIONS_OFFSET, mh_ipv6_packet,
