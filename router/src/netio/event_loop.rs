@@ -2,7 +2,10 @@
 //!
 //! The core's only clock is this loop's: monotonic time since the loop was made,
 //! as a [`crate::Instant`]. Its only timer is [`Core::poll_at`], which bounds each
-//! poll. Frames the core sends are written at once; a full device queue drops them.
+//! poll. Every ready port is read until it is empty; frames the core sends are
+//! written at once (a full device queue drops them), except the TCP segments a
+//! port with offloads joins into superframes, written when the poll's work is
+//! done ([`Port::flush`]).
 
 use std::io;
 use std::time::Duration as StdDuration;
@@ -11,9 +14,10 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::control::ControlSocket;
 use super::stop::{Stop, StopReason};
-use super::tap::{MAX_FRAME, Port, Recv};
-use crate::core::{Core, PortId, Tx};
+use super::tap::{Port, RecvOffload};
+use crate::core::{Core, PortId, Rx, Tx};
 use crate::ctl::{Request, Response, parse_request, set_log_level};
+use crate::gso::{MAX_SUPERFRAME, Offload};
 use crate::{Duration, Instant};
 
 const STOP: Token = Token(usize::MAX);
@@ -41,6 +45,8 @@ pub struct EventLoop {
     control: Option<ControlSocket>,
     start: std::time::Instant,
     buf: Box<[u8]>,
+    /// Where a superframe is cut for a core that takes only ordinary frames.
+    scratch: Box<[u8]>,
 }
 
 impl EventLoop {
@@ -63,7 +69,8 @@ impl EventLoop {
             stop,
             control: None,
             start: std::time::Instant::now(),
-            buf: vec![0; MAX_FRAME].into_boxed_slice(),
+            buf: vec![0; MAX_SUPERFRAME].into_boxed_slice(),
+            scratch: vec![0; MAX_SUPERFRAME].into_boxed_slice(),
         })
     }
 
@@ -124,8 +131,21 @@ impl EventLoop {
         Ok(())
     }
 
-    /// One poll: due timers, then every ready port read until it is empty.
+    /// One poll: due timers, then every ready port read until it is empty, then
+    /// what the ports hold written.
     fn turn<C: Core>(
+        &mut self,
+        core: &mut C,
+        until: Option<std::time::Instant>,
+    ) -> Result<Option<StopReason>, LoopError> {
+        let result = self.serve(core, until);
+        for port in &mut self.ports {
+            port.flush();
+        }
+        result
+    }
+
+    fn serve<C: Core>(
         &mut self,
         core: &mut C,
         until: Option<std::time::Instant>,
@@ -143,6 +163,7 @@ impl EventLoop {
             control,
             start,
             buf,
+            scratch,
         } = self;
         if let Err(error) = poll.poll(events, timeout) {
             if error.kind() == io::ErrorKind::Interrupted {
@@ -158,7 +179,7 @@ impl EventLoop {
             if let Some(ctl) = control.as_mut().filter(|c| c.owns(token)) {
                 serve_control(core, ctl, poll.registry(), ports, token, *start);
             } else if token != STOP {
-                read_port(core, ports, token.0, buf, *start)?;
+                read_port(core, ports, token.0, (buf, scratch), *start)?;
             } else if until.is_none() {
                 // While draining the stop was already acted on: repeats are ignored.
                 let taken = stop.take().map_err(|error| LoopError::Poll {
@@ -196,21 +217,23 @@ fn clock(start: std::time::Instant) -> Instant {
     Instant::from_micros(i64::try_from(start.elapsed().as_micros()).unwrap_or(i64::MAX))
 }
 
-/// Reads `id` until its queue is empty, handing each frame to the core.
+/// Reads `id` until its queue is empty, handing each frame to the core: an
+/// ordinary one to [`Core::on_frame`], one that still needs offload work to
+/// [`Core::on_rx`] once its header proved true.
 fn read_port<C: Core>(
     core: &mut C,
     ports: &mut [Port],
     id: PortId,
-    buf: &mut [u8],
+    (buf, scratch): (&mut [u8], &mut [u8]),
     start: std::time::Instant,
 ) -> Result<(), LoopError> {
     loop {
         let Some(port) = ports.get_mut(id) else {
             return Ok(());
         };
-        let n = match port.recv(buf) {
-            Ok(Recv::Frame(n)) => n,
-            Ok(Recv::Empty) => return Ok(()),
+        let (n, vnet) = match port.recv_offload(buf) {
+            Ok(RecvOffload::Frame { len, vnet }) => (len, vnet),
+            Ok(RecvOffload::Empty) => return Ok(()),
             Err(error) => {
                 return Err(LoopError::Recv {
                     dev: port.name().to_string(),
@@ -218,8 +241,26 @@ fn read_port<C: Core>(
                 });
             }
         };
-        let frame = buf.get(..n).unwrap_or_default();
-        core.on_frame(clock(start), id, frame, &mut PortTx(ports));
+        if n >= buf.len() {
+            // Filled the whole buffer: the kernel may have cut it.
+            port.count_bad_offload();
+            continue;
+        }
+        let frame = &mut buf[..n];
+        let offload = match Offload::from_vnet(&vnet, frame) {
+            Ok(offload) => offload,
+            Err(e) => {
+                port.count_bad_offload();
+                log::debug!("{}: dropped a {n}-byte frame: {e}", port.name());
+                continue;
+            }
+        };
+        let tx = &mut PortTx(ports);
+        if offload.is_none() {
+            core.on_frame(clock(start), id, frame, tx);
+        } else {
+            core.on_rx(clock(start), id, Rx::new(frame, offload, scratch), tx);
+        }
     }
 }
 
@@ -251,18 +292,33 @@ fn serve_control<C: Core>(
     }
 }
 
-/// Writes each frame to its port at once; never blocks.
+/// Hands each frame to its port at once; never blocks.
 struct PortTx<'a>(&'a mut [Port]);
+
+impl PortTx<'_> {
+    fn port(&mut self, port: PortId) -> Option<&mut Port> {
+        let p = self.0.get_mut(port);
+        if p.is_none() {
+            log::warn!("core sent a frame to port {port}, which does not exist");
+        }
+        p
+    }
+}
 
 impl Tx for PortTx<'_> {
     fn send(&mut self, port: PortId, frame: &[u8]) {
-        match self.0.get_mut(port) {
-            Some(p) => {
-                if let Err(e) = p.send(frame) {
-                    log::debug!("{}: dropped a {}-byte frame: {e}", p.name(), frame.len());
-                }
-            }
-            None => log::warn!("core sent a frame to port {port}, which does not exist"),
+        if let Some(p) = self.port(port)
+            && let Err(e) = p.send(frame)
+        {
+            log::debug!("{}: dropped a {}-byte frame: {e}", p.name(), frame.len());
+        }
+    }
+
+    fn send_offload(&mut self, port: PortId, frame: &[u8], offload: &Offload) {
+        if let Some(p) = self.port(port)
+            && let Err(e) = p.send_offload(frame, offload)
+        {
+            log::debug!("{}: dropped a {}-byte frame: {e}", p.name(), frame.len());
         }
     }
 }
