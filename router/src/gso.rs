@@ -626,4 +626,6 @@ fn candidate(frame: &[u8]) -> Option<Layout> {
 }
 
 #[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
 mod tests;
