@@ -159,7 +159,7 @@ impl Layout {
         })
     }
 
-    fn csum_offset(&self) -> usize {
+    pub(crate) fn csum_offset(&self) -> usize {
         if self.tcp { TCP_CSUM } else { UDP_CSUM }
     }
 
@@ -469,161 +469,9 @@ pub fn to_plain(
     Ok(1)
 }
 
-/// The superframe being built by a [`Coalescer`].
-#[derive(Debug, Clone, Copy)]
-struct Pending {
-    layout: Layout,
-    /// Payload of the first segment: the segment size of the superframe.
-    size: usize,
-    segments: usize,
-    next_seq: u32,
-    /// A short or PSH segment ended the flow's burst: nothing more joins.
-    closed: bool,
-}
+mod coalesce;
 
-/// Joins consecutive TCP/IPv6 segments of one flow, in order, into one
-/// superframe (the rules of Linux's `tcp_gro_receive`: same addresses, ports,
-/// acknowledgment, window, options and flags but PSH; contiguous sequence
-/// numbers; equal segments, only the last shorter). Every segment's checksum
-/// is verified before it joins, since the superframe leaves with a partial
-/// one the receiver will not check. One flow at a time, so the order of frames
-/// on the port never changes.
-pub struct Coalescer {
-    buf: Box<[u8]>,
-    len: usize,
-    pending: Option<Pending>,
-}
-
-impl Default for Coalescer {
-    fn default() -> Self {
-        Coalescer::new()
-    }
-}
-
-impl Coalescer {
-    pub fn new() -> Coalescer {
-        Coalescer {
-            buf: vec![0; MAX_SUPERFRAME].into_boxed_slice(),
-            len: 0,
-            pending: None,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.pending.is_none()
-    }
-
-    /// Takes `frame` in, or writes it through `write` when it cannot join;
-    /// what was pending is written first whenever `frame` does not extend it.
-    pub fn push(&mut self, frame: &[u8], write: &mut dyn FnMut(&[u8], &Offload)) {
-        let Some(layout) = candidate(frame) else {
-            self.flush(write);
-            write(frame, &Offload::NONE);
-            return;
-        };
-        if self.extends(frame, &layout) {
-            self.append(frame, &layout);
-            return;
-        }
-        self.flush(write);
-        let payload = layout.end - layout.headers;
-        self.buf[..frame.len()].copy_from_slice(frame);
-        self.len = frame.len();
-        self.pending = Some(Pending {
-            layout,
-            size: payload,
-            segments: 1,
-            next_seq: be32(frame, layout.l4 + 4).wrapping_add(payload as u32),
-            closed: frame[layout.l4 + 13] & TCP_PSH != 0,
-        });
-    }
-
-    fn extends(&self, frame: &[u8], layout: &Layout) -> bool {
-        let Some(p) = &self.pending else {
-            return false;
-        };
-        let l4 = p.layout.l4;
-        let held = &self.buf[..self.len];
-        let payload = layout.end - layout.headers;
-        !p.closed
-            && layout.headers == p.layout.headers
-            && payload <= p.size
-            && self.len + payload <= self.buf.len()
-            && self.len - ETH_LEN - IPV6_LEN + payload <= MAX_IP_PAYLOAD
-            && be32(frame, l4 + 4) == p.next_seq
-            // Ethernet header, IPv6 version/class/flow, next header, hop limit, addresses.
-            && frame[..ETH_LEN + 4] == held[..ETH_LEN + 4]
-            && frame[ETH_LEN + 6..l4] == held[ETH_LEN + 6..l4]
-            // Ports, then acknowledgment, offset, flags but PSH, window.
-            && frame[l4..l4 + 4] == held[l4..l4 + 4]
-            && frame[l4 + 8..l4 + 13] == held[l4 + 8..l4 + 13]
-            && (frame[l4 + 13] ^ held[l4 + 13]) & !TCP_PSH == 0
-            && frame[l4 + 14..l4 + 16] == held[l4 + 14..l4 + 16]
-            // Options, timestamps included.
-            && frame[l4 + 20..p.layout.headers] == held[l4 + 20..p.layout.headers]
-    }
-
-    fn append(&mut self, frame: &[u8], layout: &Layout) {
-        let Some(p) = &mut self.pending else {
-            return;
-        };
-        let payload = &frame[layout.headers..layout.end];
-        self.buf[self.len..self.len + payload.len()].copy_from_slice(payload);
-        self.len += payload.len();
-        p.segments += 1;
-        p.next_seq = p.next_seq.wrapping_add(payload.len() as u32);
-        let push = frame[layout.l4 + 13] & TCP_PSH != 0;
-        if push {
-            self.buf[p.layout.l4 + 13] |= TCP_PSH;
-        }
-        p.closed = push || payload.len() < p.size;
-    }
-
-    /// Writes what is pending: a lone segment as it came, several as one
-    /// superframe with a partial checksum.
-    pub fn flush(&mut self, write: &mut dyn FnMut(&[u8], &Offload)) {
-        let Some(p) = self.pending.take() else {
-            return;
-        };
-        let frame = &mut self.buf[..self.len];
-        if p.segments == 1 {
-            write(frame, &Offload::NONE);
-            return;
-        }
-        let mut layout = p.layout;
-        layout.end = frame.len();
-        put16(
-            frame,
-            ETH_LEN + 4,
-            (frame.len() - ETH_LEN - IPV6_LEN) as u16,
-        );
-        let l4_len = frame.len() - layout.l4;
-        let pseudo = pseudo_header(frame, &layout, l4_len);
-        put16(frame, layout.l4 + TCP_CSUM, pseudo);
-        let offload = Offload {
-            partial: Some((layout.l4, TCP_CSUM)),
-            gso: Some(Gso {
-                layout,
-                size: p.size,
-                ecn: false,
-            }),
-        };
-        write(frame, &offload);
-    }
-}
-
-/// The layout of a TCP/IPv6 data segment that may join a superframe: plain
-/// ACK or PSH+ACK data, nothing after the IP packet, a right checksum.
-fn candidate(frame: &[u8]) -> Option<Layout> {
-    let layout = Layout::parse(frame).ok()?;
-    let flags = *frame.get(layout.l4 + 13)?;
-    let joinable = layout.ipv6
-        && layout.tcp
-        && layout.end == frame.len()
-        && layout.end > layout.headers
-        && flags & (TCP_FIN | TCP_SYN | TCP_RST | TCP_URG | TCP_CWR) == 0;
-    (joinable && l4_checksum_ok(frame, &layout)).then_some(layout)
-}
+pub use coalesce::Coalescer;
 
 #[cfg(test)]
 pub(crate) mod testing;

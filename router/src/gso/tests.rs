@@ -211,8 +211,9 @@ fn every_truncation_is_refused_or_harmless_never_a_panic() {
                 }
             }
             let _ = Layout::parse(cut);
-            let mut c = Coalescer::new();
-            c.push(cut, &mut |_, _| {});
+            let mut c = Coalescer::new(true, true);
+            c.push(cut, None, &mut |_, _| {});
+            c.push(cut, Some((54, 16)), &mut |_, _| {});
             c.flush(&mut |_, _| {});
         }
     }
@@ -244,10 +245,10 @@ fn arbitrary_headers_and_frames_never_panic() {
 
 /// What a [`Coalescer`] wrote: frames with their offload.
 fn coalesce(frames: &[Vec<u8>]) -> Vec<(Vec<u8>, Offload)> {
-    let mut c = Coalescer::new();
+    let mut c = Coalescer::new(true, true);
     let mut written = Vec::new();
     for f in frames {
-        c.push(f, &mut |b, o| written.push((b.to_vec(), *o)));
+        c.push(f, None, &mut |b, o| written.push((b.to_vec(), *o)));
     }
     c.flush(&mut |b, o| written.push((b.to_vec(), *o)));
     written
@@ -322,4 +323,82 @@ fn a_superframe_never_exceeds_the_ipv6_payload_limit() {
     }
     let total: usize = written.iter().map(|(f, _)| f.len() - 86).sum();
     assert_eq!(total, 60 * 1428);
+}
+
+#[test]
+fn equal_datagrams_join_into_one_udp_superframe() {
+    let one = |n: u8| {
+        let mut f = udp6(&[n; 64]);
+        let layout = Layout::parse(&f).unwrap();
+        refill(&mut f, &layout, false);
+        f
+    };
+    let datagrams: Vec<Vec<u8>> = (0..70).map(one).collect();
+    let written = coalesce(&datagrams);
+    assert_eq!(written.len(), 2, "at most 64 datagrams per superframe");
+    let (frame, offload) = &written[0];
+    let v = offload.to_vnet();
+    assert_eq!(
+        (v.gso_type.kind, v.gso_size, v.csum_offset),
+        (GsoType::UdpL4, 64, 6)
+    );
+    assert_eq!(frame.len(), 62 + 64 * 64);
+    // Cut again, the superframe gives back the very datagrams.
+    let again = segments_of(frame, offload, 1500);
+    assert_eq!(again, datagrams[..64]);
+    let mut odd = one(1);
+    odd.truncate(62 + 10);
+    put16(&mut odd, 18, 18);
+    put16(&mut odd, 58, 18);
+    let layout = Layout::parse(&odd).unwrap();
+    refill(&mut odd, &layout, false);
+    let written = coalesce(&[one(1), odd.clone(), one(2)]);
+    assert_eq!(written.len(), 2, "a shorter datagram ends the superframe");
+    assert_eq!(written[1].0, one(2));
+}
+
+#[test]
+fn a_port_without_uso_gets_its_datagrams_one_by_one() {
+    let d = |n: u8| {
+        let mut f = udp6(&[n; 64]);
+        let layout = Layout::parse(&f).unwrap();
+        refill(&mut f, &layout, false);
+        f
+    };
+    let mut c = Coalescer::new(true, false);
+    let mut written = Vec::new();
+    for f in [d(1), d(2)] {
+        c.push(&f, None, &mut |b, o| written.push((b.to_vec(), *o)));
+    }
+    c.flush(&mut |b, o| written.push((b.to_vec(), *o)));
+    assert_eq!(written.len(), 2);
+    assert!(written.iter().all(|(_, o)| o.is_none()));
+}
+
+#[test]
+fn segments_with_partial_checksums_join_and_a_lone_one_keeps_its_own() {
+    let data = payload(2856);
+    let superframe = tcp6(0, &data, true);
+    let a = tcp6(0, &data[..1428], true);
+    let b = tcp6(1428, &data[1428..], true);
+    let mut c = Coalescer::new(true, true);
+    let mut written = Vec::new();
+    let mut w = |f: &[u8], o: &Offload| written.push((f.to_vec(), *o));
+    c.push(&a, Some((54, 16)), &mut w);
+    c.push(&b, Some((54, 16)), &mut w);
+    c.flush(&mut w);
+    c.push(&a, Some((54, 16)), &mut w);
+    c.flush(&mut w);
+    assert_eq!(written.len(), 2);
+    assert_eq!(written[0].0, superframe);
+    assert_eq!(
+        written[1],
+        (
+            a,
+            Offload {
+                partial: Some((54, 16)),
+                gso: None
+            }
+        )
+    );
 }

@@ -148,7 +148,8 @@ impl Port {
         let offloads = device.offloads;
         // Superframes go out only where the kernel sends them too: the peer is a
         // kernel stack that takes them, not a packet socket reading the device.
-        let coalescer = offloads.tso6().then(Coalescer::new);
+        let coalescer = (offloads.tso6() || offloads.uso6())
+            .then(|| Coalescer::new(offloads.tso6(), offloads.uso6()));
         let scratch = if offloads.vnet_hdr { MAX_SUPERFRAME } else { 0 };
         Ok(Port {
             file: device.file,
@@ -250,7 +251,7 @@ impl Port {
         } = self;
         match coalescer {
             Some(c) => {
-                c.push(frame, &mut |bytes, offload| {
+                c.push(frame, None, &mut |bytes, offload| {
                     write_logged(file, name, *offloads, stats, bytes, offload)
                 });
                 Ok(())
@@ -262,6 +263,22 @@ impl Port {
     /// Writes a frame that still needs offload work: whole when the kernel side
     /// takes it, else cut or completed here first.
     pub fn send_offload(&mut self, frame: &[u8], offload: &Offload) -> Result<(), io::Error> {
+        if offload.gso.is_none()
+            && self.offloads.csum()
+            && let Port {
+                file,
+                name,
+                offloads,
+                coalescer: Some(c),
+                stats,
+                ..
+            } = self
+        {
+            c.push(frame, offload.partial, &mut |bytes, offload| {
+                write_logged(file, name, *offloads, stats, bytes, offload)
+            });
+            return Ok(());
+        }
         self.flush();
         if self.takes(offload) {
             return write(
