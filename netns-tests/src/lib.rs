@@ -15,6 +15,7 @@ pub mod payload;
 pub mod plain_router;
 pub mod probe;
 pub mod sim_domain;
+pub mod superframes;
 pub mod tcp;
 pub mod userns;
 pub mod wait;

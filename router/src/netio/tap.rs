@@ -95,8 +95,9 @@ pub struct Port {
     file: File,
     name: String,
     offloads: Offloads,
-    /// Joins the TCP segments written to a port that takes superframes.
-    coalescer: Option<Coalescer>,
+    /// Joins the segments written to a port that takes superframes (boxed: a
+    /// port stays small for the enums that hold one).
+    coalescer: Option<Box<Coalescer>>,
     /// Where a superframe the device cannot take is cut, or a partial
     /// checksum completed.
     scratch: Box<[u8]>,
@@ -149,14 +150,14 @@ impl Port {
         // Superframes go out only where the kernel sends them too: the peer is a
         // kernel stack that takes them, not a packet socket reading the device.
         let coalescer = (offloads.tso6() || offloads.uso6())
-            .then(|| Coalescer::new(offloads.tso6(), offloads.uso6()));
-        let scratch = if offloads.vnet_hdr { MAX_SUPERFRAME } else { 0 };
+            .then(|| Box::new(Coalescer::new(offloads.tso6(), offloads.uso6())));
         Ok(Port {
             file: device.file,
             name: device.name,
             offloads,
             coalescer,
-            scratch: vec![0; scratch].into_boxed_slice(),
+            // A port without a header still gets frames from ports with one.
+            scratch: vec![0; MAX_SUPERFRAME].into_boxed_slice(),
             stats: PortStats::default(),
         })
     }
@@ -301,9 +302,11 @@ impl Port {
             stats.tx_segmented += 1;
         }
         let mut emit = |seg: &[u8]| write_logged(file, name, *offloads, stats, seg, &Offload::NONE);
-        to_plain(frame, offload, scratch, &mut emit)
-            .map(|_| ())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+        let cut = to_plain(frame, offload, scratch, &mut emit);
+        cut.map(|_| ()).map_err(|e| {
+            self.stats.tx_errors += 1;
+            io::Error::new(io::ErrorKind::InvalidInput, e)
+        })
     }
 
     /// Whether the kernel side of this port takes `offload` as it is.
