@@ -20,7 +20,7 @@ mod report;
 use std::path::Path;
 use std::time::Duration;
 
-pub use measure::{Tcp, Udp, Usage, rss_kb};
+pub use measure::{Losses, Tcp, Udp, Usage, rss_kb};
 pub use report::report;
 
 use crate::domain::{Binaries, Domain, Topology, Tuning};
@@ -38,6 +38,18 @@ const STRACE_SECONDS: u32 = 2;
 pub struct Runs {
     pub udp: Vec<Udp>,
     pub tcp: Vec<Tcp>,
+    /// Where its UDP runs lost datagrams.
+    pub losses: Losses,
+}
+
+impl Runs {
+    /// A UDP run from `from` to `to`, with where it lost datagrams.
+    fn udp(&mut self, lab: &mut Lab, (from, to): (&str, &str), dst: &str) -> Result<(), LabError> {
+        let before = measure::losses(lab, from, to)?;
+        self.udp.push(measure::udp(lab, from, to, dst, SECONDS)?);
+        self.losses += measure::losses(lab, from, to)? - before;
+        Ok(())
+    }
 }
 
 pub struct ForwardFigures {
@@ -74,13 +86,9 @@ pub fn run(router: &Path, lab_binaries: Option<Binaries>) -> Result<ForwardFigur
     let mut tapmip = Runs::default();
     let (mut udp_usage, mut tcp_usage) = (Usage::default(), Usage::default());
     for _ in 0..ROUNDS {
-        kernel
-            .udp
-            .push(measure::udp(&mut lab, "k1", "k2", &kdst, SECONDS)?);
+        kernel.udp(&mut lab, ("k1", "k2"), &kdst)?;
         let before = measure::usage(pid)?;
-        tapmip
-            .udp
-            .push(measure::udp(&mut lab, "h1", "h2", &dst, SECONDS)?);
+        tapmip.udp(&mut lab, ("h1", "h2"), &dst)?;
         udp_usage += measure::usage(pid)? - before;
         kernel
             .tcp

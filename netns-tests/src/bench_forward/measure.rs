@@ -215,3 +215,43 @@ pub fn load_average() -> String {
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|| "unknown".into())
 }
+
+/// Where UDP datagrams were lost so far: dropped by the kernel at the sender's
+/// `eth0` for want of room in its queue (a TAP's: the router did not read in
+/// time), and at the receiver for want of room in the socket (Udp6RcvbufErrors).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Losses {
+    pub sender_queue: f64,
+    pub receiver_socket: f64,
+}
+
+impl std::ops::Sub for Losses {
+    type Output = Losses;
+    fn sub(self, rhs: Losses) -> Losses {
+        Losses {
+            sender_queue: self.sender_queue - rhs.sender_queue,
+            receiver_socket: self.receiver_socket - rhs.receiver_socket,
+        }
+    }
+}
+
+impl std::ops::AddAssign for Losses {
+    fn add_assign(&mut self, rhs: Losses) {
+        self.sender_queue += rhs.sender_queue;
+        self.receiver_socket += rhs.receiver_socket;
+    }
+}
+
+pub fn losses(lab: &Lab, from: &str, to: &str) -> Result<Losses, LabError> {
+    let dropped = lab.exec(from, &["cat", "/sys/class/net/eth0/statistics/tx_dropped"])?;
+    let snmp6 = lab.exec(to, &["cat", "/proc/net/snmp6"])?;
+    let rcvbuf = snmp6
+        .lines()
+        .find_map(|l| l.strip_prefix("Udp6RcvbufErrors"))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    Ok(Losses {
+        sender_queue: dropped.trim().parse().unwrap_or(0.0),
+        receiver_socket: rcvbuf,
+    })
+}

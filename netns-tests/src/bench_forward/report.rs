@@ -71,6 +71,11 @@ pub fn report(f: &ForwardFigures) {
             median(loss.clone()),
             list(&loss, 1)
         ));
+        let lost: f64 = runs.udp.iter().map(|u| u.lost).sum();
+        p(format!(
+            "{what}: of the {lost:.0} datagrams lost over the UDP runs, {:.0} were dropped at the sender's eth0 (tx_dropped: its queue was full, the next hop did not read in time) and {:.0} at the receiving socket (Udp6RcvbufErrors: iperf3 did not read in time)",
+            runs.losses.sender_queue, runs.losses.receiver_socket
+        ));
         let g = gbps(&runs.tcp);
         p(format!(
             "{what}: TCP at MTU 1500: {:.2} Gbit/s [{}]",
