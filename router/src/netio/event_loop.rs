@@ -69,7 +69,8 @@ impl EventLoop {
             stop,
             control: None,
             start: std::time::Instant::now(),
-            buf: vec![0; MAX_SUPERFRAME].into_boxed_slice(),
+            // One octet more than the largest frame tells a cut one.
+            buf: vec![0; MAX_SUPERFRAME + 1].into_boxed_slice(),
             scratch: vec![0; MAX_SUPERFRAME].into_boxed_slice(),
         })
     }
