@@ -6,9 +6,9 @@
 //! with an unsolicited NA (or the VM simply keeps talking), so each of these
 //! sources can be switched on and off.
 
+use router::mac::Mac;
 use router::nd::NdEvent;
 use router::wire::HandoffIndicator;
-use smoltcp::wire::EthernetAddress;
 use std::fmt;
 use std::net::Ipv6Addr;
 use std::str::FromStr;
@@ -108,7 +108,7 @@ impl fmt::Display for Trigger {
 /// One sighting of a node on an access link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sighting {
-    pub mac: EthernetAddress,
+    pub mac: Mac,
     pub trigger: Trigger,
     /// An address the node uses, if the event showed one (never the tentative
     /// address of a DAD NS: probing it before DAD ends would get no answer).
@@ -161,11 +161,11 @@ pub fn from_nd(event: &NdEvent) -> Option<Sighting> {
 
 /// The Ethernet source of an access-link frame and, for IPv6, its IP source:
 /// read straight from fixed offsets so that checking every frame costs nothing.
-pub fn frame_source(frame: &[u8]) -> Option<(EthernetAddress, Option<Ipv6Addr>)> {
+pub fn frame_source(frame: &[u8]) -> Option<(Mac, Option<Ipv6Addr>)> {
     const ETH_SRC: core::ops::Range<usize> = 6..12;
     const ETHERTYPE: core::ops::Range<usize> = 12..14;
     const IPV6_SRC: core::ops::Range<usize> = 22..38;
-    let mac = EthernetAddress::from_bytes(frame.get(ETH_SRC)?);
+    let mac = Mac::from_bytes(frame.get(ETH_SRC)?)?;
     if !mac.is_unicast() {
         return None;
     }
@@ -182,7 +182,7 @@ pub fn frame_source(frame: &[u8]) -> Option<(EthernetAddress, Option<Ipv6Addr>)>
 mod tests {
     use super::*;
 
-    const MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0xaa, 0, 1]);
+    const MAC: Mac = Mac([0x52, 0x54, 0, 0xaa, 0, 1]);
 
     #[test]
     fn parses_trigger_lists() {

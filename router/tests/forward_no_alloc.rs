@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use router::core::{Core, PortId, Rx, Tx};
 use router::gso::{MAX_SUPERFRAME, Offload};
+use router::mac::Mac;
 use router::plain::{PlainConfig, PlainRouter, PortConfig};
 use router::wire::virtio_net::{GsoType, GsoTypeField, VirtioNetRepr};
 use router::{Duration, Instant};
-use smoltcp::wire::EthernetAddress;
 
 struct Counting;
 
@@ -50,7 +50,7 @@ impl Tx for Sink {
 }
 
 const R0: [u8; 6] = [2, 0, 0, 0, 0, 1];
-const H2: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 0x22]);
+const H2: Mac = Mac([2, 0, 0, 0, 0, 0x22]);
 
 /// Ethernet + IPv6 + a 20-octet TCP header + `payload` octets, h1 -> h2.
 fn tcp_frame(payload: usize) -> Vec<u8> {
@@ -99,7 +99,7 @@ fn partial(gso: Option<u16>) -> VirtioNetRepr {
 #[test]
 fn forwarding_to_a_known_neighbor_allocates_nothing() {
     let port = |mac: [u8; 6], prefix: &str| PortConfig {
-        mac: EthernetAddress(mac),
+        mac: Mac(mac),
         mtu: 1500,
         prefixes: vec![prefix.parse().unwrap()],
     };
@@ -120,7 +120,7 @@ fn forwarding_to_a_known_neighbor_allocates_nothing() {
     let na = router::nd::frames::build_na(
         &router::nd::frames::Addressing {
             src_mac: H2,
-            dst_mac: EthernetAddress([2, 0, 0, 0, 0, 0x11]),
+            dst_mac: Mac([2, 0, 0, 0, 0, 0x11]),
             src_ip: "2001:db8:2::2".parse().unwrap(),
             dst_ip: "2001:db8:2::1".parse().unwrap(),
         },

@@ -17,8 +17,8 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use router::mac::Mac;
 use serde::Deserialize;
-use smoltcp::wire::EthernetAddress;
 
 use crate::bridge::MemberConfig;
 
@@ -36,7 +36,7 @@ pub struct MemberSpec {
     pub netns: Option<PathBuf>,
     pub ifname: String,
     pub name: String,
-    pub mac: Option<EthernetAddress>,
+    pub mac: Option<Mac>,
     pub mtu: Option<u32>,
 }
 
@@ -84,8 +84,7 @@ impl FromStr for MemberSpec {
             match (key, kind) {
                 ("name", _) => spec.name = value.to_string(),
                 ("mac", Kind::Tap) => {
-                    let mac: EthernetAddress =
-                        value.parse().map_err(|_| bad(&"not a MAC address"))?;
+                    let mac: Mac = value.parse().map_err(|_| bad(&"not a MAC address"))?;
                     if !mac.is_unicast() {
                         return Err(bad(&"not a unicast MAC address"));
                     }
@@ -213,7 +212,7 @@ mod tests {
         assert_eq!(tap.kind, Kind::Tap);
         assert_eq!(tap.netns.as_deref(), Some(Path::new("/run/netns/h1")));
         assert_eq!(tap.name, "h1:eth0");
-        assert_eq!(tap.mac, Some(EthernetAddress([0x52, 0x54, 0, 0xaa, 0, 1])));
+        assert_eq!(tap.mac, Some(Mac([0x52, 0x54, 0, 0xaa, 0, 1])));
         assert_eq!(tap.mtu, Some(1400));
         let attach = &s.members[1];
         assert_eq!(attach.kind, Kind::Attach);

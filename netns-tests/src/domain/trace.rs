@@ -14,6 +14,7 @@
 //! clock and merge into one ladder. Access segment `accessN` is served by the
 //! MAG whose WAN segment is `wanN` (the lab's naming).
 
+use router::mac::Mac;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -134,7 +135,7 @@ pub fn check_mobility_headers(pcap: &Path) -> Result<usize, LabError> {
 /// precedes data).
 pub fn ladder(
     captures: &[(String, PathBuf)],
-    vm_mac: &str,
+    vm_mac: Mac,
     names: &HashMap<String, String>,
 ) -> Result<Vec<LadderEvent>, LabError> {
     let mut frames = Vec::new();
@@ -142,7 +143,7 @@ pub fn ladder(
         frames.extend(read(segment, path)?);
     }
     frames.sort_by(|a, b| a.at.total_cmp(&b.at));
-    let picked = select(&frames, &vm_mac.to_ascii_lowercase())?;
+    let picked = select(&frames, &vm_mac.to_string())?;
     Ok(events(&picked, names))
 }
 
@@ -412,7 +413,7 @@ impl super::Domain {
             names.insert(m.lma_address().to_string(), "lma".to_string());
         }
         for v in &t.vms {
-            names.insert(v.mac(), v.name.clone());
+            names.insert(v.mac().to_string(), v.name.clone());
         }
         for (node, addr) in &self.addresses {
             names.insert(addr.to_string(), node.clone());
@@ -437,7 +438,7 @@ impl super::Domain {
             })
             .filter(|(_, f)| f.exists())
             .collect();
-        ladder(&captures, &v.mac(), &self.names())
+        ladder(&captures, v.mac(), &self.names())
     }
 }
 

@@ -10,21 +10,22 @@
 //! kernel device. Anything else (ND, the router's own addresses, multicast)
 //! takes the ordinary path of [`Engine::on_frame`].
 
-use super::{Engine, EngineEvent};
+use super::{Arrival, Engine, EngineEvent};
 use crate::Instant;
 use crate::core::{PortId, Rx, Tx};
 use crate::fib::NextHop;
 use crate::gso::{Offload, complete_checksum, segment, to_plain};
 use crate::icmp::IcmpError;
+use crate::mac::Mac;
 use crate::tunnel::tunnel_mtu;
-use smoltcp::wire::{EthernetAddress, EthernetFrame, EthernetProtocol, IpProtocol, Ipv6Packet};
+use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv6Packet};
 
 const ETH_LEN: usize = 14;
 /// Offset of the hop limit in a frame carrying IPv6.
 const HOP_LIMIT: usize = ETH_LEN + 7;
 
 /// The Ethernet header of an IPv6 frame from `src` to `dst`.
-pub(super) fn ethernet_header(dst: EthernetAddress, src: EthernetAddress) -> [u8; ETH_LEN] {
+pub(super) fn ethernet_header(dst: Mac, src: Mac) -> [u8; ETH_LEN] {
     let mut h = [0; ETH_LEN];
     h[..6].copy_from_slice(&dst.0);
     h[6..12].copy_from_slice(&src.0);
@@ -64,7 +65,7 @@ impl Engine {
     fn transit(&self, port: PortId, frame: &[u8]) -> Option<usize> {
         let me = self.ports.get(port)?;
         let eth = EthernetFrame::new_checked(frame).ok()?;
-        if eth.dst_addr() != me.mac || eth.ethertype() != EthernetProtocol::Ipv6 {
+        if Mac::from(eth.dst_addr()) != me.mac || eth.ethertype() != EthernetProtocol::Ipv6 {
             return None;
         }
         let packet = super::ipv6_packet(eth.payload())?;
@@ -84,7 +85,7 @@ impl Engine {
         scratch: &mut [u8],
         tx: &mut dyn Tx,
     ) {
-        let Some(hop) = self.route(now, &frame[ETH_LEN..], tx) else {
+        let Some(hop) = self.route(now, &frame[ETH_LEN..], Arrival::FromLink, tx) else {
             return;
         };
         match hop {

@@ -22,7 +22,7 @@ impl Tx for Wire {
     }
 }
 
-const H2_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x22]);
+const H2_MAC: Mac = Mac([0x02, 0, 0, 0, 0, 0x22]);
 const PORT1_MAC: [u8; 6] = [2, 0, 0, 0, 0, 0x11];
 
 fn h2() -> Ipv6Addr {
@@ -33,7 +33,7 @@ fn h2() -> Ipv6Addr {
 /// on 2001:db8:2::/64 with `mtu`, h2 (2001:db8:2::2) known on port 1 or not.
 fn engine(mtu: usize, h2_known: bool) -> Engine {
     let port = |mac: [u8; 6], addr: &str, mtu| {
-        let mut p = EnginePort::new(EthernetAddress(mac));
+        let mut p = EnginePort::new(Mac(mac));
         p.mtu = mtu;
         p.addresses = vec![addr.parse().unwrap()];
         p
@@ -143,9 +143,10 @@ fn an_unknown_neighbor_gets_ordinary_segments_queued_behind_resolution() {
 #[test]
 fn a_superframe_into_a_tunnel_is_cut_to_the_tunnel_mtu() {
     let mut e = engine(1500, true);
-    let id = e.tunnels.acquire("2001:db8:2::1".parse().unwrap(), h2());
-    e.src_fib
-        .insert_v6("2001:db8:1::/64".parse().unwrap(), NextHop::Tunnel(id));
+    let h1_prefix: ipnet::Ipv6Net = "2001:db8:1::/64".parse().unwrap();
+    let local = "2001:db8:2::1".parse().unwrap();
+    let routes = e.routes_mut();
+    routes.tunnel_into(crate::routes::RouteTable::Source, h1_prefix, local, h2());
     let data = payload(20_000);
     let mut frame = tcp6(77, &data, true);
     let mut wire = Wire::default();
