@@ -64,7 +64,8 @@ bench: deps
 	done
 	$(CARGO) bench -p lma --bench scale
 	$(CARGO) bench -p netns-tests --bench handoff_sim
-	$(CARGO) build --release -p router --bin tapmip-router -p netns-tests --bin tapmip-scenario
+	$(CARGO) build --release -p router --bin tapmip-router -p lma --bin lma -p mag --bin mag \
+		-p tapbridge --bin tapbridge -p netns-tests --bin tapmip-probe --bin tapmip-scenario
 	target/release/tapmip-scenario bench-forward
 
 # The paper's testbed in namespaces: the VM attaches, then live-migrates MAG1 -> MAG2

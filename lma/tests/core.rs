@@ -297,7 +297,14 @@ fn first_registration() {
     let titles: Vec<_> = status.tables.iter().map(|t| t.title.as_str()).collect();
     assert_eq!(
         titles,
-        ["bindings", "sizes", "tunnels", "routes", "neighbors", "counters"]
+        [
+            "bindings",
+            "sizes",
+            "tunnels",
+            "routes",
+            "neighbors",
+            "counters"
+        ]
     );
 }
 

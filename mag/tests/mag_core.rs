@@ -541,8 +541,15 @@ fn a_refresh_keeps_trying_at_max_bindack_timeout_until_expiry() {
         .into_iter()
         .filter_map(|(at, p, f)| pbus(&[(p, f)]).pop().map(|pbu| (at, pbu)))
         .collect();
-    let secs: Vec<i64> = pbus_sent.iter().map(|(at, _)| at.total_millis() / 1000).collect();
-    assert_eq!(secs, [800, 801, 803, 807, 815, 831, 863, 895, 927], "then every 32 s");
+    let secs: Vec<i64> = pbus_sent
+        .iter()
+        .map(|(at, _)| at.total_millis() / 1000)
+        .collect();
+    assert_eq!(
+        secs,
+        [800, 801, 803, 807, 815, 831, 863, 895, 927],
+        "then every 32 s"
+    );
     // The LMA is back: the last try is accepted and the binding lives on.
     let (_, last) = pbus_sent.last().unwrap();
     lab.pba(t(927_050), last, PbaStatus::Accepted, "2001:db8:1:1::/64");

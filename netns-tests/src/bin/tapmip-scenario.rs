@@ -4,12 +4,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use argh::FromArgs;
-use netns_tests::{bench_forward, binaries, plain_router, soak};
+use netns_tests::domain::Binaries;
+use netns_tests::{bench_forward, binaries, plain_router, soak, superframes};
 
 /// Run a tapmip lab scenario (needs root or `unshare -Urnm`, and /dev/net/tun).
 #[derive(FromArgs)]
 struct Args {
-    /// scenario: plain-router | bench-forward | soak
+    /// scenario: plain-router | superframes | bench-forward | soak
     #[argh(positional)]
     scenario: String,
     /// the tapmip-router binary (default: next to this one)
@@ -28,8 +29,9 @@ fn main() -> ExitCode {
         .map_err(netns_tests::LabError::Check);
     let result = match args.scenario.as_str() {
         "plain-router" => router.and_then(|router| plain_router::run(&router)),
+        "superframes" => router.and_then(|router| superframes::run(&router)),
         "bench-forward" => router
-            .and_then(|router| bench_forward::run(&router))
+            .and_then(|router| bench_forward::run(&router, Binaries::siblings().ok()))
             .map(|figures| bench_forward::report(&figures)),
         "soak" => soak::run(args.migrations, 100).and_then(|samples| {
             let (table, grew) = soak::report(&samples);
@@ -43,7 +45,9 @@ fn main() -> ExitCode {
             }
         }),
         other => {
-            eprintln!("unknown scenario {other:?} (known: plain-router, bench-forward, soak)");
+            eprintln!(
+                "unknown scenario {other:?} (known: plain-router, superframes, bench-forward, soak)"
+            );
             return ExitCode::FAILURE;
         }
     };

@@ -1,8 +1,9 @@
 //! Wire formats smoltcp lacks: the Mobility Header (IP protocol 135, RFC 6275
 //! section 6.1) carrying Proxy Binding Update and Acknowledgement messages
 //! (RFC 5213 section 8), Heartbeats (RFC 5847) and Binding Errors (RFC 6275
-//! 6.1.9), and their mobility options; and RADIUS (RFC 2865), which the routers
-//! speak to their AAA server ([`crate::aaa`]).
+//! 6.1.9), and their mobility options; RADIUS (RFC 2865), which the routers
+//! speak to their AAA server ([`crate::aaa`]); and the virtio-net header a TAP
+//! with offloads puts before each frame ([`virtio_net`]).
 //!
 //! Every format follows smoltcp's `src/wire` shape: a zero-copy view
 //! (`MhPacket`, `MhOption`) whose accessors never panic once `check_len`
@@ -90,6 +91,7 @@ mod pbu;
 mod radius;
 mod radius_access;
 mod status;
+pub mod virtio_net;
 
 pub use binding_error::{
     BE_STATUS_UNKNOWN_BINDING, BE_STATUS_UNRECOGNIZED_MH_TYPE, BindingErrorRepr,
