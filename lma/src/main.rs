@@ -15,6 +15,7 @@ use argh::FromArgs;
 use lma::{Lma, LmaConfig, Ordering};
 use log::info;
 use router::Duration;
+use router::auth::{KeyRing, Reloading, Signalling, log_insecure};
 use router::engine::EnginePort;
 use router::heartbeat::HeartbeatConfig;
 use router::netio::{EventLoop, Stop, logger, open_tap};
@@ -58,9 +59,19 @@ struct Args {
     /// MISSING_HEARTBEATS_ALLOWED before a MAG is logged as failed (RFC 5847)
     #[argh(option, default = "3")]
     missing_heartbeats: u32,
+    /// do not authenticate PBUs, PBAs and heartbeats (interoperability tests
+    /// only: anyone on the WAN can then move any node)
+    #[argh(switch)]
+    insecure: bool,
     /// log every frame decision, not only events
     #[argh(switch, short = 'v')]
     verbose: bool,
+}
+
+/// The keys of every MAG of the policy file at `path`, read anew.
+fn load_keys(path: &std::path::Path) -> Result<KeyRing, String> {
+    let policy = Policy::load(path).map_err(|e| e.to_string())?;
+    KeyRing::load_for_lma(&policy).map_err(|e| e.to_string())
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
@@ -72,6 +83,20 @@ fn run(args: Args) -> anyhow::Result<()> {
         bail!("--timestamps and --sequence-numbers exclude each other");
     }
     let policy = Policy::load(&args.policy)?;
+    let signalling = if args.insecure {
+        log_insecure(&args.name);
+        Signalling::Insecure
+    } else {
+        let keys = KeyRing::load_for_lma(&policy).context(
+            "loading the MAGs' keys (authenticated signalling; --insecure turns it off)",
+        )?;
+        let count: usize = keys.peers().map(|(_, k)| k.len()).sum();
+        info!(
+            "authenticated signalling: {count} key(s) for {} MAG(s); unauthenticated PBUs are dropped unanswered",
+            policy.mags.len()
+        );
+        Signalling::Authenticated(keys)
+    };
     let interval = Duration::from_millis(args.ra_interval_ms);
     let mut taps = Vec::new();
     let mut ports = Vec::new();
@@ -125,11 +150,20 @@ fn run(args: Args) -> anyhow::Result<()> {
         cfg.restart_counter
     );
     cfg.min_delay_before_bce_delete = Duration::from_millis(args.min_delay_before_bce_delete_ms);
-    let mut core = Lma::new(cfg, now);
-    info!("running; SIGTERM or SIGINT stops");
+    cfg.signalling = signalling;
+    let (insecure, policy_path) = (args.insecure, args.policy.clone());
+    let mut core = Reloading::new(Lma::new(cfg, now), move || {
+        if insecure {
+            return Err("running with --insecure: there are no keys to reload".into());
+        }
+        load_keys(&policy_path)
+    });
+    info!(
+        "running; SIGTERM or SIGINT stops; `reload_keys` on the control socket re-reads the keys"
+    );
     let reason = event_loop.run(&mut core)?;
     info!("stopped by {reason}");
-    for (name, value) in core.counters().iter() {
+    for (name, value) in core.core.counters().iter() {
         info!("counter {name} = {value}");
     }
     Ok(())

@@ -1,5 +1,6 @@
-//! Mobility Headers addressed to the LMA: PBUs to `pbu`, Heartbeats to
-//! `heartbeat`, and everything it cannot process refused as RFC 6275 9.2 says.
+//! Mobility Headers addressed to the LMA: authenticated first, then PBUs to
+//! `pbu`, Heartbeats to `heartbeat`, and everything it cannot process refused
+//! as RFC 6275 9.2 says.
 
 use crate::core::Lma;
 use crate::pbu::Sender;
@@ -9,6 +10,7 @@ use router::mac::Mac;
 use router::mh_errors;
 use router::wire::{MhPacket, MhRepr};
 use smoltcp::wire::Ipv6Packet;
+use std::net::Ipv6Addr;
 
 impl Lma {
     /// A Mobility Header packet addressed to the LMA (the whole IPv6 packet).
@@ -25,9 +27,32 @@ impl Lma {
             return;
         };
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        let parsed =
-            MhPacket::new_checked(ip.payload()).and_then(|mh| MhRepr::parse(&mh, &src, &dst));
-        match parsed {
+        let checked = MhPacket::new_checked(ip.payload())
+            .and_then(|mh| MhRepr::check(&mh, &src, &dst).map(|()| mh));
+        let mh = match checked {
+            Ok(mh) => mh,
+            Err(e) => return mh_errors::refuse(&mut self.engine, now, &e, packet, tx),
+        };
+        // Before anything in the message is read or any state touched (RFC
+        // 5213 5.3.1 step 1, "MUST be authenticated"). A refused message is
+        // dropped without an answer. RFC 4285 has a status for it (146,
+        // MIPV6-AUTH-FAIL), but RFC 5213 authenticates with IPsec, which
+        // discards a packet that fails its check in silence (RFC 4303 3.4.4),
+        // and an answer here would do harm: sent to the forged source, it is
+        // a reflection that hides the attacker; its status would tell a
+        // stranger that this address is an LMA and which MN-IDs it serves;
+        // and the sender, holding no key we share, could not authenticate it
+        // anyway. The counter and the log line tell the operator.
+        if let Err(e) = self.auth.check(src, dst, mh.as_ref()) {
+            self.counters.bump(e.counter());
+            log::info!(
+                "dropped a {} from {src} ({}): {e}; no answer, nothing changed (RFC 5213 5.3.1 step 1)",
+                mh.msg_type(),
+                self.mag_name(&src)
+            );
+            return;
+        }
+        match MhRepr::parse_checked(&mh) {
             Ok(MhRepr::Pbu(pbu)) => {
                 self.counters.bump("pbu.received");
                 let from = Sender {
@@ -52,6 +77,29 @@ impl Lma {
                 );
             }
             Err(e) => mh_errors::refuse(&mut self.engine, now, &e, packet, tx),
+        }
+    }
+
+    /// Sends a PBA or Heartbeat to the MAG `to`, authenticated with the key
+    /// that MAG uses; false (counted) when the LMA shares no key with it.
+    pub(crate) fn send_mh(
+        &mut self,
+        now: Instant,
+        (from, to): (Ipv6Addr, Ipv6Addr),
+        hop_limit: u8,
+        repr: MhRepr,
+        tx: &mut dyn Tx,
+    ) -> bool {
+        match self.auth.seal(from, to, hop_limit, repr) {
+            Ok(packet) => {
+                self.engine.send_ipv6(now, &packet, tx);
+                true
+            }
+            Err(e) => {
+                self.counters.bump("auth.send.no_key");
+                log::warn!("nothing sent to {to}: {e}");
+                false
+            }
         }
     }
 }

@@ -11,6 +11,7 @@
 use crate::attach::{self, DetectConfig, Sighting, Trigger};
 use crate::bul::BindingUpdateList;
 use ipnet::Ipv6Net;
+use router::auth::{Authenticator, Sending, Signalling};
 use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
 use router::ctl::{Request, Response};
@@ -73,6 +74,9 @@ pub struct MagConfig {
     pub heartbeat: Option<HeartbeatConfig>,
     /// This MAG's Restart Counter (RFC 5847 3.2), changed at every start.
     pub restart_counter: u32,
+    /// The keys this MAG shares with its LMA (under the LMAA). The default has
+    /// none: no PBA is accepted until they are given.
+    pub signalling: Signalling,
 }
 
 impl MagConfig {
@@ -99,6 +103,7 @@ impl MagConfig {
             access_nud: NudConfig::default(),
             heartbeat: Some(HeartbeatConfig::default()),
             restart_counter: 0,
+            signalling: Signalling::default(),
         }
     }
 }
@@ -130,6 +135,8 @@ pub struct Mag {
     pub(crate) timers: TimerQueue<Timer>,
     pub(crate) next_sequence: u16,
     pub(crate) lma: Option<HeartbeatPeer>,
+    /// Checks what the LMA sends and signs what goes to it.
+    pub(crate) auth: Authenticator,
     pub(crate) counters: Counters,
 }
 
@@ -161,7 +168,9 @@ impl Mag {
             timers.set(Timer::Heartbeat, peer.poll_at());
             peer
         });
+        let auth = Authenticator::new(cfg.signalling.clone(), Sending::Newest);
         Mag {
+            auth,
             cfg,
             policy,
             engine,

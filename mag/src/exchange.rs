@@ -5,8 +5,8 @@
 use crate::bul::{BindingState, Confirming, Outstanding};
 use crate::core::{Mag, Timer, UPLINK};
 use crate::pbu::{
-    INITIAL_BINDACK_TIMEOUT, MAX_BINDACK_TIMEOUT, PbuContent, answers, backoff, build_pbu,
-    pbu_packet,
+    INITIAL_BINDACK_TIMEOUT, MAX_BINDACK_TIMEOUT, PBU_HOP_LIMIT, PbuContent, answers, backoff,
+    build_pbu,
 };
 use ipnet::Ipv6Net;
 use router::core::{PortId, Tx};
@@ -104,14 +104,14 @@ impl Mag {
         out.pbu.options.timestamp = ts;
         e.sequence = seq;
         e.sent.push((seq, ts));
-        let packet = pbu_packet(proxy_coa, lmaa, &out.pbu);
+        let pbu = MhRepr::Pbu(out.pbu.clone());
         let mut at = now + out.timeout;
         if let Some(expiry) = e.expires_at {
             at = at.min(expiry);
         }
         self.timers.set(Timer::Binding(mac), at);
         self.counters.bump("mag.pbu.sent");
-        self.engine.send_ipv6(now, &packet, tx);
+        self.send_mh(now, (proxy_coa, lmaa), PBU_HOP_LIMIT, pbu, tx);
         seq
     }
 
@@ -226,9 +226,24 @@ impl Mag {
             return;
         }
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        let parsed =
-            MhPacket::new_checked(ip.payload()).and_then(|mh| MhRepr::parse(&mh, &src, &dst));
-        match parsed {
+        let checked = MhPacket::new_checked(ip.payload())
+            .and_then(|mh| MhRepr::check(&mh, &src, &dst).map(|()| mh));
+        let mh = match checked {
+            Ok(mh) => mh,
+            Err(e) => return mh_errors::refuse(&mut self.engine, now, &e, packet, tx),
+        };
+        // Before anything in it is used: a PBA or Heartbeat the LMA did not
+        // make is dropped unanswered and changes nothing (RFC 5213 4; see
+        // the LMA's dispatch for why there is no answer).
+        if let Err(e) = self.auth.check(src, dst, mh.as_ref()) {
+            self.counters.bump(e.counter());
+            log::info!(
+                "dropped a {} from {src}: {e}; no answer, nothing changed",
+                mh.msg_type()
+            );
+            return;
+        }
+        match MhRepr::parse_checked(&mh) {
             Ok(_) if src != self.cfg.lmaa => {
                 self.counters.bump("mag.mh.wrong_source");
                 log::debug!(

@@ -6,6 +6,7 @@ use ipnet::Ipv6Net;
 use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
 use mag::bul::BindingState;
 use mag::{AccessConfig, DetectConfig, Mag, MagConfig, UPLINK, UplinkConfig};
+use router::auth::{Algorithm, Key, KeyRing, Signalling, sealed_packet};
 use router::core::{Core, PortId};
 use router::ctl::Request;
 use router::fib::NextHop;
@@ -70,6 +71,21 @@ fn lmaa() -> Ipv6Addr {
     ip("2001:db8:ff:1::1")
 }
 
+/// The key MAG1 shares with its LMA.
+const SPI: u32 = 0x101;
+
+fn key(spi: u32) -> Key {
+    Key::new(spi, Algorithm::HmacSha256, &[(spi >> 8) as u8; 32]).unwrap()
+}
+
+fn keys(spis: &[u32]) -> KeyRing {
+    let mut ring = KeyRing::new();
+    for spi in spis {
+        ring.insert(lmaa(), key(*spi));
+    }
+    ring
+}
+
 fn config() -> MagConfig {
     let uplink = UplinkConfig {
         mac: UPLINK_MAC,
@@ -85,6 +101,7 @@ fn config() -> MagConfig {
     cfg.ra_interval = Duration::from_secs(10);
     cfg.lifetime = 100;
     cfg.epoch = WallClock::from_secs(1_700_000_000);
+    cfg.signalling = Signalling::Authenticated(keys(&[SPI]));
     cfg
 }
 
@@ -206,9 +223,14 @@ impl Lab {
         self.pba_repr(now, repr)
     }
 
+    /// The LMA's PBA, authenticated with the shared key.
     fn pba_repr(&mut self, now: Instant, repr: PbaRepr) -> Out {
-        let packet = mh_ipv6_packet(lmaa(), pcoa(), 64, &MhRepr::Pba(repr));
-        let frame = ethernet_ipv6(LMA_MAC, UPLINK_MAC, &packet);
+        let packet = sealed_packet(&key(SPI), lmaa(), pcoa(), 64, MhRepr::Pba(repr));
+        self.from_lma(now, &packet)
+    }
+
+    fn from_lma(&mut self, now: Instant, packet: &[u8]) -> Out {
+        let frame = ethernet_ipv6(LMA_MAC, UPLINK_MAC, packet);
         self.feed(now, UPLINK, &frame)
     }
 
@@ -234,10 +256,36 @@ fn pbus(out: &[(PortId, Vec<u8>)]) -> Vec<PbuRepr> {
             assert_eq!((ipp.src_addr(), ipp.dst_addr()), (pcoa(), lmaa()));
             let mh = MhPacket::new_checked(ipp.payload()).unwrap();
             match MhRepr::parse(&mh, &ipp.src_addr(), &ipp.dst_addr()).unwrap() {
-                MhRepr::Pbu(pbu) => Some(pbu),
+                MhRepr::Pbu(pbu) => {
+                    signed_with(&ipp);
+                    Some(pbu)
+                }
                 MhRepr::Pba(_) => panic!("a MAG sends no PBA"),
                 MhRepr::Heartbeat(_) | MhRepr::BindingError(_) => None,
             }
+        })
+        .collect()
+}
+
+/// The SPI a message of the MAG was authenticated with, checked against the
+/// keys of this file (SPI and 0x102, the rollover's).
+fn signed_with(ipp: &Ipv6Packet<&[u8]>) -> u32 {
+    let keys = [key(SPI), key(0x102)];
+    router::auth::message::verify(ipp.src_addr(), ipp.dst_addr(), ipp.payload(), |spi| {
+        keys.iter().find(|k| k.spi() == spi)
+    })
+    .unwrap_or_else(|e| panic!("the MAG's message is not authenticated: {e}"))
+    .spi()
+}
+
+/// The SPIs of the MAG's Mobility Headers in `out`.
+fn spis(out: &[(PortId, Vec<u8>)]) -> Vec<u32> {
+    out.iter()
+        .filter(|(p, _)| *p == UPLINK)
+        .filter_map(|(_, f)| {
+            let eth = EthernetFrame::new_checked(&f[..]).ok()?;
+            let ipp = Ipv6Packet::new_checked(eth.payload()).ok()?;
+            (ipp.next_header() == IpProtocol::Unknown(135)).then(|| signed_with(&ipp))
         })
         .collect()
 }
@@ -603,6 +651,178 @@ fn a_refused_registration_installs_nothing() {
     );
     assert!(lab.mag.engine().routes().tunnels().is_empty());
     assert_eq!(counter(&lab, "mag.pba.rejected"), 1);
+}
+
+/// The PBA `lab.pba` would send for `pbu`, not yet authenticated.
+fn accepting(pbu: &PbuRepr) -> PbaRepr {
+    PbaRepr {
+        status: PbaStatus::Accepted,
+        key_mgmt: false,
+        mobile_router: false,
+        proxy: true,
+        sequence: pbu.sequence,
+        lifetime_secs: pbu.lifetime_secs,
+        options: MobilityOptions {
+            mn_id: pbu.options.mn_id.clone(),
+            hnps: vec![net("2001:db8:1:1::/64")],
+            mn_link_layer_id: pbu.options.mn_link_layer_id.clone(),
+            timestamp: pbu.options.timestamp,
+            ..MobilityOptions::default()
+        },
+    }
+}
+
+fn status_without_counters(lab: &mut Lab, now: Instant) -> router::ctl::Response {
+    let mut s = lab.mag.control(now, &Request::Status {}, &mut Out::new());
+    s.tables.retain(|t| t.title != "counters");
+    s
+}
+
+/// A PBA the LMA did not make, in every form, changes nothing: the node stays
+/// unregistered, no RA, no route, no tunnel, no timer; the real one then works.
+#[test]
+fn forged_pbas_are_dropped_and_change_nothing() {
+    let mut lab = Lab::default();
+    let pbu = only_pbu(&lab.rs(t(0), VM1, "fe80::5"));
+    let pba = || MhRepr::Pba(accepting(&pbu));
+    let before = status_without_counters(&mut lab, t(10));
+    let other = Key::new(SPI, Algorithm::HmacSha256, &[0x77; 32]).unwrap();
+    let impostor = ip("2001:db8:ff:1::99");
+    let forged = [
+        (
+            mh_ipv6_packet(lmaa(), pcoa(), 64, &pba()),
+            "auth.drop.missing",
+        ),
+        (
+            sealed_packet(&other, lmaa(), pcoa(), 64, pba()),
+            "auth.drop.bad_authenticator",
+        ),
+        (
+            sealed_packet(&key(0x555), lmaa(), pcoa(), 64, pba()),
+            "auth.drop.unknown_spi",
+        ),
+        (
+            sealed_packet(&key(SPI), impostor, pcoa(), 64, pba()),
+            "auth.drop.unknown_peer",
+        ),
+    ];
+    for (packet, reason) in &forged {
+        let out = lab.from_lma(t(10), packet);
+        assert!(out.is_empty(), "{reason}: {out:?}");
+        assert!(counter(&lab, reason) > 0, "{reason}");
+        assert_eq!(status_without_counters(&mut lab, t(10)), before, "{reason}");
+    }
+    assert_eq!(counter(&lab, "mag.pba.accepted"), 0);
+    let out = lab.pba_repr(t(20), accepting(&pbu));
+    assert_eq!(ras(&out).len(), 1, "the LMA's own PBA registers the node");
+    // The same PBA again, replayed: it answers nothing any more.
+    let replay = sealed_packet(&key(SPI), lmaa(), pcoa(), 64, pba());
+    let registered = status_without_counters(&mut lab, t(30));
+    assert!(lab.from_lma(t(30), &replay).is_empty());
+    assert_eq!(counter(&lab, "mag.pba.unmatched"), 1);
+    assert_eq!(status_without_counters(&mut lab, t(30)), registered);
+}
+
+/// Heartbeats the LMA did not make are not answered and reveal no restart.
+#[test]
+fn forged_heartbeats_are_ignored() {
+    let mut lab = Lab::default();
+    lab.register(t(0), VM1, "fe80::5", "2001:db8:1:1::/64");
+    let request = MhRepr::Heartbeat(router::wire::HeartbeatRepr {
+        sequence: 5,
+        ..Default::default()
+    });
+    let out = lab.from_lma(t(100), &mh_ipv6_packet(lmaa(), pcoa(), 64, &request));
+    assert!(out.is_empty(), "no answer to a forged request");
+    let out = lab.from_lma(
+        t(100),
+        &sealed_packet(&key(SPI), lmaa(), pcoa(), 64, request),
+    );
+    assert_eq!(
+        spis(&out),
+        [SPI],
+        "the LMA's own request is answered, signed"
+    );
+    // A forged response with another Restart Counter would make the MAG
+    // re-register everything: it is dropped first.
+    let lie = MhRepr::Heartbeat(router::wire::HeartbeatRepr {
+        response: true,
+        sequence: 1,
+        options: MobilityOptions {
+            restart_counter: Some(99),
+            ..MobilityOptions::default()
+        },
+        ..Default::default()
+    });
+    let forged = sealed_packet(&key(0x666), lmaa(), pcoa(), 64, lie);
+    assert!(lab.from_lma(t(200), &forged).is_empty());
+    assert_eq!(counter(&lab, "auth.drop.missing"), 1);
+    assert_eq!(counter(&lab, "auth.drop.unknown_spi"), 1);
+    assert_eq!(counter(&lab, "heartbeat.recoveries"), 0);
+}
+
+/// A rollover at the MAG: with both keys it signs with the new one and takes
+/// PBAs made with either; with the new one only, the old is refused. The
+/// binding is never touched.
+#[test]
+fn key_rollover_at_the_mag_keeps_the_binding() {
+    use router::auth::Rekey;
+    let mut lab = Lab::default();
+    let out = lab.rs(t(0), VM1, "fe80::5");
+    assert_eq!(spis(&out), [SPI]);
+    let pbu = only_pbu(&out);
+    lab.pba(t(10), &pbu, PbaStatus::Accepted, "2001:db8:1:1::/64");
+    let table = lab.mag.rekey(keys(&[SPI, 0x102]));
+    assert_eq!(table.rows.len(), 2);
+    assert_eq!(
+        table.rows[1][1..],
+        ["258", "hmac-sha256", "16 octets", "yes"]
+    );
+    // The refresh, at 80 % of the 100 s lifetime, goes out with the new key.
+    let sent: Vec<_> = lab
+        .run_until(t(81_000))
+        .into_iter()
+        .map(|(_, p, f)| (p, f))
+        .collect();
+    let refresh = only_pbu(&sent);
+    assert!(
+        spis(&sent).iter().all(|spi| *spi == 0x102),
+        "PBU and heartbeats"
+    );
+    // The LMA still answers with the old key: taken.
+    lab.pba(
+        t(81_100),
+        &refresh,
+        PbaStatus::Accepted,
+        "2001:db8:1:1::/64",
+    );
+    assert_eq!(counter(&lab, "mag.pba.accepted"), 2);
+    lab.mag.rekey(keys(&[0x102]));
+    let sent: Vec<_> = lab
+        .run_until(t(162_000))
+        .into_iter()
+        .map(|(_, p, f)| (p, f))
+        .collect();
+    let refresh = only_pbu(&sent);
+    let old = sealed_packet(
+        &key(SPI),
+        lmaa(),
+        pcoa(),
+        64,
+        MhRepr::Pba(accepting(&refresh)),
+    );
+    assert!(lab.from_lma(t(162_100), &old).is_empty());
+    assert_eq!(counter(&lab, "auth.drop.unknown_spi"), 1);
+    let new = sealed_packet(
+        &key(0x102),
+        lmaa(),
+        pcoa(),
+        64,
+        MhRepr::Pba(accepting(&refresh)),
+    );
+    lab.from_lma(t(162_200), &new);
+    assert_eq!(counter(&lab, "mag.pba.accepted"), 3);
+    assert!(lab.mag.bindings().get(&VM1).unwrap().is_registered());
 }
 
 #[test]

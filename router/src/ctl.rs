@@ -35,6 +35,9 @@ pub enum Request {
     Status {},
     /// Changes the log level: error, warn, info, debug or trace.
     Log { level: String },
+    /// LMA, MAG: reads the key files again and uses them from now on (a key
+    /// rollover, [`crate::auth::keyring`]).
+    ReloadKeys {},
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]

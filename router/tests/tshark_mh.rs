@@ -94,6 +94,7 @@ fn every_option() -> MobilityOptions {
             address: Ipv4Addr::new(10, 0, 0, 5),
         }),
         ipv4_default_router: Some(Ipv4Addr::new(10, 0, 0, 1)),
+        authentication: None,
         unknown: vec![],
     }
 }

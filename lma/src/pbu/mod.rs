@@ -22,7 +22,7 @@ use crate::core::{Lma, Timer};
 use router::Instant;
 use router::core::{PortId, Tx};
 use router::mac::Mac;
-use router::wire::{MhRepr, PbaStatus, PbuRepr, mh_ipv6_packet};
+use router::wire::{MhRepr, PbaStatus, PbuRepr};
 use std::net::Ipv6Addr;
 
 /// Hop limit of the PBAs the LMA sends.
@@ -141,10 +141,10 @@ impl Lma {
                 lifetime,
                 hnps: entry,
             };
-            let pba = self.pba(now, pbu, answer);
-            let packet = mh_ipv6_packet(from.lma, from.mag, PBA_HOP_LIMIT, &MhRepr::Pba(pba));
-            self.counters.bump(pba_counter(status));
-            self.engine.send_ipv6(now, &packet, tx);
+            let pba = MhRepr::Pba(self.pba(now, pbu, answer));
+            if self.send_mh(now, (from.lma, from.mag), PBA_HOP_LIMIT, pba, tx) {
+                self.counters.bump(pba_counter(status));
+            }
         }
         if deregistered
             && let Some(id) = binding
@@ -184,15 +184,11 @@ impl Lma {
                 lifetime: 0,
                 hnps: None,
             };
-            let pba = self.pba(now, held.pbu, answer);
-            let packet = mh_ipv6_packet(
-                held.from.lma,
-                held.from.mag,
-                PBA_HOP_LIMIT,
-                &MhRepr::Pba(pba),
-            );
-            self.counters.bump(pba_counter(status));
-            self.engine.send_ipv6(now, &packet, tx);
+            let pba = MhRepr::Pba(self.pba(now, held.pbu, answer));
+            let ends = (held.from.lma, held.from.mag);
+            if self.send_mh(now, ends, PBA_HOP_LIMIT, pba, tx) {
+                self.counters.bump(pba_counter(status));
+            }
         }
     }
 

@@ -1,7 +1,8 @@
 //! Wire formats smoltcp lacks: the Mobility Header (IP protocol 135, RFC 6275
 //! section 6.1) carrying Proxy Binding Update and Acknowledgement messages
 //! (RFC 5213 section 8), Heartbeats (RFC 5847) and Binding Errors (RFC 6275
-//! 6.1.9), and their mobility options; RADIUS (RFC 2865), which the routers
+//! 6.1.9), and their mobility options, the authentication option of RFC 4285
+//! among them; RADIUS (RFC 2865), which the routers
 //! speak to their AAA server ([`crate::aaa`]); and the virtio-net header a TAP
 //! with offloads puts before each frame ([`virtio_net`]).
 //!
@@ -85,6 +86,7 @@ fn write_u16(bytes: &mut [u8], value: u16) {
 mod binding_error;
 mod heartbeat;
 mod mh;
+mod mh_auth;
 mod mh_option;
 mod pba;
 mod pbu;
@@ -100,9 +102,11 @@ pub use heartbeat::HeartbeatRepr;
 pub use mh::{
     IPPROTO_MH, IPPROTO_NONE, MhError, MhPacket, MhRepr, MhType, OPTIONS_OFFSET, mh_ipv6_packet,
 };
+pub use mh_auth::{AUTH_FIXED_LEN, AUTH_SUBTYPE_MN_HA, MAX_AUTH_DATA, MhAuthOption, MhAuthRepr};
 pub use mh_option::{
     AccessTechnologyType, HandoffIndicator, Ipv4HomeAddressReply, Ipv4HomeAddressRequest,
-    MN_ID_SUBTYPE_NAI, MhOption, MhOptionRepr, MhOptionType, MhOptionsIterator, MobilityOptions,
+    MN_ID_SUBTYPE_NAI, MhAuth, MhOption, MhOptionRepr, MhOptionType, MhOptionsIterator,
+    MobilityOptions,
 };
 pub use pba::PbaRepr;
 pub use pbu::PbuRepr;
