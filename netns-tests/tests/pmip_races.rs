@@ -6,15 +6,16 @@
 //! the end.
 
 use lma::Lma;
-use mag::pbu::{PbuContent, build_pbu, pbu_packet};
+use mag::pbu::{PBU_HOP_LIMIT, PbuContent, build_pbu};
 use netns_tests::sim_domain::{
-    Bound, DomainSpec, SimDomain, booted, lma_wan, policy_text, proxy_coa, vm_mac, vm_mn_id,
+    Bound, DomainSpec, FIRST_SPI, SimDomain, booted, lma_wan, mag_key, policy_text, proxy_coa,
+    vm_mac, vm_mn_id,
 };
 use router::core::Core;
 use router::heartbeat::HeartbeatConfig;
 use router::nd::frames::ethernet_ipv6;
 use router::sim::SimHost;
-use router::wire::{AccessTechnologyType, HandoffIndicator};
+use router::wire::{AccessTechnologyType, HandoffIndicator, MhRepr};
 use router::{Duration, Instant};
 
 fn secs(s: u64) -> Duration {
@@ -220,13 +221,19 @@ fn sequence_numbers_are_ordered_across_mags() {
     assert_eq!(d.serving_mag(0), Some(1));
 }
 
-/// Delivers `pbu` to the LMA as if MAG `m` had sent it.
+/// Delivers `pbu` to the LMA as if MAG `m` had sent it, with its key.
 fn inject_pbu(d: &mut SimDomain, m: usize, pbu: &router::wire::PbuRepr) {
     let mut pbu = pbu.clone();
     if pbu.options.hnps.is_empty() {
         pbu.options.hnps = vec![ipnet::Ipv6Net::default()];
     }
-    let packet = pbu_packet(proxy_coa(m).addr(), lma_wan(m).addr(), &pbu);
+    let packet = router::auth::sealed_packet(
+        &mag_key(m, FIRST_SPI),
+        proxy_coa(m).addr(),
+        lma_wan(m).addr(),
+        PBU_HOP_LIMIT,
+        MhRepr::Pbu(pbu),
+    );
     let lma_mac = d.lma().engine().port_mac(m + 1).unwrap();
     let mag_mac = d.mag(m).engine().port_mac(mag::UPLINK).unwrap();
     let frame = ethernet_ipv6(mag_mac, lma_mac, &packet);

@@ -9,9 +9,12 @@
 //! 2. The MAG gets the new key after the old one (reload). A MAG signs with
 //!    its last key, so its next PBU or heartbeat carries the new SPI; the LMA
 //!    signs what it sends that MAG with the newest key the MAG has used.
-//! 3. The old key is removed from both, in either order.
+//! 3. The LMA drops the old key: it signs with the new one from then on,
+//!    which the MAG takes whether or not it has used it yet.
+//! 4. The MAG drops the old key.
 //!
-//! No binding is touched: only the keys change, at run time.
+//! Each step is safe as soon as the one before it is done. No binding is
+//! touched: only the keys change, at run time.
 
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
@@ -266,7 +269,7 @@ mod tests {
             .spi
     }
 
-    /// The three steps of the module notes, each message checked by the other side.
+    /// The four steps of the module notes, each message checked by the other side.
     #[test]
     fn rollover_led_by_the_mag() {
         let mut mag = Authenticator::new(
@@ -293,9 +296,9 @@ mod tests {
         let old = sealed_packet(&key(300), MAG, LMA, 64, heartbeat());
         assert_eq!(lma.check(MAG, LMA, &old[40..]), Ok(Some(300)));
         assert_eq!(spi_of(&lma.seal(LMA, MAG, 64, heartbeat()).unwrap()), 301);
-        mag.set_keys(ring(LMA, &[301]));
-        assert_eq!(exchange(&mut mag, &mut lma), (Some(301), Some(301)));
         lma.set_keys(ring(MAG, &[301]));
+        assert_eq!(exchange(&mut mag, &mut lma), (Some(301), Some(301)));
+        mag.set_keys(ring(LMA, &[301]));
         assert_eq!(exchange(&mut mag, &mut lma), (Some(301), Some(301)));
         assert_eq!(
             lma.check(MAG, LMA, &old[40..]),
@@ -305,6 +308,27 @@ mod tests {
         assert_eq!(table.rows.len(), 1);
         assert_eq!(table.rows[0][..2], [MAG.to_string(), "301".to_string()]);
         assert_eq!(table.rows[0][4], "yes");
+    }
+
+    /// Step 3 right after step 2, before the MAG sent anything with the new
+    /// key: the LMA's next message is signed with it and taken.
+    #[test]
+    fn dropping_the_old_key_at_the_lma_needs_no_message_first() {
+        let mut mag = Authenticator::new(
+            Signalling::Authenticated(ring(LMA, &[300])),
+            Sending::Newest,
+        );
+        let mut lma = Authenticator::new(
+            Signalling::Authenticated(ring(MAG, &[300])),
+            Sending::FollowPeer,
+        );
+        let up = mag.seal(MAG, LMA, 64, heartbeat()).unwrap();
+        lma.check(MAG, LMA, &up[40..]).unwrap();
+        lma.set_keys(ring(MAG, &[300, 301]));
+        mag.set_keys(ring(LMA, &[300, 301]));
+        lma.set_keys(ring(MAG, &[301]));
+        let down = lma.seal(LMA, MAG, 64, heartbeat()).unwrap();
+        assert_eq!(mag.check(LMA, MAG, &down[40..]), Ok(Some(301)));
     }
 
     #[test]
