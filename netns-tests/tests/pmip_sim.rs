@@ -521,7 +521,7 @@ fn key_rollover_keeps_every_binding() {
     d.boot(0, 0);
     let bound = Bound::new(ms(100), secs(60));
     let new = FIRST_SPI + 1;
-    let mut step = |d: &mut SimDomain, what: &dyn Fn(&mut SimDomain)| {
+    let step = |d: &mut SimDomain, what: &dyn Fn(&mut SimDomain)| {
         what(d);
         for _ in 0..20 {
             d.ping_once(0);

@@ -8,8 +8,8 @@
 //! that its group or other users may read or write is refused: a key others
 //! can read lets them move every node the MAG serves.
 
-use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::algorithm::{Algorithm, Keyed};
@@ -133,6 +133,25 @@ impl Key {
     }
 }
 
+/// Writes a fresh random key for `algorithm` to a new file at `path`, hex,
+/// readable by its owner only (what the lab gives each MAG).
+pub fn write_new_key_file(path: &Path, algorithm: Algorithm) -> Result<(), KeyError> {
+    let io = |source| KeyError::Io {
+        file: path.display().to_string(),
+        source,
+    };
+    let mut secret = vec![0; algorithm.min_key_len()];
+    getrandom::fill(&mut secret).map_err(|e| io(std::io::Error::other(e.to_string())))?;
+    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io)?;
+    writeln!(f, "{hex}").map_err(io)
+}
+
 fn read_secret(path: &Path, encoding: KeyEncoding) -> Result<Vec<u8>, KeyError> {
     let file = path.display().to_string();
     let io = |source| KeyError::Io {
@@ -151,7 +170,7 @@ fn read_secret(path: &Path, encoding: KeyEncoding) -> Result<Vec<u8>, KeyError> 
         return Err(KeyError::Exposed { file, mode });
     }
     let mut bytes = Vec::new();
-    f.by_ref()
+    Read::by_ref(&mut f)
         .take(4 * MAX_KEY_LEN as u64)
         .read_to_end(&mut bytes)
         .map_err(io)?;
@@ -179,7 +198,6 @@ fn decode_hex(text: &[u8]) -> Result<Vec<u8>, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::OpenOptionsExt;
 
     fn write(dir: &Path, name: &str, mode: u32, content: &[u8]) -> PathBuf {
         let path = dir.join(name);
@@ -265,6 +283,23 @@ mod tests {
             Key::load(&spec(d.clone(), KeyEncoding::Raw)),
             Err(KeyError::NotAFile { .. }) | Err(KeyError::Io { .. })
         ));
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn fresh_key_files_are_private_and_load() {
+        let d = dir("fresh");
+        let path = d.join("new.key");
+        write_new_key_file(&path, Algorithm::HmacSha256).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.len(), 65, "64 hex digits and a newline");
+        assert!(Key::load(&spec(path.clone(), KeyEncoding::Hex)).is_ok());
+        assert!(
+            write_new_key_file(&path, Algorithm::HmacSha256).is_err(),
+            "never overwrites"
+        );
         std::fs::remove_dir_all(d).unwrap();
     }
 
