@@ -47,7 +47,14 @@ impl Lma {
         if !hb.response {
             self.counters.bump("heartbeat.requests_answered");
             let answer = MhRepr::Heartbeat(response(hb, self.restart_counter));
-            self.send_mh(now, (dst, src), HEARTBEAT_HOP_LIMIT, answer, tx);
+            self.auth.send(
+                &mut self.engine,
+                now,
+                (dst, src),
+                HEARTBEAT_HOP_LIMIT,
+                answer,
+                tx,
+            );
             return;
         }
         let name = self.mag_name(&src).to_string();
@@ -90,7 +97,14 @@ impl Lma {
             );
         }
         let request = MhRepr::Heartbeat(request);
-        if self.send_mh(now, (local, mag), HEARTBEAT_HOP_LIMIT, request, tx) {
+        if self.auth.send(
+            &mut self.engine,
+            now,
+            (local, mag),
+            HEARTBEAT_HOP_LIMIT,
+            request,
+            tx,
+        ) {
             self.counters.bump("heartbeat.requests_sent");
         }
     }

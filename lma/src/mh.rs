@@ -5,11 +5,11 @@
 use crate::core::Lma;
 use crate::pbu::Sender;
 use router::Instant;
+use router::auth::Admitted;
 use router::core::{PortId, Tx};
 use router::mac::Mac;
 use router::mh_errors;
-use router::wire::{MhPacket, MhRepr};
-use smoltcp::wire::Ipv6Packet;
+use router::wire::MhRepr;
 use std::net::Ipv6Addr;
 
 impl Lma {
@@ -22,36 +22,28 @@ impl Lma {
         packet: &[u8],
         tx: &mut dyn Tx,
     ) {
-        let Ok(ip) = Ipv6Packet::new_checked(packet) else {
-            self.counters.bump("mh.drop.truncated");
+        // Authenticated before anything in the message is read or any state
+        // touched (RFC 5213 5.3.1 step 1, "MUST be authenticated"), and a
+        // refused message is dropped without an answer. RFC 4285 has a status
+        // for it (146, MIPV6-AUTH-FAIL), but RFC 5213 authenticates with
+        // IPsec, which discards a packet that fails its check in silence (RFC
+        // 4303 3.4.4), and an answer here would do harm: sent to the forged
+        // source, it is a reflection that hides the attacker; its status
+        // would tell a stranger that this address is an LMA and which MN-IDs
+        // it serves; and the sender, holding no key we share, could not
+        // authenticate it anyway. The counter and the log line tell the
+        // operator.
+        let policy = &self.policy;
+        let name = |a: &Ipv6Addr| {
+            policy
+                .mag_by_address(a)
+                .map_or("unknown MAG".into(), |m| m.name.clone())
+        };
+        let Some(Admitted { src, dst, mh }) =
+            self.auth.admit(&mut self.engine, now, packet, tx, name)
+        else {
             return;
         };
-        let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        let checked = MhPacket::new_checked(ip.payload())
-            .and_then(|mh| MhRepr::check(&mh, &src, &dst).map(|()| mh));
-        let mh = match checked {
-            Ok(mh) => mh,
-            Err(e) => return mh_errors::refuse(&mut self.engine, now, &e, packet, tx),
-        };
-        // Before anything in the message is read or any state touched (RFC
-        // 5213 5.3.1 step 1, "MUST be authenticated"). A refused message is
-        // dropped without an answer. RFC 4285 has a status for it (146,
-        // MIPV6-AUTH-FAIL), but RFC 5213 authenticates with IPsec, which
-        // discards a packet that fails its check in silence (RFC 4303 3.4.4),
-        // and an answer here would do harm: sent to the forged source, it is
-        // a reflection that hides the attacker; its status would tell a
-        // stranger that this address is an LMA and which MN-IDs it serves;
-        // and the sender, holding no key we share, could not authenticate it
-        // anyway. The counter and the log line tell the operator.
-        if let Err(e) = self.auth.check(src, dst, mh.as_ref()) {
-            self.counters.bump(e.counter());
-            log::info!(
-                "dropped a {} from {src} ({}): {e}; no answer, nothing changed (RFC 5213 5.3.1 step 1)",
-                mh.msg_type(),
-                self.mag_name(&src)
-            );
-            return;
-        }
         match MhRepr::parse_checked(&mh) {
             Ok(MhRepr::Pbu(pbu)) => {
                 self.counters.bump("pbu.received");
@@ -77,29 +69,6 @@ impl Lma {
                 );
             }
             Err(e) => mh_errors::refuse(&mut self.engine, now, &e, packet, tx),
-        }
-    }
-
-    /// Sends a PBA or Heartbeat to the MAG `to`, authenticated with the key
-    /// that MAG uses; false (counted) when the LMA shares no key with it.
-    pub(crate) fn send_mh(
-        &mut self,
-        now: Instant,
-        (from, to): (Ipv6Addr, Ipv6Addr),
-        hop_limit: u8,
-        repr: MhRepr,
-        tx: &mut dyn Tx,
-    ) -> bool {
-        match self.auth.seal(from, to, hop_limit, repr) {
-            Ok(packet) => {
-                self.engine.send_ipv6(now, &packet, tx);
-                true
-            }
-            Err(e) => {
-                self.counters.bump("auth.send.no_key");
-                log::warn!("nothing sent to {to}: {e}");
-                false
-            }
         }
     }
 }

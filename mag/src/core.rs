@@ -11,10 +11,10 @@
 use crate::attach::{self, DetectConfig, Sighting, Trigger};
 use crate::bul::BindingUpdateList;
 use ipnet::Ipv6Net;
-use router::auth::{Authenticator, Sending, Signalling};
+use router::auth::{Authenticator, KeyRing, Rekey, Sending, Signalling};
 use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
-use router::ctl::{Request, Response};
+use router::ctl::{Request, Response, Table};
 use router::engine::{Engine, EngineEvent, EnginePort};
 use router::heartbeat::{HeartbeatConfig, HeartbeatPeer};
 use router::mac::Mac;
@@ -263,6 +263,14 @@ impl Mag {
                 }
             }
         }
+    }
+}
+
+/// Key rollover: the MAG's keys change, its bindings stay.
+impl Rekey for Mag {
+    fn rekey(&mut self, keys: KeyRing) -> Table {
+        self.auth.set_keys(keys);
+        self.auth.table()
     }
 }
 

@@ -176,7 +176,14 @@ impl Mag {
         let (mn_id, hnps) = (e.mn_id.clone(), crate::node_link::prefixes(&e.hnps));
         let ends = (self.proxy_coa(), self.cfg.lmaa);
         self.counters.bump("mag.pbu.dereg");
-        self.send_mh(now, ends, PBU_HOP_LIMIT, MhRepr::Pbu(pbu), tx);
+        self.auth.send(
+            &mut self.engine,
+            now,
+            ends,
+            PBU_HOP_LIMIT,
+            MhRepr::Pbu(pbu),
+            tx,
+        );
         log::info!(
             "{mac} ({mn_id}) {why} -> de-registration PBU seq {seq} for {hnps} to {}",
             self.cfg.lmaa

@@ -9,11 +9,12 @@ use crate::pbu::{
     build_pbu,
 };
 use ipnet::Ipv6Net;
+use router::auth::Admitted;
 use router::core::{PortId, Tx};
 use router::mac::Mac;
 use router::mh_errors;
 use router::timestamp::timestamp;
-use router::wire::{HandoffIndicator, MhPacket, MhRepr, PbaRepr, PbaStatus};
+use router::wire::{HandoffIndicator, MhRepr, PbaRepr, PbaStatus};
 use router::{Duration, Instant};
 use smoltcp::wire::{IpProtocol, Ipv6Packet};
 
@@ -111,7 +112,14 @@ impl Mag {
         }
         self.timers.set(Timer::Binding(mac), at);
         self.counters.bump("mag.pbu.sent");
-        self.send_mh(now, (proxy_coa, lmaa), PBU_HOP_LIMIT, pbu, tx);
+        self.auth.send(
+            &mut self.engine,
+            now,
+            (proxy_coa, lmaa),
+            PBU_HOP_LIMIT,
+            pbu,
+            tx,
+        );
         seq
     }
 
@@ -225,24 +233,17 @@ impl Mag {
             self.engine.counters.bump("drop.no_local_service");
             return;
         }
-        let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        let checked = MhPacket::new_checked(ip.payload())
-            .and_then(|mh| MhRepr::check(&mh, &src, &dst).map(|()| mh));
-        let mh = match checked {
-            Ok(mh) => mh,
-            Err(e) => return mh_errors::refuse(&mut self.engine, now, &e, packet, tx),
-        };
         // Before anything in it is used: a PBA or Heartbeat the LMA did not
-        // make is dropped unanswered and changes nothing (RFC 5213 4; see
-        // the LMA's dispatch for why there is no answer).
-        if let Err(e) = self.auth.check(src, dst, mh.as_ref()) {
-            self.counters.bump(e.counter());
-            log::info!(
-                "dropped a {} from {src}: {e}; no answer, nothing changed",
-                mh.msg_type()
-            );
+        // make is dropped unanswered and changes nothing (RFC 5213 4; the
+        // LMA's dispatch says why there is no answer).
+        let lmaa = self.cfg.lmaa;
+        let name =
+            |a: &std::net::Ipv6Addr| if *a == lmaa { "the LMA" } else { "not the LMA" }.into();
+        let Some(Admitted { src, dst, mh }) =
+            self.auth.admit(&mut self.engine, now, packet, tx, name)
+        else {
             return;
-        }
+        };
         match MhRepr::parse_checked(&mh) {
             Ok(_) if src != self.cfg.lmaa => {
                 self.counters.bump("mag.mh.wrong_source");

@@ -33,7 +33,14 @@ impl Mag {
             );
         }
         let request = MhRepr::Heartbeat(request);
-        if self.send_mh(now, (local, remote), HEARTBEAT_HOP_LIMIT, request, tx) {
+        if self.auth.send(
+            &mut self.engine,
+            now,
+            (local, remote),
+            HEARTBEAT_HOP_LIMIT,
+            request,
+            tx,
+        ) {
             self.counters.bump("heartbeat.requests_sent");
         }
     }
@@ -49,7 +56,14 @@ impl Mag {
         if !hb.response {
             self.counters.bump("heartbeat.requests_answered");
             let answer = MhRepr::Heartbeat(response(hb, self.cfg.restart_counter));
-            self.send_mh(now, (local, self.cfg.lmaa), HEARTBEAT_HOP_LIMIT, answer, tx);
+            self.auth.send(
+                &mut self.engine,
+                now,
+                (local, self.cfg.lmaa),
+                HEARTBEAT_HOP_LIMIT,
+                answer,
+                tx,
+            );
             return;
         }
         let Some(event) = self.lma.as_mut().and_then(|p| p.on_response(hb)) else {

@@ -20,7 +20,6 @@ mod exchange;
 mod heartbeat;
 mod node_link;
 pub mod pbu;
-mod signalling;
 
 pub use crate::core::{AccessConfig, Mag, MagConfig, UPLINK, UplinkConfig};
 pub use attach::DetectConfig;

@@ -203,33 +203,16 @@ impl Lab {
     }
 
     fn pba(&mut self, now: Instant, pbu: &PbuRepr, status: PbaStatus, hnp: &str) -> Out {
-        let repr = PbaRepr {
-            status,
-            key_mgmt: false,
-            mobile_router: false,
-            proxy: true,
-            sequence: pbu.sequence,
-            lifetime_secs: pbu.lifetime_secs,
-            options: MobilityOptions {
-                mn_id: pbu.options.mn_id.clone(),
-                hnps: vec![net(hnp)],
-                handoff_indicator: pbu.options.handoff_indicator,
-                access_technology: pbu.options.access_technology,
-                mn_link_layer_id: pbu.options.mn_link_layer_id.clone(),
-                timestamp: pbu.options.timestamp,
-                ..MobilityOptions::default()
-            },
-        };
-        self.pba_repr(now, repr)
+        self.pba_repr(now, answer(pbu, status, hnp))
     }
 
     /// The LMA's PBA, authenticated with the shared key.
     fn pba_repr(&mut self, now: Instant, repr: PbaRepr) -> Out {
         let packet = sealed_packet(&key(SPI), lmaa(), pcoa(), 64, MhRepr::Pba(repr));
-        self.from_lma(now, &packet)
+        self.deliver_from_lma(now, &packet)
     }
 
-    fn from_lma(&mut self, now: Instant, packet: &[u8]) -> Out {
+    fn deliver_from_lma(&mut self, now: Instant, packet: &[u8]) -> Out {
         let frame = ethernet_ipv6(LMA_MAC, UPLINK_MAC, packet);
         self.feed(now, UPLINK, &frame)
     }
@@ -653,10 +636,11 @@ fn a_refused_registration_installs_nothing() {
     assert_eq!(counter(&lab, "mag.pba.rejected"), 1);
 }
 
-/// The PBA `lab.pba` would send for `pbu`, not yet authenticated.
-fn accepting(pbu: &PbuRepr) -> PbaRepr {
+/// The LMA's answer to `pbu`, not yet authenticated: the PBU's identifiers
+/// mirrored, `hnp` given.
+fn answer(pbu: &PbuRepr, status: PbaStatus, hnp: &str) -> PbaRepr {
     PbaRepr {
-        status: PbaStatus::Accepted,
+        status,
         key_mgmt: false,
         mobile_router: false,
         proxy: true,
@@ -664,12 +648,18 @@ fn accepting(pbu: &PbuRepr) -> PbaRepr {
         lifetime_secs: pbu.lifetime_secs,
         options: MobilityOptions {
             mn_id: pbu.options.mn_id.clone(),
-            hnps: vec![net("2001:db8:1:1::/64")],
+            hnps: vec![net(hnp)],
+            handoff_indicator: pbu.options.handoff_indicator,
+            access_technology: pbu.options.access_technology,
             mn_link_layer_id: pbu.options.mn_link_layer_id.clone(),
             timestamp: pbu.options.timestamp,
             ..MobilityOptions::default()
         },
     }
+}
+
+fn accepting(pbu: &PbuRepr) -> PbaRepr {
+    answer(pbu, PbaStatus::Accepted, "2001:db8:1:1::/64")
 }
 
 fn status_without_counters(lab: &mut Lab, now: Instant) -> router::ctl::Response {
@@ -707,7 +697,7 @@ fn forged_pbas_are_dropped_and_change_nothing() {
         ),
     ];
     for (packet, reason) in &forged {
-        let out = lab.from_lma(t(10), packet);
+        let out = lab.deliver_from_lma(t(10), packet);
         assert!(out.is_empty(), "{reason}: {out:?}");
         assert!(counter(&lab, reason) > 0, "{reason}");
         assert_eq!(status_without_counters(&mut lab, t(10)), before, "{reason}");
@@ -718,7 +708,7 @@ fn forged_pbas_are_dropped_and_change_nothing() {
     // The same PBA again, replayed: it answers nothing any more.
     let replay = sealed_packet(&key(SPI), lmaa(), pcoa(), 64, pba());
     let registered = status_without_counters(&mut lab, t(30));
-    assert!(lab.from_lma(t(30), &replay).is_empty());
+    assert!(lab.deliver_from_lma(t(30), &replay).is_empty());
     assert_eq!(counter(&lab, "mag.pba.unmatched"), 1);
     assert_eq!(status_without_counters(&mut lab, t(30)), registered);
 }
@@ -732,9 +722,9 @@ fn forged_heartbeats_are_ignored() {
         sequence: 5,
         ..Default::default()
     });
-    let out = lab.from_lma(t(100), &mh_ipv6_packet(lmaa(), pcoa(), 64, &request));
+    let out = lab.deliver_from_lma(t(100), &mh_ipv6_packet(lmaa(), pcoa(), 64, &request));
     assert!(out.is_empty(), "no answer to a forged request");
-    let out = lab.from_lma(
+    let out = lab.deliver_from_lma(
         t(100),
         &sealed_packet(&key(SPI), lmaa(), pcoa(), 64, request),
     );
@@ -755,7 +745,7 @@ fn forged_heartbeats_are_ignored() {
         ..Default::default()
     });
     let forged = sealed_packet(&key(0x666), lmaa(), pcoa(), 64, lie);
-    assert!(lab.from_lma(t(200), &forged).is_empty());
+    assert!(lab.deliver_from_lma(t(200), &forged).is_empty());
     assert_eq!(counter(&lab, "auth.drop.missing"), 1);
     assert_eq!(counter(&lab, "auth.drop.unknown_spi"), 1);
     assert_eq!(counter(&lab, "heartbeat.recoveries"), 0);
@@ -811,7 +801,7 @@ fn key_rollover_at_the_mag_keeps_the_binding() {
         64,
         MhRepr::Pba(accepting(&refresh)),
     );
-    assert!(lab.from_lma(t(162_100), &old).is_empty());
+    assert!(lab.deliver_from_lma(t(162_100), &old).is_empty());
     assert_eq!(counter(&lab, "auth.drop.unknown_spi"), 1);
     let new = sealed_packet(
         &key(0x102),
@@ -820,7 +810,7 @@ fn key_rollover_at_the_mag_keeps_the_binding() {
         64,
         MhRepr::Pba(accepting(&refresh)),
     );
-    lab.from_lma(t(162_200), &new);
+    lab.deliver_from_lma(t(162_200), &new);
     assert_eq!(counter(&lab, "mag.pba.accepted"), 3);
     assert!(lab.mag.bindings().get(&VM1).unwrap().is_registered());
 }

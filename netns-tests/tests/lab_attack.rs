@@ -15,7 +15,7 @@ use netns_tests::domain::topology::LAB_SPI;
 use netns_tests::domain::{Binaries, Domain, MigrateOptions, Topology, Tuning};
 use netns_tests::probe::report::{summary, tcp_summary};
 use netns_tests::userns;
-use router::ctl::{Request, Table};
+use router::ctl::Request;
 
 const SCRIPT: &str = include_str!("lab_attack.py");
 /// What each variant of the script must leave in the LMA's counters.
@@ -28,19 +28,11 @@ const REFUSALS: [(&str, u64); 5] = [
     ("auth.drop.malformed", 2),
 ];
 
-fn cell(table: &Table, key: &str, column: &str) -> Option<String> {
-    let col = table.columns.iter().position(|c| c == column)?;
-    table
-        .rows
-        .iter()
-        .find(|r| r.first().is_some_and(|k| k == key))?
-        .get(col)
-        .cloned()
-}
-
 fn counter(d: &Domain, router: &str, name: &str) -> u64 {
     let tables = d.router(router, &Request::Counters {}).unwrap();
-    cell(&tables[0], name, "value").map_or(0, |v| v.parse().unwrap_or(0))
+    tables[0]
+        .cell(name, "value")
+        .map_or(0, |v| v.parse().unwrap_or(0))
 }
 
 /// vm1's Binding Cache entry, without the lifetime that ticks.
@@ -103,12 +95,8 @@ fn up(tuning: &Tuning) -> Domain {
 }
 
 fn wait_registered(d: &Domain, mag: &str) {
-    let ok = netns_tests::wait::until(Duration::from_secs(15), || {
-        let bul = d.router(mag, &Request::Bindings {})?;
-        Ok((cell(&bul[0], "vm1@tapmip", "state").as_deref() == Some("registered")).then_some(()))
-    })
-    .unwrap();
-    assert!(ok.is_some(), "vm1 registers at {mag}\n{}", d.diagnosis());
+    let ok = d.wait_registered(mag, "vm1@tapmip", Duration::from_secs(15));
+    assert!(ok, "vm1 registers at {mag}\n{}", d.diagnosis());
 }
 
 #[test]
@@ -145,11 +133,7 @@ fn forged_and_replayed_pbus_move_no_vm() {
     assert_eq!(binding(&d), before, "vm1's binding is unchanged");
     let sizes = d.router("lma", &Request::Status {}).unwrap();
     let sizes = sizes.iter().find(|t| t.title == "sizes").unwrap();
-    assert_eq!(
-        cell(sizes, "held PBUs", "entries").as_deref(),
-        Some("0"),
-        "{sizes:?}"
-    );
+    assert_eq!(sizes.cell("held PBUs", "entries"), Some("0"), "{sizes:?}");
     assert!(
         udp.outages.is_empty() && udp.unanswered_tail == 0,
         "vm1 stays reachable: {}\n{}",

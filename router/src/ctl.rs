@@ -60,6 +60,16 @@ impl Table {
         self.rows.push(cells);
     }
 
+    /// The value of `column` in the row whose first cell is `key`.
+    pub fn cell(&self, key: &str, column: &str) -> Option<&str> {
+        let col = self.columns.iter().position(|c| c == column)?;
+        self.rows
+            .iter()
+            .find(|r| r.first().is_some_and(|k| k == key))?
+            .get(col)
+            .map(String::as_str)
+    }
+
     /// Aligned plain-text rendering for people.
     pub fn render(&self) -> String {
         let mut widths: Vec<usize> = self.columns.iter().map(String::len).collect();

@@ -142,7 +142,14 @@ impl Lma {
                 hnps: entry,
             };
             let pba = MhRepr::Pba(self.pba(now, pbu, answer));
-            if self.send_mh(now, (from.lma, from.mag), PBA_HOP_LIMIT, pba, tx) {
+            if self.auth.send(
+                &mut self.engine,
+                now,
+                (from.lma, from.mag),
+                PBA_HOP_LIMIT,
+                pba,
+                tx,
+            ) {
                 self.counters.bump(pba_counter(status));
             }
         }
@@ -186,7 +193,10 @@ impl Lma {
             };
             let pba = MhRepr::Pba(self.pba(now, held.pbu, answer));
             let ends = (held.from.lma, held.from.mag);
-            if self.send_mh(now, ends, PBA_HOP_LIMIT, pba, tx) {
+            if self
+                .auth
+                .send(&mut self.engine, now, ends, PBA_HOP_LIMIT, pba, tx)
+            {
                 self.counters.bump(pba_counter(status));
             }
         }

@@ -185,7 +185,7 @@ fn read_secret(path: &Path, encoding: KeyEncoding) -> Result<Vec<u8>, KeyError> 
 
 fn decode_hex(text: &[u8]) -> Result<Vec<u8>, &'static str> {
     let text = text.trim_ascii();
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err("an odd number of hex digits (encoding = \"hex\")");
     }
     let digit = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);

@@ -254,6 +254,19 @@ mod tests {
         r
     }
 
+    /// A MAG and its LMA sharing the key `spi`.
+    fn pair(spi: u32) -> (Authenticator, Authenticator) {
+        let mag = Authenticator::new(
+            Signalling::Authenticated(ring(LMA, &[spi])),
+            Sending::Newest,
+        );
+        let lma = Authenticator::new(
+            Signalling::Authenticated(ring(MAG, &[spi])),
+            Sending::FollowPeer,
+        );
+        (mag, lma)
+    }
+
     fn heartbeat() -> MhRepr {
         MhRepr::Heartbeat(HeartbeatRepr::default())
     }
@@ -272,14 +285,7 @@ mod tests {
     /// The four steps of the module notes, each message checked by the other side.
     #[test]
     fn rollover_led_by_the_mag() {
-        let mut mag = Authenticator::new(
-            Signalling::Authenticated(ring(LMA, &[300])),
-            Sending::Newest,
-        );
-        let mut lma = Authenticator::new(
-            Signalling::Authenticated(ring(MAG, &[300])),
-            Sending::FollowPeer,
-        );
+        let (mut mag, mut lma) = pair(300);
         let exchange = |mag: &mut Authenticator, lma: &mut Authenticator| {
             let up = mag.seal(MAG, LMA, 64, heartbeat()).unwrap();
             let up_spi = lma.check(MAG, LMA, &up[40..]).unwrap();
@@ -314,14 +320,7 @@ mod tests {
     /// key: the LMA's next message is signed with it and taken.
     #[test]
     fn dropping_the_old_key_at_the_lma_needs_no_message_first() {
-        let mut mag = Authenticator::new(
-            Signalling::Authenticated(ring(LMA, &[300])),
-            Sending::Newest,
-        );
-        let mut lma = Authenticator::new(
-            Signalling::Authenticated(ring(MAG, &[300])),
-            Sending::FollowPeer,
-        );
+        let (mut mag, mut lma) = pair(300);
         let up = mag.seal(MAG, LMA, 64, heartbeat()).unwrap();
         lma.check(MAG, LMA, &up[40..]).unwrap();
         lma.set_keys(ring(MAG, &[300, 301]));

@@ -16,6 +16,8 @@
 
 use std::net::Ipv6Addr;
 
+use smoltcp::wire::IPV6_HEADER_LEN;
+
 use super::algorithm::MAX_AUTHENTICATOR_LEN;
 use super::key::Key;
 use crate::wire::{
@@ -25,7 +27,6 @@ use crate::wire::{
 
 /// Where the checksum sits in the Mobility Header.
 const CHECKSUM: core::ops::Range<usize> = 4..6;
-const IPV6_HEADER_LEN: usize = 40;
 
 /// Why a message was refused before anything in it was used; each reason has
 /// its counter.

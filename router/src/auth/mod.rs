@@ -23,12 +23,14 @@ pub mod key;
 pub mod keyring;
 pub mod message;
 pub mod reload;
+pub mod signalling;
 
 pub use algorithm::Algorithm;
 pub use key::{Key, KeyEncoding, KeyError, KeySpec};
 pub use keyring::{Authenticator, KeyRing, Sending, Signalling};
 pub use message::{AuthError, sealed_packet};
 pub use reload::{Rekey, Reloading};
+pub use signalling::Admitted;
 
 /// What `--insecure` turns off, logged at start by the router that runs so.
 pub fn log_insecure(router: &str) {
