@@ -84,7 +84,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     let policy = Policy::load(&args.policy)?;
     let signalling = if args.insecure {
-        log_insecure(&args.name);
+        log_insecure();
         Signalling::Insecure
     } else {
         let keys = KeyRing::load_for_lma(&policy).context(

@@ -146,7 +146,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let policy = Policy::load(&args.policy)?;
     let mut cfg = config(&args)?;
     cfg.signalling = if args.insecure {
-        log_insecure(&args.name);
+        log_insecure();
         Signalling::Insecure
     } else {
         let keys = KeyRing::load_for_mag(&policy, &args.name, args.lma).context(

@@ -32,13 +32,13 @@ pub use message::{AuthError, sealed_packet};
 pub use reload::{Rekey, Reloading};
 pub use signalling::Admitted;
 
-/// What `--insecure` turns off, logged at start by the router that runs so.
-pub fn log_insecure(router: &str) {
-    log::warn!("{router}: --insecure: SIGNALLING IS NOT AUTHENTICATED");
+/// What `--insecure` turns off, logged at start by a router run so.
+pub fn log_insecure() {
+    log::warn!("--insecure: SIGNALLING IS NOT AUTHENTICATED");
     log::warn!(
-        "{router}: PBUs, PBAs and Heartbeats are sent without the authentication option and taken without checking one"
+        "PBUs, PBAs and Heartbeats are sent without the authentication option and taken without checking one"
     );
     log::warn!(
-        "{router}: any host that can reach this router can move any node's binding (RFC 5213 4 requires protection): for interoperability tests only"
+        "any host that can reach this router can move any node's binding (RFC 5213 4 requires protection): for interoperability tests only"
     );
 }
