@@ -1,16 +1,15 @@
 //! tapbridge's single-threaded mio loop: the members' fds, the control socket and
 //! the stop source, around a [`Bridge`].
 //!
-//! It is the router's loop pattern with members of two kinds instead of TAP ports
-//! only. Frames the core sends are written at once; a full queue drops them and
+//! It is the router's loop pattern with members of several kinds instead of TAP
+//! ports only; all descriptors of a member (a listener and its connection) share
+//! the member's token. Frames the core sends are written at once; a full queue drops them and
 //! counts the drop on the member.
 
 use std::io;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::Duration as StdDuration;
 
-use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use router::Instant;
 use router::core::{Core, Tx};
@@ -56,15 +55,9 @@ impl EventLoop {
         control: Option<&Path>,
     ) -> io::Result<EventLoop> {
         let poll = Poll::new()?;
-        let (names, members): (Vec<String>, Vec<MemberIo>) = members.into_iter().unzip();
-        // Registered by descriptor: a member is a TAP or a packet socket, and
-        // mio needs nothing from either but the fd.
-        for (id, member) in members.iter().enumerate() {
-            poll.registry().register(
-                &mut SourceFd(&member.as_raw_fd()),
-                Token(id),
-                Interest::READABLE,
-            )?;
+        let (names, mut members): (Vec<String>, Vec<MemberIo>) = members.into_iter().unzip();
+        for (id, member) in members.iter_mut().enumerate() {
+            member.register(poll.registry(), Token(id))?;
         }
         poll.registry()
             .register(&mut stop, STOP, Interest::READABLE)?;
