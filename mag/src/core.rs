@@ -256,11 +256,10 @@ impl Mag {
             // A migrated VM can come back before this MAG noticed it leave, while
             // the LMA routes its prefixes to the MAG it visited: its hypervisor's
             // announcement re-registers it here (RFC 5213 6.9.1.1, HI=3).
-            let reassert = (s.trigger == Trigger::UnsolicitedNa
-                && s.trigger.enabled(&self.cfg.detect))
-            .then(|| self.bul.get_mut(&s.mac))
-            .flatten()
-            .filter(|e| e.is_registered() && e.outstanding.is_none());
+            let reassert = (s.trigger.announces_arrival() && s.trigger.enabled(&self.cfg.detect))
+                .then(|| self.bul.get_mut(&s.mac))
+                .flatten()
+                .filter(|e| e.is_registered() && e.outstanding.is_none());
             if let Some(e) = reassert {
                 let hnps = e.hnps.clone();
                 // A new attachment in all but name (routes stay meanwhile): time
@@ -864,6 +863,10 @@ impl Core for Mag {
             .flatten();
         if let Some(e) = source.and_then(|(mac, _)| self.bul.get_mut(&mac)) {
             e.last_heard = now;
+        }
+        // The engine drops what is not IPv6, such as a hypervisor's RARP.
+        if let Some(s) = source.and_then(|_| attach::from_rarp(frame)) {
+            return self.on_sighting(now, port, s, tx);
         }
         let unknown = source.filter(|(mac, _)| {
             self.cfg.detect.unknown_source

@@ -1,6 +1,7 @@
 //! Wire formats smoltcp lacks: the Mobility Header (IP protocol 135, RFC 6275
 //! section 6.1) carrying Proxy Binding Update and Acknowledgement messages
-//! (RFC 5213 section 8) and their mobility options.
+//! (RFC 5213 section 8) and their mobility options; and Reverse ARP (RFC 903),
+//! the announcement hypervisors send for a migrated guest.
 //!
 //! Every format follows smoltcp's `src/wire` shape: a zero-copy view
 //! (`MhPacket`, `MhOption`) whose accessors never panic once `check_len`
@@ -83,6 +84,7 @@ mod mh;
 mod mh_option;
 mod pba;
 mod pbu;
+mod rarp;
 mod status;
 
 pub use mh::{
@@ -94,4 +96,8 @@ pub use mh_option::{
 };
 pub use pba::PbaRepr;
 pub use pbu::PbuRepr;
+pub use rarp::{
+    ETHERTYPE_RARP, OP_REPLY_REVERSE, OP_REQUEST_REVERSE, RarpError, RarpRepr,
+    parse_frame as parse_rarp_frame,
+};
 pub use status::PbaStatus;
