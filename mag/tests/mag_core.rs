@@ -827,7 +827,10 @@ fn a_hypervisors_rarp_announcement_attaches_the_guest() {
     let mut lab = Lab::default();
     let pbu = only_pbu(&lab.feed(t(0), ACCESS, &rarp(VM1)));
     assert_eq!(pbu.options.mn_id.as_deref(), Some("vm1@tapmip"));
-    assert_eq!(pbu.options.mn_link_layer_id.as_deref(), Some(VM1.as_bytes()));
+    assert_eq!(
+        pbu.options.mn_link_layer_id.as_deref(),
+        Some(VM1.as_bytes())
+    );
     assert_eq!(handoff(&pbu), HandoffIndicator::InterMag);
     assert_eq!(counter(&lab, "mag.attach.rarp"), 1);
     assert_eq!(counter(&lab, "mag.attach.unknown_source"), 0);

@@ -30,7 +30,8 @@ until ip -6 addr show dev eth0 scope global | grep -q 'inet6' &&
     sleep 0.1
 done
 tapmip-probe udp-echo --listen '[::]:7000' > /tmp/udp-echo.log 2>&1 &
-tapmip-probe tcp-server --listen '[::]:7001' > /tmp/tcp-server.log 2>&1 &
+# One TCP probe connection per run of the server: a new one for every run.
+while true; do tapmip-probe tcp-server --listen '[::]:7001'; done > /tmp/tcp-server.log 2>&1 &
 say "ready $(cut -d' ' -f1 /proc/uptime) s after boot: $(ip -6 -o addr show dev eth0 scope global | awk '{print $4}')"
 
 # Commands from the lab, one per line: "TOKEN COMMAND..."; the answer is the

@@ -14,6 +14,7 @@ pub mod paper;
 pub mod payload;
 pub mod plain_router;
 pub mod probe;
+pub mod qemu;
 pub mod sim_domain;
 pub mod tcp;
 pub mod userns;

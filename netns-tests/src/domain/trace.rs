@@ -2,7 +2,7 @@
 //! bridge's captures with Wireshark's dissectors (RFC 5213 Figures 2 and 3):
 //!
 //! ```text
-//!   vm ---- trigger (RS, DAD NS or unsolicited NA) ----> MAG      access link
+//!   vm ---- trigger (RS, DAD NS, unsolicited NA, RARP) -> MAG      access link
 //!                                                      MAG ---- PBU ----> LMA   WAN
 //!                                                      MAG <--- PBA ----- LMA   WAN
 //!   vm <--- RA carrying the HNP ------------------------ MAG      access link
@@ -10,9 +10,10 @@
 //! ```
 //!
 //! Every capture of one run comes from the same tapbridge process, whose frame
-//! timestamps count from its start: captures of several segments share that
-//! clock and merge into one ladder. Access segment `accessN` is served by the
-//! MAG whose WAN segment is `wanN` (the lab's naming).
+//! timestamps are one monotonic clock set to Unix time at its start: captures
+//! of several segments share that clock and merge into one ladder. Access
+//! segment `accessN` is served by the MAG whose WAN segment is `wanN` (the lab's
+//! naming).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -55,6 +56,7 @@ const FIELDS: &[&str] = &[
     "mip6.ba.lifetime",
     "mip6.nemo.mnp.mnp",
     "mip6.nemo.mnp.pfl",
+    "arp.opcode",
 ];
 
 const MH_PBU: &str = "5";
@@ -63,11 +65,17 @@ const ICMP_RS: &str = "133";
 const ICMP_RA: &str = "134";
 const ICMP_NS: &str = "135";
 const ICMP_NA: &str = "136";
+const ICMP_MLDV2_REPORT: &str = "143";
+/// RFC 903's request reverse: a hypervisor's announcement of a migrated guest.
+const RARP_REQUEST_REVERSE: &str = "3";
 
 #[derive(Debug, Clone, PartialEq)]
 enum Kind {
     /// What makes a MAG notice a node (RFC 5213 6.9.1): the `what` of the event.
     Trigger(String),
+    /// A frame only the MAG's "unknown source" trigger attaches on (an MLD
+    /// report, which a booting guest sends first): a trigger when no other is.
+    Unknown(String),
     Pbu {
         seq: String,
         what: String,
@@ -209,6 +217,7 @@ fn parse_row(segment: &str, line: &str) -> Option<Frame> {
                 ),
             }
         }
+        _ if get("arp.opcode") == RARP_REQUEST_REVERSE => Kind::Trigger("RARP announcement".into()),
         (_, ICMP_RS) => Kind::Trigger("RS".into()),
         (_, ICMP_NS) if src == "::" => {
             Kind::Trigger(format!("DAD NS {}", get("icmpv6.nd.ns.target_address")))
@@ -217,6 +226,7 @@ fn parse_row(segment: &str, line: &str) -> Option<Frame> {
             "Unsolicited NA {}",
             get("icmpv6.nd.na.target_address")
         )),
+        (_, ICMP_MLDV2_REPORT) => Kind::Unknown("MLDv2 report (unknown source)".into()),
         (_, ICMP_RA) => Kind::Ra {
             prefixes: prefixes("icmpv6.opt.prefix", "icmpv6.opt.prefix.length"),
         },
@@ -267,12 +277,19 @@ fn select<'a>(frames: &'a [Frame], vm_mac: &str) -> Result<Picked<'a>, LabError>
             f.at >= trigger.at && f.segment == wan && matches!(f.kind, Kind::Pbu { .. })
         })
     };
-    let (last, pbu_at) = frames
-        .iter()
-        .enumerate()
-        .rev()
-        .filter(|(_, f)| is_trigger(f, vm_mac))
-        .find_map(|(i, f)| Some((i, next_pbu(f)?)))
+    let last_followed_by_pbu = |pick: &dyn Fn(&Frame) -> bool| {
+        frames
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(_, f)| pick(f))
+            .find_map(|(i, f)| Some((i, next_pbu(f)?)))
+    };
+    let unknown_source = |f: &Frame| {
+        matches!(f.kind, Kind::Unknown(_)) && f.eth_src == vm_mac && wan_of(&f.segment).is_some()
+    };
+    let (last, pbu_at) = last_followed_by_pbu(&|f| is_trigger(f, vm_mac))
+        .or_else(|| last_followed_by_pbu(&unknown_source))
         .ok_or_else(|| check(format!("no trigger from {vm_mac} is followed by a PBU")))?;
     let pbu = &frames[pbu_at];
     let answered: Vec<&Frame> = frames[..=last]
@@ -330,7 +347,7 @@ fn events(p: &Picked, names: &HashMap<String, String>) -> Vec<LadderEvent> {
         what,
     };
     let mut out = Vec::new();
-    if let Kind::Trigger(what) = &p.trigger.kind {
+    if let Kind::Trigger(what) | Kind::Unknown(what) = &p.trigger.kind {
         let more = match p.more_triggers {
             0 => String::new(),
             n => format!(" (and {n} more before the PBU)"),

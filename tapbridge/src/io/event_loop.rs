@@ -42,7 +42,7 @@ pub struct EventLoop {
     io_stats: Vec<IoStats>,
     stop: Stop,
     control: Option<ControlSocket>,
-    start: std::time::Instant,
+    start: Start,
     buf: Box<[u8]>,
 }
 
@@ -76,7 +76,7 @@ impl EventLoop {
             names,
             stop,
             control,
-            start: std::time::Instant::now(),
+            start: Start::now(),
             buf: vec![0; MAX_FRAME].into_boxed_slice(),
         })
     }
@@ -217,8 +217,31 @@ pub fn capture(bridge: &mut Bridge, segment: &str, file: Option<&str>) -> Respon
     }
 }
 
-fn clock(start: std::time::Instant) -> Instant {
-    Instant::from_micros(i64::try_from(start.elapsed().as_micros()).unwrap_or(i64::MAX))
+/// When the loop started, on the monotonic clock and on the wall clock.
+#[derive(Clone, Copy)]
+struct Start {
+    mono: std::time::Instant,
+    wall_micros: i64,
+}
+
+impl Start {
+    fn now() -> Start {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Start {
+            mono: std::time::Instant::now(),
+            wall_micros: i64::try_from(wall.as_micros()).unwrap_or(0),
+        }
+    }
+}
+
+/// The core's clock: monotonic, and reading Unix time as of the start, so that
+/// captures carry real dates and line up with other programs' timestamps
+/// (QEMU's QMP events).
+fn clock(start: Start) -> Instant {
+    let elapsed = i64::try_from(start.mono.elapsed().as_micros()).unwrap_or(i64::MAX);
+    Instant::from_micros(start.wall_micros.saturating_add(elapsed))
 }
 
 /// Writes each frame to its member at once; never blocks.
