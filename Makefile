@@ -67,6 +67,11 @@ lab-qemu: deps qemu-deps
 	$(CARGO) build --workspace --bins
 	target/debug/tapmip-lab demo --qemu --out lab-out-qemu
 
+# QEMU guests migrated by QEMU, as a test (minutes of TCG: not part of make test).
+test-qemu: deps qemu-deps
+	$(CARGO) build --workspace --bins
+	$(CARGO) test -p netns-tests --test qemu_migration -- --ignored --test-threads=1
+
 QEMU_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static
 qemu-deps:
 	@missing=""; \

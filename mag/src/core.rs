@@ -259,7 +259,8 @@ impl Mag {
             let reassert = (s.trigger.announces_arrival() && s.trigger.enabled(&self.cfg.detect))
                 .then(|| self.bul.get_mut(&s.mac))
                 .flatten()
-                .filter(|e| e.is_registered() && e.outstanding.is_none());
+                .filter(|e| e.is_registered() && e.outstanding.is_none())
+                .filter(|e| now - e.detected_at >= attach::ANNOUNCE_WINDOW);
             if let Some(e) = reassert {
                 let hnps = e.hnps.clone();
                 // A new attachment in all but name (routes stay meanwhile): time

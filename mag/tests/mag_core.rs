@@ -840,6 +840,19 @@ fn a_hypervisors_rarp_announcement_attaches_the_guest() {
     );
     let out = lab.pba(t(60), &pbu, PbaStatus::Accepted, "2001:db8:1:1::/64");
     assert_eq!(ras(&out).len(), 1, "the guest gets its RA");
+    // QEMU's later rounds and the guest's NAs are the same arrival.
+    for at in [200, 450, 800] {
+        assert!(
+            pbus(&lab.feed(t(at), ACCESS, &rarp(VM1))).is_empty(),
+            "{at} ms"
+        );
+        let na = unsolicited_na(VM1, "2001:db8:1:1::5");
+        assert!(
+            pbus(&lab.feed(t(at + 25), ACCESS, &na)).is_empty(),
+            "{at} ms"
+        );
+    }
+    assert_eq!(counter(&lab, "mag.pbu.reattach"), 0);
     let e = lab.mag.bindings().get(&VM1).unwrap();
     assert_eq!(e.trigger.to_string(), "RARP announcement");
 

@@ -64,14 +64,18 @@ pub fn run(socket: &Path, args: &[&str], timeout: Duration) -> Result<String, La
             )));
         }
         let line = line.trim_end_matches(['\r', '\n']);
-        if let Some(status) = line.strip_prefix(&format!("{token} ")) {
-            return match status {
-                "0" => Ok(output),
-                _ => Err(LabError::Check(format!(
+        let status = line
+            .strip_prefix(&format!("{token} "))
+            .and_then(|s| s.parse::<i32>().ok());
+        match status {
+            Some(0) => return Ok(output),
+            Some(status) => {
+                return Err(LabError::Check(format!(
                     "guest: `{}` exited with {status}:\n{output}",
                     args.join(" ")
-                ))),
-            };
+                )));
+            }
+            None => {}
         }
         output.push_str(line);
         output.push('\n');
