@@ -6,13 +6,14 @@
 //! `make test`: `cargo test -p netns-tests --test qemu_migration -- --ignored`.
 //! Needs qemu-system-x86, linux-image-amd64 and busybox-static.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use netns_tests::binaries;
 use netns_tests::domain::trace::check_mobility_headers;
 use netns_tests::domain::{Binaries, Domain, MigrateOptions, Topology, Tuning};
 use netns_tests::probe::report::{summary, tcp_summary};
 use router::ctl::Request;
+use tapbridge::ctl::Request as BridgeRequest;
 
 const TOPOLOGY: &str = r#"
 wan_rtt_ms = 20.0
@@ -49,12 +50,18 @@ fn registered(d: &Domain, mag: &str, mn_id: &str) -> bool {
 #[ignore = "boots QEMU guests under TCG for minutes: make test-qemu"]
 fn qemu_guests_migrate_keeping_addresses_and_tcp() {
     binaries::build(&binaries::LAB).unwrap_or_else(|e| panic!("{e}"));
+    let started = Instant::now();
     let topology = Topology::parse(TOPOLOGY).unwrap();
     let tuning = Tuning::capturing_mobility(&topology);
     let bins = Binaries::siblings_of_target().unwrap();
     let mut d = Domain::up(topology, bins, &tuning).unwrap_or_else(|e| panic!("{e}"));
     let accel = d.accel().expect("a guest booted");
-    println!("accelerator: {} ({})", accel.accel.name(), accel.why);
+    println!(
+        "accelerator: {} ({}); both guests up at {:.1} s",
+        accel.accel.name(),
+        accel.why,
+        started.elapsed().as_secs_f64()
+    );
     let before = d.vm_addresses("vm1").unwrap();
     let route = d
         .exec("vm1", &["ip", "-6", "route", "show", "default"])
@@ -114,6 +121,29 @@ fn qemu_guests_migrate_keeping_addresses_and_tcp() {
         "{ladder:?}"
     );
 
+    // Wireshark reads every PBU and PBA of the handoff cleanly. The WAN captures
+    // stop here: they also hold QEMU's migration streams, 80 MB each.
+    for wan in ["wan1", "wan2"] {
+        d.bridge(&BridgeRequest::Capture {
+            segment: wan.into(),
+            file: None,
+        })
+        .unwrap();
+        let n = check_mobility_headers(&d.pcap(wan)).unwrap_or_else(|e| panic!("{wan}: {e}"));
+        assert!(n >= 2, "{wan}: {n} PBU/PBA");
+    }
+    let counters = d.bridge(&BridgeRequest::Counters {}).unwrap();
+    let io: Vec<&Vec<String>> = counters[0]
+        .rows
+        .iter()
+        .filter(|r| r[1].starts_with("io."))
+        .collect();
+    println!("tapbridge I/O drops: {io:?}");
+    println!(
+        "first migration checked at {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
     // vm2 (stream) to mag1, and vm1 back to host1, where its old port is reused.
     d.migrate("vm2", "mag1", &MigrateOptions::default())
         .unwrap();
@@ -131,8 +161,5 @@ fn qemu_guests_migrate_keeping_addresses_and_tcp() {
         text.lines().filter(|l| l.contains("mag1")).count() >= 2,
         "{text}"
     );
-    for wan in ["wan1", "wan2"] {
-        let n = check_mobility_headers(&d.pcap(wan)).unwrap_or_else(|e| panic!("{wan}: {e}"));
-        assert!(n >= 2, "{wan}: {n} PBU/PBA");
-    }
+    println!("done at {:.1} s", started.elapsed().as_secs_f64());
 }

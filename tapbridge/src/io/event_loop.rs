@@ -147,7 +147,11 @@ impl EventLoop {
                 }
                 Ok(request) => {
                     let mut tx = MemberTx(&mut self.members, &mut self.io_stats, &self.names);
-                    bridge.control(clock(self.start), &request, &mut tx)
+                    let mut response = bridge.control(clock(self.start), &request, &mut tx);
+                    if request == (Request::Counters {}) {
+                        add_io_counters(&self.names, &self.io_stats, &mut response);
+                    }
+                    response
                 }
                 Err(e) => Response::error(e),
             };
@@ -184,6 +188,25 @@ impl EventLoop {
             let frame = self.buf.get(..n).unwrap_or_default();
             let mut tx = MemberTx(&mut self.members, &mut self.io_stats, &self.names);
             bridge.on_frame(clock(self.start), id, frame, &mut tx);
+        }
+    }
+}
+
+/// Appends what only the loop counts to the counters table: frames a member's
+/// descriptor refused (a full or absent peer: a socket member whose QEMU does
+/// not read, or is gone).
+fn add_io_counters(names: &[String], io_stats: &[IoStats], response: &mut Response) {
+    let Some(table) = response.tables.first_mut() else {
+        return;
+    };
+    for (name, io) in names.iter().zip(io_stats) {
+        for (counter, value) in [
+            ("io.write_errors", io.write_errors),
+            ("io.reads_skipped", io.reads_skipped),
+        ] {
+            if value > 0 {
+                table.row(vec![name.clone(), counter.into(), value.to_string()]);
+            }
         }
     }
 }
