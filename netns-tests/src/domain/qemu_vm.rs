@@ -320,7 +320,9 @@ impl Domain {
                 MigrationInfo::parse(source.execute("query-migrate", None).map_err(qmp_err)?)
                     .map_err(LabError::Check)?;
             match info.status.as_str() {
-                "completed" => break info,
+                // QEMU says "completed" a moment before it fills in the times.
+                "completed" if info.total_time.unwrap_or(0) > 0 => break info,
+                "completed" if start.elapsed() > MIGRATION_TIMEOUT => break info,
                 "failed" | "cancelled" => {
                     return Err(LabError::Check(format!(
                         "QEMU's migration of {vm} {}: {}",
