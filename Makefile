@@ -4,8 +4,9 @@
 CARGO ?= cargo
 
 # tool -> Debian package that provides it
-DEPS := ip:iproute2 tshark:tshark unshare:util-linux ping:iputils-ping socat:socat
-PACKAGES := iproute2 tshark python3-scapy util-linux iputils-ping socat
+DEPS := ip:iproute2 tshark:tshark unshare:util-linux ping:iputils-ping socat:socat \
+	radclient:freeradius-utils
+PACKAGES := iproute2 tshark python3-scapy util-linux iputils-ping socat freeradius freeradius-utils
 
 .PHONY: build lint deps test lab lab-qemu test-qemu qemu-deps bench paper
 
@@ -25,6 +26,7 @@ deps:
 		command -v $$tool >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
 	/usr/bin/python3 -c 'import scapy' >/dev/null 2>&1 || missing="$$missing python3-scapy"; \
+	command -v freeradius >/dev/null 2>&1 || [ -x /usr/sbin/freeradius ] || missing="$$missing freeradius"; \
 	if [ -z "$$missing" ]; then echo "deps: all present"; exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "deps: installing$$missing"; \

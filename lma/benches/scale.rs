@@ -9,13 +9,13 @@ use lma::{Lma, LmaConfig};
 use router::Instant;
 use router::core::{Core, PortId};
 use router::engine::EnginePort;
+use router::mac::Mac;
 use router::nd::frames::ethernet_ipv6;
 use router::policy::Policy;
 use router::timestamp::{WallClock, timestamp};
 use router::wire::{
     AccessTechnologyType, HandoffIndicator, MhRepr, MobilityOptions, PbuRepr, mh_ipv6_packet,
 };
-use smoltcp::wire::EthernetAddress;
 use std::fmt::Write;
 use std::net::Ipv6Addr;
 use std::process::Command;
@@ -31,15 +31,15 @@ const EPOCH: WallClock = WallClock::from_secs(1_700_000_000);
 const TARGET_PBUS_PER_SEC: f64 = 500_000.0;
 const TARGET_BYTES_PER_BINDING: f64 = 256.0;
 
-const LMA_MACS: [EthernetAddress; 3] = [
-    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x00]),
-    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x01]),
-    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x02]),
+const LMA_MACS: [Mac; 3] = [
+    Mac([0x02, 0x4c, 0, 0, 0, 0x00]),
+    Mac([0x02, 0x4c, 0, 0, 0, 0x01]),
+    Mac([0x02, 0x4c, 0, 0, 0, 0x02]),
 ];
 
 struct MagSide {
     port: PortId,
-    mac: EthernetAddress,
+    mac: Mac,
     addr: Ipv6Addr,
     lma: Ipv6Addr,
 }
@@ -47,7 +47,7 @@ struct MagSide {
 fn mags() -> [MagSide; 2] {
     let side = |n: u8| MagSide {
         port: PortId::from(n),
-        mac: EthernetAddress([0x02, 0x6d, 0, 0, 0, n]),
+        mac: Mac([0x02, 0x6d, 0, 0, 0, n]),
         addr: Ipv6Addr::new(0x2001, 0xdb8, 0xff, u16::from(n), 0, 0, 0, 2),
         lma: Ipv6Addr::new(0x2001, 0xdb8, 0xff, u16::from(n), 0, 0, 0, 1),
     };
@@ -58,9 +58,9 @@ fn mn_id(k: usize) -> String {
     format!("vm{k}@tapmip")
 }
 
-fn node_mac(k: usize) -> [u8; 6] {
+fn node_mac(k: usize) -> Mac {
     let b = (k as u32).to_be_bytes();
-    [0x52, 0x54, b[0], b[1], b[2], b[3]]
+    Mac([0x52, 0x54, b[0], b[1], b[2], b[3]])
 }
 
 /// Two MAGs and `n` nodes, each with a fixed /64.
@@ -75,17 +75,11 @@ fn policy_text(n: usize) -> String {
         );
     }
     for k in 0..n {
-        let m = node_mac(k);
         let _ = writeln!(
             t,
-            "[[node]]\nmn_id = \"{}\"\nmac = \"{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\"\nhnps = [\"2001:db8:{:x}:{:x}::/64\"]\n",
+            "[[node]]\nmn_id = \"{}\"\nmac = \"{}\"\nhnps = [\"2001:db8:{:x}:{:x}::/64\"]\n",
             mn_id(k),
-            m[0],
-            m[1],
-            m[2],
-            m[3],
-            m[4],
-            m[5],
+            node_mac(k),
             0x1000 + (k >> 16),
             k & 0xffff
         );
@@ -123,7 +117,7 @@ fn pbu_frame(mag: &MagSide, k: usize, hi: HandoffIndicator, at: Instant) -> Vec<
             hnps: vec!["::/0".parse().expect("prefix")],
             handoff_indicator: Some(hi),
             access_technology: Some(AccessTechnologyType::Ethernet),
-            mn_link_layer_id: Some(node_mac(k).to_vec()),
+            mn_link_layer_id: Some(node_mac(k).as_bytes().to_vec()),
             link_local_address: Some(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
             timestamp: Some(timestamp(EPOCH, at)),
             ..MobilityOptions::default()

@@ -5,7 +5,7 @@
 
 use ipnet::Ipv6Net;
 use router::Instant;
-use router::tunnel::TunnelId;
+use router::policy::Ordering;
 use router::wire::{AccessTechnologyType, HandoffIndicator};
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
@@ -158,8 +158,6 @@ pub struct Binding {
     pub proxy_coa: Ipv6Addr,
     /// The LMA address the MAG sent to: the local end of the tunnel.
     pub lma_addr: Ipv6Addr,
-    /// The tunnel the routes use while Active.
-    pub tunnel: Option<TunnelId>,
     pub ll_id: Option<LinkLayerId>,
     pub link_local: Option<Ipv6Addr>,
     pub att: AccessTechnologyType,
@@ -168,8 +166,13 @@ pub struct Binding {
     pub expires: Instant,
     /// Sequence number of the last accepted PBU.
     pub sequence: u16,
-    /// Timestamp of the last accepted PBU (timestamp mode).
+    /// When the last accepted PBU was sent, as a timestamp (RFC 5213 8.8):
+    /// its Timestamp option, or the LMA's clock when it was accepted from a
+    /// MAG that orders by sequence numbers. Later PBUs must be newer.
     pub timestamp: u64,
+    /// How the MAG of the last accepted PBU orders its PBUs: sequence numbers
+    /// are only comparable with those of a MAG that uses them.
+    pub ordered_by: Ordering,
     pub state: BindingState,
 }
 
@@ -259,7 +262,6 @@ mod tests {
             hnps: Box::new(["2001:db8:1:1::/64".parse().unwrap()]),
             proxy_coa: "2001:db8:ff:1::2".parse().unwrap(),
             lma_addr: "2001:db8:ff:1::1".parse().unwrap(),
-            tunnel: None,
             ll_id: LinkLayerId::new(&[0x52, 0x54, 0, 0xaa, 0, 1]),
             link_local: None,
             att: AccessTechnologyType::Ethernet,
@@ -267,6 +269,7 @@ mod tests {
             expires: Instant::from_secs(10),
             sequence: 1,
             timestamp: 0,
+            ordered_by: Ordering::Timestamps,
             state: BindingState::Active,
         }
     }

@@ -3,10 +3,13 @@
 
 use crate::binding_cache::{BindingCache, BindingId};
 use crate::hnp_pool::HnpPools;
+use crate::pbu::Sender;
 use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
 use router::ctl::{Request, Response};
 use router::engine::{Engine, EngineEvent, EnginePort};
+use router::heartbeat::{HeartbeatConfig, HeartbeatPeer};
+pub use router::policy::Ordering;
 use router::policy::Policy;
 use router::timer::TimerQueue;
 use router::timestamp::WallClock;
@@ -16,15 +19,6 @@ use smoltcp::wire::{IpProtocol, Ipv6Packet};
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
 
-/// How the LMA orders a node's PBUs (RFC 5213 5.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ordering {
-    /// Timestamp option checked against the LMA's clock (the default).
-    Timestamps,
-    /// The sequence number window of RFC 6275 9.5.1.
-    SequenceNumbers,
-}
-
 #[derive(Debug, Clone)]
 pub struct LmaConfig {
     pub name: String,
@@ -33,6 +27,7 @@ pub struct LmaConfig {
     pub policy: Policy,
     /// Wall-clock time at `Instant` zero, for timestamps (RFC 5213 8.8).
     pub epoch: WallClock,
+    /// How PBUs of a MAG whose policy entry does not say are ordered.
     pub ordering: Ordering,
     /// TimestampValidityWindow (RFC 5213 9.2).
     pub timestamp_window: Duration,
@@ -42,6 +37,12 @@ pub struct LmaConfig {
     pub min_delay_before_bce_delete: Duration,
     /// MaxDelayBeforeNewBCEAssign (RFC 5213 9.2).
     pub max_delay_before_new_bce_assign: Duration,
+    /// Heartbeats to every MAG that registered a node (RFC 5847); `None` sends
+    /// none (requests from MAGs are answered either way).
+    pub heartbeat: Option<HeartbeatConfig>,
+    /// This LMA's Restart Counter (RFC 5847 3.2): must change whenever the LMA
+    /// restarts, e.g. the wall-clock second it started at.
+    pub restart_counter: u32,
 }
 
 impl LmaConfig {
@@ -57,6 +58,8 @@ impl LmaConfig {
             max_lifetime_secs: 3600,
             min_delay_before_bce_delete: Duration::from_millis(10_000),
             max_delay_before_new_bce_assign: Duration::from_millis(1_500),
+            heartbeat: Some(HeartbeatConfig::default()),
+            restart_counter: u32::try_from(epoch.as_secs()).unwrap_or(u32::MAX),
         }
     }
 }
@@ -68,14 +71,15 @@ pub(crate) enum Timer {
     Binding(BindingId),
     /// End of the wait for a de-registration before taking an HI=4 PBU.
     Pending(BindingId),
+    /// The next Heartbeat Request to a MAG.
+    Heartbeat(Ipv6Addr),
 }
 
 /// A PBU with HI=4 held while the previous MAG may still de-register
 /// (MaxDelayBeforeNewBCEAssign, RFC 5213 5.4.1).
 #[derive(Debug, Clone)]
 pub(crate) struct PendingPbu {
-    pub mag: Ipv6Addr,
-    pub lma: Ipv6Addr,
+    pub from: Sender,
     pub pbu: PbuRepr,
 }
 
@@ -93,6 +97,10 @@ pub struct Lma {
     pub(crate) pools: HnpPools,
     pub(crate) timers: TimerQueue<Timer>,
     pub(crate) pending: HashMap<BindingId, PendingPbu>,
+    pub(crate) heartbeat: Option<HeartbeatConfig>,
+    pub(crate) restart_counter: u32,
+    /// The MAGs watched with heartbeats: every MAG that registered a node.
+    pub(crate) mags: HashMap<Ipv6Addr, HeartbeatPeer>,
     pub(crate) counters: Counters,
 }
 
@@ -113,6 +121,9 @@ impl Lma {
             engine: Engine::new(cfg.ports, now),
             timers: TimerQueue::new(),
             pending: HashMap::new(),
+            heartbeat: cfg.heartbeat,
+            restart_counter: cfg.restart_counter,
+            mags: HashMap::new(),
             counters: Counters::default(),
         }
     }
@@ -154,7 +165,7 @@ impl Core for Lma {
                 let is_mh = Ipv6Packet::new_checked(packet)
                     .is_ok_and(|ip| ip.next_header() == IpProtocol::from(IPPROTO_MH));
                 if is_mh {
-                    self.on_mh(now, (port, src_mac), packet, tx);
+                    self.on_mh(now, port, src_mac, packet, tx);
                 } else {
                     self.engine.counters.bump("drop.no_local_service");
                 }
@@ -174,6 +185,7 @@ impl Core for Lma {
             match timer {
                 Timer::Binding(id) => self.binding_timer(now, id),
                 Timer::Pending(id) => self.pending_timer(now, id, tx),
+                Timer::Heartbeat(mag) => self.heartbeat_timer(now, mag, tx),
             }
         }
     }

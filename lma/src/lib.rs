@@ -4,14 +4,18 @@
 //!
 //! - [`binding_cache`]: the Binding Cache, one entry per mobile node.
 //! - [`hnp_pool`]: home network prefixes allocated from policy pools.
-//! - `pbu`: PBU validation and processing, PBAs, route and tunnel changes.
+//! - `mh`: Mobility Headers addressed to the LMA, and the refusal of bad ones.
+//! - `pbu`: PBU checks, the ordering rule, state changes and PBAs.
+//! - `heartbeat`: RFC 5847 heartbeats with the MAGs.
 //! - [`core`]: the [`Lma`] core and its configuration.
 //! - [`ctl`]: the control-socket tables.
 
 pub mod binding_cache;
 pub mod core;
 pub mod ctl;
+mod heartbeat;
 pub mod hnp_pool;
+mod mh;
 mod pbu;
 
 pub use crate::core::{Lma, LmaConfig, Ordering};

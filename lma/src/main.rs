@@ -16,6 +16,7 @@ use lma::{Lma, LmaConfig, Ordering};
 use log::info;
 use router::Duration;
 use router::engine::EnginePort;
+use router::heartbeat::HeartbeatConfig;
 use router::netio::{EventLoop, Stop, logger, open_tap};
 use router::plain::advert;
 use router::policy::Policy;
@@ -51,6 +52,12 @@ struct Args {
     /// interval between unsolicited router advertisements, in milliseconds
     #[argh(option, default = "1000")]
     ra_interval_ms: u64,
+    /// HEARTBEAT_INTERVAL towards the MAGs, in milliseconds (RFC 5847; 0: send none)
+    #[argh(option, default = "60000")]
+    heartbeat_interval_ms: u64,
+    /// MISSING_HEARTBEATS_ALLOWED before a MAG is logged as failed (RFC 5847)
+    #[argh(option, default = "3")]
+    missing_heartbeats: u32,
     /// log every frame decision, not only events
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -109,6 +116,14 @@ fn run(args: Args) -> anyhow::Result<()> {
         cfg.ordering = Ordering::SequenceNumbers;
     }
     cfg.max_lifetime_secs = args.max_lifetime;
+    cfg.heartbeat = (args.heartbeat_interval_ms > 0).then(|| HeartbeatConfig {
+        interval: Duration::from_millis(args.heartbeat_interval_ms),
+        missing_allowed: args.missing_heartbeats.max(1),
+    });
+    info!(
+        "restart counter {} (RFC 5847: the second this LMA started)",
+        cfg.restart_counter
+    );
     cfg.min_delay_before_bce_delete = Duration::from_millis(args.min_delay_before_bce_delete_ms);
     let mut core = Lma::new(cfg, now);
     info!("running; SIGTERM or SIGINT stops");

@@ -9,24 +9,26 @@ use router::core::{Core, PortId};
 use router::ctl::Request;
 use router::engine::EnginePort;
 use router::fib::NextHop;
+use router::mac::Mac;
 use router::nd::frames::{Addressing, NaFlags, NdFrame, NdMessage, build_na, ethernet_ipv6};
 use router::policy::Policy;
+use router::routes::RouteTable;
 use router::timestamp::{WallClock, timestamp};
 use router::tunnel::encapsulate;
 use router::wire::{
     AccessTechnologyType, HandoffIndicator, MhPacket, MhRepr, MobilityOptions, PbaRepr, PbaStatus,
     PbuRepr, mh_ipv6_packet,
 };
-use smoltcp::wire::{EthernetAddress, EthernetFrame, IpProtocol, Ipv6Packet, Ipv6Repr};
+use smoltcp::wire::{EthernetFrame, IpProtocol, Ipv6Packet, Ipv6Repr};
 use std::net::Ipv6Addr;
 
 const EPOCH: WallClock = WallClock::from_secs(1_700_000_000);
-const LMA_MACS: [EthernetAddress; 3] = [
-    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x00]),
-    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x01]),
-    EthernetAddress([0x02, 0x4c, 0, 0, 0, 0x02]),
+const LMA_MACS: [Mac; 3] = [
+    Mac([0x02, 0x4c, 0, 0, 0, 0x00]),
+    Mac([0x02, 0x4c, 0, 0, 0, 0x01]),
+    Mac([0x02, 0x4c, 0, 0, 0, 0x02]),
 ];
-const CLIENT_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0, 0xc, 0x01]);
+const CLIENT_MAC: Mac = Mac([0x52, 0x54, 0, 0, 0xc, 0x01]);
 const VM01_MAC: [u8; 6] = [0x52, 0x54, 0, 0xaa, 0, 0x01];
 const CORE: PortId = 0;
 
@@ -50,27 +52,27 @@ fn ts(ms: i64) -> u64 {
 #[derive(Clone, Copy)]
 struct Mag {
     port: PortId,
-    mac: EthernetAddress,
+    mac: Mac,
     addr: &'static str,
     lma: &'static str,
 }
 
 const MAG1: Mag = Mag {
     port: 1,
-    mac: EthernetAddress([0x02, 0x6d, 0, 0, 0, 0x01]),
+    mac: Mac([0x02, 0x6d, 0, 0, 0, 0x01]),
     addr: "2001:db8:ff:1::2",
     lma: "2001:db8:ff:1::1",
 };
 const MAG2: Mag = Mag {
     port: 2,
-    mac: EthernetAddress([0x02, 0x6d, 0, 0, 0, 0x02]),
+    mac: Mac([0x02, 0x6d, 0, 0, 0, 0x02]),
     addr: "2001:db8:ff:2::2",
     lma: "2001:db8:ff:2::1",
 };
 /// On wan1 but not in the policy.
 const ROGUE: Mag = Mag {
     port: 1,
-    mac: EthernetAddress([0x02, 0x6d, 0, 0, 0, 0x09]),
+    mac: Mac([0x02, 0x6d, 0, 0, 0, 0x09]),
     addr: "2001:db8:ff:1::9",
     lma: "2001:db8:ff:1::1",
 };
@@ -148,7 +150,7 @@ fn pbu_frame(mag: Mag, pbu: &PbuRepr) -> Vec<u8> {
 
 type Out = Vec<(PortId, Vec<u8>)>;
 
-fn mac_of(target: Ipv6Addr) -> EthernetAddress {
+fn mac_of(target: Ipv6Addr) -> Mac {
     [MAG1, MAG2, ROGUE]
         .iter()
         .find(|m| ip(m.addr) == target)
@@ -230,11 +232,13 @@ fn send(lma: &mut Lma, now_ms: i64, mag: Mag, pbu: &PbuRepr) -> PbaRepr {
 }
 
 fn route(lma: &Lma, prefix: &str) -> Option<NextHop> {
-    lma.engine().fib.get_v6(&net(prefix)).copied()
+    lma.engine()
+        .routes()
+        .get(RouteTable::Destination, net(prefix))
 }
 
 fn tunnel_to(lma: &Lma, mag: Mag) -> Option<usize> {
-    lma.engine().tunnels.find(&ip(mag.addr))
+    lma.engine().routes().tunnels().find(&ip(mag.addr))
 }
 
 fn state(lma: &Lma, mn_id: &str) -> Option<BindingState> {
@@ -275,7 +279,7 @@ fn first_registration() {
 
     let tunnel = tunnel_to(&l, MAG1).expect("tunnel to MAG1");
     assert_eq!(route(&l, VM01_HNP), Some(NextHop::Tunnel(tunnel)));
-    let tun = l.engine().tunnels.get(tunnel).unwrap();
+    let tun = l.engine().routes().tunnels().get(tunnel).unwrap();
     assert_eq!((tun.local, tun.users), (ip(MAG1.lma), 1));
     assert_eq!(state(&l, "vm01@tapmip"), Some(BindingState::Active));
     let c = l.counters();
@@ -302,9 +306,9 @@ fn one_tunnel_per_mag_shared_by_nodes() {
     let mut l = registered();
     let pba = send(&mut l, 100, MAG1, &pbu(2, "vm02@tapmip", HI_NEW, 3600, 100));
     assert_eq!(pba.options.hnps, vec![net("2001:db8:1:2::/64")]);
-    assert_eq!(l.engine().tunnels.len(), 1);
+    assert_eq!(l.engine().routes().tunnels().len(), 1);
     let t1 = tunnel_to(&l, MAG1).unwrap();
-    assert_eq!(l.engine().tunnels.get(t1).unwrap().users, 2);
+    assert_eq!(l.engine().routes().tunnels().get(t1).unwrap().users, 2);
     assert_eq!(route(&l, "2001:db8:1:2::/64"), Some(NextHop::Tunnel(t1)));
 }
 
@@ -321,7 +325,10 @@ fn handoff_to_mag2_keeps_the_hnp() {
     assert_eq!(pba.options.hnps, vec![net(VM01_HNP)]);
     let t2 = tunnel_to(&l, MAG2).expect("tunnel to MAG2");
     assert_eq!(route(&l, VM01_HNP), Some(NextHop::Tunnel(t2)));
-    assert_eq!(l.engine().tunnels.get(t2).unwrap().local, ip(MAG2.lma));
+    assert_eq!(
+        l.engine().routes().tunnels().get(t2).unwrap().local,
+        ip(MAG2.lma)
+    );
     assert_eq!(tunnel_to(&l, MAG1), None, "MAG1's last user left");
 }
 
@@ -355,7 +362,7 @@ fn deregistration_then_new_mag_within_min_delay_keeps_the_hnp() {
     let pba = send(&mut l, 1000, MAG1, &pbu(2, "vm01@tapmip", HI_MAG, 0, 1000));
     assert_eq!((pba.status, pba.lifetime_secs), (PbaStatus::Accepted, 0));
     assert_eq!(route(&l, VM01_HNP), None);
-    assert!(l.engine().tunnels.is_empty());
+    assert!(l.engine().routes().tunnels().is_empty());
     assert_eq!(
         state(&l, "vm01@tapmip"),
         Some(BindingState::DeregisteredPendingDelete)
@@ -384,7 +391,7 @@ fn deregistered_entry_is_deleted_after_min_delay() {
     assert!(l.bindings().find("vm01@tapmip").is_some());
     timer(&mut l, t(11_000));
     assert!(l.bindings().is_empty());
-    assert!(l.engine().tunnels.is_empty());
+    assert!(l.engine().routes().tunnels().is_empty());
     assert_eq!(l.counters().get("bce.deleted"), 1);
 }
 
@@ -401,7 +408,7 @@ fn lifetime_expiry_removes_entry_and_routes() {
     timer(&mut l, t(40_000));
     assert!(l.bindings().is_empty());
     assert_eq!(route(&l, VM01_HNP), None);
-    assert!(l.engine().tunnels.is_empty());
+    assert!(l.engine().routes().tunnels().is_empty());
 
     // A refresh pushes the expiry out.
     let mut l = Lma::new(config(), t(0));
@@ -427,18 +434,49 @@ fn rejected(mag: Mag, pbu: PbuRepr, status: PbaStatus) -> PbaRepr {
     assert_eq!(pba.status, status, "{pbu:?}");
     assert_eq!(pba.sequence, pbu.sequence);
     assert_eq!(pba.lifetime_secs, 0);
-    assert_eq!(pba.options.mn_id, pbu.options.mn_id);
-    let mut after = l.control(t(200), &Request::Status {}, &mut Out::new());
-    // Only counters (and ND learnt for a new sender) may differ.
-    after
-        .tables
-        .retain(|t| t.title != "counters" && t.title != "neighbors");
-    let mut before = before;
-    before
-        .tables
-        .retain(|t| t.title != "counters" && t.title != "neighbors");
-    assert_eq!(before, after, "state changed by a rejected PBU");
+    // RFC 5213 5.3.6: the MN-ID comes back, an empty one if the PBU had none.
+    let mn_id = pbu.options.mn_id.clone().unwrap_or_default();
+    assert_eq!(pba.options.mn_id, Some(mn_id));
+    let after = l.control(t(200), &Request::Status {}, &mut Out::new());
+    // Only counters may differ, and the neighbor entry that resolving the
+    // PBA's destination made: the PBU's own frame leaves no trace.
+    assert_eq!(
+        unchanged(before, mag),
+        unchanged(after, mag),
+        "state changed by a rejected PBU"
+    );
     pba
+}
+
+/// A status answer without its counters and without `mag`'s neighbor entry.
+fn unchanged(mut status: router::ctl::Response, mag: Mag) -> router::ctl::Response {
+    status.tables.retain(|t| t.title != "counters");
+    for t in &mut status.tables {
+        t.rows
+            .retain(|row| !(t.title == "neighbors" && row[1] == mag.addr));
+    }
+    status
+}
+
+#[test]
+fn a_refused_pbu_teaches_the_lma_nothing() {
+    let mut l = registered();
+    let before = l.control(t(200), &Request::Status {}, &mut Out::new());
+    let mut p = pbu(9, "vm01@tapmip", HI_NEW, 3600, 200);
+    p.ack = false;
+    let out = exchange(&mut l, t(200), ROGUE.port, &pbu_frame(ROGUE, &p));
+    assert!(
+        out.is_empty(),
+        "no answer to an unacknowledged refusal: {out:?}"
+    );
+    let mut after = l.control(t(200), &Request::Status {}, &mut Out::new());
+    after.tables.retain(|t| t.title != "counters");
+    let mut before = before;
+    before.tables.retain(|t| t.title != "counters");
+    assert_eq!(
+        before, after,
+        "the refused PBU's frame wrote the neighbor cache"
+    );
 }
 
 #[test]
@@ -528,7 +566,8 @@ fn prefix_set_must_match_the_entry() {
     assert_eq!(send(&mut l, 200, MAG2, &p).status, PbaStatus::Accepted);
     assert_eq!(
         l.engine()
-            .tunnels
+            .routes()
+            .tunnels()
             .get(tunnel_to(&l, MAG2).unwrap())
             .unwrap()
             .users,
@@ -547,7 +586,8 @@ fn duplicated_pbu_is_refused_without_state_change() {
     assert_eq!(l.bindings().get(id).unwrap().expires, expires);
     assert_eq!(
         l.engine()
-            .tunnels
+            .routes()
+            .tunnels()
             .get(tunnel_to(&l, MAG1).unwrap())
             .unwrap()
             .users,
@@ -610,7 +650,7 @@ fn malformed_mobility_headers_are_dropped_and_counted() {
     assert_eq!(c.get("mh.drop.bad_checksum"), 1);
     assert_eq!(c.get("mh.drop.truncated") + c.get("mh.drop.bad_length"), 2);
     assert_eq!(c.get("pbu.received"), 0);
-    assert!(l.bindings().is_empty() && l.engine().tunnels.is_empty());
+    assert!(l.bindings().is_empty() && l.engine().routes().tunnels().is_empty());
     // The good one still works afterwards.
     assert_eq!(pbas(&exchange(&mut l, t(0), 1, &good)).len(), 1);
 }
@@ -716,7 +756,7 @@ fn packets_to_an_hnp_are_tunnelled_to_the_serving_mag() {
     let (port, f) = &out[0];
     assert_eq!(*port, MAG1.port);
     let eth = EthernetFrame::new_checked(&f[..]).unwrap();
-    assert_eq!(eth.dst_addr(), MAG1.mac);
+    assert_eq!(Mac::from(eth.dst_addr()), MAG1.mac);
     let outer = Ipv6Packet::new_checked(eth.payload()).unwrap();
     assert_eq!(outer.next_header(), IpProtocol::from(41));
     assert_eq!(
@@ -749,7 +789,7 @@ fn decapsulated_packets_from_the_mag_reach_the_client() {
     let (port, f) = &out[0];
     assert_eq!(*port, CORE);
     let eth = EthernetFrame::new_checked(&f[..]).unwrap();
-    assert_eq!(eth.dst_addr(), CLIENT_MAC);
+    assert_eq!(Mac::from(eth.dst_addr()), CLIENT_MAC);
     let p = Ipv6Packet::new_checked(eth.payload()).unwrap();
     assert_eq!(
         (p.src_addr(), p.dst_addr()),

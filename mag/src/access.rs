@@ -9,14 +9,14 @@
 
 use ipnet::Ipv6Net;
 use router::Duration;
+use router::mac::Mac;
 use router::nd::{PrefixInfo, RaParams};
-use smoltcp::wire::EthernetAddress;
 use std::net::Ipv6Addr;
 
 /// FixedMAGLinkLocalAddressOnAllAccessLinks (RFC 5213 9.1) as tapmip sets it.
 pub const FIXED_LINK_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
 /// FixedMAGLinkLayerAddressOnAllAccessLinks (RFC 5213 9.1) as tapmip sets it.
-pub const FIXED_MAC: EthernetAddress = EthernetAddress([0x02, 0x7a, 0x70, 0x00, 0x00, 0x01]);
+pub const FIXED_MAC: Mac = Mac([0x02, 0x7a, 0x70, 0x00, 0x00, 0x01]);
 
 /// The router lifetime of per-node RAs: RFC 4861 6.2.1's default of
 /// 3 x MaxRtrAdvInterval, at least 30 s and at most the field's 9000 s limit.

@@ -8,9 +8,9 @@
 //! be switched on and off.
 
 use router::Duration;
+use router::mac::Mac;
 use router::nd::NdEvent;
 use router::wire::{HandoffIndicator, OP_REQUEST_REVERSE, parse_rarp_frame};
-use smoltcp::wire::EthernetAddress;
 use std::fmt;
 use std::net::Ipv6Addr;
 use std::str::FromStr;
@@ -132,7 +132,7 @@ impl fmt::Display for Trigger {
 /// One sighting of a node on an access link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sighting {
-    pub mac: EthernetAddress,
+    pub mac: Mac,
     pub trigger: Trigger,
     /// An address the node uses, if the event showed one (never the tentative
     /// address of a DAD NS: probing it before DAD ends would get no answer).
@@ -203,11 +203,11 @@ pub fn from_rarp(frame: &[u8]) -> Option<Sighting> {
 
 /// The Ethernet source of an access-link frame and, for IPv6, its IP source:
 /// read straight from fixed offsets so that checking every frame costs nothing.
-pub fn frame_source(frame: &[u8]) -> Option<(EthernetAddress, Option<Ipv6Addr>)> {
+pub fn frame_source(frame: &[u8]) -> Option<(Mac, Option<Ipv6Addr>)> {
     const ETH_SRC: core::ops::Range<usize> = 6..12;
     const ETHERTYPE: core::ops::Range<usize> = 12..14;
     const IPV6_SRC: core::ops::Range<usize> = 22..38;
-    let mac = EthernetAddress::from_bytes(frame.get(ETH_SRC)?);
+    let mac = Mac::from_bytes(frame.get(ETH_SRC)?)?;
     if !mac.is_unicast() {
         return None;
     }
@@ -224,7 +224,7 @@ pub fn frame_source(frame: &[u8]) -> Option<(EthernetAddress, Option<Ipv6Addr>)>
 mod tests {
     use super::*;
 
-    const MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0xaa, 0, 1]);
+    const MAC: Mac = Mac([0x52, 0x54, 0, 0xaa, 0, 1]);
 
     #[test]
     fn parses_trigger_lists() {
@@ -289,7 +289,7 @@ mod tests {
         assert_eq!((s.mac, s.trigger, s.address), (MAC, Trigger::Rarp, None));
         assert_eq!(s.handoff_indicator(), HandoffIndicator::InterMag);
         assert!(s.trigger.announces_arrival());
-        let other = EthernetAddress([0x52, 0x54, 0, 0xbb, 0, 2]);
+        let other = Mac([0x52, 0x54, 0, 0xbb, 0, 2]);
         assert_eq!(
             from_rarp(&announce.frame(other)),
             None,

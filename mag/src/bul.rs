@@ -5,10 +5,9 @@
 use crate::attach::Trigger;
 use ipnet::Ipv6Net;
 use router::core::PortId;
-use router::policy::format_mac;
+use router::mac::Mac;
 use router::wire::PbuRepr;
 use router::{Duration, Instant};
-use smoltcp::wire::EthernetAddress;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::Ipv6Addr;
@@ -42,12 +41,32 @@ pub struct Outstanding {
     pub pbu: PbuRepr,
     /// How long to wait for the PBA before sending again (doubles each time).
     pub timeout: Duration,
+    /// Not sent yet: the LMA's link-layer address is being resolved, and a PBU
+    /// stamped now would wait in neighbor resolution and arrive stale.
+    pub unsent: bool,
+}
+
+/// What waits for proof that a node is still on the link: a MAG never
+/// (re-)registers a node it cannot reach, and stamps every PBU the moment the
+/// node showed itself (so a later registration by the MAG the node moved on
+/// to always carries a later timestamp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirming {
+    /// The binding's refresh is due.
+    Refresh,
+    /// The outstanding PBU is due to go (again): a retransmission, or the first
+    /// transmission once the LMA's link-layer address is known.
+    Transmit,
+    /// The LMA refused a PBU as stale (156, 157, 135, or a re-registration from
+    /// a MAG it no longer names): only a node that answers here justifies
+    /// registering it again, as a handoff.
+    Reregister,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulEntry {
     pub mn_id: String,
-    pub mac: EthernetAddress,
+    pub mac: Mac,
     /// The access port the node is on.
     pub port: PortId,
     /// The prefixes the LMA granted; empty until the first accepted PBA.
@@ -64,6 +83,14 @@ pub struct BulEntry {
     pub outstanding: Option<Outstanding>,
     /// Retransmissions of the current exchange (shown in the table).
     pub retransmissions: u32,
+    /// A reachability check of the node that a PBU waits for.
+    pub confirming: Option<Confirming>,
+    /// Stale refusals answered with a re-registration since the last
+    /// accepted PBA (bounded, so two MAGs cannot argue forever).
+    pub stale_refusals: u32,
+    /// When the last exchange started: attachments and announcements start
+    /// at most MAX_UPDATE_RATE of them per second (RFC 6275 11.8).
+    pub exchange_started_at: Option<Instant>,
     pub trigger: Trigger,
     pub link_local: Option<Ipv6Addr>,
     /// Addresses the node was seen using: the candidates for reachability probes.
@@ -78,6 +105,32 @@ pub struct BulEntry {
 }
 
 impl BulEntry {
+    /// A node just detected on `port`, before its first PBU.
+    pub fn new(mn_id: &str, mac: Mac, port: PortId, trigger: Trigger, now: Instant) -> Self {
+        BulEntry {
+            mn_id: mn_id.to_string(),
+            mac,
+            port,
+            hnps: Vec::new(),
+            state: BindingState::Registering,
+            sequence: 0,
+            lifetime: 0,
+            expires_at: None,
+            sent: Vec::new(),
+            outstanding: None,
+            retransmissions: 0,
+            confirming: None,
+            stale_refusals: 0,
+            exchange_started_at: None,
+            trigger,
+            link_local: None,
+            addresses: Vec::new(),
+            detected_at: now,
+            last_heard: now,
+            ra_sent_at: None,
+        }
+    }
+
     /// Remembers an address of the node (for NUD), link-local first.
     pub fn learn_address(&mut self, ip: Ipv6Addr) {
         if ip.is_unicast_link_local() {
@@ -107,27 +160,23 @@ impl BulEntry {
         self.expires_at
             .map(|at| if at > now { at - now } else { Duration::ZERO })
     }
-
-    pub fn mac_text(&self) -> String {
-        format_mac(&self.mac.0)
-    }
 }
 
 #[derive(Debug, Default)]
 pub struct BindingUpdateList {
-    entries: HashMap<EthernetAddress, BulEntry>,
+    entries: HashMap<Mac, BulEntry>,
 }
 
 impl BindingUpdateList {
-    pub fn get(&self, mac: &EthernetAddress) -> Option<&BulEntry> {
+    pub fn get(&self, mac: &Mac) -> Option<&BulEntry> {
         self.entries.get(mac)
     }
 
-    pub fn get_mut(&mut self, mac: &EthernetAddress) -> Option<&mut BulEntry> {
+    pub fn get_mut(&mut self, mac: &Mac) -> Option<&mut BulEntry> {
         self.entries.get_mut(mac)
     }
 
-    pub fn contains(&self, mac: &EthernetAddress) -> bool {
+    pub fn contains(&self, mac: &Mac) -> bool {
         self.entries.contains_key(mac)
     }
 
@@ -135,7 +184,7 @@ impl BindingUpdateList {
         self.entries.insert(entry.mac, entry);
     }
 
-    pub fn remove(&mut self, mac: &EthernetAddress) -> Option<BulEntry> {
+    pub fn remove(&mut self, mac: &Mac) -> Option<BulEntry> {
         self.entries.remove(mac)
     }
 
@@ -174,25 +223,16 @@ mod tests {
     use super::*;
 
     fn entry() -> BulEntry {
-        BulEntry {
-            mn_id: "vm1@tapmip".into(),
-            mac: EthernetAddress([0x52, 0x54, 0, 0xaa, 0, 1]),
-            port: 1,
-            hnps: Vec::new(),
-            state: BindingState::Registering,
-            sequence: 1,
-            lifetime: 0,
-            expires_at: None,
-            sent: vec![(1, None)],
-            outstanding: None,
-            retransmissions: 0,
-            trigger: Trigger::RouterSolicitation,
-            link_local: None,
-            addresses: Vec::new(),
-            detected_at: Instant::from_millis(0),
-            last_heard: Instant::from_millis(0),
-            ra_sent_at: None,
-        }
+        let mut e = BulEntry::new(
+            "vm1@tapmip",
+            Mac([0x52, 0x54, 0, 0xaa, 0, 1]),
+            1,
+            Trigger::RouterSolicitation,
+            Instant::from_millis(0),
+        );
+        e.sequence = 1;
+        e.sent = vec![(1, None)];
+        e
     }
 
     #[test]

@@ -4,12 +4,21 @@
 //! - [`bul`]: the Binding Update List.
 //! - [`pbu`]: building PBUs, matching PBAs, retransmission back-off.
 //! - [`access`]: the per-node Router Advertisements of a shared access link.
-//! - [`core`]: [`Mag`], the [`router::core::Core`] the `mag` binary runs.
+//! - [`core`]: [`Mag`], the [`router::core::Core`] the `mag` binary runs, and
+//!   the modules its behaviour is split into (attachment, exchanges, the node's
+//!   link, detachment, heartbeats).
+//! - [`ctl`]: the control-socket tables.
 
 pub mod access;
 pub mod attach;
+mod attachment;
 pub mod bul;
 pub mod core;
+pub mod ctl;
+mod detachment;
+mod exchange;
+mod heartbeat;
+mod node_link;
 pub mod pbu;
 
 pub use crate::core::{AccessConfig, Mag, MagConfig, UPLINK, UplinkConfig};

@@ -16,6 +16,7 @@ use log::info;
 use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
 use mag::{AccessConfig, DetectConfig, Mag, MagConfig, UplinkConfig};
 use router::Duration;
+use router::heartbeat::HeartbeatConfig;
 use router::netio::{EventLoop, Stop, logger, open_tap};
 use router::policy::Policy;
 use router::portspec::{PortSpec, default_mac};
@@ -66,6 +67,12 @@ struct Args {
     /// access technology type in PBUs: 3 (IEEE 802.3, default) or 1 (virtual)
     #[argh(option, default = "3")]
     att: u8,
+    /// HEARTBEAT_INTERVAL towards the LMA, in milliseconds (RFC 5847; 0: send none)
+    #[argh(option, default = "60000")]
+    heartbeat_interval_ms: u64,
+    /// MISSING_HEARTBEATS_ALLOWED before the LMA is taken as failed (RFC 5847)
+    #[argh(option, default = "3")]
+    missing_heartbeats: u32,
     /// log every frame decision, not only events
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -108,6 +115,10 @@ fn config(args: &Args) -> anyhow::Result<MagConfig> {
     cfg.lifetime = args.lifetime;
     cfg.local_routing = args.local_routing;
     cfg.timestamps = !args.sequence_numbers;
+    cfg.heartbeat = (args.heartbeat_interval_ms > 0).then(|| HeartbeatConfig {
+        interval: Duration::from_millis(args.heartbeat_interval_ms),
+        missing_allowed: args.missing_heartbeats.max(1),
+    });
     cfg.access_technology = match AccessTechnologyType::from(args.att) {
         t @ (AccessTechnologyType::Ethernet | AccessTechnologyType::Virtual) => t,
         other => bail!(
@@ -136,6 +147,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     let now = event_loop.now();
     cfg.epoch = event_loop.epoch();
+    // RFC 5847 3.2: a value that changes at every start, with no state on disk.
+    cfg.restart_counter = u32::try_from(cfg.epoch.as_secs()).unwrap_or(u32::MAX);
     info!(
         "Proxy-CoA {}, LMA {}, {} access link(s), {} policy node(s), {}",
         cfg.uplink.proxy_coa,

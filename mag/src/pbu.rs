@@ -4,11 +4,10 @@
 
 use ipnet::Ipv6Net;
 use router::Duration;
+use router::mac::Mac;
 use router::wire::{
-    AccessTechnologyType, HandoffIndicator, IPPROTO_MH, MhError, MhPacket, MhRepr, MobilityOptions,
-    PbaRepr, PbuRepr,
+    AccessTechnologyType, HandoffIndicator, MhRepr, MobilityOptions, PbaRepr, PbuRepr,
 };
-use smoltcp::wire::{EthernetAddress, IpProtocol, Ipv6Packet};
 use std::net::Ipv6Addr;
 
 /// RFC 6275 13: InitialBindackTimeoutFirstReg, for a node's first registration.
@@ -28,7 +27,7 @@ pub struct PbuContent<'a> {
     pub hnps: &'a [Ipv6Net],
     pub handoff: HandoffIndicator,
     pub access_technology: AccessTechnologyType,
-    pub mac: EthernetAddress,
+    pub mac: Mac,
     /// The MAG's link-local address on the node's access link (RFC 5213 8.6).
     pub mag_link_local: Option<Ipv6Addr>,
     pub timestamp: Option<u64>,
@@ -70,33 +69,6 @@ pub fn backoff(timeout: Duration) -> Option<Duration> {
     (next <= MAX_BINDACK_TIMEOUT).then_some(next)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PbaError {
-    #[error("IPv6 header: truncated or not version 6")]
-    BadIpv6,
-    #[error("next header {0}: not a Mobility Header (only 135 without extension headers)")]
-    NotMobilityHeader(u8),
-    #[error("Mobility Header: {0}")]
-    Mh(#[from] MhError),
-    #[error("MH type: a Binding Update, where only acknowledgements are expected")]
-    NotAck,
-}
-
-/// Parses a Proxy Binding Acknowledgement addressed to the MAG; returns its sender.
-pub fn parse_pba(packet: &[u8]) -> Result<(Ipv6Addr, PbaRepr), PbaError> {
-    let ip = Ipv6Packet::new_checked(packet).map_err(|_| PbaError::BadIpv6)?;
-    let (src, dst) = (ip.src_addr(), ip.dst_addr());
-    match ip.next_header() {
-        IpProtocol::Unknown(IPPROTO_MH) => {}
-        other => return Err(PbaError::NotMobilityHeader(other.into())),
-    }
-    let mh = MhPacket::new_checked(ip.payload())?;
-    match MhRepr::parse(&mh, &src, &dst)? {
-        MhRepr::Pba(pba) => Ok((src, pba)),
-        MhRepr::Pbu(_) => Err(PbaError::NotAck),
-    }
-}
-
 /// Whether `pba` answers one of the PBUs `sent` in the current exchange: same
 /// sequence number and, when the PBU carried a timestamp, the same timestamp
 /// echoed back (RFC 5213 5.3.5, 6.9.1.2). A refusal for a timestamp problem
@@ -111,7 +83,8 @@ pub fn answers(sent: &[(u16, Option<u64>)], pba: &PbaRepr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use router::wire::PbaStatus;
+    use router::wire::{MhPacket, PbaStatus};
+    use smoltcp::wire::Ipv6Packet;
 
     fn content(hnps: &[Ipv6Net]) -> PbuContent<'_> {
         PbuContent {
@@ -119,7 +92,7 @@ mod tests {
             hnps,
             handoff: HandoffIndicator::InterMag,
             access_technology: AccessTechnologyType::Ethernet,
-            mac: EthernetAddress([0x52, 0x54, 0, 0xaa, 0, 1]),
+            mac: Mac([0x52, 0x54, 0, 0xaa, 0, 1]),
             mag_link_local: Some("fe80::1".parse().unwrap()),
             timestamp: Some(0x1234_5678_0000),
             lifetime: 3600,
@@ -188,27 +161,5 @@ mod tests {
             &pba(8, PbaStatus::TimestampMismatch, Some(5))
         ));
         assert!(answers(&[(3, None)], &pba(3, PbaStatus::Accepted, None)));
-    }
-
-    #[test]
-    fn parse_pba_refuses_what_is_not_one() {
-        assert_eq!(parse_pba(&[0; 10]), Err(PbaError::BadIpv6));
-        let coa: Ipv6Addr = "2001:db8:ff:1::2".parse().unwrap();
-        let lmaa: Ipv6Addr = "2001:db8:ff:1::1".parse().unwrap();
-        let pbu = pbu_packet(coa, lmaa, &build_pbu(1, &content(&[])));
-        assert_eq!(parse_pba(&pbu), Err(PbaError::NotAck));
-        let ack = MhRepr::Pba(pba(1, PbaStatus::Accepted, None));
-        let packet = router::wire::mh_ipv6_packet(lmaa, coa, 64, &ack);
-        assert_eq!(
-            parse_pba(&packet).map(|(src, p)| (src, p.sequence)),
-            Ok((lmaa, 1))
-        );
-        let mut bad = packet.clone();
-        let last = bad.len() - 1;
-        bad[last] ^= 0xff;
-        assert!(matches!(parse_pba(&bad), Err(PbaError::Mh(_))));
-        let mut udp = packet;
-        udp[6] = 17;
-        assert_eq!(parse_pba(&udp), Err(PbaError::NotMobilityHeader(17)));
     }
 }

@@ -5,6 +5,7 @@
 //! namespace ([`userns::command`]); [`ensure_tun_access`] says why it cannot run
 //! when `/dev/net/tun` is out of reach.
 
+pub mod aaa_server;
 pub mod bench_forward;
 pub mod binaries;
 pub mod domain;

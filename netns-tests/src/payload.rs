@@ -2,16 +2,13 @@
 
 use std::path::Path;
 
-/// `len` pseudo-random bytes from a fixed xorshift seed: incompressible enough that
-/// no layer can shortcut it, identical on every run.
+/// `len` pseudo-random bytes from a fixed seed: incompressible enough that no
+/// layer can shortcut it, identical on every run.
 pub fn make(len: usize) -> Vec<u8> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut rng = router::rng::SplitMix64::new(0x007a_706d_6970);
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
+        out.extend_from_slice(&rng.next_u64().to_le_bytes());
     }
     out.truncate(len);
     out

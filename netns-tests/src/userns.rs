@@ -20,3 +20,25 @@ pub fn command(program: &Path, args: &[&str]) -> Command {
         .args(args);
     cmd
 }
+
+/// Re-runs tests of the running test binary (`args`: its filter and options)
+/// inside a user namespace, as an unprivileged user would run them; returns
+/// their output, or why they failed or did not all run (`passed` of them must).
+pub fn rerun_tests(args: &[&str], passed: usize) -> Result<String, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("locating this test binary: {e}"))?;
+    let out = command(&exe, args)
+        .output()
+        .map_err(|e| format!("running unshare: {e}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !out.status.success() {
+        return Err(format!("in the user namespace:\n{text}"));
+    }
+    if !text.contains(&format!("{passed} passed")) {
+        return Err(format!("the inner tests did not all run:\n{text}"));
+    }
+    Ok(text)
+}

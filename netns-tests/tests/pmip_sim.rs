@@ -9,9 +9,10 @@
 
 use lma::Lma;
 use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
-use netns_tests::sim_domain::{DomainSpec, SimDomain, policy_text, proxy_coa, vm_hnp};
+use netns_tests::sim_domain::{DomainSpec, SimDomain, booted, policy_text, proxy_coa, vm_hnp};
 use router::nd::NudConfig;
 use router::rng::SplitMix64;
+use router::routes::RouteTable;
 use router::sim::LinkParams;
 use router::wire::HandoffIndicator;
 use router::{Duration, Instant};
@@ -22,21 +23,6 @@ fn secs(s: u64) -> Duration {
 
 fn ms(m: u64) -> Duration {
     Duration::from_millis(m)
-}
-
-/// Boots VM 0 at MAG `m` and waits for it to be settled there.
-fn booted(spec: &DomainSpec, m: usize) -> SimDomain {
-    let mut d = spec.build();
-    d.run_for(secs(1));
-    d.boot(0, m);
-    assert!(
-        d.run_until(secs(30), |d| d.settled_at(0, m)),
-        "VM 0 registers at MAG {m}"
-    );
-    // Timestamps tick in 1/65536 s: a PBU at the very same fake instant would not
-    // be newer than the last one.
-    d.run_for(secs(1));
-    d
 }
 
 #[test]
@@ -63,16 +49,35 @@ fn mag_counter(d: &SimDomain, m: usize, name: &str) -> u64 {
 fn nothing_for_vm(d: &SimDomain, m: usize) {
     let lma = d.lma();
     assert!(lma.bindings().is_empty(), "LMA has no binding");
-    assert!(lma.engine().tunnels.is_empty(), "LMA has no tunnel");
     assert!(
-        lma.engine().fib.get_v6(&vm_hnp(0)).is_none(),
+        lma.engine().routes().tunnels().is_empty(),
+        "LMA has no tunnel"
+    );
+    assert!(
+        lma.engine()
+            .routes()
+            .get(RouteTable::Destination, vm_hnp(0))
+            .is_none(),
         "LMA has no HNP route"
     );
     let mag = d.mag(m);
     assert!(mag.bindings().is_empty(), "MAG has no BUL entry");
-    assert!(mag.engine().tunnels.is_empty(), "MAG has no tunnel");
-    assert!(mag.engine().src_fib.get_v6(&vm_hnp(0)).is_none());
-    assert!(mag.engine().fib.get_v6(&vm_hnp(0)).is_none());
+    assert!(
+        mag.engine().routes().tunnels().is_empty(),
+        "MAG has no tunnel"
+    );
+    assert!(
+        mag.engine()
+            .routes()
+            .get(RouteTable::Source, vm_hnp(0))
+            .is_none()
+    );
+    assert!(
+        mag.engine()
+            .routes()
+            .get(RouteTable::Destination, vm_hnp(0))
+            .is_none()
+    );
 }
 
 #[test]
@@ -417,11 +422,11 @@ fn refusals_from_a_misconfigured_domain() {
         d.run_until(secs(10), |d| lma_counter(d, "pba.sent.timestamp_mismatch")
             >= 1)
     );
-    // The first refusal is answered at once with a fresh PBU, then each
-    // retransmission is refused alike until the MAG gives up (1.5 .. 24 s).
+    // Each refusal is answered with a fresh PBU once the node answered a
+    // probe, three times, then the MAG gives up on it.
     d.run_for(secs(60));
-    assert_eq!(mag_counter(&d, 0, "mag.pbu.gave_up"), 1);
-    assert_eq!(lma_counter(&d, "pba.sent.timestamp_mismatch"), 6);
+    assert_eq!(mag_counter(&d, 0, "mag.pba.stale"), 3);
+    assert_eq!(lma_counter(&d, "pba.sent.timestamp_mismatch"), 4);
     nothing_for_vm(&d, 0);
 
     // 155: the LMA restarts with the node's prefix changed; the MAG's refresh
@@ -443,7 +448,7 @@ fn refusals_from_a_misconfigured_domain() {
     }));
     d.run_for(secs(1));
     assert!(d.bul(0, 0).is_none(), "the MAG dropped the node");
-    assert!(d.mag(0).engine().tunnels.is_empty());
+    assert!(d.mag(0).engine().routes().tunnels().is_empty());
     assert!(d.lma().bindings().is_empty());
     d.boot(0, 0);
     let new_hnp: ipnet::Ipv6Net = new_hnp.parse().unwrap();

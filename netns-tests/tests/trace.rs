@@ -84,7 +84,7 @@ fn scenario() -> Result<(), LabError> {
     let times = migrated?;
     println!("migration: {times:?}");
 
-    let events = ladder(&captures, &vm_mac, &domain.names())
+    let events = ladder(&captures, vm_mac, &domain.names())
         .map_err(|e| LabError::Check(format!("{e}\n{}", domain.diagnosis())))?;
     println!("{}", render(&events));
     check_order(&events)?;

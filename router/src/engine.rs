@@ -12,15 +12,16 @@
 
 use crate::core::{PortId, Tx};
 use crate::counters::Counters;
-use crate::fib::{Fib, NextHop};
+use crate::fib::NextHop;
 use crate::icmp::{IcmpError, IcmpRateLimit, error_packet};
+use crate::mac::Mac;
 use crate::nd::{AdvertConfig, NdEvent, NdPort, NdPortConfig, NudConfig};
-use crate::tunnel::{DEFAULT_TUNNEL_HOP_LIMIT, TunnelError, TunnelTable};
+use crate::routes::{RouteTable, Routes};
+use crate::tunnel::{DEFAULT_TUNNEL_HOP_LIMIT, TunnelError};
 use crate::{Duration, Instant};
 use ipnet::Ipv6Net;
 use smoltcp::wire::{
-    EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv6Message, Icmpv6Packet, IpProtocol,
-    Ipv6Packet,
+    EthernetFrame, EthernetProtocol, Icmpv6Message, Icmpv6Packet, IpProtocol, Ipv6Packet,
 };
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv6Addr};
@@ -28,7 +29,7 @@ use std::net::{IpAddr, Ipv6Addr};
 /// Configuration of one engine port.
 #[derive(Debug, Clone)]
 pub struct EnginePort {
-    pub mac: EthernetAddress,
+    pub mac: Mac,
     pub mtu: usize,
     /// Link-local address; `None` derives it from the MAC (modified EUI-64).
     pub link_local: Option<Ipv6Addr>,
@@ -41,7 +42,7 @@ pub struct EnginePort {
 }
 
 impl EnginePort {
-    pub fn new(mac: EthernetAddress) -> Self {
+    pub fn new(mac: Mac) -> Self {
         EnginePort {
             mac,
             mtu: 1500,
@@ -55,7 +56,7 @@ impl EnginePort {
 }
 
 /// The link-local address derived from a MAC (RFC 4291 appendix A).
-pub fn eui64_link_local(mac: EthernetAddress) -> Ipv6Addr {
+pub fn eui64_link_local(mac: Mac) -> Ipv6Addr {
     let m = mac.0;
     Ipv6Addr::from([
         0xfe,
@@ -77,6 +78,15 @@ pub fn eui64_link_local(mac: EthernetAddress) -> Ipv6Addr {
     ])
 }
 
+/// Where a packet to forward came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Arrival {
+    /// Received on one of the router's links.
+    FromLink,
+    /// Decapsulated from a tunnel that ends here.
+    FromTunnel,
+}
+
 /// What the engine passes up to the core that owns it.
 #[derive(Debug)]
 pub enum EngineEvent<'a> {
@@ -84,7 +94,7 @@ pub enum EngineEvent<'a> {
     /// itself (not ND, not an echo request, not a tunnelled packet).
     Local {
         port: PortId,
-        src_mac: EthernetAddress,
+        src_mac: Mac,
         /// The whole IPv6 packet.
         packet: &'a [u8],
     },
@@ -93,7 +103,7 @@ pub enum EngineEvent<'a> {
 }
 
 struct PortState {
-    mac: EthernetAddress,
+    mac: Mac,
     mtu: usize,
     link_local: Ipv6Addr,
     /// The address ICMPv6 errors about packets from this link come from.
@@ -104,11 +114,7 @@ struct PortState {
 pub struct Engine {
     ports: Vec<PortState>,
     local: HashSet<Ipv6Addr>,
-    /// Destination routes.
-    pub fib: Fib,
-    /// Source routes, consulted before `fib` for forwarded packets.
-    pub src_fib: Fib,
-    pub tunnels: TunnelTable,
+    routes: Routes,
     pub counters: Counters,
     /// Deliver packets between two destinations reached through the same access
     /// port without the source route (EnableMAGLocalRouting, RFC 5213 6.10.3).
@@ -120,7 +126,7 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(ports: Vec<EnginePort>, now: Instant) -> Self {
-        let mut fib = Fib::new();
+        let mut routes = Routes::new();
         let mut local = HashSet::new();
         let states = ports
             .into_iter()
@@ -130,7 +136,7 @@ impl Engine {
                 local.insert(link_local);
                 for a in &p.addresses {
                     local.insert(a.addr());
-                    fib.insert_v6(a.trunc(), NextHop::Connected { port: id });
+                    routes.connect(a.trunc(), id);
                 }
                 let nd = NdPort::new(
                     NdPortConfig {
@@ -156,9 +162,7 @@ impl Engine {
         Engine {
             ports: states,
             local,
-            fib,
-            src_fib: Fib::new(),
-            tunnels: TunnelTable::new(),
+            routes,
             counters: Counters::default(),
             local_routing: false,
             icmp_limit: IcmpRateLimit::new(10, Duration::from_millis(10), now),
@@ -178,11 +182,22 @@ impl Engine {
         all
     }
 
+    /// The routes, for reading; [`Engine::routes_mut`] changes them.
+    pub fn routes(&self) -> &Routes {
+        &self.routes
+    }
+
+    /// Routes and tunnels change only through [`Routes`]' methods, which keep
+    /// every tunnel's users equal to the routes that point into it.
+    pub fn routes_mut(&mut self) -> &mut Routes {
+        &mut self.routes
+    }
+
     pub fn port_count(&self) -> usize {
         self.ports.len()
     }
 
-    pub fn port_mac(&self, port: PortId) -> Option<EthernetAddress> {
+    pub fn port_mac(&self, port: PortId) -> Option<Mac> {
         self.ports.get(port).map(|p| p.mac)
     }
 
@@ -239,7 +254,7 @@ impl Engine {
             self.counters.bump("drop.truncated");
             return None;
         };
-        let dst_mac = eth.dst_addr();
+        let dst_mac = Mac::from(eth.dst_addr());
         if dst_mac != me.mac && !dst_mac.is_multicast() && !dst_mac.is_broadcast() {
             self.counters.bump("drop.not_our_mac");
             return None;
@@ -248,7 +263,7 @@ impl Engine {
             self.counters.bump("drop.not_ipv6");
             return None;
         }
-        let src_mac = eth.src_addr();
+        let src_mac = Mac::from(eth.src_addr());
         let Some(packet) = ipv6_packet(eth.payload()) else {
             self.counters.bump("drop.bad_ipv6_header");
             return None;
@@ -270,7 +285,7 @@ impl Engine {
         if self.local.contains(&dst) {
             return self.deliver_local(now, port, src_mac, packet, tx);
         }
-        self.forward(now, packet, tx);
+        self.forward(now, packet, Arrival::FromLink, tx);
         None
     }
 
@@ -278,21 +293,21 @@ impl Engine {
         &mut self,
         now: Instant,
         port: PortId,
-        src_mac: EthernetAddress,
+        src_mac: Mac,
         packet: &'a [u8],
         tx: &mut dyn Tx,
     ) -> Option<EngineEvent<'a>> {
         let ip = Ipv6Packet::new_unchecked(packet);
         match ip.next_header() {
             IpProtocol::Unknown(crate::tunnel::IPPROTO_IPV6) => {
-                match self.tunnels.decapsulate(packet) {
+                match self.routes.tunnels_mut().decapsulate(packet) {
                     Ok((_, inner)) => {
                         self.counters.bump("tunnel.decapsulated");
                         let inner_dst = Ipv6Packet::new_unchecked(inner).dst_addr();
                         if self.local.contains(&inner_dst) {
                             return self.deliver_local(now, port, src_mac, inner, tx);
                         }
-                        self.forward(now, inner, tx);
+                        self.forward(now, inner, Arrival::FromTunnel, tx);
                     }
                     Err(TunnelError::MalformedInner) => self.counters.bump("drop.tunnel_malformed"),
                     Err(_) => self.counters.bump("drop.tunnel_unknown_source"),
@@ -340,7 +355,7 @@ impl Engine {
             self.counters.bump("drop.bad_local_packet");
             return;
         };
-        match self.fib.lookup_v6(dst).map(|(_, hop)| *hop) {
+        match self.routes.lookup(RouteTable::Destination, dst) {
             Some(NextHop::Tunnel(id)) => self.send_into_tunnel(now, id, packet, tx),
             Some(hop) => self.send_to_neighbor(now, hop, dst, packet, tx),
             None => self.counters.bump("drop.no_route"),
@@ -348,7 +363,7 @@ impl Engine {
     }
 
     /// Forwards a packet that is not for the router.
-    fn forward(&mut self, now: Instant, packet: &[u8], tx: &mut dyn Tx) {
+    fn forward(&mut self, now: Instant, packet: &[u8], arrival: Arrival, tx: &mut dyn Tx) {
         let ip = Ipv6Packet::new_unchecked(packet);
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
         if src.is_unicast_link_local() || dst.is_unicast_link_local() || src.is_multicast() {
@@ -360,14 +375,18 @@ impl Engine {
             self.icmp_error(now, IcmpError::HopLimitExceeded, packet, tx);
             return;
         }
-        let by_dst = self.fib.lookup_v6(dst).map(|(_, h)| *h);
+        let by_dst = self.routes.lookup(RouteTable::Destination, dst);
         let local_delivery = self.local_routing
             && matches!(by_dst, Some(NextHop::Connected { .. }))
-            && self.src_fib.lookup_v6(dst).is_some();
-        let hop = match self.src_fib.lookup_v6(src) {
-            Some((_, hop)) if !local_delivery => Some(*hop),
-            _ => by_dst,
+            && self.routes.lookup(RouteTable::Source, dst).is_some();
+        // What leaves a tunnel goes by its destination (RFC 5213 6.10.5): source
+        // routing it would send a node's packet to a neighbor behind the same
+        // MAG straight back into the tunnel it came from.
+        let by_src = match arrival {
+            Arrival::FromLink if !local_delivery => self.routes.lookup(RouteTable::Source, src),
+            _ => None,
         };
+        let hop = by_src.or(by_dst);
         match hop {
             Some(NextHop::Tunnel(id)) => self.send_into_tunnel(now, id, packet, tx),
             Some(hop) => {
@@ -388,11 +407,11 @@ impl Engine {
     }
 
     fn send_into_tunnel(&mut self, now: Instant, id: usize, packet: &[u8], tx: &mut dyn Tx) {
-        let Some(remote) = self.tunnels.get(id).map(|t| t.remote) else {
+        let Some(remote) = self.routes.tunnel(id).map(|t| t.remote) else {
             self.counters.bump("drop.no_tunnel");
             return;
         };
-        let Some((_, outer_hop)) = self.fib.lookup_v6(remote).map(|(l, h)| (l, *h)) else {
+        let Some(outer_hop) = self.routes.lookup(RouteTable::Destination, remote) else {
             self.counters.bump("drop.no_route_to_tunnel_endpoint");
             return;
         };
@@ -406,10 +425,13 @@ impl Engine {
             }
         };
         let mut out = std::mem::take(&mut self.encap);
-        match self
-            .tunnels
-            .encapsulate(id, packet, DEFAULT_TUNNEL_HOP_LIMIT, mtu, &mut out)
-        {
+        match self.routes.tunnels_mut().encapsulate(
+            id,
+            packet,
+            DEFAULT_TUNNEL_HOP_LIMIT,
+            mtu,
+            &mut out,
+        ) {
             Ok(()) => {
                 self.counters.bump("tunnel.encapsulated");
                 self.send_to_neighbor(now, outer_hop, remote, &out, tx);
@@ -459,34 +481,41 @@ impl Engine {
         p.nd.send_ipv6(now, next, packet, tx);
     }
 
-    fn icmp_error(&mut self, now: Instant, err: IcmpError, offending: &[u8], tx: &mut dyn Tx) {
+    /// Sends an ICMPv6 error about `offending`, rate-limited (RFC 4443 2.4).
+    pub fn icmp_error(&mut self, now: Instant, err: IcmpError, offending: &[u8], tx: &mut dyn Tx) {
         let src = Ipv6Packet::new_unchecked(offending).src_addr();
         // Answer from an address of the port the offender is reached through.
         let from = self
-            .fib
-            .lookup_v6(src)
-            .and_then(|(_, hop)| match hop {
-                NextHop::Connected { port } | NextHop::Gateway { port, .. } => Some(*port),
+            .routes
+            .lookup(RouteTable::Destination, src)
+            .and_then(|hop| match hop {
+                NextHop::Connected { port } | NextHop::Gateway { port, .. } => Some(port),
                 NextHop::Tunnel(_) => None,
             })
             .and_then(|port| self.ports.get(port))
             .map(|p| p.global.unwrap_or(p.link_local));
-        let Some(from) = from.or_else(|| {
-            self.local
-                .iter()
-                .copied()
-                .find(|a| !a.is_unicast_link_local())
-        }) else {
+        // No route back: the first port's global address, so every run answers
+        // from the same one.
+        let Some(from) = from.or_else(|| self.ports.iter().find_map(|p| p.global)) else {
             return;
         };
+        if let Some(err) = error_packet(err, from, offending)
+            && self.send_rate_limited(now, &err, tx)
+        {
+            self.counters.bump("icmp.errors_sent");
+        }
+    }
+
+    /// Sends an error message the router originates (an ICMPv6 error, a
+    /// Binding Error), within the shared rate limit of RFC 4443 2.4 (f);
+    /// false when the limit dropped it.
+    pub fn send_rate_limited(&mut self, now: Instant, packet: &[u8], tx: &mut dyn Tx) -> bool {
         if !self.icmp_limit.allow(now) {
             self.counters.bump("icmp.rate_limited");
-            return;
+            return false;
         }
-        if let Some(err) = error_packet(err, from, offending) {
-            self.counters.bump("icmp.errors_sent");
-            self.send_ipv6(now, &err, tx);
-        }
+        self.send_ipv6(now, packet, tx);
+        true
     }
 }
 

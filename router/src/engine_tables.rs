@@ -6,6 +6,7 @@ use crate::counters::Counters;
 use crate::ctl::{Request, Response, Table};
 use crate::engine::Engine;
 use crate::fib::NextHop;
+use crate::routes::RouteTable;
 use std::net::IpAddr;
 
 /// Every port's neighbor cache.
@@ -41,7 +42,7 @@ pub fn tunnels(engine: &Engine) -> Table {
             "decapsulated",
         ],
     );
-    for (id, tunnel) in engine.tunnels.iter() {
+    for (id, tunnel) in engine.routes().tunnels().iter() {
         t.row(vec![
             id.to_string(),
             tunnel.local.to_string(),
@@ -69,11 +70,14 @@ fn next_hop(hop: &NextHop) -> String {
 /// The destination and source routing tables, longest prefixes first.
 pub fn routes(engine: &Engine) -> Table {
     let mut t = Table::new("routes", &["table", "prefix", "next hop"]);
-    for (name, fib) in [("dst", &engine.fib), ("src", &engine.src_fib)] {
-        let mut rows: Vec<_> = fib.routes_v6().collect();
+    for (name, table) in [
+        ("dst", RouteTable::Destination),
+        ("src", RouteTable::Source),
+    ] {
+        let mut rows: Vec<_> = engine.routes().iter(table).collect();
         rows.sort_by(|a, b| (b.0.prefix_len(), a.0.addr()).cmp(&(a.0.prefix_len(), b.0.addr())));
         for (prefix, hop) in rows {
-            t.row(vec![name.into(), prefix.to_string(), next_hop(hop)]);
+            t.row(vec![name.into(), prefix.to_string(), next_hop(&hop)]);
         }
     }
     t

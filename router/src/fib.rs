@@ -142,6 +142,10 @@ impl<V> Fib<V> {
         self.v4.remove(v4_bits(prefix.addr()), prefix.prefix_len())
     }
 
+    pub fn get_v4(&self, prefix: &Ipv4Net) -> Option<&V> {
+        self.v4.get(v4_bits(prefix.network()), prefix.prefix_len())
+    }
+
     pub fn lookup_v4(&self, dst: Ipv4Addr) -> Option<(u8, &V)> {
         self.v4.lookup(v4_bits(dst))
     }

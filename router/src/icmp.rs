@@ -15,8 +15,8 @@
 use crate::{Duration, Instant};
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
-    Icmpv6DstUnreachable, Icmpv6Message, Icmpv6Packet, Icmpv6TimeExceeded, IpProtocol, Ipv6Packet,
-    Ipv6Repr,
+    Icmpv6DstUnreachable, Icmpv6Message, Icmpv6Packet, Icmpv6ParamProblem, Icmpv6Repr,
+    Icmpv6TimeExceeded, IpProtocol, Ipv6Packet, Ipv6Repr,
 };
 use std::net::Ipv6Addr;
 
@@ -36,6 +36,9 @@ pub enum IcmpError {
     AddressUnreachable,
     /// Packet too big for the next link (type 2).
     PacketTooBig { mtu: u32 },
+    /// Erroneous header field at `pointer` octets into the packet (type 4
+    /// code 0), e.g. a Mobility Header's Payload Proto (RFC 6275 9.2).
+    ParameterProblem { pointer: u32 },
 }
 
 /// Builds the whole IPv6 packet of an ICMPv6 error from `router` about `offending`,
@@ -90,6 +93,11 @@ pub fn error_packet(err: IcmpError, router: Ipv6Addr, offending: &[u8]) -> Optio
             icmp.set_msg_code(0);
             icmp.set_pkt_too_big_mtu(mtu);
         }
+        IcmpError::ParameterProblem { pointer } => {
+            icmp.set_msg_type(Icmpv6Message::ParamProblem);
+            icmp.set_msg_code(Icmpv6ParamProblem::ErroneousHdrField.into());
+            icmp.set_param_problem_ptr(pointer);
+        }
     }
     icmp.payload_mut()[..quoted].copy_from_slice(&offending[..quoted]);
     icmp.fill_checksum(&router, &src);
@@ -103,6 +111,32 @@ pub fn error_packet(err: IcmpError, router: Ipv6Addr, offending: &[u8]) -> Optio
         .is_ok()
     );
     Some(buf)
+}
+
+/// An ICMPv6 Echo Request (ident 0x7a70) from `src` to `dst`.
+pub fn echo_request(src: Ipv6Addr, dst: Ipv6Addr, seq: u16) -> Vec<u8> {
+    let data = b"tapmip";
+    let icmp = Icmpv6Repr::EchoRequest {
+        ident: 0x7a70,
+        seq_no: seq,
+        data,
+    };
+    let mut buf = vec![0u8; 40 + icmp.buffer_len()];
+    Ipv6Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Icmpv6,
+        payload_len: icmp.buffer_len(),
+        hop_limit: 64,
+    }
+    .emit(&mut Ipv6Packet::new_unchecked(&mut buf[..]));
+    icmp.emit(
+        &src,
+        &dst,
+        &mut Icmpv6Packet::new_unchecked(&mut buf[40..]),
+        &ChecksumCapabilities::default(),
+    );
+    buf
 }
 
 /// Token bucket limiting the rate of ICMPv6 errors (RFC 4443 2.4 (f)).

@@ -5,7 +5,10 @@
 //! - [`nd`]: neighbor cache with RFC 4861 NUD and router-side ND, a core without I/O.
 //! - [`fib`]: longest-prefix-match forwarding table.
 //! - [`tunnel`]: IPv6-in-IPv6 (RFC 2473) encapsulation and decapsulation.
+//! - [`routes`]: destination and source routes and the tunnels they use, kept consistent.
 //! - [`icmp`]: the ICMPv6 errors a router sends (RFC 4443) and their rate limit.
+//! - [`mh_errors`]: Binding Errors and Parameter Problems for refused Mobility Headers.
+//! - [`heartbeat`]: RFC 5847 peer monitoring (failure, recovery, restart).
 //! - [`timer`]: binary-heap timer queue with lazy cancellation.
 //! - [`timestamp`]: PMIPv6 timestamps (RFC 5213 8.8) computed from `now` and an epoch.
 //! - [`counters`]: named received, sent and dropped-per-reason counters.
@@ -15,6 +18,8 @@
 //! - [`core`]: the `(now, event) -> actions` contract every protocol core implements.
 //! - [`ctl`]: the control protocol: JSON-line requests, answers as tables.
 //! - [`policy`]: the policy file shared by the LMA and the MAGs (nodes, prefixes, MAGs).
+//! - [`aaa`]: the policy store a core asks (the policy file, or RADIUS answering
+//!   later) and a RADIUS client without I/O.
 //! - [`portspec`]: the `--port` syntax shared by the router binaries.
 //! - [`plain`]: a plain IPv6 router core built from the pieces above.
 //! - [`netio`]: TAP ports, network-namespace plumbing, the mio loop and both ends of
@@ -22,16 +27,21 @@
 //! - [`pcap`]: a minimal pcap file writer for captures and tests.
 //! - [`tshark`]: Wireshark's dissectors over a capture, the independent decoder tests
 //!   and the lab check our encoders against.
-//! - [`rng`]: SplitMix64, the seeded generator behind losses and jitter.
+//! - [`rng`]: SplitMix64, the seeded generator behind losses, jitter and simulations.
+//! - [`mac`]: the MAC address type.
 //! - [`sim`]: deterministic in-memory simulation of cores with a fake clock.
 
+pub mod aaa;
 pub mod core;
 pub mod counters;
 pub mod ctl;
 pub mod engine;
 pub mod engine_tables;
 pub mod fib;
+pub mod heartbeat;
 pub mod icmp;
+pub mod mac;
+pub mod mh_errors;
 pub mod nd;
 pub mod netio;
 pub mod pcap;
@@ -39,6 +49,7 @@ pub mod plain;
 pub mod policy;
 pub mod portspec;
 pub mod rng;
+pub mod routes;
 pub mod sim;
 pub mod timer;
 pub mod timestamp;

@@ -8,15 +8,15 @@ use crate::counters::Counters;
 use crate::ctl::{Request, Response};
 use crate::engine::{Engine, EngineEvent, EnginePort};
 use crate::engine_tables;
+use crate::mac::Mac;
 use crate::nd::{AdvertConfig, PrefixInfo, RaParams};
 use crate::{Duration, Instant};
 use ipnet::Ipv6Net;
-use smoltcp::wire::EthernetAddress;
 
 /// One port of the plain router.
 #[derive(Debug, Clone)]
 pub struct PortConfig {
-    pub mac: EthernetAddress,
+    pub mac: Mac,
     pub mtu: usize,
     /// On-link prefixes advertised in RAs on this port (the router takes ::1 in each).
     pub prefixes: Vec<Ipv6Net>,

@@ -9,6 +9,8 @@
 //! [[mag]]
 //! name = "mag1"
 //! address = "2001:db8:ff:1::2"      # the MAG's Proxy-CoA
+//! ordering = "timestamps"           # or "sequence-numbers" (RFC 5213 5.5);
+//!                                   # absent: the LMA's default
 //!
 //! [pool.vms]
 //! prefix = "2001:db8:100::/48"      # HNPs are carved from here ...
@@ -28,12 +30,23 @@ use std::net::Ipv6Addr;
 use std::path::Path;
 use toml::Spanned;
 
-pub type Mac = [u8; 6];
+pub use crate::mac::Mac;
+
+/// How the LMA orders the PBUs of one MAG (RFC 5213 5.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordering {
+    /// Timestamp option, checked against the LMA's clock (the RFC's default).
+    Timestamps,
+    /// The sequence number window of RFC 6275 9.5.1, for MAGs without clocks.
+    SequenceNumbers,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MagEntry {
     pub name: String,
     pub address: Ipv6Addr,
+    /// `None`: whatever the LMA is configured to expect by default.
+    pub ordering: Option<Ordering>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +107,7 @@ struct RawPolicy {
 struct RawMag {
     name: Spanned<String>,
     address: Spanned<String>,
+    ordering: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -113,25 +127,6 @@ struct RawNode {
     pool: Option<Spanned<String>>,
     #[serde(default)]
     mags: Vec<Spanned<String>>,
-}
-
-/// Parses `aa:bb:cc:dd:ee:ff`.
-pub fn parse_mac(s: &str) -> Option<Mac> {
-    let mut mac = [0u8; 6];
-    let mut parts = s.split(':');
-    for byte in &mut mac {
-        let part = parts.next()?;
-        if part.len() != 2 {
-            return None;
-        }
-        *byte = u8::from_str_radix(part, 16).ok()?;
-    }
-    parts.next().is_none().then_some(mac)
-}
-
-pub fn format_mac(mac: &Mac) -> String {
-    let [a, b, c, d, e, f] = mac;
-    format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}")
 }
 
 struct Checker<'a> {
@@ -214,9 +209,25 @@ impl Policy {
                     format!("mag.name: '{}' is defined twice", m.name.get_ref()),
                 ));
             }
+            let ordering = match m.ordering.as_ref() {
+                None => None,
+                Some(o) => Some(match o.get_ref().as_str() {
+                    "timestamps" => Ordering::Timestamps,
+                    "sequence-numbers" => Ordering::SequenceNumbers,
+                    other => {
+                        return Err(ck.fail(
+                            o,
+                            format!(
+                                "mag.ordering: '{other}' is neither \"timestamps\" nor \"sequence-numbers\""
+                            ),
+                        ));
+                    }
+                }),
+            };
             policy.mags.push(MagEntry {
                 name: m.name.get_ref().clone(),
                 address,
+                ordering,
             });
         }
         for (name, p) in &raw.pool {
@@ -247,15 +258,11 @@ impl Policy {
                     "node.mn_id: must be 1 to 255 octets (RFC 4283)".into(),
                 ));
             }
-            let mac = parse_mac(n.mac.get_ref()).ok_or_else(|| {
-                ck.fail(
-                    &n.mac,
-                    format!(
-                        "node.mac: '{}' is not a MAC address (expected xx:xx:xx:xx:xx:xx)",
-                        n.mac.get_ref()
-                    ),
-                )
-            })?;
+            let mac: Mac = n
+                .mac
+                .get_ref()
+                .parse()
+                .map_err(|e| ck.fail(&n.mac, format!("node.mac: {e}")))?;
             let hnps = n
                 .hnps
                 .iter()
@@ -288,10 +295,7 @@ impl Policy {
                 return Err(ck.fail(&n.mn_id, format!("node.mn_id: '{mn_id}' is defined twice")));
             }
             if policy.by_mac.insert(mac, idx).is_some() {
-                return Err(ck.fail(
-                    &n.mac,
-                    format!("node.mac: {} belongs to two nodes", format_mac(&mac)),
-                ));
+                return Err(ck.fail(&n.mac, format!("node.mac: {mac} belongs to two nodes")));
             }
             policy.nodes.push(NodeProfile {
                 mn_id,
@@ -309,7 +313,13 @@ impl Policy {
     }
 
     pub fn node_by_mn_id(&self, mn_id: &str) -> Option<&NodeProfile> {
-        self.nodes.get(*self.by_mn_id.get(mn_id)?)
+        self.nodes.get(self.node_index(mn_id)?)
+    }
+
+    /// Where the profile of `mn_id` sits in `nodes`: a handle that, unlike a
+    /// reference, lets a core change its own state while it holds one.
+    pub fn node_index(&self, mn_id: &str) -> Option<usize> {
+        self.by_mn_id.get(mn_id).copied()
     }
 
     pub fn mag_by_address(&self, address: &Ipv6Addr) -> Option<&MagEntry> {
@@ -334,6 +344,7 @@ address = "2001:db8:ff:1::2"
 [[mag]]
 name = "mag2"
 address = "2001:db8:ff:2::2"
+ordering = "sequence-numbers"
 
 [pool.vms]
 prefix = "2001:db8:100::/48"
@@ -358,7 +369,7 @@ pool = "vms"
     fn parses_the_example() {
         let p = Policy::parse(GOOD, "p.toml").unwrap();
         assert_eq!(p.mags.len(), 2);
-        let vm1 = p.node_by_mac(&[0x52, 0x54, 0, 0xaa, 0, 1]).unwrap();
+        let vm1 = p.node_by_mac(&Mac([0x52, 0x54, 0, 0xaa, 0, 1])).unwrap();
         assert_eq!(vm1.mn_id, "vm1@tapmip");
         assert_eq!(vm1.hnps, vec!["2001:db8:1:1::/64".parse().unwrap()]);
         let vm2 = p.node_by_mn_id("vm2@tapmip").unwrap();
@@ -368,8 +379,10 @@ pool = "vms"
             .mag_by_address(&"2001:db8:ff:2::2".parse().unwrap())
             .unwrap();
         assert!(p.may_serve(vm1, mag2));
+        assert_eq!(mag2.ordering, Some(Ordering::SequenceNumbers));
+        assert_eq!(p.mags[0].ordering, None);
         assert!(p.may_serve(vm2, mag2));
-        assert_eq!(format_mac(&vm1.mac), "52:54:00:aa:00:01");
+        assert_eq!(vm1.mac.to_string(), "52:54:00:aa:00:01");
     }
 
     #[test]
@@ -377,20 +390,20 @@ pool = "vms"
         let bad_mac = GOOD.replace("52:54:00:aa:00:01", "52:54:zz:aa:00:01");
         assert_eq!(
             err_of(&bad_mac),
-            "p.toml:15: node.mac: '52:54:zz:aa:00:01' is not a MAC address (expected xx:xx:xx:xx:xx:xx)"
+            "p.toml:16: node.mac: '52:54:zz:aa:00:01' is not a MAC address (six hex octets separated by colons, e.g. 52:54:00:aa:00:01)"
         );
         let unknown = GOOD.replace("mags = [", "magz = [");
         let e = err_of(&unknown);
-        assert!(e.starts_with("p.toml:17: unknown field `magz`"), "{e}");
+        assert!(e.starts_with("p.toml:18: unknown field `magz`"), "{e}");
         let host_bits = GOOD.replace("2001:db8:1:1::/64", "2001:db8:1:1::5/64");
         assert!(
             err_of(&host_bits)
-                .contains("p.toml:16: node.hnps: '2001:db8:1:1::5/64' has host bits set")
+                .contains("p.toml:17: node.hnps: '2001:db8:1:1::5/64' has host bits set")
         );
         let no_mag = GOOD.replace("\"mag1\", \"mag2\"", "\"mag3\"");
         assert_eq!(
             err_of(&no_mag),
-            "p.toml:17: node.mags: no [[mag]] is named 'mag3'"
+            "p.toml:18: node.mags: no [[mag]] is named 'mag3'"
         );
         let twice = GOOD.replace("vm2@tapmip", "vm1@tapmip");
         assert!(err_of(&twice).contains("'vm1@tapmip' is defined twice"));
@@ -403,6 +416,12 @@ pool = "vms"
             "prefix = \"2001:db8:100::/48\"\nlength = 40",
         );
         assert!(err_of(&bad_len).contains("pool.length: 40 must lie between"));
+        let bad_order = GOOD.replace("\"sequence-numbers\"", "\"seq\"");
+        let e = err_of(&bad_order);
+        assert!(
+            e.starts_with("p.toml:9: mag.ordering: 'seq' is neither"),
+            "{e}"
+        );
         let bad_addr = GOOD.replace("2001:db8:ff:1::2", "not-an-address");
         assert!(err_of(&bad_addr).starts_with("p.toml:4: mag.address"));
         assert!(
@@ -419,17 +438,5 @@ pool = "vms"
             e.to_string()
                 .starts_with("/nonexistent/policy.toml: cannot read policy file")
         );
-    }
-
-    #[test]
-    fn mac_parsing() {
-        assert_eq!(
-            parse_mac("00:11:22:33:44:55"),
-            Some([0, 0x11, 0x22, 0x33, 0x44, 0x55])
-        );
-        assert_eq!(parse_mac("00:11:22:33:44"), None);
-        assert_eq!(parse_mac("00:11:22:33:44:55:66"), None);
-        assert_eq!(parse_mac("0:11:22:33:44:55"), None);
-        assert_eq!(parse_mac("g0:11:22:33:44:55"), None);
     }
 }

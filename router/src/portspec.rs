@@ -7,9 +7,9 @@
 //! access port's fixed link-local address. Each binary takes a subset of the keys
 //! and refuses the others with [`PortSpec::only`].
 
+use crate::mac::Mac;
 use crate::plain::router_address;
 use ipnet::Ipv6Net;
-use smoltcp::wire::EthernetAddress;
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -26,7 +26,7 @@ pub struct PortSpec {
     pub advertise: bool,
     /// `link_local=`: the port's link-local address instead of the default one.
     pub link_local: Option<Ipv6Addr>,
-    pub mac: Option<EthernetAddress>,
+    pub mac: Option<Mac>,
     pub mtu: Option<u32>,
 }
 
@@ -137,12 +137,12 @@ impl FromStr for PortSpec {
 
 /// A locally administered MAC that differs per router name and port, so two
 /// routers in one lab never collide unless given the same name.
-pub fn default_mac(name: &str, port: usize) -> EthernetAddress {
+pub fn default_mac(name: &str, port: usize) -> Mac {
     let hash = name.bytes().fold(0x811c_9dc5u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
     let [a, b, ..] = hash.to_be_bytes();
-    EthernetAddress([0x02, 0x74, 0x6d, a, b, (port as u8).wrapping_add(1)])
+    Mac([0x02, 0x74, 0x6d, a, b, (port as u8).wrapping_add(1)])
 }
 
 #[cfg(test)]
@@ -157,7 +157,7 @@ mod tests {
         assert_eq!(spec.netns, Some(PathBuf::from("/run/netns/h1")));
         assert_eq!(spec.ifname, "eth0");
         assert_eq!(spec.prefixes.len(), 2);
-        assert_eq!(spec.mac, Some(EthernetAddress([2, 0, 0, 0, 0, 1])));
+        assert_eq!(spec.mac, Some(Mac([2, 0, 0, 0, 0, 1])));
         assert_eq!(spec.mtu, Some(1400));
         assert_eq!(
             spec.all_addresses()[0],

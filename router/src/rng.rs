@@ -1,6 +1,7 @@
 //! SplitMix64 (Steele, Lea, Flood: "Fast splittable pseudorandom number
-//! generators", OOPSLA 2014): tiny, seedable, and good enough to draw losses and
-//! jitter, so that a lab run repeats exactly with the same seed.
+//! generators", OOPSLA 2014): tiny, seedable, and good enough to draw losses,
+//! jitter and simulated events, so that a run repeats exactly with the same seed.
+//! The one generator of the workspace.
 
 #[derive(Debug, Clone)]
 pub struct SplitMix64 {
@@ -34,6 +35,11 @@ impl SplitMix64 {
     /// small ranges used here.
     pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 { 0 } else { self.next_u64() % n }
+    }
+
+    /// Uniform index into a collection of `len` elements (0 when empty).
+    pub fn index(&mut self, len: usize) -> usize {
+        self.below(len as u64) as usize
     }
 }
 

@@ -3,21 +3,20 @@
 
 use router::core::{Core, PortId};
 use router::ctl::Request;
+use router::mac::Mac;
 use router::nd::frames::{
     Addressing, NaFlags, NdFrame, NdMessage, build_na, build_rs, ethernet_ipv6,
 };
 use router::plain::{PlainConfig, PlainRouter, PortConfig};
 use router::{Duration, Instant};
 use smoltcp::phy::ChecksumCapabilities;
-use smoltcp::wire::{
-    EthernetAddress, EthernetFrame, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, Ipv6Repr,
-};
+use smoltcp::wire::{EthernetFrame, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, Ipv6Repr};
 use std::net::Ipv6Addr;
 
-const R0: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x01]);
-const R1: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x02]);
-const HA: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0, 0, 0x0a]);
-const HB: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0, 0, 0x0b]);
+const R0: Mac = Mac([0x02, 0, 0, 0, 0, 0x01]);
+const R1: Mac = Mac([0x02, 0, 0, 0, 0, 0x02]);
+const HA: Mac = Mac([0x52, 0x54, 0, 0, 0, 0x0a]);
+const HB: Mac = Mac([0x52, 0x54, 0, 0, 0, 0x0b]);
 
 fn ip(s: &str) -> Ipv6Addr {
     s.parse().unwrap()
@@ -66,14 +65,7 @@ fn udp(src: &str, dst: &str, hop_limit: u8, len: usize) -> Vec<u8> {
 type Out = Vec<(PortId, Vec<u8>)>;
 
 /// A host answering the router's NS for `addr` on `port`.
-fn answer_ns(
-    r: &mut PlainRouter,
-    now: Instant,
-    port: PortId,
-    mac: EthernetAddress,
-    addr: &str,
-    out: &mut Out,
-) {
+fn answer_ns(r: &mut PlainRouter, now: Instant, port: PortId, mac: Mac, addr: &str, out: &mut Out) {
     let dst_mac = if port == 0 { R0 } else { R1 };
     let router_ll = r.engine().link_local(port).unwrap();
     let na = build_na(
@@ -142,7 +134,7 @@ fn answers_rs_with_every_prefix_of_the_port() {
     let mut out = Out::new();
     let rs = build_rs(&Addressing {
         src_mac: HB,
-        dst_mac: EthernetAddress([0x33, 0x33, 0, 0, 0, 2]),
+        dst_mac: Mac([0x33, 0x33, 0, 0, 0, 2]),
         src_ip: ip("fe80::b"),
         dst_ip: ip("ff02::2"),
     });
@@ -214,8 +206,8 @@ fn forwards_after_resolving_the_next_hop_and_decrements_hop_limit() {
     let (port, frame) = &out[0];
     assert_eq!(*port, 1);
     let eth = EthernetFrame::new_checked(&frame[..]).unwrap();
-    assert_eq!(eth.dst_addr(), HB);
-    assert_eq!(eth.src_addr(), R1);
+    assert_eq!(Mac::from(eth.dst_addr()), HB);
+    assert_eq!(Mac::from(eth.src_addr()), R1);
     let fwd = Ipv6Packet::new_checked(eth.payload()).unwrap();
     assert_eq!(fwd.hop_limit(), 63);
     assert_eq!(&eth.payload()[8..], &pkt[8..]);
@@ -328,13 +320,8 @@ fn control_answers_counters_and_refuses_bindings() {
 fn random_and_mutated_frames_never_panic() {
     let mut r = router();
     let mut out = Out::new();
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = router::rng::SplitMix64::new(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || rng.next_u64();
     let valid = ethernet_ipv6(HA, R0, &udp("2001:db8:1::a", "2001:db8:2::b", 64, 40));
     for i in 0..50_000u32 {
         let mut f = if i % 2 == 0 {

@@ -1,11 +1,12 @@
 //! The plain router between two simulated hosts: SLAAC from its RAs and pings
 //! across it, on clean and on lossy, duplicating, reordering links.
 
+use router::mac::Mac;
 use router::plain::{PlainConfig, PlainRouter, PortConfig};
 use router::sim::{LinkParams, SimHost, SimNet};
 use router::{Duration, Instant};
 use smoltcp::phy::ChecksumCapabilities;
-use smoltcp::wire::{EthernetAddress, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, Ipv6Repr};
+use smoltcp::wire::{Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, Ipv6Repr};
 use std::net::Ipv6Addr;
 
 fn echo_request(src: Ipv6Addr, dst: Ipv6Addr, seq: u16) -> Vec<u8> {
@@ -39,12 +40,12 @@ fn domain(seed: u64, link: LinkParams) -> (SimNet, usize, usize) {
             name: "r".into(),
             ports: vec![
                 PortConfig {
-                    mac: EthernetAddress([2, 0, 0, 0, 0, 1]),
+                    mac: Mac([2, 0, 0, 0, 0, 1]),
                     mtu: 1500,
                     prefixes: vec!["2001:db8:1::/64".parse().unwrap()],
                 },
                 PortConfig {
-                    mac: EthernetAddress([2, 0, 0, 0, 0, 2]),
+                    mac: Mac([2, 0, 0, 0, 0, 2]),
                     mtu: 1500,
                     prefixes: vec!["2001:db8:2::/64".parse().unwrap()],
                 },
@@ -54,12 +55,8 @@ fn domain(seed: u64, link: LinkParams) -> (SimNet, usize, usize) {
         Instant::from_millis(0),
     );
     let r = net.add_node(Box::new(router));
-    let h1 = net.add_node(Box::new(SimHost::new(EthernetAddress([
-        0x52, 0x54, 0, 0, 0, 1,
-    ]))));
-    let h2 = net.add_node(Box::new(SimHost::new(EthernetAddress([
-        0x52, 0x54, 0, 0, 0, 2,
-    ]))));
+    let h1 = net.add_node(Box::new(SimHost::new(Mac([0x52, 0x54, 0, 0, 0, 1]))));
+    let h2 = net.add_node(Box::new(SimHost::new(Mac([0x52, 0x54, 0, 0, 0, 2]))));
     let s1 = net.add_segment(link);
     let s2 = net.add_segment(link);
     net.attach(r, 0, s1);

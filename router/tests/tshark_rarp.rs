@@ -6,14 +6,15 @@ use std::io::BufWriter;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use router::mac::Mac;
 use router::pcap::PcapWriter;
 use router::wire::{OP_REPLY_REVERSE, RarpRepr};
-use smoltcp::wire::{EthernetAddress, Ipv4Address};
+use smoltcp::wire::Ipv4Address;
 
-const GUEST: EthernetAddress = EthernetAddress([0x52, 0x54, 0x00, 0xaa, 0x00, 0x01]);
-const SERVER: EthernetAddress = EthernetAddress([0x02, 0x00, 0x5e, 0x10, 0x20, 0x30]);
+const GUEST: Mac = Mac([0x52, 0x54, 0x00, 0xaa, 0x00, 0x01]);
+const SERVER: Mac = Mac([0x02, 0x00, 0x5e, 0x10, 0x20, 0x30]);
 
-fn messages() -> Vec<(EthernetAddress, RarpRepr)> {
+fn messages() -> Vec<(Mac, RarpRepr)> {
     let reply = RarpRepr {
         operation: OP_REPLY_REVERSE,
         sender_hardware_addr: SERVER,

@@ -18,14 +18,14 @@ use std::net::Ipv6Addr;
 use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
 use router::ctl::{Response, Table};
+use router::mac::Mac;
 use router::nd::frames::{Addressing, NaFlags, build_na};
 use router::pcap::PcapWriter;
 use router::{Duration, Instant};
-use smoltcp::wire::EthernetAddress;
 
 use crate::ctl::{Direction, Request};
 use crate::link::{Link, LinkParams, Offer};
-use crate::mac_table::{Learnt, MacTable, colon_hex};
+use crate::mac_table::{Learnt, MacTable};
 
 /// Index of a member in the order the bridge was configured with them.
 pub type MemberId = PortId;
@@ -41,7 +41,7 @@ pub struct MemberConfig {
     pub name: String,
     pub segment: String,
     /// The host's MAC, when tapbridge set it: what `announce` uses by default.
-    pub mac: Option<EthernetAddress>,
+    pub mac: Option<Mac>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -72,7 +72,7 @@ pub struct MemberStats {
 struct Member {
     name: String,
     segment: usize,
-    mac: Option<EthernetAddress>,
+    mac: Option<Mac>,
     paused: bool,
     /// Frames from the member towards the segment.
     ingress: Link,
@@ -176,7 +176,7 @@ impl Bridge {
         now: Instant,
         name: &str,
         addrs: &[Ipv6Addr],
-        mac: Option<EthernetAddress>,
+        mac: Option<Mac>,
         tx: &mut dyn Tx,
     ) -> Result<(), BridgeError> {
         let id = self.id(name)?;
@@ -184,7 +184,7 @@ impl Bridge {
             .or_else(|| self.members.get(id).and_then(|m| m.mac))
             .ok_or_else(|| BridgeError::NoMac(name.to_string()))?;
         if !mac.is_unicast() {
-            return Err(BridgeError::BadMac(colon_hex(mac)));
+            return Err(BridgeError::BadMac(mac.to_string()));
         }
         let flags = NaFlags {
             override_: true,
@@ -193,7 +193,7 @@ impl Bridge {
         for &addr in addrs {
             let addressing = Addressing {
                 src_mac: mac,
-                dst_mac: EthernetAddress([0x33, 0x33, 0, 0, 0, 1]),
+                dst_mac: Mac([0x33, 0x33, 0, 0, 0, 1]),
                 src_ip: addr,
                 dst_ip: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
             };
@@ -256,7 +256,7 @@ impl Bridge {
     }
 
     /// Where the segment named `name` has learnt `mac`.
-    pub fn lookup(&self, segment: &str, mac: EthernetAddress) -> Option<MemberId> {
+    pub fn lookup(&self, segment: &str, mac: Mac) -> Option<MemberId> {
         let segment = self.segments.iter().find(|s| s.name == segment)?;
         segment.table.lookup(&mac)
     }
@@ -281,11 +281,12 @@ impl Bridge {
 
     /// Learns the source and hands the frame to the members it goes to.
     fn switch(&mut self, now: Instant, from: MemberId, frame: &[u8], tx: &mut dyn Tx) {
-        let (Some(dst), Some(src)) = (frame.get(0..6), frame.get(6..12)) else {
+        let (Some(dst), Some(src)) = (
+            Mac::from_bytes(frame),
+            frame.get(6..).and_then(Mac::from_bytes),
+        ) else {
             return self.drop_frame(from, "runt");
         };
-        let dst = EthernetAddress::from_bytes(dst);
-        let src = EthernetAddress::from_bytes(src);
         let Some(segment_id) = self.members.get(from).map(|m| m.segment) else {
             return;
         };
@@ -307,7 +308,7 @@ impl Bridge {
             log::info!(
                 "segment {}: {} moved from {} to {}",
                 segment.name,
-                colon_hex(src),
+                src,
                 member_label(&self.members, old),
                 member_label(&self.members, from)
             );
@@ -444,7 +445,7 @@ impl Bridge {
             Request::Resume { member } => done(self.resume(member)),
             Request::Move { member, to } => done(self.move_member(member, to)),
             Request::Announce { member, addrs, mac } => {
-                let mac = match mac.as_deref().map(str::parse::<EthernetAddress>) {
+                let mac = match mac.as_deref().map(str::parse::<Mac>) {
                     None => None,
                     Some(Ok(mac)) => Some(mac),
                     Some(Err(_)) => {
@@ -515,7 +516,7 @@ impl Bridge {
             for (mac, entry) in segment.table.entries() {
                 macs.row(vec![
                     segment.name.clone(),
-                    colon_hex(mac),
+                    mac.to_string(),
                     member_label(&self.members, entry.member).to_string(),
                     (now - entry.last_seen).secs().to_string(),
                 ]);
@@ -623,7 +624,7 @@ mod tests {
             "a frame to a member's own address is filtered"
         );
         assert_eq!(b.stats(0).unwrap().drops.get("same_member"), 1);
-        assert_eq!(b.lookup("s1", EthernetAddress(C)), Some(0));
+        assert_eq!(b.lookup("s1", Mac(C)), Some(0));
         assert_eq!(b.stats(0).unwrap().rx_frames, 3);
         assert_eq!(b.stats(1).unwrap().tx_frames, 2);
     }
@@ -636,7 +637,7 @@ mod tests {
         b.on_frame(t(0), 1, &frame(BROADCAST, B, 1), &mut tx);
         // A VM migrates from m0 to m2 and announces itself there.
         b.on_frame(t(10), 2, &frame(ALL_NODES, A, 2), &mut tx);
-        assert_eq!(b.lookup("s1", EthernetAddress(A)), Some(2));
+        assert_eq!(b.lookup("s1", Mac(A)), Some(2));
         tx.clear();
         b.on_frame(t(11), 1, &frame(A, B, 3), &mut tx);
         assert_eq!(sent_to(&tx), [2]);
@@ -649,7 +650,7 @@ mod tests {
         b.on_frame(t(0), 0, &frame(BROADCAST, A, 1), &mut tx);
         assert_eq!(b.poll_at(), Some(t(0) + DEFAULT_AGING));
         b.on_timer(t(0) + DEFAULT_AGING, &mut tx);
-        assert_eq!(b.lookup("s1", EthernetAddress(A)), None);
+        assert_eq!(b.lookup("s1", Mac(A)), None);
         assert_eq!(b.poll_at(), None);
 
         tx.clear();
@@ -694,20 +695,16 @@ mod tests {
 
         b.move_member("m0", "s2").unwrap();
         assert_eq!(b.segment_of(0), Some("s2"));
-        assert_eq!(
-            b.lookup("s1", EthernetAddress(A)),
-            None,
-            "s1 forgot m0's address"
-        );
+        assert_eq!(b.lookup("s1", Mac(A)), None, "s1 forgot m0's address");
         b.resume("m0").unwrap();
         let addr: Ipv6Addr = "2001:db8:1:1::10".parse().unwrap();
-        b.announce(t(2), "m0", &[addr], Some(EthernetAddress(A)), &mut tx)
+        b.announce(t(2), "m0", &[addr], Some(Mac(A)), &mut tx)
             .unwrap();
         assert_eq!(sent_to(&tx), [3], "the NA floods the new segment only");
         let na = &tx[0].1;
         assert_eq!(na[0..6], ALL_NODES);
         assert_eq!(na[6..12], A);
-        assert_eq!(b.lookup("s2", EthernetAddress(A)), Some(0));
+        assert_eq!(b.lookup("s2", Mac(A)), Some(0));
         tx.clear();
         b.on_frame(t(3), 3, &frame(A, C, 3), &mut tx);
         assert_eq!(sent_to(&tx), [0]);

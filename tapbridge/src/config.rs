@@ -32,8 +32,8 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use router::mac::Mac;
 use serde::Deserialize;
-use smoltcp::wire::EthernetAddress;
 
 use crate::bridge::MemberConfig;
 
@@ -100,7 +100,7 @@ impl std::fmt::Display for Endpoint {
 pub struct MemberSpec {
     pub endpoint: Endpoint,
     pub name: String,
-    pub mac: Option<EthernetAddress>,
+    pub mac: Option<Mac>,
     pub mtu: Option<u32>,
 }
 
@@ -170,8 +170,7 @@ impl FromStr for MemberSpec {
             match (key, &mut spec.endpoint) {
                 ("name", _) => spec.name = value.to_string(),
                 ("mac", Endpoint::Tap { .. }) => {
-                    let mac: EthernetAddress =
-                        value.parse().map_err(|_| bad(&"not a MAC address"))?;
+                    let mac: Mac = value.parse().map_err(|_| bad(&"not a MAC address"))?;
                     if !mac.is_unicast() {
                         return Err(bad(&"not a unicast MAC address"));
                     }
@@ -333,7 +332,7 @@ mod tests {
             }
         );
         assert_eq!(tap.name, "h1:eth0");
-        assert_eq!(tap.mac, Some(EthernetAddress([0x52, 0x54, 0, 0xaa, 0, 1])));
+        assert_eq!(tap.mac, Some(Mac([0x52, 0x54, 0, 0xaa, 0, 1])));
         assert_eq!(tap.mtu, Some(1400));
         let attach = &s.members[1];
         assert!(matches!(&attach.endpoint, Endpoint::Attach { ifname, .. } if ifname == "wan0"));

@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
+use router::mac::Mac;
 use router::{Duration, Instant};
-use smoltcp::wire::EthernetAddress;
 
 use crate::bridge::MemberId;
 
@@ -19,7 +19,7 @@ pub struct Entry {
 
 #[derive(Debug, Clone)]
 pub struct MacTable {
-    entries: HashMap<EthernetAddress, Entry>,
+    entries: HashMap<Mac, Entry>,
     aging: Duration,
     /// No entry expires before this; refreshing an entry never makes it earlier,
     /// so learning stays O(1) and only a sweep walks the table.
@@ -43,7 +43,7 @@ impl MacTable {
         }
     }
 
-    pub fn learn(&mut self, mac: EthernetAddress, member: MemberId, now: Instant) -> Learnt {
+    pub fn learn(&mut self, mac: Mac, member: MemberId, now: Instant) -> Learnt {
         let entry = Entry {
             member,
             last_seen: now,
@@ -60,7 +60,7 @@ impl MacTable {
         learnt
     }
 
-    pub fn lookup(&self, mac: &EthernetAddress) -> Option<MemberId> {
+    pub fn lookup(&self, mac: &Mac) -> Option<MemberId> {
         self.entries.get(mac).map(|e| e.member)
     }
 
@@ -86,25 +86,19 @@ impl MacTable {
     }
 
     /// Entries sorted by address, for display.
-    pub fn entries(&self) -> Vec<(EthernetAddress, Entry)> {
+    pub fn entries(&self) -> Vec<(Mac, Entry)> {
         let mut all: Vec<_> = self.entries.iter().map(|(m, e)| (*m, *e)).collect();
-        all.sort_by_key(|(mac, _)| mac.0);
+        all.sort_by_key(|(mac, _)| *mac);
         all
     }
-}
-
-/// `52:54:00:aa:00:01`, as `ip link` and tcpdump write it (smoltcp uses dashes).
-pub fn colon_hex(mac: EthernetAddress) -> String {
-    let bytes: Vec<String> = mac.0.iter().map(|b| format!("{b:02x}")).collect();
-    bytes.join(":")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const A: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 0xa]);
-    const B: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 0xb]);
+    const A: Mac = Mac([2, 0, 0, 0, 0, 0xa]);
+    const B: Mac = Mac([2, 0, 0, 0, 0, 0xb]);
 
     fn s(v: i64) -> Instant {
         Instant::from_secs(v)

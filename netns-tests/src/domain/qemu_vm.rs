@@ -146,7 +146,7 @@ impl Domain {
         Ok(Machine {
             accel,
             memory_mib: MEMORY_MIB,
-            mac: v.mac(),
+            mac: v.mac().to_string(),
             net,
             qmp: self.guest_file(&v.name, host, "qmp"),
             console: self.guest_file(&v.name, host, "console"),

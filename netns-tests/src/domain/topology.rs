@@ -25,6 +25,7 @@
 //! The default is the paper's testbed: mag1, mag2, one VM on mag1, one client.
 
 use ipnet::Ipv6Net;
+use router::mac::Mac;
 use serde::Deserialize;
 use std::net::Ipv6Addr;
 
@@ -156,8 +157,8 @@ pub struct Vm {
 }
 
 impl Vm {
-    pub fn mac(&self) -> String {
-        format!("52:54:00:aa:00:{:02x}", self.index)
+    pub fn mac(&self) -> Mac {
+        Mac([0x52, 0x54, 0, 0xaa, 0, self.index as u8])
     }
     pub fn mn_id(&self) -> String {
         format!("{}@tapmip", self.name)
@@ -395,7 +396,7 @@ mod tests {
         assert_eq!(mag2.proxy_coa().to_string(), "2001:db8:ff:2::2");
         assert_eq!(mag2.wan_rtt_ms, 30.0);
         let vm = t.vm("vm1").unwrap();
-        assert_eq!(vm.mac(), "52:54:00:aa:00:01");
+        assert_eq!(vm.mac().to_string(), "52:54:00:aa:00:01");
         assert_eq!(vm.hnp().to_string(), "2001:db8:1:1::/64");
         let policy = router::policy::Policy::parse(&t.policy_toml(), "generated").unwrap();
         assert_eq!(

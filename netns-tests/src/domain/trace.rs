@@ -15,6 +15,7 @@
 //! segment `accessN` is served by the MAG whose WAN segment is `wanN` (the lab's
 //! naming).
 
+use router::mac::Mac;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -142,7 +143,7 @@ pub fn check_mobility_headers(pcap: &Path) -> Result<usize, LabError> {
 /// precedes data).
 pub fn ladder(
     captures: &[(String, PathBuf)],
-    vm_mac: &str,
+    vm_mac: Mac,
     names: &HashMap<String, String>,
 ) -> Result<Vec<LadderEvent>, LabError> {
     let mut frames = Vec::new();
@@ -150,7 +151,7 @@ pub fn ladder(
         frames.extend(read(segment, path)?);
     }
     frames.sort_by(|a, b| a.at.total_cmp(&b.at));
-    let picked = select(&frames, &vm_mac.to_ascii_lowercase())?;
+    let picked = select(&frames, &vm_mac.to_string())?;
     Ok(events(&picked, names))
 }
 
@@ -429,7 +430,7 @@ impl super::Domain {
             names.insert(m.lma_address().to_string(), "lma".to_string());
         }
         for v in &t.vms {
-            names.insert(v.mac(), v.name.clone());
+            names.insert(v.mac().to_string(), v.name.clone());
         }
         for (node, addr) in &self.addresses {
             names.insert(addr.to_string(), node.clone());
@@ -454,7 +455,7 @@ impl super::Domain {
             })
             .filter(|(_, f)| f.exists())
             .collect();
-        ladder(&captures, &v.mac(), &self.names())
+        ladder(&captures, v.mac(), &self.names())
     }
 }
 

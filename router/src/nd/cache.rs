@@ -19,8 +19,8 @@
 use super::frames::NaFlags;
 use super::{NudConfig, NudState};
 use crate::Instant;
+use crate::mac::Mac;
 use crate::timer::TimerQueue;
-use smoltcp::wire::EthernetAddress;
 use std::collections::{HashMap, VecDeque};
 use std::net::Ipv6Addr;
 
@@ -28,7 +28,7 @@ use std::net::Ipv6Addr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NeighborInfo {
     pub ip: Ipv6Addr,
-    pub mac: Option<EthernetAddress>,
+    pub mac: Option<Mac>,
     pub state: NudState,
     pub is_router: bool,
 }
@@ -36,7 +36,7 @@ pub struct NeighborInfo {
 #[derive(Debug)]
 struct Entry {
     /// `None` exactly while INCOMPLETE.
-    mac: Option<EthernetAddress>,
+    mac: Option<Mac>,
     state: NudState,
     is_router: bool,
     /// Solicitations sent in the current INCOMPLETE or PROBE phase.
@@ -48,7 +48,7 @@ struct Entry {
 /// Packets that became deliverable because a neighbor's link-layer address is now known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flush {
-    pub mac: EthernetAddress,
+    pub mac: Mac,
     pub packets: Vec<Vec<u8>>,
 }
 
@@ -56,7 +56,7 @@ pub struct Flush {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolution {
     /// Send the packet to this link-layer address now.
-    Send(EthernetAddress),
+    Send(Mac),
     /// The packet waits for resolution. `solicit`: a new entry, send the first
     /// multicast NS. `overflow`: a packet was dropped, the oldest queued one to make
     /// room, or this one when `max_queue_per_neighbor` is 0.
@@ -69,12 +69,12 @@ pub enum NudAction {
     /// Send an NS for `target`: to its solicited-node group when `unicast` is `None`.
     Solicit {
         target: Ipv6Addr,
-        unicast: Option<EthernetAddress>,
+        unicast: Option<Mac>,
     },
     /// The entry was deleted; `dropped` queued packets went with it.
     Unreachable {
         ip: Ipv6Addr,
-        mac: Option<EthernetAddress>,
+        mac: Option<Mac>,
         dropped: usize,
     },
 }
@@ -84,7 +84,7 @@ pub enum NudAction {
 pub struct AdvertOutcome {
     pub flush: Option<Flush>,
     /// The neighbor was confirmed REACHABLE at this address.
-    pub reachable: Option<EthernetAddress>,
+    pub reachable: Option<Mac>,
 }
 
 #[derive(Debug)]
@@ -103,7 +103,7 @@ impl NeighborCache {
         }
     }
 
-    pub fn lookup(&self, ip: &Ipv6Addr) -> Option<(NudState, Option<EthernetAddress>)> {
+    pub fn lookup(&self, ip: &Ipv6Addr) -> Option<(NudState, Option<Mac>)> {
         self.entries.get(ip).map(|e| (e.state, e.mac))
     }
 
@@ -198,7 +198,7 @@ impl NeighborCache {
         &mut self,
         now: Instant,
         ip: Ipv6Addr,
-        mac: EthernetAddress,
+        mac: Mac,
         is_router: Option<bool>,
     ) -> Option<Flush> {
         let entry = self.entries.entry(ip).or_insert_with(|| Entry {
@@ -226,7 +226,7 @@ impl NeighborCache {
         &mut self,
         now: Instant,
         ip: Ipv6Addr,
-        tllao: Option<EthernetAddress>,
+        tllao: Option<Mac>,
         flags: NaFlags,
     ) -> AdvertOutcome {
         let Some(entry) = self.entries.get_mut(&ip) else {
@@ -286,9 +286,9 @@ impl NeighborCache {
         &mut self,
         now: Instant,
         ip: Ipv6Addr,
-        mac: EthernetAddress,
+        mac: Mac,
         even_if_reachable: bool,
-    ) -> Option<EthernetAddress> {
+    ) -> Option<Mac> {
         let entry = self.entries.entry(ip).or_insert_with(|| Entry {
             mac: Some(mac),
             state: NudState::Stale,

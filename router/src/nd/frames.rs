@@ -34,13 +34,14 @@
 
 use super::{PrefixInfo, RaParams};
 use crate::Duration;
+use crate::mac::Mac;
 use ipnet::Ipv6Net;
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
-    ETHERNET_HEADER_LEN, EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr,
-    IPV6_HEADER_LEN, Icmpv6Message, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, Ipv6Repr,
-    NdiscNeighborFlags, NdiscOption, NdiscOptionRepr, NdiscOptionType, NdiscPrefixInfoFlags,
-    NdiscPrefixInformation, NdiscRepr, NdiscRouterFlags, RawHardwareAddress,
+    ETHERNET_HEADER_LEN, EthernetFrame, EthernetProtocol, EthernetRepr, IPV6_HEADER_LEN,
+    Icmpv6Message, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, Ipv6Repr, NdiscNeighborFlags,
+    NdiscOption, NdiscOptionRepr, NdiscOptionType, NdiscPrefixInfoFlags, NdiscPrefixInformation,
+    NdiscRepr, NdiscRouterFlags, RawHardwareAddress,
 };
 use std::net::Ipv6Addr;
 
@@ -127,8 +128,8 @@ impl NdError {
 /// The link-layer and IP addresses of one ND frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Addressing {
-    pub src_mac: EthernetAddress,
-    pub dst_mac: EthernetAddress,
+    pub src_mac: Mac,
+    pub dst_mac: Mac,
     pub src_ip: Ipv6Addr,
     pub dst_ip: Ipv6Addr,
 }
@@ -163,20 +164,20 @@ impl NaFlags {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NdMessage {
     RouterSolicit {
-        sllao: Option<EthernetAddress>,
+        sllao: Option<Mac>,
     },
     RouterAdvert {
         params: RaParams,
-        sllao: Option<EthernetAddress>,
+        sllao: Option<Mac>,
     },
     NeighborSolicit {
         target: Ipv6Addr,
-        sllao: Option<EthernetAddress>,
+        sllao: Option<Mac>,
     },
     NeighborAdvert {
         flags: NaFlags,
         target: Ipv6Addr,
-        tllao: Option<EthernetAddress>,
+        tllao: Option<Mac>,
     },
     Redirect {
         target: Ipv6Addr,
@@ -209,8 +210,8 @@ impl NdFrame {
             return Err(NdError::HopLimit(ip.hop_limit()));
         }
         let addr = Addressing {
-            src_mac: eth.src_addr(),
-            dst_mac: eth.dst_addr(),
+            src_mac: eth.src_addr().into(),
+            dst_mac: eth.dst_addr().into(),
             src_ip: ip.src_addr(),
             dst_ip: ip.dst_addr(),
         };
@@ -318,8 +319,8 @@ fn millis_u32(d: Duration) -> u32 {
 /// The options an ND message may carry, in any order (RFC 4861 4.6).
 #[derive(Default)]
 struct Options {
-    sllao: Option<EthernetAddress>,
-    tllao: Option<EthernetAddress>,
+    sllao: Option<Mac>,
+    tllao: Option<Mac>,
     mtu: Option<u32>,
     prefixes: Vec<PrefixInfo>,
 }
@@ -358,12 +359,12 @@ impl Options {
     }
 }
 
-fn ethernet(raw: RawHardwareAddress) -> EthernetAddress {
+fn ethernet(raw: RawHardwareAddress) -> Mac {
     let mut bytes = [0u8; 6];
     for (dst, src) in bytes.iter_mut().zip(raw.as_bytes()) {
         *dst = *src;
     }
-    EthernetAddress(bytes)
+    Mac(bytes)
 }
 
 /// `None` for a prefix length above 128, which no prefix can have.
@@ -413,18 +414,18 @@ pub fn is_solicited_node(addr: &Ipv6Addr) -> bool {
 }
 
 /// The Ethernet address of an IPv6 multicast group: 33:33 and its low 32 bits (RFC 2464 7).
-pub fn multicast_mac(addr: Ipv6Addr) -> EthernetAddress {
+pub fn multicast_mac(addr: Ipv6Addr) -> Mac {
     let o = addr.octets();
-    EthernetAddress([0x33, 0x33, o[12], o[13], o[14], o[15]])
+    Mac([0x33, 0x33, o[12], o[13], o[14], o[15]])
 }
 
 /// Wraps a whole IPv6 packet in an Ethernet header.
-pub fn ethernet_ipv6(src_mac: EthernetAddress, dst_mac: EthernetAddress, packet: &[u8]) -> Vec<u8> {
+pub fn ethernet_ipv6(src_mac: Mac, dst_mac: Mac, packet: &[u8]) -> Vec<u8> {
     let mut frame = vec![0u8; ETHERNET_HEADER_LEN + packet.len()];
     let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
     EthernetRepr {
-        src_addr: src_mac,
-        dst_addr: dst_mac,
+        src_addr: src_mac.into(),
+        dst_addr: dst_mac.into(),
         ethertype: EthernetProtocol::Ipv6,
     }
     .emit(&mut eth);
@@ -442,8 +443,8 @@ fn nd_frame(
     let mut frame = vec![0u8; ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + icmp_len];
     let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
     EthernetRepr {
-        src_addr: addr.src_mac,
-        dst_addr: addr.dst_mac,
+        src_addr: addr.src_mac.into(),
+        dst_addr: addr.dst_mac.into(),
         ethertype: EthernetProtocol::Ipv6,
     }
     .emit(&mut eth);
@@ -481,7 +482,7 @@ pub fn build_rs(addr: &Addressing) -> Vec<u8> {
 }
 
 /// A Neighbor Solicitation for `target`; `sllao` must be `None` for DAD (RFC 4861 4.3).
-pub fn build_ns(addr: &Addressing, target: Ipv6Addr, sllao: Option<EthernetAddress>) -> Vec<u8> {
+pub fn build_ns(addr: &Addressing, target: Ipv6Addr, sllao: Option<Mac>) -> Vec<u8> {
     build_ndisc(
         addr,
         NdiscRepr::NeighborSolicit {
@@ -496,7 +497,7 @@ pub fn build_na(
     addr: &Addressing,
     target: Ipv6Addr,
     flags: NaFlags,
-    tllao: Option<EthernetAddress>,
+    tllao: Option<Mac>,
 ) -> Vec<u8> {
     build_ndisc(
         addr,
@@ -545,8 +546,8 @@ pub fn build_ra(addr: &Addressing, params: &RaParams) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    const MAC_A: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x0a]);
-    const MAC_B: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x0b]);
+    const MAC_A: Mac = Mac([0x02, 0, 0, 0, 0, 0x0a]);
+    const MAC_B: Mac = Mac([0x02, 0, 0, 0, 0, 0x0b]);
 
     fn ll(last: u16) -> Ipv6Addr {
         Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, last)
@@ -603,10 +604,7 @@ mod tests {
         assert_eq!(sn, "ff02::1:ff56:789a".parse::<Ipv6Addr>().unwrap());
         assert!(is_solicited_node(&sn));
         assert!(!is_solicited_node(&ALL_NODES));
-        assert_eq!(
-            multicast_mac(sn),
-            EthernetAddress([0x33, 0x33, 0xff, 0x56, 0x78, 0x9a])
-        );
+        assert_eq!(multicast_mac(sn), Mac([0x33, 0x33, 0xff, 0x56, 0x78, 0x9a]));
     }
 
     #[test]

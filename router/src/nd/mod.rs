@@ -14,8 +14,8 @@ pub use port::NdPort;
 
 use crate::Duration;
 use crate::core::PortId;
+use crate::mac::Mac;
 use ipnet::Ipv6Net;
-use smoltcp::wire::EthernetAddress;
 use std::net::Ipv6Addr;
 
 /// NUD parameters of one link (RFC 4861 section 6.3.2 and 10).
@@ -95,7 +95,7 @@ pub struct AdvertConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NdPortConfig {
     pub port: PortId,
-    pub mac: EthernetAddress,
+    pub mac: Mac,
     pub link_local: Ipv6Addr,
     /// Other unicast addresses of this port, defended in NS/NA like `link_local`.
     pub addresses: Vec<Ipv6Addr>,
@@ -112,23 +112,17 @@ pub enum NdEvent {
     /// `mac` is the SLLAO (`None` when the RS carried none, always so from `::`);
     /// `eth_src` is the Ethernet source, which every RS has.
     RouterSolicitation {
-        mac: Option<EthernetAddress>,
-        eth_src: EthernetAddress,
+        mac: Option<Mac>,
+        eth_src: Mac,
         ip: Ipv6Addr,
     },
     /// An NA with the S flag clear, e.g. a hypervisor announcing a migrated VM.
     /// `mac` is the TLLAO, else the Ethernet source.
-    UnsolicitedNa { mac: EthernetAddress, ip: Ipv6Addr },
+    UnsolicitedNa { mac: Mac, ip: Ipv6Addr },
     /// An NS from `::` (Duplicate Address Detection); `mac` is the Ethernet source.
-    DadNs {
-        mac: EthernetAddress,
-        target: Ipv6Addr,
-    },
+    DadNs { mac: Mac, target: Ipv6Addr },
     /// A solicited NA confirmed the neighbor, which is now REACHABLE.
-    Reachable { mac: EthernetAddress, ip: Ipv6Addr },
+    Reachable { mac: Mac, ip: Ipv6Addr },
     /// NUD gave up: resolution failed (`mac: None`) or reachability was lost (7.3.3).
-    Unreachable {
-        mac: Option<EthernetAddress>,
-        ip: Ipv6Addr,
-    },
+    Unreachable { mac: Option<Mac>, ip: Ipv6Addr },
 }

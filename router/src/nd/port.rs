@@ -9,8 +9,9 @@ use super::frames::{
 use super::{NdEvent, NdPortConfig, NudState, RaParams};
 use crate::core::Tx;
 use crate::counters::Counters;
+use crate::mac::Mac;
+use crate::rng::SplitMix64;
 use crate::{Duration, Instant};
-use smoltcp::wire::EthernetAddress;
 use std::net::Ipv6Addr;
 
 /// RFC 4861 section 10 router constants.
@@ -19,26 +20,22 @@ const MAX_INITIAL_RTR_ADVERTISEMENTS: u8 = 3;
 const MAX_RA_DELAY_TIME: Duration = Duration::from_millis(500);
 const MIN_DELAY_BETWEEN_RAS: Duration = Duration::from_secs(3);
 
-/// xorshift64*: RA jitter only needs to desynchronise routers, and seeding it from
-/// the MAC keeps every run of a lab identical.
+/// RA jitter only needs to desynchronise routers; seeding it from the MAC keeps
+/// every run of a lab identical.
 #[derive(Debug)]
-struct Jitter(u64);
+struct Jitter(SplitMix64);
 
 impl Jitter {
-    fn new(mac: EthernetAddress) -> Self {
+    fn new(mac: Mac) -> Self {
         let mut seed = [0u8; 8];
         seed[2..].copy_from_slice(mac.as_bytes());
-        Jitter(u64::from_be_bytes(seed) ^ 0x9e37_79b9_7f4a_7c15)
+        Jitter(SplitMix64::new(u64::from_be_bytes(seed)))
     }
 
     /// Uniform in `[lo, hi]` (to the microsecond).
     fn between(&mut self, lo: Duration, hi: Duration) -> Duration {
         let span = hi.total_micros().saturating_sub(lo.total_micros());
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let r = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        lo + Duration::from_micros(r % span.saturating_add(1))
+        lo + Duration::from_micros(self.0.below(span.saturating_add(1)))
     }
 }
 
@@ -136,7 +133,7 @@ impl NdPort {
     /// A link-layer unicast RA to one node with exactly `params` (a MAG's per-node RA).
     pub fn send_ra_to(
         &mut self,
-        dst_mac: EthernetAddress,
+        dst_mac: Mac,
         dst_ip: Ipv6Addr,
         params: &RaParams,
         tx: &mut dyn Tx,
@@ -149,13 +146,7 @@ impl NdPort {
     /// (STALE, as an NS with a source link-layer address would: RFC 4861 7.2.3), and
     /// sends what was queued for it. Only for on-link senders a core trusts, such as
     /// a MAG whose PBU just arrived.
-    pub fn note_neighbor(
-        &mut self,
-        now: Instant,
-        ip: Ipv6Addr,
-        mac: EthernetAddress,
-        tx: &mut dyn Tx,
-    ) {
+    pub fn note_neighbor(&mut self, now: Instant, ip: Ipv6Addr, mac: Mac, tx: &mut dyn Tx) {
         let flush = self.cache.learn(now, ip, mac, None);
         self.transmit(flush, tx);
     }
@@ -172,7 +163,7 @@ impl NdPort {
         &mut self,
         now: Instant,
         ip: Ipv6Addr,
-        mac: EthernetAddress,
+        mac: Mac,
         even_if_reachable: bool,
         tx: &mut dyn Tx,
     ) -> bool {
@@ -191,7 +182,7 @@ impl NdPort {
         }
     }
 
-    pub fn neighbor(&self, ip: &Ipv6Addr) -> Option<(NudState, Option<EthernetAddress>)> {
+    pub fn neighbor(&self, ip: &Ipv6Addr) -> Option<(NudState, Option<Mac>)> {
         self.cache.lookup(ip)
     }
 
@@ -232,7 +223,7 @@ impl NdPort {
         *ip == self.cfg.link_local || self.cfg.addresses.contains(ip)
     }
 
-    fn link_local_to(&self, dst_mac: EthernetAddress, dst_ip: Ipv6Addr) -> Addressing {
+    fn link_local_to(&self, dst_mac: Mac, dst_ip: Ipv6Addr) -> Addressing {
         Addressing {
             src_mac: self.cfg.mac,
             dst_mac,
@@ -252,7 +243,7 @@ impl NdPort {
 
     /// An NS for `target` from our link-local address, which is on-link for every
     /// neighbor (RFC 4861 7.2.2 allows any address of the interface).
-    fn send_ns(&self, target: Ipv6Addr, unicast: Option<EthernetAddress>, tx: &mut dyn Tx) {
+    fn send_ns(&self, target: Ipv6Addr, unicast: Option<Mac>, tx: &mut dyn Tx) {
         let addr = match unicast {
             Some(mac) => self.link_local_to(mac, target),
             None => {
@@ -269,7 +260,7 @@ impl NdPort {
         &mut self,
         now: Instant,
         addr: &Addressing,
-        sllao: Option<EthernetAddress>,
+        sllao: Option<Mac>,
         tx: &mut dyn Tx,
     ) -> NdEvent {
         let from_unspecified = addr.src_ip.is_unspecified();
@@ -327,7 +318,7 @@ impl NdPort {
         now: Instant,
         addr: &Addressing,
         target: Ipv6Addr,
-        sllao: Option<EthernetAddress>,
+        sllao: Option<Mac>,
         tx: &mut dyn Tx,
     ) -> Option<NdEvent> {
         let own = self.is_own(&target);
@@ -385,7 +376,7 @@ impl NdPort {
         addr: &Addressing,
         flags: NaFlags,
         target: Ipv6Addr,
-        tllao: Option<EthernetAddress>,
+        tllao: Option<Mac>,
         tx: &mut dyn Tx,
     ) -> Option<NdEvent> {
         if self.is_own(&target) {
@@ -420,9 +411,9 @@ mod tests {
     type Sent = Vec<(PortId, Vec<u8>)>;
 
     const PORT: PortId = 2;
-    const R_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x01]);
-    const H_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x10]);
-    const H2_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x20]);
+    const R_MAC: Mac = Mac([0x02, 0, 0, 0, 0, 0x01]);
+    const H_MAC: Mac = Mac([0x02, 0, 0, 0, 0, 0x10]);
+    const H2_MAC: Mac = Mac([0x02, 0, 0, 0, 0, 0x20]);
     const R_LL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
     const R_GLOBAL: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
     const H_IP: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x10);
@@ -476,7 +467,7 @@ mod tests {
         vec![0x60, 0, 0, 0, 0, 0, 59, 64, tag]
     }
 
-    fn from_host(src_mac: EthernetAddress, src_ip: Ipv6Addr, dst_ip: Ipv6Addr) -> Addressing {
+    fn from_host(src_mac: Mac, src_ip: Ipv6Addr, dst_ip: Ipv6Addr) -> Addressing {
         Addressing {
             src_mac,
             dst_mac: R_MAC,
@@ -494,7 +485,7 @@ mod tests {
     }
 
     /// An NA from the host for `H_IP` announcing `mac`.
-    fn na(solicited: bool, override_: bool, mac: EthernetAddress) -> Vec<u8> {
+    fn na(solicited: bool, override_: bool, mac: Mac) -> Vec<u8> {
         let addr = from_host(mac, H_IP, R_LL);
         build_na(&addr, H_IP, na_flags(solicited, override_), Some(mac))
     }
@@ -512,16 +503,19 @@ mod tests {
         assert_eq!(nd.message, NdMessage::NeighborSolicit { target, sllao });
     }
 
-    fn assert_unicast_ns(frame: &[u8], target: Ipv6Addr, mac: EthernetAddress) {
+    fn assert_unicast_ns(frame: &[u8], target: Ipv6Addr, mac: Mac) {
         let nd = parse(frame);
         assert_eq!((nd.addr.dst_mac, nd.addr.dst_ip), (mac, target));
         let sllao = Some(R_MAC);
         assert_eq!(nd.message, NdMessage::NeighborSolicit { target, sllao });
     }
 
-    fn assert_delivered(frame: &[u8], mac: EthernetAddress, packet: &[u8]) {
+    fn assert_delivered(frame: &[u8], mac: Mac, packet: &[u8]) {
         let eth = EthernetFrame::new_checked(frame).unwrap();
-        assert_eq!((eth.src_addr(), eth.dst_addr()), (R_MAC, mac));
+        assert_eq!(
+            (Mac::from(eth.src_addr()), Mac::from(eth.dst_addr())),
+            (R_MAC, mac)
+        );
         assert_eq!(eth.payload(), packet);
     }
 
@@ -826,7 +820,10 @@ mod tests {
         assert_eq!(tx.len(), 1);
         // Checked with smoltcp's own parsers, not ours.
         let eth = EthernetFrame::new_checked(&tx[0].1[..]).unwrap();
-        assert_eq!((eth.src_addr(), eth.dst_addr()), (R_MAC, H_MAC));
+        assert_eq!(
+            (Mac::from(eth.src_addr()), Mac::from(eth.dst_addr())),
+            (R_MAC, H_MAC)
+        );
         let ip = Ipv6Packet::new_checked(eth.payload()).unwrap();
         assert_eq!(
             (ip.src_addr(), ip.dst_addr(), ip.hop_limit()),

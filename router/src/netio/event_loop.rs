@@ -3,10 +3,14 @@
 //! The core's only clock is this loop's: monotonic time since the loop was made,
 //! as a [`crate::Instant`]. Its only timer is [`Core::poll_at`], which bounds each
 //! poll. Frames the core sends are written at once; a full device queue drops them.
+//! An optional UDP socket ([`EventLoop::with_datagram_socket`]) carries a core's
+//! datagrams (RADIUS) on the same loop, so waiting for an answer blocks nothing.
 
 use std::io;
+use std::net::SocketAddr;
 use std::time::Duration as StdDuration;
 
+use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
 use super::control::ControlSocket;
@@ -19,6 +23,7 @@ use crate::{Duration, Instant};
 const STOP: Token = Token(usize::MAX);
 /// The control socket's listener; its connections take the tokens above it.
 const CONTROL: Token = Token(1 << 30);
+const DATAGRAM: Token = Token(usize::MAX - 1);
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoopError {
@@ -31,6 +36,8 @@ pub enum LoopError {
     Control { path: String, error: io::Error },
     #[error("TAP {dev}: reading a frame: {error}")]
     Recv { dev: String, error: io::Error },
+    #[error("datagram socket {addr}: {error}")]
+    Datagram { addr: SocketAddr, error: io::Error },
 }
 
 pub struct EventLoop {
@@ -39,6 +46,7 @@ pub struct EventLoop {
     ports: Vec<Port>,
     stop: Stop,
     control: Option<ControlSocket>,
+    datagram: Option<UdpSocket>,
     start: std::time::Instant,
     buf: Box<[u8]>,
 }
@@ -62,6 +70,7 @@ impl EventLoop {
             ports,
             stop,
             control: None,
+            datagram: None,
             start: std::time::Instant::now(),
             buf: vec![0; MAX_FRAME].into_boxed_slice(),
         })
@@ -79,11 +88,30 @@ impl EventLoop {
         Ok(self)
     }
 
+    /// Binds a UDP socket at `bind` (port 0: any) for the core's datagrams
+    /// ([`Tx::send_datagram`], [`Core::on_datagram`]); its family must be the
+    /// servers' (`0.0.0.0:0` to reach IPv4 servers, `[::]:0` for IPv6).
+    pub fn with_datagram_socket(mut self, bind: SocketAddr) -> Result<EventLoop, LoopError> {
+        let err = |error| LoopError::Datagram { addr: bind, error };
+        let mut socket = UdpSocket::bind(bind).map_err(err)?;
+        self.poll
+            .registry()
+            .register(&mut socket, DATAGRAM, Interest::READABLE)
+            .map_err(err)?;
+        self.datagram = Some(socket);
+        Ok(self)
+    }
+
+    /// Where the datagram socket is bound (its port when bound to port 0).
+    pub fn datagram_addr(&self) -> Option<SocketAddr> {
+        self.datagram.as_ref().and_then(|s| s.local_addr().ok())
+    }
+
     /// Lets the core do its last work ([`Core::on_stop`], e.g. de-registrations),
     /// then keeps serving it for `period` so answers can arrive.
     pub fn finish<C: Core>(&mut self, core: &mut C, period: Duration) -> Result<(), LoopError> {
         let now = self.now();
-        core.on_stop(now, &mut PortTx(&mut self.ports));
+        core.on_stop(now, &mut PortTx::new(&mut self.ports, &self.datagram));
         self.drain(core, period)
     }
 
@@ -132,7 +160,7 @@ impl EventLoop {
     ) -> Result<Option<StopReason>, LoopError> {
         let now = self.now();
         if core.poll_at().is_some_and(|at| at <= now) {
-            core.on_timer(now, &mut PortTx(&mut self.ports));
+            core.on_timer(now, &mut PortTx::new(&mut self.ports, &self.datagram));
         }
         let timeout = self.timeout(core.poll_at(), until);
         let EventLoop {
@@ -141,6 +169,7 @@ impl EventLoop {
             ports,
             stop,
             control,
+            datagram,
             start,
             buf,
         } = self;
@@ -156,9 +185,11 @@ impl EventLoop {
         for event in events.iter() {
             let token = event.token();
             if let Some(ctl) = control.as_mut().filter(|c| c.owns(token)) {
-                serve_control(core, ctl, poll.registry(), ports, token, *start);
+                serve_control(core, ctl, poll.registry(), ports, datagram, token, *start);
+            } else if token == DATAGRAM {
+                read_datagrams(core, ports, datagram, buf, *start);
             } else if token != STOP {
-                read_port(core, ports, token.0, buf, *start)?;
+                read_port(core, ports, datagram, token.0, buf, *start)?;
             } else if until.is_none() {
                 // While draining the stop was already acted on: repeats are ignored.
                 let taken = stop.take().map_err(|error| LoopError::Poll {
@@ -200,6 +231,7 @@ fn clock(start: std::time::Instant) -> Instant {
 fn read_port<C: Core>(
     core: &mut C,
     ports: &mut [Port],
+    datagram: &Option<UdpSocket>,
     id: PortId,
     buf: &mut [u8],
     start: std::time::Instant,
@@ -219,7 +251,35 @@ fn read_port<C: Core>(
             }
         };
         let frame = buf.get(..n).unwrap_or_default();
-        core.on_frame(clock(start), id, frame, &mut PortTx(ports));
+        core.on_frame(clock(start), id, frame, &mut PortTx::new(ports, datagram));
+    }
+}
+
+/// Reads the datagram socket until it is empty, handing each datagram to the core.
+/// A receive error (e.g. an ICMP error queued on the socket) is logged, not fatal:
+/// the router goes on forwarding, and the core's own timers retry.
+fn read_datagrams<C: Core>(
+    core: &mut C,
+    ports: &mut [Port],
+    datagram: &Option<UdpSocket>,
+    buf: &mut [u8],
+    start: std::time::Instant,
+) {
+    let Some(socket) = datagram else {
+        return;
+    };
+    loop {
+        let (n, from) = match socket.recv_from(buf) {
+            Ok(got) => got,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                log::warn!("datagram socket: receive failed: {e}");
+                return;
+            }
+        };
+        let data = buf.get(..n).unwrap_or_default();
+        core.on_datagram(clock(start), from, data, &mut PortTx::new(ports, datagram));
     }
 }
 
@@ -229,6 +289,7 @@ fn serve_control<C: Core>(
     ctl: &mut ControlSocket,
     registry: &mio::Registry,
     ports: &mut [Port],
+    datagram: &Option<UdpSocket>,
     token: Token,
     start: std::time::Instant,
 ) {
@@ -241,7 +302,7 @@ fn serve_control<C: Core>(
                 Ok(()) => Response::tables(Vec::new()),
                 Err(e) => Response::error(e),
             },
-            Ok(req) => core.control(clock(start), &req, &mut PortTx(ports)),
+            Ok(req) => core.control(clock(start), &req, &mut PortTx::new(ports, datagram)),
             Err(e) => Response::error(e),
         };
         ctl.answer(registry, token, &response);
@@ -251,12 +312,33 @@ fn serve_control<C: Core>(
     }
 }
 
-/// Writes each frame to its port at once; never blocks.
-struct PortTx<'a>(&'a mut [Port]);
+/// Writes each frame to its port and each datagram to the socket at once; never
+/// blocks.
+struct PortTx<'a> {
+    ports: &'a mut [Port],
+    datagram: &'a Option<UdpSocket>,
+}
+
+impl<'a> PortTx<'a> {
+    fn new(ports: &'a mut [Port], datagram: &'a Option<UdpSocket>) -> Self {
+        PortTx { ports, datagram }
+    }
+}
 
 impl Tx for PortTx<'_> {
+    fn send_datagram(&mut self, to: SocketAddr, datagram: &[u8]) {
+        let Some(socket) = self.datagram else {
+            log::warn!("dropped a datagram to {to}: this loop has no datagram socket");
+            return;
+        };
+        // A full socket buffer drops it like a lossy link; the sender retries.
+        if let Err(e) = socket.send_to(datagram, to) {
+            log::warn!("dropped a {}-byte datagram to {to}: {e}", datagram.len());
+        }
+    }
+
     fn send(&mut self, port: PortId, frame: &[u8]) {
-        match self.0.get_mut(port) {
+        match self.ports.get_mut(port) {
             Some(p) => {
                 if let Err(e) = p.send(frame) {
                     log::debug!("{}: dropped a {}-byte frame: {e}", p.name(), frame.len());
@@ -354,6 +436,56 @@ mod tests {
         drop(event_loop);
         assert!(!path.exists(), "the socket file is removed with the loop");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Answers every datagram with its bytes reversed, to its sender.
+    struct Echo {
+        got: Vec<SocketAddr>,
+    }
+
+    impl Core for Echo {
+        fn on_frame(&mut self, _: Instant, _: PortId, _: &[u8], _: &mut dyn Tx) {}
+        fn on_timer(&mut self, _: Instant, _: &mut dyn Tx) {}
+        fn poll_at(&self) -> Option<Instant> {
+            None
+        }
+        fn on_datagram(&mut self, _: Instant, from: SocketAddr, data: &[u8], tx: &mut dyn Tx) {
+            self.got.push(from);
+            let reversed: Vec<u8> = data.iter().rev().copied().collect();
+            tx.send_datagram(from, &reversed);
+        }
+    }
+
+    #[test]
+    fn datagram_socket_carries_a_cores_datagrams_both_ways() {
+        let (stop, handle) = Stop::handle().unwrap();
+        let mut event_loop = EventLoop::new(Vec::new(), stop)
+            .unwrap()
+            .with_datagram_socket("127.0.0.1:0".parse().unwrap())
+            .unwrap();
+        let server = event_loop.datagram_addr().unwrap();
+        assert_ne!(server.port(), 0);
+        let peer = std::thread::spawn(move || {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket
+                .set_read_timeout(Some(StdDuration::from_secs(10)))
+                .unwrap();
+            let mut answers = Vec::new();
+            for msg in [&b"abc"[..], b"radius"] {
+                socket.send_to(msg, server).unwrap();
+                let mut buf = [0u8; 64];
+                let (n, from) = socket.recv_from(&mut buf).unwrap();
+                assert_eq!(from, server);
+                answers.push(buf[..n].to_vec());
+            }
+            handle.stop().unwrap();
+            (socket.local_addr().unwrap(), answers)
+        });
+        let mut core = Echo { got: Vec::new() };
+        event_loop.run(&mut core).unwrap();
+        let (peer_addr, answers) = peer.join().unwrap();
+        assert_eq!(answers, vec![b"cba".to_vec(), b"suidar".to_vec()]);
+        assert_eq!(core.got, vec![peer_addr, peer_addr]);
     }
 
     #[test]

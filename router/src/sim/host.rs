@@ -9,14 +9,14 @@
 use crate::Instant;
 use crate::core::{Core, PortId, Tx};
 use crate::engine::eui64_link_local;
+use crate::mac::Mac;
 use crate::nd::frames::{
     ALL_NODES, ALL_ROUTERS, Addressing, NaFlags, NdFrame, NdMessage, build_na, build_rs,
     ethernet_ipv6, multicast_mac,
 };
 use ipnet::Ipv6Net;
 use smoltcp::wire::{
-    EthernetAddress, EthernetFrame, EthernetProtocol, Icmpv6Message, Icmpv6Packet, IpProtocol,
-    Ipv6Packet,
+    EthernetFrame, EthernetProtocol, Icmpv6Message, Icmpv6Packet, IpProtocol, Ipv6Packet,
 };
 use std::net::Ipv6Addr;
 
@@ -31,12 +31,12 @@ pub struct Received {
 
 #[derive(Debug, Clone)]
 pub struct SimHost {
-    pub mac: EthernetAddress,
+    pub mac: Mac,
     pub link_local: Ipv6Addr,
     /// Global addresses, from RAs or configured.
     pub addresses: Vec<Ipv6Addr>,
     /// The default router: its link-local address and MAC, from the last RA.
-    pub router: Option<(Ipv6Addr, EthernetAddress)>,
+    pub router: Option<(Ipv6Addr, Mac)>,
     /// Every RA received: when, from whom, and the prefixes it carried.
     pub ras: Vec<(Instant, Ipv6Addr, Vec<Ipv6Net>)>,
     pub received: Vec<Received>,
@@ -44,7 +44,7 @@ pub struct SimHost {
     pub paused: bool,
 }
 
-fn slaac(prefix: &Ipv6Net, mac: EthernetAddress) -> Option<Ipv6Addr> {
+fn slaac(prefix: &Ipv6Net, mac: Mac) -> Option<Ipv6Addr> {
     if prefix.prefix_len() != 64 {
         return None;
     }
@@ -53,7 +53,7 @@ fn slaac(prefix: &Ipv6Net, mac: EthernetAddress) -> Option<Ipv6Addr> {
 }
 
 impl SimHost {
-    pub fn new(mac: EthernetAddress) -> Self {
+    pub fn new(mac: Mac) -> Self {
         SimHost {
             mac,
             link_local: eui64_link_local(mac),
@@ -161,6 +161,13 @@ impl SimHost {
         let mut reply = packet.to_vec();
         let mut ip = Ipv6Packet::new_unchecked(&mut reply[..]);
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        // An echo to all-nodes is answered from the link-local address, as
+        // Linux does (net.ipv6.icmp.echo_ignore_multicast = 0).
+        let dst = if dst.is_multicast() {
+            self.link_local
+        } else {
+            dst
+        };
         ip.set_src_addr(dst);
         ip.set_dst_addr(src);
         ip.set_hop_limit(64);
@@ -179,7 +186,7 @@ impl Core for SimHost {
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             return;
         };
-        let to_me = eth.dst_addr() == self.mac || eth.dst_addr().is_multicast();
+        let to_me = Mac::from(eth.dst_addr()) == self.mac || eth.dst_addr().is_multicast();
         if !to_me || eth.ethertype() != EthernetProtocol::Ipv6 {
             return;
         }
@@ -190,7 +197,7 @@ impl Core for SimHost {
         let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else {
             return;
         };
-        if !self.owns(&ip.dst_addr()) {
+        if !self.owns(&ip.dst_addr()) && ip.dst_addr() != ALL_NODES {
             return;
         }
         let packet = eth

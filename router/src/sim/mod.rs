@@ -6,6 +6,7 @@
 //! thousands of handoffs in milliseconds, repeatably from a seed.
 
 mod host;
+pub mod log;
 mod net;
 
 pub use host::{Received, SimHost};

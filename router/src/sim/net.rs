@@ -74,6 +74,23 @@ pub struct SimNet {
     pub record: bool,
     /// Frames sent on a port that belongs to no segment.
     pub unattached: u64,
+    /// When a signalling frame (Mobility Header or Neighbor Discovery) was
+    /// last lost, per segment: what a protocol must recover from.
+    pub signalling_lost_at: BTreeMap<SegmentId, Instant>,
+}
+
+/// Whether `frame` carries a Mobility Header or an ND message (without
+/// extension headers, as every tapmip router sends them).
+fn is_signalling(frame: &[u8]) -> bool {
+    const ETHERTYPE_IPV6: [u8; 2] = [0x86, 0xdd];
+    if frame.get(12..14) != Some(&ETHERTYPE_IPV6[..]) {
+        return false;
+    }
+    match frame.get(20) {
+        Some(135) => true,
+        Some(58) => matches!(frame.get(54), Some(133..=137)),
+        _ => false,
+    }
 }
 
 struct Outbox(Vec<(PortId, Vec<u8>)>);
@@ -98,6 +115,7 @@ impl SimNet {
             trace: Vec::new(),
             record: false,
             unattached: 0,
+            signalling_lost_at: BTreeMap::new(),
         }
     }
 
@@ -149,6 +167,7 @@ impl SimNet {
     ) -> Option<R> {
         let now = self.now;
         let mut out = Outbox(Vec::new());
+        super::log::set_context(now, id);
         let core: &mut dyn Any = self.nodes.get_mut(id)?.as_mut();
         let r = f(core.downcast_mut::<T>()?, now, &mut out);
         self.transmit(id, out);
@@ -189,6 +208,7 @@ impl SimNet {
             }
             self.now = at;
             let mut out = Outbox(Vec::new());
+            super::log::set_context(self.now, node);
             if let Some(n) = self.nodes.get_mut(node) {
                 n.on_timer(self.now, &mut out);
             }
@@ -229,6 +249,7 @@ impl SimNet {
 
     fn deliver(&mut self, d: Delivery) {
         let mut out = Outbox(Vec::new());
+        super::log::set_context(self.now, d.node);
         if let Some(n) = self.nodes.get_mut(d.node) {
             n.on_frame(self.now, d.port, &d.frame, &mut out);
         }
@@ -258,6 +279,9 @@ impl SimNet {
                 .collect();
             for (node, rport) in receivers {
                 if self.rng.unit() < params.loss {
+                    if is_signalling(&frame) {
+                        self.signalling_lost_at.insert(segment, self.now);
+                    }
                     continue;
                 }
                 let copies = if self.rng.unit() < params.duplicate {

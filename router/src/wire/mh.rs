@@ -22,7 +22,7 @@ use core::net::Ipv6Addr;
 
 use smoltcp::wire::{IpProtocol, Ipv6Packet, Ipv6Repr, checksum};
 
-use super::{PbaRepr, PbuRepr, read_u16, write_u16};
+use super::{BindingErrorRepr, HeartbeatRepr, PbaRepr, PbuRepr, read_u16, write_u16};
 
 /// IP protocol number of the Mobility Header.
 pub const IPPROTO_MH: u8 = 135;
@@ -47,6 +47,7 @@ enum_with_other! {
         BindingUpdate = 5 => "Binding Update",
         BindingAck = 6 => "Binding Acknowledgement",
         BindingError = 7 => "Binding Error",
+        Heartbeat = 13 => "Heartbeat",
     }
     other: Unknown
 }
@@ -68,8 +69,13 @@ pub enum MhError {
     },
     #[error("bad checksum: the MH does not sum to zero with its IPv6 pseudo-header")]
     BadChecksum,
-    #[error("unsupported MH type {0}: only Binding Update (5) and Acknowledgement (6)")]
+    #[error(
+        "unsupported MH type {0}: only Binding Update (5), Acknowledgement (6), Error (7) and Heartbeat (13)"
+    )]
     UnsupportedType(u8),
+    /// RFC 6275 9.2: a sender must use 59 (no next header).
+    #[error("Payload Proto {0}: must be 59 (no next header)")]
+    BadPayloadProto(u8),
     #[error("bad {option} option: {reason}")]
     BadOption {
         option: &'static str,
@@ -130,7 +136,8 @@ impl<T: AsRef<[u8]>> MhPacket<T> {
             });
         }
         let fixed = match self.msg_type() {
-            MhType::BindingUpdate | MhType::BindingAck => OPTIONS_OFFSET,
+            MhType::BindingUpdate | MhType::BindingAck | MhType::Heartbeat => OPTIONS_OFFSET,
+            MhType::BindingError => super::binding_error::BE_OPTIONS_OFFSET,
             _ => field::MESSAGE_DATA,
         };
         if need < fixed {
@@ -264,10 +271,7 @@ pub(super) fn lifetime_from_units(units: u16) -> u32 {
     u32::from(units) * 4
 }
 
-/// The MH length a message with a fixed part of `OPTIONS_OFFSET` octets and
-/// `options_len` octets of (already padded) options needs, capped at what
-/// Header Len can express; `MobilityOptions::emit` drops what does not fit.
-/// The bits of every flag that is set, for the flags field of a PBU or PBA.
+/// The bits of every flag that is set, for the flags field of a message.
 pub(super) fn flag_bits<B: Copy + Default + core::ops::BitOr<Output = B>>(
     flags: &[(bool, B)],
 ) -> B {
@@ -277,6 +281,9 @@ pub(super) fn flag_bits<B: Copy + Default + core::ops::BitOr<Output = B>>(
         .fold(B::default(), |bits, (_, bit)| bits | *bit)
 }
 
+/// The MH length a message with a fixed part of `OPTIONS_OFFSET` octets and
+/// `options_len` octets of (already padded) options needs, capped at what
+/// Header Len can express; `MobilityOptions::emit` drops what does not fit.
 pub(super) fn message_len(options_len: usize) -> usize {
     (OPTIONS_OFFSET + options_len).min(MAX_LEN)
 }
@@ -286,11 +293,13 @@ pub(super) fn message_len(options_len: usize) -> usize {
 pub enum MhRepr {
     Pbu(PbuRepr),
     Pba(PbaRepr),
+    BindingError(BindingErrorRepr),
+    Heartbeat(HeartbeatRepr),
 }
 
 impl MhRepr {
-    /// Checks length and checksum, then parses a Proxy Binding Update or
-    /// Acknowledgement.
+    /// Checks length, checksum and Payload Proto (RFC 6275 9.2, in that
+    /// order), then parses the message.
     pub fn parse<T: AsRef<[u8]>>(
         packet: &MhPacket<T>,
         src: &Ipv6Addr,
@@ -300,9 +309,14 @@ impl MhRepr {
         if !packet.verify_checksum(src, dst) {
             return Err(MhError::BadChecksum);
         }
+        if packet.payload_proto() != IPPROTO_NONE {
+            return Err(MhError::BadPayloadProto(packet.payload_proto()));
+        }
         match packet.msg_type() {
             MhType::BindingUpdate => PbuRepr::parse(packet).map(MhRepr::Pbu),
             MhType::BindingAck => PbaRepr::parse(packet).map(MhRepr::Pba),
+            MhType::BindingError => BindingErrorRepr::parse(packet).map(MhRepr::BindingError),
+            MhType::Heartbeat => HeartbeatRepr::parse(packet).map(MhRepr::Heartbeat),
             other => Err(MhError::UnsupportedType(other.into())),
         }
     }
@@ -313,6 +327,8 @@ impl MhRepr {
         let options = match self {
             MhRepr::Pbu(pbu) => &pbu.options,
             MhRepr::Pba(pba) => &pba.options,
+            MhRepr::Heartbeat(hb) => &hb.options,
+            MhRepr::BindingError(_) => return Ok(()),
         };
         options.validate()?;
         let len = OPTIONS_OFFSET + options.buffer_len(OPTIONS_OFFSET);
@@ -331,6 +347,8 @@ impl MhRepr {
         match self {
             MhRepr::Pbu(pbu) => pbu.buffer_len(),
             MhRepr::Pba(pba) => pba.buffer_len(),
+            MhRepr::BindingError(be) => be.buffer_len(),
+            MhRepr::Heartbeat(hb) => hb.buffer_len(),
         }
     }
 
@@ -346,6 +364,8 @@ impl MhRepr {
         match self {
             MhRepr::Pbu(pbu) => pbu.emit(packet),
             MhRepr::Pba(pba) => pba.emit(packet),
+            MhRepr::BindingError(be) => be.emit(packet),
+            MhRepr::Heartbeat(hb) => hb.emit(packet),
         }
         packet.fill_checksum(src, dst);
     }
@@ -499,22 +519,6 @@ mod tests {
         );
     }
 
-    /// xorshift64*: a fixed-seed generator so any failure reproduces.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
-
     fn valid_messages() -> Vec<Vec<u8>> {
         use crate::wire::{
             AccessTechnologyType, HandoffIndicator, Ipv4HomeAddressReply, Ipv4HomeAddressRequest,
@@ -528,6 +532,7 @@ mod tests {
             mn_link_layer_id: Some(vec![2, 0, 0, 0, 0, 7]),
             link_local_address: Some("fe80::7".parse().unwrap()),
             timestamp: Some(0x0123_4567_89ab_cdef),
+            restart_counter: Some(7),
             ipv4_home_address_request: Some(Ipv4HomeAddressRequest {
                 prefix_len: 24,
                 address: core::net::Ipv4Addr::new(10, 1, 2, 3),
@@ -579,26 +584,26 @@ mod tests {
     #[test]
     fn fuzz_never_panics() {
         let valid = valid_messages();
-        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut rng = crate::rng::SplitMix64::new(0x9e37_79b9_7f4a_7c15);
         let mut parsed = 0;
         for round in 0..200_000 {
             let mut bytes = if round % 4 == 0 {
-                let len = rng.below(160);
-                (0..len).map(|_| rng.next() as u8).collect()
+                let len = rng.index(160);
+                (0..len).map(|_| rng.next_u64() as u8).collect()
             } else {
-                valid[rng.below(valid.len())].clone()
+                valid[rng.index(valid.len())].clone()
             };
             if round % 4 != 0 {
-                for _ in 0..=rng.below(4) {
+                for _ in 0..=rng.index(4) {
                     if bytes.is_empty() {
                         break;
                     }
-                    let at = rng.below(bytes.len());
-                    match rng.below(4) {
-                        0 => bytes[at] = rng.next() as u8,
-                        1 => bytes[at] ^= 1 << rng.below(8),
+                    let at = rng.index(bytes.len());
+                    match rng.index(4) {
+                        0 => bytes[at] = rng.next_u64() as u8,
+                        1 => bytes[at] ^= 1 << rng.index(8),
                         2 => bytes.truncate(at),
-                        _ => bytes.insert(at, rng.next() as u8),
+                        _ => bytes.insert(at, rng.next_u64() as u8),
                     }
                 }
             }

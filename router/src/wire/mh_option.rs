@@ -42,6 +42,11 @@
 //! |   27   |   8    |         Timestamp (8 octets)      |
 //! +--------+--------+-----------------------------------+
 //!
+//! Restart Counter (RFC 5847 3.2), type 28, length 4, alignment 4n+2
+//! +--------+--------+-----------------------------------+
+//! |   28   |   4    |     Restart Counter (4 octets)    |
+//! +--------+--------+-----------------------------------+
+//!
 //! IPv4 Home Address Request (RFC 5844 3.3.1), type 36, length 6, alignment 4n
 //! +--------+--------+-----------+-----------+-----------------------+
 //! |   36   |   6    |PrefLen (6)| Reserved (10 bits)                |
@@ -82,6 +87,7 @@ enum_with_other! {
         MnLinkLayerId = 25 => "Mobile Node Link-layer Identifier",
         LinkLocalAddress = 26 => "Link-local Address",
         Timestamp = 27 => "Timestamp",
+        RestartCounter = 28 => "Restart Counter",
         Ipv4HomeAddressRequest = 36 => "IPv4 Home Address Request",
         Ipv4HomeAddressReply = 37 => "IPv4 Home Address Reply",
         Ipv4DefaultRouter = 38 => "IPv4 Default-Router Address",
@@ -153,6 +159,7 @@ mod field {
     pub const LL_ID: usize = 2;
     pub const ADDR6_LEN: usize = 16;
     pub const TIMESTAMP_LEN: usize = 8;
+    pub const RESTART_COUNTER_LEN: usize = 4;
     pub const HOA_REQUEST_PREFIX_LEN: usize = 0;
     pub const HOA_REPLY_STATUS: usize = 0;
     pub const HOA_REPLY_PREFIX_LEN: usize = 1;
@@ -281,6 +288,7 @@ pub enum MhOptionRepr<'a> {
     MnLinkLayerId(&'a [u8]),
     LinkLocalAddress(Ipv6Addr),
     Timestamp(u64),
+    RestartCounter(u32),
     Ipv4HomeAddressRequest(Ipv4HomeAddressRequest),
     Ipv4HomeAddressReply(Ipv4HomeAddressReply),
     Ipv4DefaultRouter(Ipv4Addr),
@@ -319,10 +327,9 @@ impl<'a> MhOptionRepr<'a> {
                 if subtype != MN_ID_SUBTYPE_NAI {
                     return Err(bad("Subtype is not 1 (NAI)"));
                 }
+                // Empty only in the PBA refusing a PBU that had no MN-ID
+                // (RFC 5213 5.3.6); the LMA refuses an empty one in a PBU.
                 let identifier = data.get(field::MN_ID..).unwrap_or_default();
-                if identifier.is_empty() {
-                    return Err(bad("the identifier is empty"));
-                }
                 core::str::from_utf8(identifier)
                     .map(MhOptionRepr::MnId)
                     .map_err(|_| bad("the NAI is not UTF-8"))
@@ -362,6 +369,12 @@ impl<'a> MhOptionRepr<'a> {
                 exactly(field::TIMESTAMP_LEN, "Length must be 8")?;
                 Ok(MhOptionRepr::Timestamp(u64::from_be_bytes(array(data))))
             }
+            MhOptionType::RestartCounter => {
+                exactly(field::RESTART_COUNTER_LEN, "Length must be 4")?;
+                Ok(MhOptionRepr::RestartCounter(u32::from_be_bytes(array(
+                    data,
+                ))))
+            }
             MhOptionType::Ipv4HomeAddressRequest => {
                 exactly(field::IPV4_LEN, "Length must be 6")?;
                 Ok(MhOptionRepr::Ipv4HomeAddressRequest(
@@ -400,6 +413,7 @@ impl<'a> MhOptionRepr<'a> {
             MhOptionRepr::MnLinkLayerId(_) => MhOptionType::MnLinkLayerId,
             MhOptionRepr::LinkLocalAddress(_) => MhOptionType::LinkLocalAddress,
             MhOptionRepr::Timestamp(_) => MhOptionType::Timestamp,
+            MhOptionRepr::RestartCounter(_) => MhOptionType::RestartCounter,
             MhOptionRepr::Ipv4HomeAddressRequest(_) => MhOptionType::Ipv4HomeAddressRequest,
             MhOptionRepr::Ipv4HomeAddressReply(_) => MhOptionType::Ipv4HomeAddressReply,
             MhOptionRepr::Ipv4DefaultRouter(_) => MhOptionType::Ipv4DefaultRouter,
@@ -414,6 +428,7 @@ impl<'a> MhOptionRepr<'a> {
             MhOptionRepr::HomeNetworkPrefix(_) => (8, 4),
             MhOptionRepr::LinkLocalAddress(_) => (8, 6),
             MhOptionRepr::Timestamp(_) | MhOptionRepr::MnLinkLayerId(_) => (8, 2),
+            MhOptionRepr::RestartCounter(_) => (4, 2),
             MhOptionRepr::Ipv4HomeAddressRequest(_)
             | MhOptionRepr::Ipv4HomeAddressReply(_)
             | MhOptionRepr::Ipv4DefaultRouter(_) => (4, 0),
@@ -435,6 +450,7 @@ impl<'a> MhOptionRepr<'a> {
             MhOptionRepr::MnLinkLayerId(id) => field::LL_ID + id.len().min(MAX_LL_ID_LEN),
             MhOptionRepr::LinkLocalAddress(_) => field::ADDR6_LEN,
             MhOptionRepr::Timestamp(_) => field::TIMESTAMP_LEN,
+            MhOptionRepr::RestartCounter(_) => field::RESTART_COUNTER_LEN,
             MhOptionRepr::Ipv4HomeAddressRequest(_)
             | MhOptionRepr::Ipv4HomeAddressReply(_)
             | MhOptionRepr::Ipv4DefaultRouter(_) => field::IPV4_LEN,
@@ -477,6 +493,7 @@ impl<'a> MhOptionRepr<'a> {
             }
             MhOptionRepr::LinkLocalAddress(addr) => data.copy_from_slice(&addr.octets()),
             MhOptionRepr::Timestamp(timestamp) => data.copy_from_slice(&timestamp.to_be_bytes()),
+            MhOptionRepr::RestartCounter(counter) => data.copy_from_slice(&counter.to_be_bytes()),
             MhOptionRepr::Ipv4HomeAddressRequest(request) => {
                 data[field::HOA_REQUEST_PREFIX_LEN] = request.prefix_len << IPV4_PREFIX_LEN_SHIFT;
                 data[field::IPV4_ADDR..].copy_from_slice(&request.address.octets());
@@ -555,6 +572,8 @@ pub struct MobilityOptions {
     pub link_local_address: Option<Ipv6Addr>,
     /// RFC 5213 section 8.8: 48 bits of seconds, 16 of fraction.
     pub timestamp: Option<u64>,
+    /// RFC 5847 3.2, in Heartbeat messages.
+    pub restart_counter: Option<u32>,
     pub ipv4_home_address_request: Option<Ipv4HomeAddressRequest>,
     pub ipv4_home_address_reply: Option<Ipv4HomeAddressReply>,
     pub ipv4_default_router: Option<Ipv4Addr>,
@@ -591,6 +610,9 @@ impl MobilityOptions {
                 MhOptionRepr::Timestamp(timestamp) => {
                     set_once(&mut options.timestamp, timestamp, kind)?
                 }
+                MhOptionRepr::RestartCounter(counter) => {
+                    set_once(&mut options.restart_counter, counter, kind)?
+                }
                 MhOptionRepr::Ipv4HomeAddressRequest(request) => {
                     set_once(&mut options.ipv4_home_address_request, request, kind)?
                 }
@@ -613,9 +635,12 @@ impl MobilityOptions {
             reason,
         };
         if let Some(id) = &self.mn_id
-            && !(1..=MAX_MN_ID_LEN).contains(&id.len())
+            && id.len() > MAX_MN_ID_LEN
         {
-            return Err(bad(MhOptionType::MnId, "the NAI must be 1 to 254 octets"));
+            return Err(bad(
+                MhOptionType::MnId,
+                "the NAI must be at most 254 octets",
+            ));
         }
         if let Some(id) = &self.mn_link_layer_id
             && !(1..=MAX_LL_ID_LEN).contains(&id.len())
@@ -655,6 +680,7 @@ impl MobilityOptions {
             .chain(ll_id.map(MhOptionRepr::MnLinkLayerId))
             .chain(self.link_local_address.map(MhOptionRepr::LinkLocalAddress))
             .chain(self.timestamp.map(MhOptionRepr::Timestamp))
+            .chain(self.restart_counter.map(MhOptionRepr::RestartCounter))
             .chain(
                 self.ipv4_home_address_request
                     .map(MhOptionRepr::Ipv4HomeAddressRequest),
@@ -759,6 +785,8 @@ mod tests {
     // Timestamp: 0x65920000 s (2024-01-01) plus 0x8000/65536 = 0.5 s.
     static TIMESTAMP: [u8; 10] = [27, 8, 0x00, 0x00, 0x65, 0x92, 0x00, 0x00, 0x80, 0x00];
     const TIMESTAMP_VALUE: u64 = (0x6592_0000 << 16) | 0x8000;
+    // Restart Counter 0x01020304.
+    static RESTART_COUNTER: [u8; 6] = [28, 4, 1, 2, 3, 4];
     // IPv4 HoA request: prefix-len 24 in the top 6 bits (24 << 2 = 0x60),
     // 10 reserved bits, address 0.0.0.0 ("assign one").
     static HOA_REQUEST: [u8; 8] = [36, 6, 0x60, 0x00, 0, 0, 0, 0];
@@ -793,6 +821,7 @@ mod tests {
                 MhOptionRepr::LinkLocalAddress("fe80::1".parse().unwrap()),
             ),
             (&TIMESTAMP, MhOptionRepr::Timestamp(TIMESTAMP_VALUE)),
+            (&RESTART_COUNTER, MhOptionRepr::RestartCounter(0x0102_0304)),
             (
                 &HOA_REQUEST,
                 MhOptionRepr::Ipv4HomeAddressRequest(Ipv4HomeAddressRequest {
@@ -902,7 +931,9 @@ mod tests {
         hnp[3] = 129;
         reject(&hnp, "Prefix Length above 128");
         reject(&[8, 0], "Length 0 leaves no room for the Subtype");
-        reject(&[8, 1, 1], "the identifier is empty");
+        let empty = MhOption::new_checked(&[8u8, 1, 1][..]).unwrap();
+        assert_eq!(MhOptionRepr::parse(&empty), Ok(MhOptionRepr::MnId("")));
+        reject(&[28, 3, 0, 0, 1], "Length must be 4");
         reject(&[8, 2, 2, b'x'], "Subtype is not 1 (NAI)");
         reject(&[8, 2, 1, 0xff], "the NAI is not UTF-8");
         reject(&[25, 2, 0, 0], "Length must exceed the 2 reserved octets");
@@ -972,6 +1003,7 @@ mod tests {
             mn_link_layer_id: Some(MAC.to_vec()),
             link_local_address: Some("fe80::1".parse().unwrap()),
             timestamp: Some(TIMESTAMP_VALUE),
+            restart_counter: Some(9),
             ipv4_home_address_request: Some(Ipv4HomeAddressRequest {
                 prefix_len: 24,
                 address: Ipv4Addr::UNSPECIFIED,

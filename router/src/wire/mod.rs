@@ -1,7 +1,9 @@
 //! Wire formats smoltcp lacks: the Mobility Header (IP protocol 135, RFC 6275
 //! section 6.1) carrying Proxy Binding Update and Acknowledgement messages
-//! (RFC 5213 section 8) and their mobility options; and Reverse ARP (RFC 903),
-//! the announcement hypervisors send for a migrated guest.
+//! (RFC 5213 section 8), Heartbeats (RFC 5847) and Binding Errors (RFC 6275
+//! 6.1.9), and their mobility options; RADIUS (RFC 2865), which the routers
+//! speak to their AAA server ([`crate::aaa`]); and Reverse ARP (RFC 903), the
+//! announcement hypervisors send for a migrated guest.
 //!
 //! Every format follows smoltcp's `src/wire` shape: a zero-copy view
 //! (`MhPacket`, `MhOption`) whose accessors never panic once `check_len`
@@ -80,13 +82,21 @@ fn write_u16(bytes: &mut [u8], value: u16) {
     bytes[..2].copy_from_slice(&value.to_be_bytes());
 }
 
+mod binding_error;
+mod heartbeat;
 mod mh;
 mod mh_option;
 mod pba;
 mod pbu;
+mod radius;
+mod radius_access;
 mod rarp;
 mod status;
 
+pub use binding_error::{
+    BE_STATUS_UNKNOWN_BINDING, BE_STATUS_UNRECOGNIZED_MH_TYPE, BindingErrorRepr,
+};
+pub use heartbeat::HeartbeatRepr;
 pub use mh::{
     IPPROTO_MH, IPPROTO_NONE, MhError, MhPacket, MhRepr, MhType, OPTIONS_OFFSET, mh_ipv6_packet,
 };
@@ -96,6 +106,13 @@ pub use mh_option::{
 };
 pub use pba::PbaRepr;
 pub use pbu::PbuRepr;
+pub use radius::{
+    AUTHENTICATOR_LEN as RADIUS_AUTHENTICATOR_LEN, Attribute as RadiusAttribute,
+    AttributeType as RadiusAttributeType, Attributes as RadiusAttributes,
+    HEADER_LEN as RADIUS_HEADER_LEN, MAX_LEN as RADIUS_MAX_LEN, RadiusCode, RadiusError,
+    RadiusPacket, push_attribute as push_radius_attribute,
+};
+pub use radius_access::{AccessReplyRepr, AccessRequestRepr, SERVICE_TYPE_FRAMED};
 pub use rarp::{
     ETHERTYPE_RARP, OP_REPLY_REVERSE, OP_REQUEST_REVERSE, RarpError, RarpRepr,
     parse_frame as parse_rarp_frame,

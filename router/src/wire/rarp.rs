@@ -32,9 +32,10 @@
 //! RARP means: the EtherType, the operations, the Ethernet/IPv4 case.
 
 use smoltcp::wire::{
-    ArpHardware, ArpOperation, ArpPacket, EthernetAddress, EthernetFrame, EthernetProtocol,
-    Ipv4Address,
+    ArpHardware, ArpOperation, ArpPacket, EthernetFrame, EthernetProtocol, Ipv4Address,
 };
+
+use crate::mac::Mac;
 
 /// RFC 903: the EtherType of RARP.
 pub const ETHERTYPE_RARP: u16 = 0x8035;
@@ -67,16 +68,16 @@ pub enum RarpError {
 pub struct RarpRepr {
     /// [`OP_REQUEST_REVERSE`] or [`OP_REPLY_REVERSE`].
     pub operation: u16,
-    pub sender_hardware_addr: EthernetAddress,
+    pub sender_hardware_addr: Mac,
     pub sender_protocol_addr: Ipv4Address,
-    pub target_hardware_addr: EthernetAddress,
+    pub target_hardware_addr: Mac,
     pub target_protocol_addr: Ipv4Address,
 }
 
 impl RarpRepr {
     /// The announcement QEMU sends for a NIC with `mac` after a migration:
     /// "who am I", asked by and about `mac`, with no protocol address known.
-    pub fn announcement(mac: EthernetAddress) -> RarpRepr {
+    pub fn announcement(mac: Mac) -> RarpRepr {
         RarpRepr {
             operation: OP_REQUEST_REVERSE,
             sender_hardware_addr: mac,
@@ -109,9 +110,9 @@ impl RarpRepr {
         let ipv4 = |b: &[u8]| Ipv4Address::from_octets(super::array(b));
         Ok(RarpRepr {
             operation,
-            sender_hardware_addr: EthernetAddress::from_bytes(packet.source_hardware_addr()),
+            sender_hardware_addr: Mac(super::array(packet.source_hardware_addr())),
             sender_protocol_addr: ipv4(packet.source_protocol_addr()),
-            target_hardware_addr: EthernetAddress::from_bytes(packet.target_hardware_addr()),
+            target_hardware_addr: Mac(super::array(packet.target_hardware_addr())),
             target_protocol_addr: ipv4(packet.target_protocol_addr()),
         })
     }
@@ -136,7 +137,7 @@ impl RarpRepr {
 
     /// The broadcast Ethernet frame carrying this message from `src`, padded to
     /// Ethernet's 60-octet minimum as QEMU pads it.
-    pub fn frame(&self, src: EthernetAddress) -> Vec<u8> {
+    pub fn frame(&self, src: Mac) -> Vec<u8> {
         const MIN_FRAME: usize = 60;
         let mut frame = vec![0u8; (14 + self.buffer_len()).max(MIN_FRAME)];
         frame[0..6].copy_from_slice(&[0xff; 6]);
@@ -149,7 +150,7 @@ impl RarpRepr {
 
 /// The Ethernet source and RARP message of `frame`, if it is a RARP frame;
 /// `Ok(None)` for every other EtherType.
-pub fn parse_frame(frame: &[u8]) -> Result<Option<(EthernetAddress, RarpRepr)>, RarpError> {
+pub fn parse_frame(frame: &[u8]) -> Result<Option<(Mac, RarpRepr)>, RarpError> {
     let Ok(eth) = EthernetFrame::new_checked(frame) else {
         return Ok(None);
     };
@@ -157,14 +158,14 @@ pub fn parse_frame(frame: &[u8]) -> Result<Option<(EthernetAddress, RarpRepr)>, 
         return Ok(None);
     }
     let repr = RarpRepr::parse(&ArpPacket::new_unchecked(eth.payload()))?;
-    Ok(Some((eth.src_addr(), repr)))
+    Ok(Some((eth.src_addr().into(), repr)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0x00, 0xaa, 0x00, 0x01]);
+    const MAC: Mac = Mac([0x52, 0x54, 0x00, 0xaa, 0x00, 0x01]);
 
     /// What QEMU 7.2's announce-self put on the wire for a NIC with MAC
     /// 52:54:00:aa:00:01 (net/announce.c), captured in the lab.

@@ -1,4 +1,4 @@
-//! A PMIPv6 domain in memory (DOMAIN_PLAN.md's addresses) on [`SimNet`]: one LMA,
+//! A PMIPv6 domain in memory (the lab's addresses) on [`SimNet`]: one LMA,
 //! N MAGs, VMs ([`SimHost`]) that migrate between the MAGs' access links, and a
 //! correspondent on the LMA's core link. Tests and benchmarks build it, steer it
 //! (move a VM, change a link) and look into the cores; the fake clock makes every
@@ -8,6 +8,11 @@
 //! cn --core-- LMA ==wan[i]== MAG[i] --access[i]-- VMs
 //! ```
 
+mod invariant;
+pub mod random;
+
+pub use invariant::Bound;
+use invariant::Events;
 use ipnet::Ipv6Net;
 use lma::binding_cache::Binding;
 use lma::{Lma, LmaConfig};
@@ -16,20 +21,21 @@ use mag::bul::BulEntry;
 use mag::{AccessConfig, Mag, MagConfig, UplinkConfig};
 use router::engine::EnginePort;
 use router::fib::NextHop;
+use router::mac::Mac;
 use router::plain::advert;
 use router::policy::Policy;
+use router::routes::RouteTable;
 use router::sim::{LinkParams, NodeId, SegmentId, SimHost, SimNet};
 use router::timestamp::WallClock;
 use router::{Duration, Instant};
-use smoltcp::phy::ChecksumCapabilities;
-use smoltcp::wire::{EthernetAddress, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv6Packet, Ipv6Repr};
+use smoltcp::wire::{Icmpv6Packet, IpProtocol, Ipv6Packet};
 use std::net::Ipv6Addr;
 
 /// Wall-clock time at the simulation's `Instant` zero, shared by every core.
 pub const EPOCH: WallClock = WallClock::from_secs(1_700_000_000);
 
 const LMA_CORE: &str = "2001:db8:c::1/64";
-const CN_MAC: EthernetAddress = EthernetAddress([0x52, 0x54, 0, 0, 0x0c, 0x01]);
+const CN_MAC: Mac = Mac([0x52, 0x54, 0, 0, 0x0c, 0x01]);
 
 /// 1-based numbers appear in names and addresses, as in the lab.
 fn serial(i: usize) -> u16 {
@@ -58,8 +64,8 @@ pub fn lma_wan(m: usize) -> Ipv6Net {
     .unwrap_or_default()
 }
 
-pub fn vm_mac(v: usize) -> EthernetAddress {
-    EthernetAddress([0x52, 0x54, 0, 0xaa, 0, serial(v) as u8])
+pub fn vm_mac(v: usize) -> Mac {
+    Mac([0x52, 0x54, 0, 0xaa, 0, serial(v) as u8])
 }
 
 pub fn vm_mn_id(v: usize) -> String {
@@ -83,11 +89,10 @@ pub fn policy_text(mags: usize, vms: usize) -> String {
         );
     }
     for v in 0..vms {
-        let mac = vm_mac(v).0;
         text += &format!(
             "[[node]]\nmn_id = \"{}\"\nmac = \"{}\"\nhnps = [\"{}\"]\n\n",
             vm_mn_id(v),
-            router::policy::format_mac(&mac),
+            vm_mac(v),
             vm_hnp(v)
         );
     }
@@ -132,7 +137,7 @@ impl DomainSpec {
         let mut ports = Vec::new();
         let wans = (0..self.mags).map(lma_wan);
         for (id, addr) in std::iter::once(parse_net(LMA_CORE)).chain(wans).enumerate() {
-            let mut port = EnginePort::new(EthernetAddress([0x02, 0x4c, 0, 0, 0, id as u8]));
+            let mut port = EnginePort::new(Mac([0x02, 0x4c, 0, 0, 0, id as u8]));
             port.addresses = vec![addr];
             port.advertise = Some(advert(&[addr.trunc()], port.mtu, self.lma_ra_interval));
             port.answer_rs = true;
@@ -146,7 +151,7 @@ impl DomainSpec {
     /// MAG `m`'s configuration: uplink on wan[m], one access link.
     pub fn mag_config(&self, m: usize) -> MagConfig {
         let uplink = UplinkConfig {
-            mac: EthernetAddress([0x02, 0x7a, 0x6d, 0, 0, serial(m) as u8]),
+            mac: Mac([0x02, 0x7a, 0x6d, 0, 0, serial(m) as u8]),
             mtu: 1500,
             proxy_coa: proxy_coa(m),
         };
@@ -170,19 +175,22 @@ impl DomainSpec {
         lma_tweak: impl FnOnce(&mut LmaConfig),
         mut mag_tweak: impl FnMut(usize, &mut MagConfig),
     ) -> SimDomain {
+        router::sim::log::init_from_env();
         let now = Instant::from_millis(0);
         let mut net = SimNet::new(self.seed);
         let mut lma_cfg = self.lma_config();
         lma_tweak(&mut lma_cfg);
-        let lma = net.add_node(Box::new(Lma::new(lma_cfg, now)));
+        let lma = net.add_node(Box::new(Lma::new(lma_cfg.clone(), now)));
         let core = net.add_segment(self.core);
         net.attach(lma, 0, core);
         let mag_policy = Policy::parse(&self.mag_policy, "mag-policy.toml")
             .unwrap_or_else(|e| panic!("MAG policy: {e}"));
         let (mut mags, mut wan, mut access) = (Vec::new(), Vec::new(), Vec::new());
+        let mut mag_cfgs = Vec::new();
         for m in 0..self.mags {
             let mut cfg = self.mag_config(m);
             mag_tweak(m, &mut cfg);
+            mag_cfgs.push(cfg.clone());
             let node = net.add_node(Box::new(Mag::new(cfg, mag_policy.clone(), now)));
             let w = net.add_segment(self.wan);
             let a = net.add_segment(self.access);
@@ -210,39 +218,35 @@ impl DomainSpec {
             access,
             where_vm: vec![None; self.vms],
             next_seq: 0,
+            lma_cfg,
+            mag_cfgs,
+            mag_policy,
+            events: Events::new(self.mags, self.vms),
         }
     }
+}
+
+/// A domain built from `spec` with VM 0 booted at MAG `m` and registered there
+/// (panics otherwise), one second after its registration.
+pub fn booted(spec: &DomainSpec, m: usize) -> SimDomain {
+    let mut d = spec.build();
+    d.run_for(Duration::from_secs(1));
+    d.boot(0, m);
+    assert!(
+        d.run_until(Duration::from_secs(30), |d| d.settled_at(0, m)),
+        "VM 0 registers at MAG {m}"
+    );
+    // Timestamps tick in 1/65536 s: a PBU at the very same fake instant would not
+    // be newer than the last one.
+    d.run_for(Duration::from_secs(1));
+    d
 }
 
 fn parse_net(s: &str) -> Ipv6Net {
     s.parse().unwrap_or_default()
 }
 
-/// An ICMPv6 Echo Request (ident 0x7a70) from `src` to `dst`.
-pub fn echo_request(src: Ipv6Addr, dst: Ipv6Addr, seq: u16) -> Vec<u8> {
-    let data = b"tapmip";
-    let icmp = Icmpv6Repr::EchoRequest {
-        ident: 0x7a70,
-        seq_no: seq,
-        data,
-    };
-    let mut buf = vec![0u8; 40 + icmp.buffer_len()];
-    Ipv6Repr {
-        src_addr: src,
-        dst_addr: dst,
-        next_header: IpProtocol::Icmpv6,
-        payload_len: icmp.buffer_len(),
-        hop_limit: 64,
-    }
-    .emit(&mut Ipv6Packet::new_unchecked(&mut buf[..]));
-    icmp.emit(
-        &src,
-        &dst,
-        &mut Icmpv6Packet::new_unchecked(&mut buf[40..]),
-        &ChecksumCapabilities::default(),
-    );
-    buf
-}
+pub use router::icmp::echo_request;
 
 /// The sequence number of an Echo Reply from `from`, if `packet` is one.
 fn echo_reply_seq(packet: &[u8], from: Ipv6Addr) -> Option<u16> {
@@ -267,6 +271,12 @@ pub struct SimDomain {
     /// The MAG whose access link each VM is on.
     where_vm: Vec<Option<usize>>,
     next_seq: u16,
+    /// What the routers were built from, to restart them alike.
+    lma_cfg: LmaConfig,
+    mag_cfgs: Vec<MagConfig>,
+    mag_policy: Policy,
+    /// When what the invariant's bound counts from last happened.
+    events: Events,
 }
 
 impl SimDomain {
@@ -316,6 +326,13 @@ impl SimDomain {
         self.mag(m).bindings().get(&vm_mac(v))
     }
 
+    /// When MAG `m` refreshes VM `v`'s binding: 80 % into its lifetime.
+    pub fn refresh_at(&self, m: usize, v: usize) -> Option<Instant> {
+        let e = self.bul(m, v)?;
+        let fifth = Duration::from_millis(u64::from(e.lifetime) * 200);
+        Some(e.expires_at? - fifth)
+    }
+
     /// VM `v`'s global address in its HNP, once it has one.
     pub fn vm_address(&self, v: usize) -> Option<Ipv6Addr> {
         let hnp = vm_hnp(v);
@@ -331,6 +348,7 @@ impl SimDomain {
     pub fn boot(&mut self, v: usize, m: usize) {
         self.net.attach(self.vms[v], 0, self.access[m]);
         self.where_vm[v] = Some(m);
+        self.events.arrived(v, self.net.now());
         self.net
             .with_node::<SimHost, _>(self.vms[v], |h, _, tx| h.send_rs(tx));
     }
@@ -339,19 +357,54 @@ impl SimDomain {
     /// every link for `downtime`, then resumes there and its hypervisor announces
     /// it with unsolicited NAs.
     pub fn migrate(&mut self, v: usize, m: usize, downtime: Duration) {
+        self.depart(v);
+        self.net.run_for(downtime);
+        self.arrive(v, m);
+    }
+
+    /// The stop-and-copy of a migration begins: VM `v` is paused and off its link.
+    pub fn depart(&mut self, v: usize) {
         let node = self.vms[v];
         if let Some(h) = self.net.node_mut::<SimHost>(node) {
             h.paused = true;
         }
         self.net.detach(node, 0);
         self.where_vm[v] = None;
-        self.net.run_for(downtime);
+    }
+
+    /// VM `v` resumes on MAG `m`'s access link and its hypervisor announces it.
+    pub fn arrive(&mut self, v: usize, m: usize) {
+        let node = self.vms[v];
         self.net.attach(node, 0, self.access[m]);
         self.where_vm[v] = Some(m);
+        self.events.arrived(v, self.net.now());
         self.net.with_node::<SimHost, _>(node, |h, _, tx| {
             h.paused = false;
             h.announce(tx);
         });
+    }
+
+    /// The LMA crashes and starts again at once with the same configuration
+    /// and a new Restart Counter: every binding is gone.
+    pub fn restart_lma(&mut self) {
+        self.events.lma_restarted = Some(self.net.now());
+        self.lma_cfg.restart_counter = self.lma_cfg.restart_counter.wrapping_add(1);
+        let lma = Lma::new(self.lma_cfg.clone(), self.now());
+        if let Some(node) = self.net.node_mut::<Lma>(self.lma) {
+            *node = lma;
+        }
+    }
+
+    /// MAG `m` crashes (no de-registration) and starts again at once: its
+    /// Binding Update List is empty, its nodes are still on its link.
+    pub fn restart_mag(&mut self, m: usize) {
+        self.events.mag_restarted[m] = Some(self.net.now());
+        let cfg = &mut self.mag_cfgs[m];
+        cfg.restart_counter = cfg.restart_counter.wrapping_add(1);
+        let mag = Mag::new(cfg.clone(), self.mag_policy.clone(), self.net.now());
+        if let Some(node) = self.net.node_mut::<Mag>(self.mags[m]) {
+            *node = mag;
+        }
     }
 
     /// Runs until `cond` holds or `limit` passes; returns whether it held.
@@ -380,22 +433,30 @@ impl SimDomain {
             && self.vm_address(v).is_some()
     }
 
+    /// The correspondent sends one Echo Request to VM `v`; false when the VM has
+    /// no address yet.
+    pub fn ping_once(&mut self, v: usize) -> bool {
+        let (Some(dst), Some(src)) = (self.vm_address(v), self.cn().addresses.first().copied())
+        else {
+            return false;
+        };
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        let packet = echo_request(src, dst, seq);
+        self.net
+            .with_node::<SimHost, _>(self.cn, |h, _, tx| h.send_ipv6(&packet, tx));
+        true
+    }
+
     /// The correspondent pings VM `v` `count` times, `gap` apart, then waits a
     /// second; returns how many distinct requests were answered.
     pub fn ping(&mut self, v: usize, count: u16, gap: Duration) -> usize {
         let Some(dst) = self.vm_address(v) else {
             return 0;
         };
-        let Some(src) = self.cn().addresses.first().copied() else {
-            return 0;
-        };
         let first = self.next_seq;
         for _ in 0..count {
-            let seq = self.next_seq;
-            self.next_seq = self.next_seq.wrapping_add(1);
-            let packet = echo_request(src, dst, seq);
-            self.net
-                .with_node::<SimHost, _>(self.cn, |h, _, tx| h.send_ipv6(&packet, tx));
+            self.ping_once(v);
             self.net.run_for(gap);
         }
         self.net.run_for(Duration::from_secs(1));
@@ -419,15 +480,23 @@ impl SimDomain {
         let mut problems = Vec::new();
         let lma = self.lma().engine();
         let hnp = vm_hnp(v);
-        let tunnels: Vec<_> = lma.tunnels.iter().map(|(id, t)| (id, t.remote)).collect();
+        let tunnels: Vec<_> = lma
+            .routes()
+            .tunnels()
+            .iter()
+            .map(|(id, t)| (id, t.remote))
+            .collect();
         if tunnels.len() != 1 || tunnels[0].1 != proxy_coa(m).addr() {
             problems.push(format!(
                 "LMA tunnels {tunnels:?}, want one to {}",
                 mag_name(m)
             ));
         }
-        match (lma.fib.get_v6(&hnp), tunnels.first()) {
-            (Some(NextHop::Tunnel(t)), Some((id, _))) if t == id => {}
+        match (
+            lma.routes().get(RouteTable::Destination, hnp),
+            tunnels.first(),
+        ) {
+            (Some(NextHop::Tunnel(t)), Some((id, _))) if t == *id => {}
             (hop, _) => problems.push(format!("LMA route for {hnp}: {hop:?}")),
         }
         for other in (0..self.mags.len()).filter(|o| *o != m) {
@@ -436,10 +505,12 @@ impl SimDomain {
             if self.bul(other, v).is_some() {
                 problems.push(format!("{} still has a BUL entry", mag_name(other)));
             }
-            if !e.tunnels.is_empty() {
+            if !e.routes().tunnels().is_empty() {
                 problems.push(format!("{} still has a tunnel", mag_name(other)));
             }
-            if e.fib.get_v6(&hnp).is_some() || e.src_fib.get_v6(&hnp).is_some() {
+            if e.routes().get(RouteTable::Destination, hnp).is_some()
+                || e.routes().get(RouteTable::Source, hnp).is_some()
+            {
                 problems.push(format!("{} still routes {hnp}", mag_name(other)));
             }
         }

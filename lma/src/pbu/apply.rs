@@ -1,0 +1,275 @@
+//! Carrying out a decision: the Binding Cache entry, its timers, its prefixes
+//! from the pools, and the routes into the tunnel to its MAG change here and
+//! nowhere else.
+
+use super::Sender;
+use super::check::{Refusal, Request};
+use super::order::Decision;
+use crate::binding_cache::{Binding, BindingId, BindingState};
+use crate::core::{Lma, PendingPbu, Timer};
+use crate::hnp_pool::HnpPools;
+use ipnet::Ipv6Net;
+use router::policy::Ordering;
+use router::routes::RouteTable;
+use router::timestamp::timestamp;
+use router::wire::PbaStatus;
+use router::{Duration, Instant};
+
+/// An accepted PBU: what it did, the entry whose prefixes the PBA carries
+/// (`None` echoes the PBU's) and the lifetime granted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Outcome {
+    pub decision: Decision,
+    pub binding: Option<BindingId>,
+    pub lifetime: u32,
+}
+
+/// HNPs for a new entry: the requested ones if the profile allows them,
+/// else the profile's fixed prefixes or one from its pool.
+fn assign(
+    pools: &mut HnpPools,
+    requested: impl Iterator<Item = Ipv6Net> + Clone,
+    fixed: &[Ipv6Net],
+    pool: Option<&str>,
+) -> Result<Box<[Ipv6Net]>, Refusal> {
+    if requested.clone().next().is_none() {
+        if !fixed.is_empty() {
+            return Ok(fixed.into());
+        }
+        return pool
+            .and_then(|pool| pools.allocate(pool))
+            .map(|hnp| Box::from([hnp]))
+            .ok_or(Refusal::new(
+                PbaStatus::InsufficientResources,
+                "HNP pool exhausted",
+                "5.3.1",
+            ));
+    }
+    let mut claimed = Vec::new();
+    for hnp in requested.clone() {
+        let ok = fixed.contains(&hnp) || pool.is_some_and(|pool| pools.claim(pool, hnp));
+        if !ok {
+            if let Some(pool) = pool {
+                for c in claimed {
+                    pools.release(pool, c);
+                }
+            }
+            return Err(Refusal::new(
+                PbaStatus::NotAuthorizedForHomeNetworkPrefix,
+                "the PBU asks for prefixes the node's profile does not give",
+                "5.3.1",
+            ));
+        }
+        if !fixed.contains(&hnp) {
+            claimed.push(hnp);
+        }
+    }
+    Ok(requested.collect())
+}
+
+impl Lma {
+    /// The lifetime granted: at most the configured maximum, in whole 4-second
+    /// units so the expiry matches what the PBA says.
+    fn grant(&self, requested: u32) -> u32 {
+        (requested.min(self.max_lifetime_secs) / 4 * 4).max(4)
+    }
+
+    /// When `req` was sent, as the entry keeps it for rule 1 of `order`.
+    fn sent_at(&self, now: Instant, req: &Request, before: u64) -> u64 {
+        let sent = match (req.ordering, req.pbu.options.timestamp) {
+            (Ordering::Timestamps, Some(ts)) => ts,
+            _ => timestamp(self.epoch, now),
+        };
+        // A held PBU taken up after a newer de-registration must not move the
+        // entry's clock back.
+        sent.max(before)
+    }
+
+    pub(super) fn apply(
+        &mut self,
+        now: Instant,
+        req: &Request,
+        decision: Decision,
+        from: Sender,
+    ) -> Result<Outcome, Refusal> {
+        let lifetime = self.grant(req.pbu.lifetime_secs);
+        let expires = now + Duration::from_secs(u64::from(lifetime));
+        let binding = match decision {
+            Decision::Register => Some(self.register(now, req, from, expires)?),
+            Decision::Refresh(id) => {
+                self.renew(now, id, req, from, expires);
+                Some(id)
+            }
+            Decision::Handoff { id, .. } | Decision::Resume { id, .. } => {
+                self.renew(now, id, req, from, expires);
+                self.route(id);
+                Some(id)
+            }
+            Decision::Deregister(id) => {
+                self.deregister(now, id, req);
+                Some(id)
+            }
+            Decision::StaleDeregistration { id, .. } => Some(id),
+            Decision::DeregisterUnknown => None,
+            Decision::Defer { id, .. } => {
+                self.hold(now, id, req, from);
+                Some(id)
+            }
+        };
+        let lifetime = match decision {
+            Decision::Register
+            | Decision::Refresh(_)
+            | Decision::Handoff { .. }
+            | Decision::Resume { .. } => lifetime,
+            _ => 0,
+        };
+        Ok(Outcome {
+            decision,
+            binding,
+            lifetime,
+        })
+    }
+
+    fn register(
+        &mut self,
+        now: Instant,
+        req: &Request,
+        from: Sender,
+        expires: Instant,
+    ) -> Result<BindingId, Refusal> {
+        let Some(node) = self.policy.nodes.get(req.node) else {
+            return Err(Refusal::new(
+                PbaStatus::NotLmaForThisMobileNode,
+                "no policy profile for this MN-ID",
+                "5.3.1",
+            ));
+        };
+        let hnps = assign(
+            &mut self.pools,
+            req.requested(),
+            &node.hnps,
+            node.pool.as_deref(),
+        )?;
+        let id = self.cache.insert(Binding {
+            mn_id: req.mn_id.into(),
+            hnps,
+            proxy_coa: from.mag,
+            lma_addr: from.lma,
+            ll_id: req.ll_id,
+            link_local: req.pbu.options.link_local_address,
+            att: req.att,
+            hi: req.hi,
+            expires,
+            sequence: req.pbu.sequence,
+            timestamp: self.sent_at(now, req, 0),
+            ordered_by: req.ordering,
+            state: BindingState::Active,
+        });
+        self.route(id);
+        self.timers.set(Timer::Binding(id), expires);
+        self.watch_mag(now, from);
+        Ok(id)
+    }
+
+    /// A refresh, handoff or resumption: the entry takes the PBU's values.
+    fn renew(
+        &mut self,
+        now: Instant,
+        id: BindingId,
+        req: &Request,
+        from: Sender,
+        expires: Instant,
+    ) {
+        let before = self.cache.get(id).map_or(0, |b| b.timestamp);
+        let sent = self.sent_at(now, req, before);
+        if let Some(b) = self.cache.get_mut(id) {
+            b.proxy_coa = from.mag;
+            b.lma_addr = from.lma;
+            b.ll_id = req.ll_id.or(b.ll_id);
+            b.link_local = req.pbu.options.link_local_address.or(b.link_local);
+            b.att = req.att;
+            b.hi = req.hi;
+            b.expires = expires;
+            b.sequence = req.pbu.sequence;
+            b.timestamp = sent;
+            b.ordered_by = req.ordering;
+            b.state = BindingState::Active;
+        }
+        self.timers.set(Timer::Binding(id), expires);
+        self.watch_mag(now, from);
+    }
+
+    fn deregister(&mut self, now: Instant, id: BindingId, req: &Request) {
+        self.unroute(id);
+        let expires = now + self.min_delay_before_bce_delete;
+        let before = self.cache.get(id).map_or(0, |b| b.timestamp);
+        let sent = self.sent_at(now, req, before);
+        if let Some(b) = self.cache.get_mut(id) {
+            b.state = BindingState::DeregisteredPendingDelete;
+            b.expires = expires;
+            b.sequence = req.pbu.sequence;
+            b.timestamp = sent;
+            b.ordered_by = req.ordering;
+        }
+        self.timers.set(Timer::Binding(id), expires);
+    }
+
+    fn hold(&mut self, now: Instant, id: BindingId, req: &Request, from: Sender) {
+        let held = PendingPbu {
+            from,
+            pbu: req.pbu.clone(),
+        };
+        if self.pending.insert(id, held).is_none() {
+            let deadline = now + self.max_delay_before_new_bce_assign;
+            self.timers.set(Timer::Pending(id), deadline);
+        }
+    }
+
+    /// Routes every HNP of the entry into the (shared) tunnel to its MAG; a
+    /// route into the tunnel to the previous MAG is replaced.
+    fn route(&mut self, id: BindingId) {
+        let Some(b) = self.cache.get(id) else {
+            return;
+        };
+        let routes = self.engine.routes_mut();
+        for hnp in b.hnps.iter() {
+            routes.tunnel_into(RouteTable::Destination, *hnp, b.lma_addr, b.proxy_coa);
+        }
+    }
+
+    fn unroute(&mut self, id: BindingId) {
+        let Some(b) = self.cache.get(id) else {
+            return;
+        };
+        let routes = self.engine.routes_mut();
+        for hnp in b.hnps.iter() {
+            routes.remove(RouteTable::Destination, *hnp);
+        }
+    }
+
+    /// Removes the entry with its routes, timers and pool prefixes.
+    pub(crate) fn delete(&mut self, id: BindingId) {
+        if self
+            .cache
+            .get(id)
+            .is_some_and(|b| b.state == BindingState::Active)
+        {
+            self.unroute(id);
+        }
+        self.timers.cancel(&Timer::Binding(id));
+        self.timers.cancel(&Timer::Pending(id));
+        self.pending.remove(&id);
+        let Some(b) = self.cache.remove(id) else {
+            return;
+        };
+        if let Some(pool) = self
+            .policy
+            .node_by_mn_id(&b.mn_id)
+            .and_then(|n| n.pool.as_deref())
+        {
+            for hnp in b.hnps.iter() {
+                self.pools.release(pool, *hnp);
+            }
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! Proxy Binding Update processing (RFC 5213 5.3): a PBU is checked (`check`,
+//! pure), the ordering rule decides what it does (`order`, pure), the decision
+//! is carried out (`apply`) and answered (`answer`).
+//!
+//! This LMA keeps one Binding Cache entry per mobile node (one interface, the
+//! VM's): a PBU for a node that has an entry updates it or is refused, as
+//! `order` explains.
+
+mod answer;
+mod apply;
+mod check;
+mod order;
+
+pub(crate) use answer::Prefixes;
+use answer::{Answer, pba_counter};
+pub(crate) use check::Arrival;
+use check::{Clock, check};
+use order::{Decision, decide};
+
+use crate::binding_cache::BindingState;
+use crate::core::{Lma, Timer};
+use router::Instant;
+use router::core::{PortId, Tx};
+use router::mac::Mac;
+use router::wire::{MhRepr, PbaStatus, PbuRepr, mh_ipv6_packet};
+use std::net::Ipv6Addr;
+
+/// Hop limit of the PBAs the LMA sends.
+const PBA_HOP_LIMIT: u8 = 64;
+
+/// Where a PBU came from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sender {
+    /// The MAG's address: the PBU's source, its Proxy-CoA.
+    pub mag: Ipv6Addr,
+    /// The LMA address the PBU was sent to: the tunnel's local end.
+    pub lma: Ipv6Addr,
+    pub port: PortId,
+    /// The Ethernet source of the PBU's frame.
+    pub mac: Mac,
+}
+
+impl Lma {
+    /// Processes one PBU, answers it and logs what it did.
+    pub(crate) fn on_pbu(
+        &mut self,
+        now: Instant,
+        from: Sender,
+        pbu: PbuRepr,
+        arrival: Arrival,
+        tx: &mut dyn Tx,
+    ) {
+        let clock = Clock {
+            now,
+            epoch: self.epoch,
+            window: self.timestamp_window,
+        };
+        let result =
+            check(&self.policy, self.ordering, &clock, from.mag, &pbu, arrival).and_then(|req| {
+                let entry = self
+                    .cache
+                    .find(req.mn_id)
+                    .and_then(|id| Some((id, self.cache.get(id)?)));
+                let fixed = self.policy.nodes.get(req.node).map_or(&[][..], |n| &n.hnps);
+                let decision = decide(&req, entry, fixed, arrival)?;
+                self.apply(now, &req, decision, from)
+            });
+        let mn_id = pbu.options.mn_id.as_deref().unwrap_or("(no MN-ID)");
+        let hi = pbu.options.handoff_indicator.map_or(0, u8::from);
+        // Built only when it will be printed: the PBU path must stay cheap.
+        let head = if log::log_enabled!(log::Level::Info) {
+            format!(
+                "PBU seq {} from {} ({}) for {mn_id} HI={hi} lifetime {} s",
+                pbu.sequence,
+                from.mag,
+                self.mag_name(&from.mag),
+                pbu.lifetime_secs
+            )
+        } else {
+            String::new()
+        };
+        let (status, sequence, lifetime, binding) = match result {
+            Ok(done) => {
+                let hnps = done
+                    .binding
+                    .and_then(|id| self.cache.get(id))
+                    .map_or(&pbu.options.hnps[..], |b| &b.hnps[..]);
+                let what = self.describe(done.decision, &from.mag, hnps);
+                if let Decision::Defer { .. } = done.decision {
+                    log::info!("{head}: {what}");
+                    return;
+                }
+                log::info!(
+                    "{head}: {what} -> {}",
+                    self.pba_note(&pbu, PbaStatus::Accepted, done.lifetime)
+                );
+                // The MAG is a neighbor on this link: keeping its MAC from an
+                // accepted PBU's frame saves the NS/NA round trip (one WAN RTT)
+                // before the PBA. A refused PBU leaves no trace.
+                if let Some(nd) = self.engine.nd_mut(from.port) {
+                    nd.note_neighbor(now, from.mag, from.mac, tx);
+                }
+                if let Decision::Refresh(id)
+                | Decision::Handoff { id, .. }
+                | Decision::Resume { id, .. } = done.decision
+                {
+                    self.supersede_held(now, id, tx);
+                }
+                (
+                    PbaStatus::Accepted,
+                    pbu.sequence,
+                    done.lifetime,
+                    done.binding,
+                )
+            }
+            Err(refusal) => {
+                log::info!(
+                    "{head}: {} (RFC 5213 {}) -> {}",
+                    refusal.why,
+                    refusal.rfc,
+                    self.pba_note(&pbu, refusal.status, 0)
+                );
+                // RFC 6275 9.5.1: a 135 carries the last accepted number.
+                let last = (refusal.status == PbaStatus::SequenceNumberOutOfWindow)
+                    .then_some(pbu.options.mn_id.as_deref())
+                    .flatten()
+                    .and_then(|id| self.cache.find(id))
+                    .and_then(|id| self.cache.get(id))
+                    .map(|b| b.sequence);
+                (refusal.status, last.unwrap_or(pbu.sequence), 0, None)
+            }
+        };
+        let deregistered = status.is_accepted() && pbu.lifetime_secs == 0;
+        if pbu.ack {
+            let entry = binding
+                .and_then(|id| self.cache.get(id))
+                .map(|b| &b.hnps[..]);
+            let answer = Answer {
+                status,
+                sequence,
+                lifetime,
+                hnps: entry,
+            };
+            let pba = self.pba(now, pbu, answer);
+            let packet = mh_ipv6_packet(from.lma, from.mag, PBA_HOP_LIMIT, &MhRepr::Pba(pba));
+            self.counters.bump(pba_counter(status));
+            self.engine.send_ipv6(now, &packet, tx);
+        }
+        if deregistered
+            && let Some(id) = binding
+            && self
+                .cache
+                .get(id)
+                .is_some_and(|b| b.state == BindingState::DeregisteredPendingDelete)
+            && let Some(held) = self.pending.remove(&id)
+        {
+            self.timers.cancel(&Timer::Pending(id));
+            log::info!(
+                "de-registration arrived: taking up the held HI=4 PBU as a handoff (RFC 5213 5.4.1)"
+            );
+            self.on_pbu(now, held.from, held.pbu, Arrival::Held, tx);
+        }
+    }
+
+    /// A registration for the node came in while an HI=4 PBU was held for it:
+    /// the held claim is older, and is refused (RFC 5213 5.5: not newer than
+    /// the last accepted) rather than taken up over the newer one.
+    fn supersede_held(&mut self, now: Instant, id: u32, tx: &mut dyn Tx) {
+        let Some(held) = self.pending.remove(&id) else {
+            return;
+        };
+        self.timers.cancel(&Timer::Pending(id));
+        let status = PbaStatus::TimestampLowerThanPrevAccepted;
+        log::info!(
+            "the HI=4 PBU held from {} is superseded by a newer registration -> PBA {status} ({})",
+            self.mag_name(&held.from.mag),
+            u8::from(status)
+        );
+        if held.pbu.ack {
+            let sequence = held.pbu.sequence;
+            let answer = Answer {
+                status,
+                sequence,
+                lifetime: 0,
+                hnps: None,
+            };
+            let pba = self.pba(now, held.pbu, answer);
+            let packet = mh_ipv6_packet(
+                held.from.lma,
+                held.from.mag,
+                PBA_HOP_LIMIT,
+                &MhRepr::Pba(pba),
+            );
+            self.counters.bump(pba_counter(status));
+            self.engine.send_ipv6(now, &packet, tx);
+        }
+    }
+
+    /// No de-registration came within MaxDelayBeforeNewBCEAssign: the held PBU
+    /// wins (this LMA has one entry per node, so it moves rather than adds one).
+    pub(crate) fn pending_timer(&mut self, now: Instant, id: u32, tx: &mut dyn Tx) {
+        let Some(held) = self.pending.remove(&id) else {
+            return;
+        };
+        log::info!(
+            "no de-registration within MaxDelayBeforeNewBCEAssign: taking up the held HI=4 PBU from {} (RFC 5213 5.4.1)",
+            self.mag_name(&held.from.mag)
+        );
+        self.on_pbu(now, held.from, held.pbu, Arrival::Held, tx);
+    }
+
+    /// Lifetime expiry of an Active entry, or the end of MinDelayBeforeBCEDelete.
+    pub(crate) fn binding_timer(&mut self, now: Instant, id: u32) {
+        let Some(b) = self.cache.get(id) else { return };
+        if b.expires > now {
+            return;
+        }
+        let why = match b.state {
+            BindingState::Active => {
+                "binding lifetime expired: routes and entry removed (RFC 5213 5.3.3)"
+            }
+            BindingState::DeregisteredPendingDelete => {
+                "MinDelayBeforeBCEDelete elapsed: entry deleted (RFC 5213 5.3.5)"
+            }
+        };
+        log::info!(
+            "{} {} at {}: {why}",
+            b.mn_id,
+            Prefixes(&b.hnps),
+            self.mag_name(&b.proxy_coa)
+        );
+        self.counters.bump(match b.state {
+            BindingState::Active => "bce.expired",
+            BindingState::DeregisteredPendingDelete => "bce.deleted",
+        });
+        self.delete(id);
+    }
+}
