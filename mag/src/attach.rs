@@ -7,19 +7,12 @@
 //! unsolicited NAs, or the VM simply keeps talking, so each of these sources can
 //! be switched on and off.
 
-use router::Duration;
 use router::mac::Mac;
 use router::nd::NdEvent;
 use router::wire::{HandoffIndicator, OP_REQUEST_REVERSE, parse_rarp_frame};
 use std::fmt;
 use std::net::Ipv6Addr;
 use std::str::FromStr;
-
-/// How long the announcements of one arrival go on: QEMU's announce-self sends
-/// five rounds of RARP over 0.8 s (50 ms, then 100 ms more each round), the
-/// guest answers each with unsolicited NAs. Within this window of the attachment
-/// they are one arrival, not a node that left and came back.
-pub const ANNOUNCE_WINDOW: Duration = Duration::from_secs(2);
 
 /// Which events count as a node attaching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -135,13 +135,11 @@ impl Mag {
         // A migrated VM can come back before this MAG noticed it leave, while
         // the LMA routes its prefixes to the MAG it visited: its hypervisor's
         // announcement re-registers it here (RFC 5213 6.9.1.1, HI=3).
-        // QEMU's rounds of announcements after the attachment are the same arrival.
         let announced = s.trigger.announces_arrival() && s.trigger.enabled(&self.cfg.detect);
-        let idle = self.bul.get(&s.mac).is_some_and(|e| {
-            e.is_registered()
-                && e.outstanding.is_none()
-                && now - e.detected_at >= crate::attach::ANNOUNCE_WINDOW
-        });
+        let idle = self
+            .bul
+            .get(&s.mac)
+            .is_some_and(|e| e.is_registered() && e.outstanding.is_none());
         if announced && idle && self.may_start_exchange(now, s.mac) {
             self.reregister(now, s.mac, tx);
             self.counters.bump("mag.pbu.reattach");

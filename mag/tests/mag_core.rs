@@ -869,24 +869,12 @@ fn a_hypervisors_rarp_announcement_attaches_the_guest() {
     );
     let out = lab.pba(t(60), &pbu, PbaStatus::Accepted, "2001:db8:1:1::/64");
     assert_eq!(ras(&out).len(), 1, "the guest gets its RA");
-    // QEMU's later rounds and the guest's NAs are the same arrival.
-    for at in [200, 450, 800] {
-        assert!(
-            pbus(&lab.feed(t(at), ACCESS, &rarp(VM1))).is_empty(),
-            "{at} ms"
-        );
-        let na = unsolicited_na(VM1, "2001:db8:1:1::5");
-        assert!(
-            pbus(&lab.feed(t(at + 25), ACCESS, &na)).is_empty(),
-            "{at} ms"
-        );
-    }
-    assert_eq!(counter(&lab, "mag.pbu.reattach"), 0);
     let e = lab.mag.bindings().get(&VM1).unwrap();
     assert_eq!(e.trigger.to_string(), "RARP announcement");
 
     // Registered and announced again (it came back before this MAG noticed it
-    // leave): re-registered, as an unsolicited NA would.
+    // leave): re-registered, as an unsolicited NA would; QEMU's later rounds
+    // are held to MAX_UPDATE_RATE like any announcement.
     let again = only_pbu(&lab.feed(t(5000), ACCESS, &rarp(VM1)));
     assert_eq!(handoff(&again), HandoffIndicator::InterMag);
     assert_eq!(counter(&lab, "mag.pbu.reattach"), 1);

@@ -75,7 +75,7 @@ enum Kind {
     /// What makes a MAG notice a node (RFC 5213 6.9.1): the `what` of the event.
     Trigger(String),
     /// A frame only the MAG's "unknown source" trigger attaches on (an MLD
-    /// report, which a booting guest sends first): a trigger when no other is.
+    /// report, which a booting guest sends first).
     Unknown(String),
     Pbu {
         seq: String,
@@ -137,10 +137,11 @@ pub fn check_mobility_headers(pcap: &Path) -> Result<usize, LabError> {
 /// addresses and MACs into node names (a MAG's Proxy-CoA names that MAG also on
 /// its access link, where every MAG shares one MAC).
 ///
-/// The trigger is the first of the triggers that led to the last PBU that any
-/// trigger from the VM led to; then come that PBU, its PBA, the next RA to the
-/// VM and the first data packet to the VM after the RA (after the PBA when no RA
-/// precedes data).
+/// The trigger is the first trigger from the VM since its latest arrival on the
+/// link it is on (its first frame there since its last frame elsewhere) that a
+/// PBU follows; then come that PBU, its PBA, the next RA to the VM and the
+/// first data packet to the VM after the RA (after the PBA when no RA precedes
+/// data).
 pub fn ladder(
     captures: &[(String, PathBuf)],
     vm_mac: Mac,
@@ -278,22 +279,32 @@ fn select<'a>(frames: &'a [Frame], vm_mac: &str) -> Result<Picked<'a>, LabError>
             f.at >= trigger.at && f.segment == wan && matches!(f.kind, Kind::Pbu { .. })
         })
     };
-    let last_followed_by_pbu = |pick: &dyn Fn(&Frame) -> bool| {
-        frames
-            .iter()
-            .enumerate()
-            .rev()
-            .filter(|(_, f)| pick(f))
-            .find_map(|(i, f)| Some((i, next_pbu(f)?)))
-    };
-    let unknown_source = |f: &Frame| {
-        matches!(f.kind, Kind::Unknown(_)) && f.eth_src == vm_mac && wan_of(&f.segment).is_some()
-    };
-    let (last, pbu_at) = last_followed_by_pbu(&|f| is_trigger(f, vm_mac))
-        .or_else(|| last_followed_by_pbu(&unknown_source))
+    let from_vm = |f: &Frame| f.eth_src == vm_mac && wan_of(&f.segment).is_some();
+    // The VM's latest arrival: its first frame on the link it is on now since
+    // its last frame on another one. Announcements go on after it (QEMU sends
+    // five rounds) and a MAG may register again for them; the handoff is the
+    // exchange the arrival started.
+    let here = frames
+        .iter()
+        .rev()
+        .find(|f| from_vm(f))
+        .map(|f| f.segment.as_str());
+    let since = frames
+        .iter()
+        .rposition(|f| from_vm(f) && Some(f.segment.as_str()) != here)
+        .map_or(0, |i| i + 1);
+    // A frame only the "unknown source" trigger attaches on counts too: a
+    // booting guest's first frame is an MLD report.
+    let candidate = |f: &Frame| from_vm(f) && matches!(f.kind, Kind::Trigger(_) | Kind::Unknown(_));
+    let (last, pbu_at) = frames
+        .iter()
+        .enumerate()
+        .skip(since)
+        .filter(|(_, f)| candidate(f))
+        .find_map(|(i, f)| Some((i, next_pbu(f)?)))
         .ok_or_else(|| check(format!("no trigger from {vm_mac} is followed by a PBU")))?;
     let pbu = &frames[pbu_at];
-    let answered: Vec<&Frame> = frames[..=last]
+    let answered: Vec<&Frame> = frames[last..pbu_at]
         .iter()
         .filter(|f| {
             is_trigger(f, vm_mac)
