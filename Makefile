@@ -8,7 +8,7 @@ DEPS := ip:iproute2 tshark:tshark unshare:util-linux ping:iputils-ping socat:soc
 	radclient:freeradius-utils
 PACKAGES := iproute2 tshark python3-scapy util-linux iputils-ping socat freeradius freeradius-utils
 
-.PHONY: build lint deps test lab lab-qemu test-qemu qemu-deps bench paper
+.PHONY: build lint deps test lab lab-qemu test-qemu qemu-deps bench paper soak
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -44,6 +44,16 @@ test: deps lint
 	$(CARGO) test --workspace --exclude netns-tests
 	$(CARGO) test -p netns-tests -- --test-threads=1
 
+# Long runs: the randomized domain simulation for many seeds (SOAK_SEEDS, each
+# three days of fake time), then SOAK_MIGRATIONS live migrations in the lab with
+# the routers' memory and state sampled every 100: nothing may grow.
+SOAK_SEEDS ?= 200
+SOAK_MIGRATIONS ?= 1000
+soak: deps
+	TAPMIP_SIM_SEEDS=$(SOAK_SEEDS) $(CARGO) test --release -p netns-tests --test pmip_random -- --nocapture
+	$(CARGO) build --release --workspace --bins
+	target/release/tapmip-scenario soak --migrations $(SOAK_MIGRATIONS)
+
 # Benchmarks print figures and their conditions; they assert nothing about speed.
 bench: deps
 	@for tool in iperf3 strace; do \
@@ -54,7 +64,8 @@ bench: deps
 	done
 	$(CARGO) bench -p lma --bench scale
 	$(CARGO) bench -p netns-tests --bench handoff_sim
-	$(CARGO) build --release -p router --bin tapmip-router -p netns-tests --bin tapmip-scenario
+	$(CARGO) build --release -p router --bin tapmip-router -p lma --bin lma -p mag --bin mag \
+		-p tapbridge --bin tapbridge -p netns-tests --bin tapmip-probe --bin tapmip-scenario
 	target/release/tapmip-scenario bench-forward
 
 # The paper's testbed in namespaces: the VM attaches, then live-migrates MAG1 -> MAG2
@@ -91,7 +102,7 @@ qemu-deps:
 		exit 1; \
 	fi
 
-# The paper's measurements (PAPER.md) on the lab: PAPER_RUNS migrations per RTT
+# The paper's measurements (Kassahun et al., CloudNet 2014) on the lab: PAPER_RUNS migrations per RTT
 # (default 70), PAPER_PRECOPY_MB of pre-copy (default 256); report in docs/paper/.
 # PAPER_ARGS passes more options (e.g. --pause-ms 300, --out DIR, --replot).
 paper: deps

@@ -144,6 +144,16 @@ impl Lma {
         &self.policy
     }
 
+    /// The LMA's own state, entry by kind (see `engine_tables::sizes`).
+    pub fn sizes(&self) -> [(&'static str, usize); 4] {
+        [
+            ("bindings", self.cache.len()),
+            ("held PBUs", self.pending.len()),
+            ("timers", self.timers.len()),
+            ("watched MAGs", self.mags.len()),
+        ]
+    }
+
     /// Engine, ND and LMA counters together.
     pub fn counters(&self) -> Counters {
         let mut all = self.engine.all_counters();

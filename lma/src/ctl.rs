@@ -59,7 +59,8 @@ pub fn answer(lma: &Lma, now: Instant, request: &Request) -> Response {
         Request::Bindings {} => Response::tables(vec![bindings(lma, now)]),
         Request::Status {} => {
             let engine = engine_tables::status(lma.engine(), &lma.counters());
-            Response::tables([vec![bindings(lma, now)], engine].concat())
+            let sizes = engine_tables::sizes(lma.engine(), &lma.sizes());
+            Response::tables([vec![bindings(lma, now), sizes], engine].concat())
         }
         other => engine_tables::answer(lma.engine(), &lma.counters(), other),
     }

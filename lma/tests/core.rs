@@ -297,7 +297,14 @@ fn first_registration() {
     let titles: Vec<_> = status.tables.iter().map(|t| t.title.as_str()).collect();
     assert_eq!(
         titles,
-        ["bindings", "tunnels", "routes", "neighbors", "counters"]
+        [
+            "bindings",
+            "sizes",
+            "tunnels",
+            "routes",
+            "neighbors",
+            "counters"
+        ]
     );
 }
 
@@ -454,6 +461,9 @@ fn unchanged(mut status: router::ctl::Response, mag: Mag) -> router::ctl::Respon
     for t in &mut status.tables {
         t.rows
             .retain(|row| !(t.title == "neighbors" && row[1] == mag.addr));
+        // The count of those neighbors, then.
+        t.rows
+            .retain(|row| !(t.title == "sizes" && row[0] == "neighbors"));
     }
     status
 }
@@ -798,4 +808,184 @@ fn decapsulated_packets_from_the_mag_reach_the_client() {
     // One decrement at the MAG's tunnel entry, one here.
     assert!(p.hop_limit() < 64);
     assert_eq!(l.counters().get("tunnel.decapsulated"), 1);
+}
+
+/// An IPv6 packet carrying `mh` (already checksummed) from `src` to `dst`.
+fn ipv6_packet(src: &str, dst: &str, mh: &[u8]) -> Vec<u8> {
+    let mut buf = vec![0u8; 40 + mh.len()];
+    Ipv6Repr {
+        src_addr: ip(src),
+        dst_addr: ip(dst),
+        next_header: IpProtocol::from(135),
+        payload_len: mh.len(),
+        hop_limit: 64,
+    }
+    .emit(&mut Ipv6Packet::new_unchecked(&mut buf[..]));
+    buf[40..].copy_from_slice(mh);
+    buf
+}
+
+/// The IPv6 packets in `out` (Ethernet headers stripped), with their port.
+fn packets(out: &Out) -> Vec<(PortId, Vec<u8>)> {
+    out.iter()
+        .filter_map(|(p, f)| {
+            let eth = EthernetFrame::new_checked(&f[..]).ok()?;
+            Some((*p, eth.payload().to_vec()))
+        })
+        .collect()
+}
+
+/// RFC 5213 5.4.1 as `order` reads it: HI=5 ("handoff state not changed")
+/// from a MAG the entry does not name is a stale re-registration, refused
+/// without touching the entry, however new its timestamp.
+#[test]
+fn a_re_registration_from_a_mag_that_does_not_serve_the_node_is_refused() {
+    let mut l = registered();
+    let moved = send(
+        &mut l,
+        100,
+        MAG2,
+        &pbu(2, "vm01@tapmip", HandoffIndicator::InterMag, 3600, 100),
+    );
+    assert_eq!(moved.status, PbaStatus::Accepted);
+    let before = l.control(t(200), &Request::Bindings {}, &mut Out::new());
+    let stale = pbu(3, "vm01@tapmip", HandoffIndicator::NotChanged, 3600, 200);
+    let pba = send(&mut l, 200, MAG1, &stale);
+    assert_eq!(pba.status, PbaStatus::ReasonUnspecified);
+    assert_eq!(
+        pba.options.timestamp,
+        Some(ts(200)),
+        "the PBU's own timestamp comes back"
+    );
+    let after = l.control(t(200), &Request::Bindings {}, &mut Out::new());
+    assert_eq!(before, after, "the binding stays at MAG2");
+    assert_eq!(
+        route(&l, VM01_HNP),
+        Some(NextHop::Tunnel(tunnel_to(&l, MAG2).unwrap()))
+    );
+}
+
+/// RFC 6275 9.2: a Payload Proto other than 59 is dropped with an ICMPv6
+/// Parameter Problem pointing at it; an unknown MH Type gets a Binding Error
+/// with status 2. Neither changes any state.
+#[test]
+fn mobility_headers_the_lma_cannot_process_are_answered_as_rfc_6275_says() {
+    let mut l = registered();
+    let mut packet = mh_ipv6_packet(
+        ip(MAG1.addr),
+        ip(MAG1.lma),
+        64,
+        &MhRepr::Pbu(pbu(
+            5,
+            "vm01@tapmip",
+            HandoffIndicator::NotChanged,
+            3600,
+            200,
+        )),
+    );
+    packet[40] = 6;
+    let mut mh = router::wire::MhPacket::new_unchecked(&mut packet[40..]);
+    mh.fill_checksum(&ip(MAG1.addr), &ip(MAG1.lma));
+    let out = exchange(
+        &mut l,
+        t(200),
+        MAG1.port,
+        &ethernet_ipv6(MAG1.mac, LMA_MACS[1], &packet),
+    );
+    assert!(pbas(&out).is_empty());
+    let icmp: Vec<_> = packets(&out)
+        .into_iter()
+        .filter(|(_, p)| p[6] == 58 && p[40] == 4)
+        .collect();
+    assert_eq!(icmp.len(), 1, "one Parameter Problem: {out:?}");
+    assert_eq!(
+        &icmp[0].1[44..48],
+        &40u32.to_be_bytes(),
+        "pointing at Payload Proto"
+    );
+    assert_eq!(l.counters().get("mh.drop.bad_payload_proto"), 1);
+
+    let mut unknown = vec![59, 0, 20, 0, 0, 0, 0, 0];
+    router::wire::MhPacket::new_unchecked(&mut unknown[..])
+        .fill_checksum(&ip(MAG1.addr), &ip(MAG1.lma));
+    let packet = ipv6_packet(MAG1.addr, MAG1.lma, &unknown);
+    let out = exchange(
+        &mut l,
+        t(300),
+        MAG1.port,
+        &ethernet_ipv6(MAG1.mac, LMA_MACS[1], &packet),
+    );
+    let be: Vec<_> = packets(&out)
+        .into_iter()
+        .filter(|(_, p)| p[6] == 135 && p[42] == 7)
+        .collect();
+    assert_eq!(be.len(), 1, "one Binding Error: {out:?}");
+    assert_eq!(be[0].1[46], 2, "status 2: unrecognized MH Type value");
+    assert_eq!(state(&l, "vm01@tapmip"), Some(BindingState::Active));
+}
+
+/// RFC 5847: a Heartbeat Request from an accepted MAG is answered with the
+/// same sequence number and the LMA's Restart Counter; one from elsewhere is not.
+#[test]
+fn heartbeats_are_answered_with_the_restart_counter() {
+    let mut cfg = config();
+    cfg.restart_counter = 4242;
+    let mut l = Lma::new(cfg, t(0));
+    let request = MhRepr::Heartbeat(router::wire::HeartbeatRepr {
+        sequence: 77,
+        ..Default::default()
+    });
+    for (mag, answered) in [(MAG1, true), (ROGUE, false)] {
+        let packet = mh_ipv6_packet(ip(mag.addr), ip(mag.lma), 64, &request);
+        let out = exchange(
+            &mut l,
+            t(10),
+            mag.port,
+            &ethernet_ipv6(mag.mac, LMA_MACS[mag.port], &packet),
+        );
+        let responses: Vec<_> = packets(&out)
+            .into_iter()
+            .filter_map(|(_, p)| {
+                let ipp = Ipv6Packet::new_checked(&p[..]).ok()?;
+                let mh = router::wire::MhPacket::new_checked(ipp.payload()).ok()?;
+                match MhRepr::parse(&mh, &ipp.src_addr(), &ipp.dst_addr()).ok()? {
+                    MhRepr::Heartbeat(hb) => Some(hb),
+                    _ => None,
+                }
+            })
+            .collect();
+        if answered {
+            assert_eq!(responses.len(), 1);
+            assert!(responses[0].response && responses[0].sequence == 77);
+            assert_eq!(responses[0].options.restart_counter, Some(4242));
+        } else {
+            assert!(responses.is_empty(), "no answer to a stranger");
+        }
+    }
+}
+
+/// An ICMPv6 error about a packet that came up a tunnel has no connected
+/// route back to choose its source by: it comes from the first port's
+/// address, the same in every run (not whichever a hash set yields first).
+#[test]
+fn an_icmp_error_into_a_tunnel_has_the_same_source_every_run() {
+    let mut l = registered();
+    let vm = "2001:db8:1:1:5054:ff:feaa:1";
+    let mut inner = ipv6_packet(vm, "2001:db8:c::99", &[0; 8]);
+    inner[6] = 17;
+    inner[7] = 2;
+    let mut outer = Vec::new();
+    router::tunnel::encapsulate(ip(MAG1.addr), ip(MAG1.lma), &inner, 64, 1500, &mut outer).unwrap();
+    let out = exchange(
+        &mut l,
+        t(300),
+        MAG1.port,
+        &ethernet_ipv6(MAG1.mac, LMA_MACS[1], &outer),
+    );
+    let errors: Vec<Ipv6Addr> = packets(&out)
+        .into_iter()
+        .filter(|(_, p)| p[6] == 41 && p.get(40 + 6) == Some(&58) && p.get(80) == Some(&3))
+        .map(|(_, p)| Ipv6Packet::new_unchecked(&p[40..]).src_addr())
+        .collect();
+    assert_eq!(errors, vec![ip("2001:db8:c::1")], "{out:?}");
 }

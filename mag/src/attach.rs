@@ -79,6 +79,9 @@ pub enum Trigger {
     DadNs,
     Rarp,
     UnknownSource,
+    /// A frame from `::`, such as the MLD report a node sends while its
+    /// addresses are still tentative: an interface coming up.
+    Configuring,
 }
 
 impl Trigger {
@@ -88,7 +91,7 @@ impl Trigger {
             Trigger::UnsolicitedNa => cfg.unsolicited_na,
             Trigger::DadNs => cfg.dad_ns,
             Trigger::Rarp => cfg.rarp,
-            Trigger::UnknownSource => cfg.unknown_source,
+            Trigger::UnknownSource | Trigger::Configuring => cfg.unknown_source,
         }
     }
 
@@ -106,6 +109,7 @@ impl Trigger {
             Trigger::DadNs => "mag.attach.dad_ns",
             Trigger::Rarp => "mag.attach.rarp",
             Trigger::UnknownSource => "mag.attach.unknown_source",
+            Trigger::Configuring => "mag.attach.configuring",
         }
     }
 }
@@ -118,6 +122,7 @@ impl fmt::Display for Trigger {
             Trigger::DadNs => "DAD NS",
             Trigger::Rarp => "RARP announcement",
             Trigger::UnknownSource => "frame from unknown source",
+            Trigger::Configuring => "frame from :: (interface coming up)",
         })
     }
 }
@@ -139,7 +144,9 @@ impl Sighting {
     /// (a migrated VM); anything else is a guess the MAG should not make.
     pub fn handoff_indicator(&self) -> HandoffIndicator {
         match (self.trigger, self.address) {
-            (Trigger::RouterSolicitation | Trigger::DadNs, _) => HandoffIndicator::NewInterface,
+            (Trigger::RouterSolicitation | Trigger::DadNs | Trigger::Configuring, _) => {
+                HandoffIndicator::NewInterface
+            }
             (Trigger::UnsolicitedNa, Some(ip)) if !ip.is_unicast_link_local() => {
                 HandoffIndicator::InterMag
             }
@@ -196,6 +203,9 @@ pub fn from_rarp(frame: &[u8]) -> Option<Sighting> {
 
 /// The Ethernet source of an access-link frame and, for IPv6, its IP source:
 /// read straight from fixed offsets so that checking every frame costs nothing.
+/// The Ethernet source of an access-link frame and, for IPv6, its IP source
+/// (`::` included, a node configuring its interface): read straight from
+/// fixed offsets so that checking every frame costs nothing.
 pub fn frame_source(frame: &[u8]) -> Option<(Mac, Option<Ipv6Addr>)> {
     const ETH_SRC: core::ops::Range<usize> = 6..12;
     const ETHERTYPE: core::ops::Range<usize> = 12..14;
@@ -209,7 +219,7 @@ pub fn frame_source(frame: &[u8]) -> Option<(Mac, Option<Ipv6Addr>)> {
         .flatten()
         .and_then(|b| <[u8; 16]>::try_from(b).ok())
         .map(Ipv6Addr::from)
-        .filter(|ip| !ip.is_unspecified() && !ip.is_multicast());
+        .filter(|ip| !ip.is_multicast());
     Some((mac, ip))
 }
 
@@ -308,6 +318,12 @@ mod tests {
         let src: Ipv6Addr = "fe80::5".parse().unwrap();
         frame[22..38].copy_from_slice(&src.octets());
         assert_eq!(frame_source(&frame), Some((MAC, Some(src))));
+        frame[22..38].fill(0);
+        assert_eq!(
+            frame_source(&frame),
+            Some((MAC, Some(Ipv6Addr::UNSPECIFIED))),
+            "a node configuring its interface"
+        );
         frame[6] = 0x33;
         assert_eq!(frame_source(&frame), None, "a multicast source is no node");
     }

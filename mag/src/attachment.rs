@@ -103,8 +103,12 @@ impl Mag {
         let hi = s.handoff_indicator();
         let any = [Ipv6Net::default()];
         let seq = self.start_exchange(now, s.mac, hi, &any, INITIAL_BINDACK_TIMEOUT_FIRST_REG, tx);
+        let pbu = match seq {
+            0 => "PBU once the LMA's link-layer address is known".to_string(),
+            seq => format!("PBU seq {seq}"),
+        };
         log::info!(
-            "{} attached ({}) -> PBU seq {seq} HI={} to {}",
+            "{} attached ({}) -> {pbu} HI={} to {}",
             s.mac,
             s.trigger,
             u8::from(hi),

@@ -207,6 +207,14 @@ impl Mag {
         &self.bul
     }
 
+    /// The MAG's own state, entry by kind (see `engine_tables::sizes`).
+    pub fn sizes(&self) -> [(&'static str, usize); 2] {
+        [
+            ("binding update list", self.bul.len()),
+            ("timers", self.timers.len()),
+        ]
+    }
+
     /// The engine's counters and the MAG's own (`mag.*`).
     pub fn counters(&self) -> Counters {
         let mut all = self.engine.all_counters();
@@ -279,10 +287,15 @@ impl Core for Mag {
         if let Some((mac, address)) = unknown
             && !self.bul.contains(&mac)
         {
+            let configuring = address.is_some_and(|ip| ip.is_unspecified());
             let s = Sighting {
                 mac,
-                trigger: Trigger::UnknownSource,
-                address,
+                trigger: if configuring {
+                    Trigger::Configuring
+                } else {
+                    Trigger::UnknownSource
+                },
+                address: address.filter(|ip| !ip.is_unspecified()),
             };
             self.on_sighting(now, port, s, tx);
         }

@@ -52,7 +52,8 @@ pub fn answer(mag: &Mag, now: Instant, request: &Request) -> Response {
         Request::Bindings {} => Response::tables(vec![bindings(mag, now)]),
         Request::Status {} => {
             let engine = engine_tables::status(mag.engine(), &mag.counters());
-            Response::tables([vec![bindings(mag, now)], engine].concat())
+            let sizes = engine_tables::sizes(mag.engine(), &mag.sizes());
+            Response::tables([vec![bindings(mag, now), sizes], engine].concat())
         }
         other => engine_tables::answer(mag.engine(), &mag.counters(), other),
     }

@@ -277,7 +277,15 @@ impl Mag {
     fn on_pba(&mut self, now: Instant, pba: &PbaRepr, tx: &mut dyn Tx) {
         let Some(mac) = self.answered(pba) else {
             self.counters.bump("mag.pba.unmatched");
-            log::info!(
+            // The acknowledgement of a de-registration, which waits for none,
+            // is expected; anything else is worth a line.
+            let level = if pba.lifetime_secs == 0 && pba.status.is_accepted() {
+                log::Level::Debug
+            } else {
+                log::Level::Info
+            };
+            log::log!(
+                level,
                 "PBA seq {} ({}) matches no pending PBU: ignored",
                 pba.sequence,
                 pba.status

@@ -525,6 +525,39 @@ fn an_unanswered_refresh_lets_the_binding_expire() {
     assert_eq!(counter(&lab, "mag.binding.expired"), 1);
 }
 
+/// Defect 5: a refresh whose retransmissions ran out (1, 2, 4 ... 32 s) is
+/// tried again every MAX_BINDACK_TIMEOUT while the binding lasts, so an LMA
+/// that comes back before the lifetime ends gets it.
+#[test]
+fn a_refresh_keeps_trying_at_max_bindack_timeout_until_expiry() {
+    let mut cfg = config();
+    cfg.lifetime = 1000;
+    cfg.heartbeat = None;
+    let mut lab = Lab::new(cfg);
+    lab.register(t(0), VM1, "fe80::5", "2001:db8:1:1::/64");
+    // The LMA answers neither the refresh at 800 s nor its retransmissions.
+    let pbus_sent: Vec<(Instant, PbuRepr)> = lab
+        .run_until(t(930_000))
+        .into_iter()
+        .filter_map(|(at, p, f)| pbus(&[(p, f)]).pop().map(|pbu| (at, pbu)))
+        .collect();
+    let secs: Vec<i64> = pbus_sent
+        .iter()
+        .map(|(at, _)| at.total_millis() / 1000)
+        .collect();
+    assert_eq!(
+        secs,
+        [800, 801, 803, 807, 815, 831, 863, 895, 927],
+        "then every 32 s"
+    );
+    // The LMA is back: the last try is accepted and the binding lives on.
+    let (_, last) = pbus_sent.last().unwrap();
+    lab.pba(t(927_050), last, PbaStatus::Accepted, "2001:db8:1:1::/64");
+    lab.run_until(t(1_100_000));
+    let e = lab.mag.bindings().get(&VM1).expect("the binding survived");
+    assert_eq!(e.state, BindingState::Registered);
+}
+
 #[test]
 fn unmatched_pbas_are_ignored() {
     let mut lab = Lab::default();

@@ -43,6 +43,8 @@ struct Background {
     name: String,
     child: Child,
     log: PathBuf,
+    /// The whole command line, to start it again.
+    argv: Vec<String>,
 }
 
 /// Namespaces named `tm<pid>-<tag>-<short>`, so labs of concurrent runs never meet.
@@ -121,12 +123,42 @@ impl Lab {
             Some(short) => self.in_ns(short, args),
             None => args.iter().map(|a| a.to_string()).collect(),
         };
+        self.launch(name, argv, false)
+    }
+
+    /// Kills background process `name` with SIGKILL, as a crash would (no
+    /// clean-up of its own runs), and waits for it.
+    pub fn kill(&mut self, name: &str) -> Result<(), LabError> {
+        let bg = self.find(name)?;
+        let io = |error| LabError::Io {
+            what: format!("killing {name}"),
+            error,
+        };
+        bg.child.kill().map_err(io)?;
+        bg.child.wait().map_err(io)?;
+        Ok(())
+    }
+
+    /// Starts background process `name` again with the command line it had,
+    /// its log going on in the same file.
+    pub fn respawn(&mut self, name: &str) -> Result<(), LabError> {
+        let argv = self.find(name)?.argv.clone();
+        self.launch(name, argv, true)
+    }
+
+    fn launch(&mut self, name: &str, argv: Vec<String>, append: bool) -> Result<(), LabError> {
         let log = self.workdir.join(format!("{name}.log"));
         let io = |what: &str| {
             let what = format!("{what} {}", log.display());
             move |error| LabError::Io { what, error }
         };
-        let out = File::create(&log).map_err(io("creating"))?;
+        let out = File::options()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(&log)
+            .map_err(io("opening"))?;
         let err = out.try_clone().map_err(io("duplicating"))?;
         let (program, rest) = argv
             .split_first()
@@ -158,6 +190,7 @@ impl Lab {
             name: name.into(),
             child,
             log,
+            argv,
         });
         Ok(())
     }

@@ -17,6 +17,8 @@ pub mod plain_router;
 pub mod probe;
 pub mod qemu;
 pub mod sim_domain;
+pub mod soak;
+pub mod superframes;
 pub mod tcp;
 pub mod userns;
 pub mod wait;

@@ -64,6 +64,15 @@ fn scenario(lab: &mut Lab, router: &Path) -> Result<(), LabError> {
 /// Brings up h1 -- router -- h2 (the router as process `router`) and waits until
 /// both hosts have autoconfigured; returns their global addresses.
 pub fn start(lab: &mut Lab, router: &Path) -> Result<(Ipv6Addr, Ipv6Addr), LabError> {
+    start_with(lab, router, [None, None])
+}
+
+/// [`start`] with the `offload=` of the router's port to h1 and to h2, when given.
+pub fn start_with(
+    lab: &mut Lab,
+    router: &Path,
+    offload: [Option<&str>; 2],
+) -> Result<(Ipv6Addr, Ipv6Addr), LabError> {
     let nets: [(&str, Ipv6Net); 2] = [
         ("h1", "2001:db8:1::/64".parse().map_err(|_| bad_prefix())?),
         ("h2", "2001:db8:2::/64".parse().map_err(|_| bad_prefix())?),
@@ -88,10 +97,11 @@ pub fn start(lab: &mut Lab, router: &Path) -> Result<(Ipv6Addr, Ipv6Addr), LabEr
         "--ra-interval-ms".into(),
         "1000".into(),
     ];
-    for (short, prefix) in nets {
+    for ((short, prefix), offload) in nets.into_iter().zip(offload) {
         argv.push("--port".into());
+        let extra = offload.map_or(String::new(), |o| format!(",offload={o}"));
         argv.push(format!(
-            "{}:eth0,prefix={prefix}",
+            "{}:eth0,prefix={prefix}{extra}",
             lab.ns_path(short).display()
         ));
     }

@@ -1,5 +1,6 @@
-//! The plain router between two kernel hosts (scenario `plain-router`), run as is
-//! and inside an unprivileged user namespace.
+//! The plain router between two kernel hosts (scenario `plain-router`), and
+//! with every mix of offloads on its ports (scenario `superframes`), each run as
+//! is and inside an unprivileged user namespace.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -10,10 +11,10 @@ fn scenario() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tapmip-scenario"))
 }
 
-fn check(mut cmd: Command) {
+fn check(name: &str, mut cmd: Command) {
     let router = binaries::build_router().unwrap_or_else(|e| panic!("{e}"));
     let out = cmd
-        .arg("plain-router")
+        .arg(name)
         .arg("--router")
         .arg(&router)
         .output()
@@ -24,18 +25,25 @@ fn check(mut cmd: Command) {
         String::from_utf8_lossy(&out.stderr)
     );
     println!("{text}");
-    assert!(
-        out.status.success(),
-        "scenario plain-router failed:\n{text}"
-    );
+    assert!(out.status.success(), "scenario {name} failed:\n{text}");
 }
 
 #[test]
 fn plain_router_between_two_hosts() {
-    check(Command::new(scenario()));
+    check("plain-router", Command::new(scenario()));
 }
 
 #[test]
 fn plain_router_between_two_hosts_in_user_namespace() {
-    check(userns::command(&scenario(), &[]));
+    check("plain-router", userns::command(&scenario(), &[]));
+}
+
+#[test]
+fn superframes_through_the_plain_router() {
+    check("superframes", Command::new(scenario()));
+}
+
+#[test]
+fn superframes_through_the_plain_router_in_user_namespace() {
+    check("superframes", userns::command(&scenario(), &[]));
 }

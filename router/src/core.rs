@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 
 use crate::Instant;
 use crate::ctl::{Request, Response};
+use crate::gso::{MAX_SUPERFRAME, Offload, OffloadError, to_plain};
 
 /// Index of a port (one TAP device) in the order the router was given them.
 pub type PortId = usize;
@@ -18,6 +19,17 @@ pub type PortId = usize;
 /// Where a core puts the frames it wants transmitted.
 pub trait Tx {
     fn send(&mut self, port: PortId, frame: &[u8]);
+
+    /// Sends a frame that still needs offload work (a superframe, or a partial
+    /// checksum) as one unit where the port's kernel side takes it. This
+    /// default, for in-memory transmitters, sends it as ordinary frames.
+    fn send_offload(&mut self, port: PortId, frame: &[u8], offload: &Offload) {
+        let mut out = vec![0; MAX_SUPERFRAME];
+        if let Err(e) = to_plain(frame, offload, &mut out, &mut |f| self.send(port, f)) {
+            log::debug!("port {port}: dropped a {}-byte frame: {e}", frame.len());
+        }
+    }
+
     /// Sends one UDP datagram from the loop's datagram socket. A `Tx` without one
     /// drops it, loudly: a core configured for RADIUS on a loop without a socket
     /// is a wiring mistake, not a lossy network.
@@ -26,6 +38,37 @@ pub trait Tx {
             "dropped a {}-byte datagram to {to}: this loop has no datagram socket",
             datagram.len()
         );
+    }
+}
+
+/// A frame read from a port with offloads that still needs work, its
+/// virtio-net header already checked against it ([`Offload::from_vnet`]).
+pub struct Rx<'a> {
+    pub frame: &'a mut [u8],
+    pub offload: Offload,
+    /// Room for one segment (a superframe's largest) for [`Rx::into_plain`].
+    scratch: &'a mut [u8],
+}
+
+impl<'a> Rx<'a> {
+    pub fn new(frame: &'a mut [u8], offload: Offload, scratch: &'a mut [u8]) -> Rx<'a> {
+        Rx {
+            frame,
+            offload,
+            scratch,
+        }
+    }
+
+    /// The frame, its offload and the scratch room, for a core that handles
+    /// superframes itself.
+    pub fn into_parts(self) -> (&'a mut [u8], Offload, &'a mut [u8]) {
+        (self.frame, self.offload, self.scratch)
+    }
+
+    /// Hands the frame to `emit` as ordinary frames: a superframe cut into its
+    /// segments, a partial checksum completed. Returns how many.
+    pub fn into_plain(self, emit: &mut dyn FnMut(&[u8])) -> Result<usize, OffloadError> {
+        to_plain(self.frame, &self.offload, self.scratch, emit)
     }
 }
 
@@ -57,6 +100,14 @@ impl Tx for Sent {
 pub trait Core {
     /// One whole Ethernet frame received on `port`.
     fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx);
+    /// A frame from a port with offloads that still needs work (a superframe or
+    /// a partial checksum). The default makes ordinary frames of it for
+    /// [`Core::on_frame`]; a core that forwards superframes whole overrides it.
+    fn on_rx(&mut self, now: Instant, port: PortId, rx: Rx<'_>, tx: &mut dyn Tx) {
+        if let Err(e) = rx.into_plain(&mut |frame| self.on_frame(now, port, frame, tx)) {
+            log::debug!("port {port}: dropped a frame: {e}");
+        }
+    }
     /// Called when `now >= poll_at()`; the core runs every deadline that is due.
     fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx);
     /// The earliest instant at which the core needs `on_timer`, if any.

@@ -26,6 +26,8 @@ use smoltcp::wire::{
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv6Addr};
 
+mod offload;
+
 /// Configuration of one engine port.
 #[derive(Debug, Clone)]
 pub struct EnginePort {
@@ -122,6 +124,8 @@ pub struct Engine {
     icmp_limit: IcmpRateLimit,
     scratch: Vec<u8>,
     encap: Vec<u8>,
+    /// The Ethernet frame being sent to a resolved neighbor.
+    frame: Vec<u8>,
 }
 
 impl Engine {
@@ -168,6 +172,7 @@ impl Engine {
             icmp_limit: IcmpRateLimit::new(10, Duration::from_millis(10), now),
             scratch: Vec::with_capacity(2048),
             encap: Vec::with_capacity(2048),
+            frame: Vec::with_capacity(2048),
         }
     }
 
@@ -364,16 +369,45 @@ impl Engine {
 
     /// Forwards a packet that is not for the router.
     fn forward(&mut self, now: Instant, packet: &[u8], arrival: Arrival, tx: &mut dyn Tx) {
+        let Some(hop) = self.route(now, packet, arrival, tx) else {
+            return;
+        };
+        match hop {
+            NextHop::Tunnel(id) => self.send_into_tunnel(now, id, packet, tx),
+            hop => {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(packet);
+                let mut out = std::mem::take(&mut self.scratch);
+                let mut p = Ipv6Packet::new_unchecked(&mut out[..]);
+                p.set_hop_limit(p.hop_limit() - 1);
+                let dst = p.dst_addr();
+                self.counters.bump("fwd.packets");
+                self.send_to_neighbor(now, hop, dst, &out, tx);
+                self.scratch = out;
+            }
+        }
+    }
+
+    /// Where a packet that is not for the router goes: source routes first
+    /// (for what came from a link), then destination routes. `None` once the
+    /// drop is counted and any ICMPv6 error sent (scope, hop limit, no route).
+    fn route(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        arrival: Arrival,
+        tx: &mut dyn Tx,
+    ) -> Option<NextHop> {
         let ip = Ipv6Packet::new_unchecked(packet);
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
         if src.is_unicast_link_local() || dst.is_unicast_link_local() || src.is_multicast() {
             self.counters.bump("drop.link_local_scope");
-            return;
+            return None;
         }
         if ip.hop_limit() <= 1 {
             self.counters.bump("drop.hop_limit");
             self.icmp_error(now, IcmpError::HopLimitExceeded, packet, tx);
-            return;
+            return None;
         }
         let by_dst = self.routes.lookup(RouteTable::Destination, dst);
         let local_delivery = self.local_routing
@@ -387,42 +421,16 @@ impl Engine {
             _ => None,
         };
         let hop = by_src.or(by_dst);
-        match hop {
-            Some(NextHop::Tunnel(id)) => self.send_into_tunnel(now, id, packet, tx),
-            Some(hop) => {
-                self.scratch.clear();
-                self.scratch.extend_from_slice(packet);
-                let mut out = std::mem::take(&mut self.scratch);
-                let mut p = Ipv6Packet::new_unchecked(&mut out[..]);
-                p.set_hop_limit(p.hop_limit() - 1);
-                self.counters.bump("fwd.packets");
-                self.send_to_neighbor(now, hop, dst, &out, tx);
-                self.scratch = out;
-            }
-            None => {
-                self.counters.bump("drop.no_route");
-                self.icmp_error(now, IcmpError::NoRoute, packet, tx);
-            }
+        if hop.is_none() {
+            self.counters.bump("drop.no_route");
+            self.icmp_error(now, IcmpError::NoRoute, packet, tx);
         }
+        hop
     }
 
     fn send_into_tunnel(&mut self, now: Instant, id: usize, packet: &[u8], tx: &mut dyn Tx) {
-        let Some(remote) = self.routes.tunnel(id).map(|t| t.remote) else {
-            self.counters.bump("drop.no_tunnel");
+        let Some((remote, outer_hop, mtu)) = self.tunnel_path(id) else {
             return;
-        };
-        let Some(outer_hop) = self.routes.lookup(RouteTable::Destination, remote) else {
-            self.counters.bump("drop.no_route_to_tunnel_endpoint");
-            return;
-        };
-        let mtu = match outer_hop {
-            NextHop::Connected { port } | NextHop::Gateway { port, .. } => {
-                self.ports.get(port).map_or(1500, |p| p.mtu)
-            }
-            NextHop::Tunnel(_) => {
-                self.counters.bump("drop.tunnel_in_tunnel");
-                return;
-            }
         };
         let mut out = std::mem::take(&mut self.encap);
         match self.routes.tunnels_mut().encapsulate(
@@ -449,6 +457,29 @@ impl Engine {
         self.encap = out;
     }
 
+    /// Tunnel `id`'s far end, the next hop towards it and that link's MTU;
+    /// `None` once the drop is counted.
+    fn tunnel_path(&mut self, id: usize) -> Option<(Ipv6Addr, NextHop, usize)> {
+        let Some(remote) = self.routes.tunnel(id).map(|t| t.remote) else {
+            self.counters.bump("drop.no_tunnel");
+            return None;
+        };
+        let Some(outer_hop) = self.routes.lookup(RouteTable::Destination, remote) else {
+            self.counters.bump("drop.no_route_to_tunnel_endpoint");
+            return None;
+        };
+        let mtu = match outer_hop {
+            NextHop::Connected { port } | NextHop::Gateway { port, .. } => {
+                self.ports.get(port).map_or(1500, |p| p.mtu)
+            }
+            NextHop::Tunnel(_) => {
+                self.counters.bump("drop.tunnel_in_tunnel");
+                return None;
+            }
+        };
+        Some((remote, outer_hop, mtu))
+    }
+
     fn send_to_neighbor(
         &mut self,
         now: Instant,
@@ -457,6 +488,34 @@ impl Engine {
         packet: &[u8],
         tx: &mut dyn Tx,
     ) {
+        let Some((port, next)) = self.neighbor(hop, dst) else {
+            return;
+        };
+        let p = &mut self.ports[port];
+        if packet.len() > p.mtu {
+            self.counters.bump("drop.too_big");
+            let mtu = u32::try_from(p.mtu).unwrap_or(u32::MAX);
+            self.icmp_error(now, IcmpError::PacketTooBig { mtu }, packet, tx);
+            return;
+        }
+        // A known neighbor takes the frame built here, in a buffer that is
+        // reused: nothing on the way of a forwarded packet allocates.
+        if !next.is_multicast()
+            && let Some(mac) = p.nd.resolved(now, next)
+        {
+            self.frame.clear();
+            self.frame
+                .extend_from_slice(&offload::ethernet_header(mac, p.mac));
+            self.frame.extend_from_slice(packet);
+            tx.send(port, &self.frame);
+            return;
+        }
+        p.nd.send_ipv6(now, next, packet, tx);
+    }
+
+    /// The port and on-link address of `hop` for a packet to `dst`; `None` once
+    /// the drop is counted.
+    fn neighbor(&mut self, hop: NextHop, dst: Ipv6Addr) -> Option<(PortId, Ipv6Addr)> {
         let (port, next) = match hop {
             NextHop::Connected { port } => (port, dst),
             NextHop::Gateway {
@@ -465,20 +524,14 @@ impl Engine {
             } => (port, gw),
             NextHop::Gateway { .. } | NextHop::Tunnel(_) => {
                 self.counters.bump("drop.no_route");
-                return;
+                return None;
             }
         };
-        let Some(p) = self.ports.get_mut(port) else {
+        if port >= self.ports.len() {
             self.counters.bump("drop.unknown_port");
-            return;
-        };
-        if packet.len() > p.mtu {
-            self.counters.bump("drop.too_big");
-            let mtu = u32::try_from(p.mtu).unwrap_or(u32::MAX);
-            self.icmp_error(now, IcmpError::PacketTooBig { mtu }, packet, tx);
-            return;
+            return None;
         }
-        p.nd.send_ipv6(now, next, packet, tx);
+        Some((port, next))
     }
 
     /// Sends an ICMPv6 error about `offending`, rate-limited (RFC 4443 2.4).

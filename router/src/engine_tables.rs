@@ -29,6 +29,30 @@ pub fn neighbors(engine: &Engine) -> Table {
     t
 }
 
+/// How much state the router holds: the engine's neighbors, routes and
+/// tunnels, then what the core adds (bindings, timers...). A soak watches
+/// these stay flat.
+pub fn sizes(engine: &Engine, core: &[(&str, usize)]) -> Table {
+    let mut t = Table::new("sizes", &["state", "entries"]);
+    let neighbors: usize = (0..engine.port_count())
+        .filter_map(|p| engine.nd(p))
+        .map(|nd| nd.neighbors().count())
+        .sum();
+    let routes = engine.routes();
+    let rows = [
+        ("neighbors", neighbors),
+        (
+            "routes",
+            routes.iter(RouteTable::Destination).count() + routes.iter(RouteTable::Source).count(),
+        ),
+        ("tunnels", routes.tunnels().len()),
+    ];
+    for (name, n) in rows.iter().chain(core) {
+        t.row(vec![(*name).into(), n.to_string()]);
+    }
+    t
+}
+
 /// The IPv6-in-IPv6 tunnels with their users and traffic.
 pub fn tunnels(engine: &Engine) -> Table {
     let mut t = Table::new(

@@ -4,6 +4,8 @@
 //!   plus the ND message builders that smoltcp lacks.
 //! - [`nd`]: neighbor cache with RFC 4861 NUD and router-side ND, a core without I/O.
 //! - [`fib`]: longest-prefix-match forwarding table.
+//! - [`gso`]: superframes and partial checksums from TAPs with offloads: checks,
+//!   segmentation and coalescing (GSO/GRO in userspace).
 //! - [`tunnel`]: IPv6-in-IPv6 (RFC 2473) encapsulation and decapsulation.
 //! - [`routes`]: destination and source routes and the tunnels they use, kept consistent.
 //! - [`icmp`]: the ICMPv6 errors a router sends (RFC 4443) and their rate limit.
@@ -38,6 +40,7 @@ pub mod ctl;
 pub mod engine;
 pub mod engine_tables;
 pub mod fib;
+pub mod gso;
 pub mod heartbeat;
 pub mod icmp;
 pub mod mac;

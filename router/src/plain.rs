@@ -3,7 +3,7 @@
 //! [`Engine`] with static configuration: the first proof
 //! that the data plane works, and the router of the first namespace test.
 
-use crate::core::{Core, PortId, Tx};
+use crate::core::{Core, PortId, Rx, Tx};
 use crate::counters::Counters;
 use crate::ctl::{Request, Response};
 use crate::engine::{Engine, EngineEvent, EnginePort};
@@ -101,15 +101,28 @@ impl PlainRouter {
     }
 }
 
-impl Core for PlainRouter {
-    fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
-        match self.engine.on_frame(now, port, frame, tx) {
+impl PlainRouter {
+    fn on_event(&mut self, event: Option<EngineEvent<'_>>) {
+        match event {
             Some(EngineEvent::Local { .. }) => self.engine.counters.bump("drop.no_local_service"),
             Some(EngineEvent::Nd { port, event }) => {
                 log::debug!("port {port}: {event:?}")
             }
             None => {}
         }
+    }
+}
+
+impl Core for PlainRouter {
+    fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
+        let event = self.engine.on_frame(now, port, frame, tx);
+        self.on_event(event);
+    }
+
+    /// Superframes are forwarded whole ([`Engine::on_rx`]).
+    fn on_rx(&mut self, now: Instant, port: PortId, rx: Rx<'_>, tx: &mut dyn Tx) {
+        let event = self.engine.on_rx(now, port, rx, tx);
+        self.on_event(event);
     }
 
     fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) {

@@ -1,13 +1,17 @@
 //! The `--port` syntax shared by every router binary:
-//! `[NETNS_PATH:]IFNAME[,addr=A/LEN][,prefix=P/LEN][,advertise][,link_local=LL][,mac=M][,mtu=N]`.
+//! `[NETNS_PATH:]IFNAME[,addr=A/LEN][,prefix=P/LEN][,advertise][,link_local=LL][,mac=M][,mtu=N][,offload=none|csum|tso|all]`.
 //!
 //! `addr=` gives the router an address and, by its length, an on-link prefix;
 //! `advertise` announces those prefixes in RAs. `prefix=P` is the plain router's
 //! shorthand for "take `P::1` and advertise `P`". `link_local=` replaces a MAG
-//! access port's fixed link-local address. Each binary takes a subset of the keys
+//! access port's fixed link-local address. `offload=` caps what the TAP asks
+//! the kernel for ([`crate::netio::OffloadWish`]): `none` where a packet socket
+//! (tapbridge's `attach:`) reads the device, since superframes and partial
+//! checksums do not survive it. Each binary takes a subset of the keys
 //! and refuses the others with [`PortSpec::only`].
 
 use crate::mac::Mac;
+use crate::netio::OffloadWish;
 use crate::plain::router_address;
 use ipnet::Ipv6Net;
 use std::net::Ipv6Addr;
@@ -28,10 +32,11 @@ pub struct PortSpec {
     pub link_local: Option<Ipv6Addr>,
     pub mac: Option<Mac>,
     pub mtu: Option<u32>,
+    pub offload: Option<OffloadWish>,
 }
 
 /// Every key a port spec may hold, in the order of the syntax.
-const KEYS: &str = "addr, prefix, advertise, link_local, mac, mtu";
+const KEYS: &str = "addr, prefix, advertise, link_local, mac, mtu, offload";
 
 impl PortSpec {
     /// Every own address: `addr=` values and the `::1` of each `prefix=`.
@@ -75,6 +80,7 @@ impl PortSpec {
             ("link_local", self.link_local.is_some()),
             ("mac", self.mac.is_some()),
             ("mtu", self.mtu.is_some()),
+            ("offload", self.offload.is_some()),
         ];
         match given
             .iter()
@@ -112,6 +118,7 @@ impl FromStr for PortSpec {
             link_local: None,
             mac: None,
             mtu: None,
+            offload: None,
         };
         for part in parts {
             if part == "advertise" {
@@ -128,6 +135,7 @@ impl FromStr for PortSpec {
                 "link_local" => spec.link_local = Some(value.parse().map_err(|e| bad(&e))?),
                 "mac" => spec.mac = Some(value.parse().map_err(|_| bad(&"not a MAC address"))?),
                 "mtu" => spec.mtu = Some(value.parse().map_err(|e| bad(&e))?),
+                "offload" => spec.offload = Some(value.parse().map_err(|e| bad(&e))?),
                 _ => return Err(format!("{key:?}: unknown key ({KEYS})")),
             }
         }
@@ -159,6 +167,7 @@ mod tests {
         assert_eq!(spec.prefixes.len(), 2);
         assert_eq!(spec.mac, Some(Mac([2, 0, 0, 0, 0, 1])));
         assert_eq!(spec.mtu, Some(1400));
+        assert_eq!(spec.offload, None);
         assert_eq!(
             spec.all_addresses()[0],
             "2001:db8:1::1/64".parse::<Ipv6Net>().unwrap()
@@ -221,6 +230,10 @@ mod tests {
     fn errors_name_the_field() {
         let e = "eth0,prefix=nope".parse::<PortSpec>().err().unwrap();
         assert!(e.starts_with("prefix=\"nope\""), "{e}");
+        let quiet: PortSpec = "eth0,offload=none".parse().unwrap();
+        assert_eq!(quiet.offload, Some(OffloadWish::None));
+        let e = "eth0,offload=max".parse::<PortSpec>().err().unwrap();
+        assert!(e.starts_with("offload=\"max\""), "{e}");
         let e = "eth0,speed=10".parse::<PortSpec>().err().unwrap();
         assert!(e.contains("unknown key"), "{e}");
         assert!("/run/netns/h1:".parse::<PortSpec>().is_err());

@@ -4,17 +4,21 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use argh::FromArgs;
-use netns_tests::{bench_forward, binaries, plain_router};
+use netns_tests::domain::Binaries;
+use netns_tests::{bench_forward, binaries, plain_router, soak, superframes};
 
 /// Run a tapmip lab scenario (needs root or `unshare -Urnm`, and /dev/net/tun).
 #[derive(FromArgs)]
 struct Args {
-    /// scenario: plain-router | bench-forward
+    /// scenario: plain-router | superframes | bench-forward | soak
     #[argh(positional)]
     scenario: String,
     /// the tapmip-router binary (default: next to this one)
     #[argh(option)]
     router: Option<PathBuf>,
+    /// soak: how many live migrations
+    #[argh(option, default = "1000")]
+    migrations: usize,
 }
 
 fn main() -> ExitCode {
@@ -25,11 +29,25 @@ fn main() -> ExitCode {
         .map_err(netns_tests::LabError::Check);
     let result = match args.scenario.as_str() {
         "plain-router" => router.and_then(|router| plain_router::run(&router)),
+        "superframes" => router.and_then(|router| superframes::run(&router)),
         "bench-forward" => router
-            .and_then(|router| bench_forward::run(&router))
+            .and_then(|router| bench_forward::run(&router, Binaries::siblings().ok()))
             .map(|figures| bench_forward::report(&figures)),
+        "soak" => soak::run(args.migrations, 100).and_then(|samples| {
+            let (table, grew) = soak::report(&samples);
+            println!("{table}");
+            match grew.is_empty() {
+                true => Ok(()),
+                false => Err(netns_tests::LabError::Check(format!(
+                    "grew: {}",
+                    grew.join("; ")
+                ))),
+            }
+        }),
         other => {
-            eprintln!("unknown scenario {other:?} (known: plain-router, bench-forward)");
+            eprintln!(
+                "unknown scenario {other:?} (known: plain-router, superframes, bench-forward, soak)"
+            );
             return ExitCode::FAILURE;
         }
     };

@@ -1,5 +1,5 @@
 //! Live migration of a VM between MAGs, as the hypervisors' network side sees it
-//! (PAPER.md "Testbed"): pre-copy of the VM's memory between the two hypervisor
+//! (the paper's testbed): pre-copy of the VM's memory between the two hypervisor
 //! hosts over the routed path through the LMA (so it crosses the emulated WAN),
 //! stop-and-copy (the VM's port is paused), the move of its port to the new MAG's
 //! access link, then resume and the guest's unsolicited NAs. The VM's interface

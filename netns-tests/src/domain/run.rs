@@ -79,6 +79,9 @@ pub struct Tuning {
     pub mag_args: Vec<String>,
     /// Segments captured from the very first frame, into `<workdir>/<segment>.pcap`.
     pub capture: Vec<String>,
+    /// HEARTBEAT_INTERVAL of the LMA and the MAGs (RFC 5847): how fast a
+    /// restart is noticed.
+    pub heartbeat_interval_ms: u64,
 }
 
 impl Tuning {
@@ -99,6 +102,7 @@ impl Default for Tuning {
             lifetime_s: 3600,
             mag_args: Vec::new(),
             capture: Vec::new(),
+            heartbeat_interval_ms: 5_000,
         }
     }
 }
@@ -171,6 +175,15 @@ impl Domain {
         for host in t.nodes().iter().filter(|n| !routers.contains(n)) {
             host::configure(&self.lab, host)?;
         }
+        // The routers' TAPs outlive their processes, as on a real host: a
+        // router that crashes and starts again opens the same devices, still
+        // joined to their segments.
+        for (r, ifaces) in self.router_interfaces() {
+            for i in ifaces {
+                self.lab
+                    .exec(&r, &["ip", "tuntap", "add", "dev", &i, "mode", "tap"])?;
+            }
+        }
         let policy = self.lab.workdir().join("policy.toml");
         std::fs::write(&policy, t.policy_toml()).map_err(|error| LabError::Io {
             what: format!("writing {}", policy.display()),
@@ -181,21 +194,14 @@ impl Domain {
             t.nodes().join(", "),
             self.lab.workdir().display()
         ));
-        self.start_lma(&policy)?;
+        self.start_lma(&policy, tuning)?;
         for m in &t.mags {
             self.start_mag(m, &policy, tuning)?;
         }
-        for r in &routers {
-            let ifaces: Vec<String> = if r == "lma" {
-                std::iter::once("core".to_string())
-                    .chain(t.mags.iter().map(Mag::wan_segment))
-                    .collect()
-            } else {
-                vec!["wan".into(), "access".into()]
-            };
+        for (r, ifaces) in self.router_interfaces() {
             for i in ifaces {
-                host::wait_for_link(&self.lab, r, &i, Duration::from_secs(10)).map_err(|e| {
-                    LabError::Check(format!("{e}; {r}'s log:\n{}", self.lab.log_of(r)))
+                host::wait_for_link(&self.lab, &r, &i, Duration::from_secs(10)).map_err(|e| {
+                    LabError::Check(format!("{e}; {r}'s log:\n{}", self.lab.log_of(&r)))
                 })?;
             }
         }
@@ -205,7 +211,43 @@ impl Domain {
         self.boot_guests()
     }
 
-    fn start_lma(&mut self, policy: &Path) -> Result<(), LabError> {
+    /// Each router's namespace and the TAPs it opens there.
+    fn router_interfaces(&self) -> Vec<(String, Vec<String>)> {
+        let t = &self.topology;
+        let lma = std::iter::once("core".to_string())
+            .chain(t.mags.iter().map(Mag::wan_segment))
+            .collect();
+        std::iter::once(("lma".to_string(), lma))
+            .chain(
+                t.mags
+                    .iter()
+                    .map(|m| (m.name.clone(), vec!["wan".into(), "access".into()])),
+            )
+            .collect()
+    }
+
+    /// Kills router `name` (`lma` or a MAG) with SIGKILL, as a crash, and starts
+    /// it again at once with the same command line: it knows no binding, and
+    /// its TAPs are where it left them.
+    pub fn crash_and_restart(&mut self, name: &str) -> Result<(), LabError> {
+        self.lab.kill(name)?;
+        say(&format!("{name} killed (SIGKILL), starting it again"));
+        self.lab.respawn(name)?;
+        let sock = self.sock(name);
+        crate::wait::until(Duration::from_secs(10), || {
+            Ok(self.router(name, &router::ctl::Request::Status {}).ok())
+        })?
+        .map(|_| ())
+        .ok_or_else(|| {
+            LabError::Check(format!(
+                "{name} did not answer on {} after its restart; its log:\n{}",
+                sock.display(),
+                self.lab.log_of(name)
+            ))
+        })
+    }
+
+    fn start_lma(&mut self, policy: &Path, tuning: &Tuning) -> Result<(), LabError> {
         let t = &self.topology;
         let mut args: Vec<String> = vec![
             path_str(&self.binaries.lma)?.into(),
@@ -217,6 +259,8 @@ impl Domain {
             path_str(&self.sock("lma"))?.into(),
             "--ra-interval-ms".into(),
             "2000".into(),
+            "--heartbeat-interval-ms".into(),
+            tuning.heartbeat_interval_ms.to_string(),
             "--port".into(),
             format!("core,addr={},advertise", lma_core_address()),
         ];
@@ -251,6 +295,8 @@ impl Domain {
             tuning.mag_ra_interval_ms.to_string(),
             "--lifetime".into(),
             tuning.lifetime_s.to_string(),
+            "--heartbeat-interval-ms".into(),
+            tuning.heartbeat_interval_ms.to_string(),
         ];
         args.extend(tuning.mag_args.iter().cloned());
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -1,5 +1,5 @@
 //! The lab's topology: which MAGs, VMs and correspondents exist, and how every
-//! address, MAC and link follows from that (DESIGN.md "The lab").
+//! address, MAC and link follows from that (README.md, "A lab to play with").
 //!
 //! ```toml
 //! seed = 1              # link emulation RNG

@@ -63,10 +63,10 @@ const FIELDS: &[&str] = &[
 const MH_PBU: &str = "5";
 const MH_PBA: &str = "6";
 const ICMP_RS: &str = "133";
+const ICMP_MLD2_REPORT: &str = "143";
 const ICMP_RA: &str = "134";
 const ICMP_NS: &str = "135";
 const ICMP_NA: &str = "136";
-const ICMP_MLDV2_REPORT: &str = "143";
 /// RFC 903's request reverse: a hypervisor's announcement of a migrated guest.
 const RARP_REQUEST_REVERSE: &str = "3";
 
@@ -74,9 +74,6 @@ const RARP_REQUEST_REVERSE: &str = "3";
 enum Kind {
     /// What makes a MAG notice a node (RFC 5213 6.9.1): the `what` of the event.
     Trigger(String),
-    /// A frame only the MAG's "unknown source" trigger attaches on (an MLD
-    /// report, which a booting guest sends first).
-    Unknown(String),
     Pbu {
         seq: String,
         what: String,
@@ -221,6 +218,9 @@ fn parse_row(segment: &str, line: &str) -> Option<Frame> {
         }
         _ if get("arp.opcode") == RARP_REQUEST_REVERSE => Kind::Trigger("RARP announcement".into()),
         (_, ICMP_RS) => Kind::Trigger("RS".into()),
+        // The MAGs take any frame from a node they do not know yet as its
+        // attachment; an interface coming up sends MLD reports first.
+        (_, ICMP_MLD2_REPORT) => Kind::Trigger(format!("MLD report from {src}")),
         (_, ICMP_NS) if src == "::" => {
             Kind::Trigger(format!("DAD NS {}", get("icmpv6.nd.ns.target_address")))
         }
@@ -228,7 +228,6 @@ fn parse_row(segment: &str, line: &str) -> Option<Frame> {
             "Unsolicited NA {}",
             get("icmpv6.nd.na.target_address")
         )),
-        (_, ICMP_MLDV2_REPORT) => Kind::Unknown("MLDv2 report (unknown source)".into()),
         (_, ICMP_RA) => Kind::Ra {
             prefixes: prefixes("icmpv6.opt.prefix", "icmpv6.opt.prefix.length"),
         },
@@ -293,9 +292,7 @@ fn select<'a>(frames: &'a [Frame], vm_mac: &str) -> Result<Picked<'a>, LabError>
         .iter()
         .rposition(|f| from_vm(f) && Some(f.segment.as_str()) != here)
         .map_or(0, |i| i + 1);
-    // A frame only the "unknown source" trigger attaches on counts too: a
-    // booting guest's first frame is an MLD report.
-    let candidate = |f: &Frame| from_vm(f) && matches!(f.kind, Kind::Trigger(_) | Kind::Unknown(_));
+    let candidate = |f: &Frame| from_vm(f) && matches!(f.kind, Kind::Trigger(_));
     let (last, pbu_at) = frames
         .iter()
         .enumerate()
@@ -359,7 +356,7 @@ fn events(p: &Picked, names: &HashMap<String, String>) -> Vec<LadderEvent> {
         what,
     };
     let mut out = Vec::new();
-    if let Kind::Trigger(what) | Kind::Unknown(what) = &p.trigger.kind {
+    if let Kind::Trigger(what) = &p.trigger.kind {
         let more = match p.more_triggers {
             0 => String::new(),
             n => format!(" (and {n} more before the PBU)"),

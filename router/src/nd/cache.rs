@@ -146,6 +146,18 @@ impl NeighborCache {
         true
     }
 
+    /// The link-layer address for sending to `ip` now, if it is known, with the
+    /// NUD step sending takes (STALE -> DELAY, RFC 4861 7.3.3); nothing is queued
+    /// when it is not (see [`NeighborCache::resolve`]).
+    pub fn resolved(&mut self, now: Instant, ip: Ipv6Addr) -> Option<Mac> {
+        let entry = self.entries.get(&ip)?;
+        let mac = entry.mac?;
+        if entry.state == NudState::Stale {
+            self.enter(now, ip, NudState::Delay);
+        }
+        Some(mac)
+    }
+
     /// Looks up the link-layer address for sending `packet` to `ip` (RFC 4861 7.2.2, 7.3.3).
     pub fn resolve(&mut self, now: Instant, ip: Ipv6Addr, packet: &[u8]) -> Resolution {
         let limit = self.cfg.max_queue_per_neighbor;

@@ -107,6 +107,12 @@ impl NdPort {
         Ok(event)
     }
 
+    /// The link-layer address of the unicast on-link `next_hop` if it is known
+    /// (sending to it then needs no queue); see [`NeighborCache::resolved`].
+    pub fn resolved(&mut self, now: Instant, next_hop: Ipv6Addr) -> Option<Mac> {
+        self.cache.resolved(now, next_hop)
+    }
+
     /// Sends a whole IPv6 packet to the on-link `next_hop`, resolving it first if needed.
     /// A multicast `next_hop` maps straight to its group address (RFC 4861 7.2.1).
     pub fn send_ipv6(&mut self, now: Instant, next_hop: Ipv6Addr, packet: &[u8], tx: &mut dyn Tx) {

@@ -2,9 +2,12 @@
 //!
 //! The core's only clock is this loop's: monotonic time since the loop was made,
 //! as a [`crate::Instant`]. Its only timer is [`Core::poll_at`], which bounds each
-//! poll. Frames the core sends are written at once; a full device queue drops them.
-//! An optional UDP socket ([`EventLoop::with_datagram_socket`]) carries a core's
-//! datagrams (RADIUS) on the same loop, so waiting for an answer blocks nothing.
+//! poll. Every ready port is read until it is empty; frames the core sends are
+//! written at once (a full device queue drops them), except the segments a port
+//! with offloads joins into superframes, written when the poll's work is done
+//! ([`Port::flush`]). An optional UDP socket ([`EventLoop::with_datagram_socket`])
+//! carries a core's datagrams (RADIUS) on the same loop, so waiting for an
+//! answer blocks nothing.
 
 use std::io;
 use std::net::SocketAddr;
@@ -15,9 +18,10 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::control::ControlSocket;
 use super::stop::{Stop, StopReason};
-use super::tap::{MAX_FRAME, Port, Recv};
-use crate::core::{Core, PortId, Tx};
+use super::tap::{Port, RecvOffload};
+use crate::core::{Core, PortId, Rx, Tx};
 use crate::ctl::{Request, Response, parse_request, set_log_level};
+use crate::gso::{MAX_SUPERFRAME, Offload};
 use crate::{Duration, Instant};
 
 const STOP: Token = Token(usize::MAX);
@@ -49,6 +53,8 @@ pub struct EventLoop {
     datagram: Option<UdpSocket>,
     start: std::time::Instant,
     buf: Box<[u8]>,
+    /// Where a superframe is cut for a core that takes only ordinary frames.
+    scratch: Box<[u8]>,
 }
 
 impl EventLoop {
@@ -72,7 +78,9 @@ impl EventLoop {
             control: None,
             datagram: None,
             start: std::time::Instant::now(),
-            buf: vec![0; MAX_FRAME].into_boxed_slice(),
+            // One octet more than the largest frame tells a cut one.
+            buf: vec![0; MAX_SUPERFRAME + 1].into_boxed_slice(),
+            scratch: vec![0; MAX_SUPERFRAME].into_boxed_slice(),
         })
     }
 
@@ -152,8 +160,21 @@ impl EventLoop {
         Ok(())
     }
 
-    /// One poll: due timers, then every ready port read until it is empty.
+    /// One poll: due timers, then every ready port read until it is empty, then
+    /// what the ports hold written.
     fn turn<C: Core>(
+        &mut self,
+        core: &mut C,
+        until: Option<std::time::Instant>,
+    ) -> Result<Option<StopReason>, LoopError> {
+        let result = self.serve(core, until);
+        for port in &mut self.ports {
+            port.flush();
+        }
+        result
+    }
+
+    fn serve<C: Core>(
         &mut self,
         core: &mut C,
         until: Option<std::time::Instant>,
@@ -172,6 +193,7 @@ impl EventLoop {
             datagram,
             start,
             buf,
+            scratch,
         } = self;
         if let Err(error) = poll.poll(events, timeout) {
             if error.kind() == io::ErrorKind::Interrupted {
@@ -189,7 +211,7 @@ impl EventLoop {
             } else if token == DATAGRAM {
                 read_datagrams(core, ports, datagram, buf, *start);
             } else if token != STOP {
-                read_port(core, ports, datagram, token.0, buf, *start)?;
+                read_port(core, ports, datagram, token.0, (buf, scratch), *start)?;
             } else if until.is_none() {
                 // While draining the stop was already acted on: repeats are ignored.
                 let taken = stop.take().map_err(|error| LoopError::Poll {
@@ -227,22 +249,24 @@ fn clock(start: std::time::Instant) -> Instant {
     Instant::from_micros(i64::try_from(start.elapsed().as_micros()).unwrap_or(i64::MAX))
 }
 
-/// Reads `id` until its queue is empty, handing each frame to the core.
+/// Reads `id` until its queue is empty, handing each frame to the core: an
+/// ordinary one to [`Core::on_frame`], one that still needs offload work to
+/// [`Core::on_rx`] once its header proved true.
 fn read_port<C: Core>(
     core: &mut C,
     ports: &mut [Port],
     datagram: &Option<UdpSocket>,
     id: PortId,
-    buf: &mut [u8],
+    (buf, scratch): (&mut [u8], &mut [u8]),
     start: std::time::Instant,
 ) -> Result<(), LoopError> {
     loop {
         let Some(port) = ports.get_mut(id) else {
             return Ok(());
         };
-        let n = match port.recv(buf) {
-            Ok(Recv::Frame(n)) => n,
-            Ok(Recv::Empty) => return Ok(()),
+        let (n, vnet) = match port.recv_offload(buf) {
+            Ok(RecvOffload::Frame { len, vnet }) => (len, vnet),
+            Ok(RecvOffload::Empty) => return Ok(()),
             Err(error) => {
                 return Err(LoopError::Recv {
                     dev: port.name().to_string(),
@@ -250,8 +274,26 @@ fn read_port<C: Core>(
                 });
             }
         };
-        let frame = buf.get(..n).unwrap_or_default();
-        core.on_frame(clock(start), id, frame, &mut PortTx::new(ports, datagram));
+        if n >= buf.len() {
+            // Filled the whole buffer: the kernel may have cut it.
+            port.count_bad_offload();
+            continue;
+        }
+        let frame = &mut buf[..n];
+        let offload = match Offload::from_vnet(&vnet, frame) {
+            Ok(offload) => offload,
+            Err(e) => {
+                port.count_bad_offload();
+                log::debug!("{}: dropped a {n}-byte frame: {e}", port.name());
+                continue;
+            }
+        };
+        let tx = &mut PortTx::new(ports, datagram);
+        if offload.is_none() {
+            core.on_frame(clock(start), id, frame, tx);
+        } else {
+            core.on_rx(clock(start), id, Rx::new(frame, offload, scratch), tx);
+        }
     }
 }
 
@@ -312,7 +354,7 @@ fn serve_control<C: Core>(
     }
 }
 
-/// Writes each frame to its port and each datagram to the socket at once; never
+/// Hands each frame to its port and each datagram to the socket at once; never
 /// blocks.
 struct PortTx<'a> {
     ports: &'a mut [Port],
@@ -322,6 +364,16 @@ struct PortTx<'a> {
 impl<'a> PortTx<'a> {
     fn new(ports: &'a mut [Port], datagram: &'a Option<UdpSocket>) -> Self {
         PortTx { ports, datagram }
+    }
+}
+
+impl PortTx<'_> {
+    fn port(&mut self, port: PortId) -> Option<&mut Port> {
+        let p = self.ports.get_mut(port);
+        if p.is_none() {
+            log::warn!("core sent a frame to port {port}, which does not exist");
+        }
+        p
     }
 }
 
@@ -338,13 +390,18 @@ impl Tx for PortTx<'_> {
     }
 
     fn send(&mut self, port: PortId, frame: &[u8]) {
-        match self.ports.get_mut(port) {
-            Some(p) => {
-                if let Err(e) = p.send(frame) {
-                    log::debug!("{}: dropped a {}-byte frame: {e}", p.name(), frame.len());
-                }
-            }
-            None => log::warn!("core sent a frame to port {port}, which does not exist"),
+        if let Some(p) = self.port(port)
+            && let Err(e) = p.send(frame)
+        {
+            log::debug!("{}: dropped a {}-byte frame: {e}", p.name(), frame.len());
+        }
+    }
+
+    fn send_offload(&mut self, port: PortId, frame: &[u8], offload: &Offload) {
+        if let Some(p) = self.port(port)
+            && let Err(e) = p.send_offload(frame, offload)
+        {
+            log::debug!("{}: dropped a {}-byte frame: {e}", p.name(), frame.len());
         }
     }
 }

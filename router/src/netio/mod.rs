@@ -11,8 +11,9 @@ pub mod logger;
 pub mod netns;
 mod stop;
 pub mod tap;
+mod tun;
 
 pub use event_loop::{EventLoop, LoopError};
-pub use netns::{NetnsError, open_tap, within};
+pub use netns::{NetnsError, open_tap, open_tap_with, within};
 pub use stop::{Stop, StopHandle, StopReason};
-pub use tap::{Port, PortError, PortStats};
+pub use tap::{OffloadWish, Offloads, Port, PortError, PortStats};

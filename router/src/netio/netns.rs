@@ -10,7 +10,7 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use super::tap::{Port, PortError};
+use super::tap::{OffloadWish, Port, PortError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetnsError {
@@ -29,10 +29,20 @@ pub enum NetnsError {
 /// Opens TAP `name` in the network namespace file `netns` (e.g. `/run/netns/h1` or
 /// `/proc/PID/ns/net`), or in the current namespace when `netns` is `None`.
 pub fn open_tap(netns: Option<&Path>, name: &str, mtu: Option<u32>) -> Result<Port, NetnsError> {
+    open_tap_with(netns, name, mtu, OffloadWish::None)
+}
+
+/// [`open_tap`] asking for offloads up to `wish` ([`Port::open_with`]).
+pub fn open_tap_with(
+    netns: Option<&Path>,
+    name: &str,
+    mtu: Option<u32>,
+    wish: OffloadWish,
+) -> Result<Port, NetnsError> {
     let Some(path) = netns else {
-        return Port::open(name, mtu).map_err(NetnsError::Here);
+        return Port::open_with(name, mtu, wish).map_err(NetnsError::Here);
     };
-    within(path, || Port::open(name, mtu))?.map_err(|error| NetnsError::Port {
+    within(path, || Port::open_with(name, mtu, wish))?.map_err(|error| NetnsError::Port {
         path: path.to_path_buf(),
         error,
     })

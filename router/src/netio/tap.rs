@@ -1,21 +1,27 @@
 //! A [`Port`]: one TAP device whose frames the router reads and writes.
 //!
-//! The device is opened without packet info and without a vnet header, so every
-//! read is one whole Ethernet frame with final checksums, and every write is one
-//! frame handed to the kernel as if it had arrived on the wire.
+//! A port opened with [`Port::open`] has no packet info and no vnet header, so
+//! every read is one whole Ethernet frame with final checksums, and every write
+//! is one frame handed to the kernel as if it had arrived on the wire. A port
+//! opened with [`Port::open_with`] and offloads ([`super::tun`]) also reads
+//! superframes and partial checksums, each with its `virtio_net_hdr`, writes
+//! superframes whole, and joins the TCP segments written to it into
+//! superframes ([`Coalescer`]) until [`Port::flush`].
 
 use std::ffi::c_int;
-use std::fs::OpenOptions;
-use std::io;
+use std::fs::{File, OpenOptions};
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 
 use mio::event::Source;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
-use tun_tap::{Iface, Mode};
 
-const TUN_PATH: &str = "/dev/net/tun";
+use super::tun::{self, CreateError, TUN_PATH};
+pub use super::tun::{OffloadWish, Offloads};
+use crate::gso::{Coalescer, MAX_SUPERFRAME, Offload, to_plain};
+use crate::wire::virtio_net::{GsoType, HEADER_LEN, VirtioNetHdr, VirtioNetRepr};
 
 /// Largest frame a TAP device without vnet header hands us: the kernel segments
 /// GSO packets before they reach userspace, so 64 KiB plus an Ethernet header is
@@ -73,11 +79,28 @@ pub struct PortStats {
     pub tx_dropped_full: u64,
     /// Writes refused for any other reason (e.g. EIO while the interface is down).
     pub tx_errors: u64,
+    /// Superframes read (each also one of `rx_frames`).
+    pub rx_superframes: u64,
+    /// Frames dropped because their virtio-net header lied about them.
+    pub rx_bad_offload: u64,
+    /// Superframes written whole (each also one of `tx_frames`), built here by
+    /// joining segments or passed on as they came.
+    pub tx_superframes: u64,
+    /// Superframes the kernel side cannot take, cut here before writing.
+    pub tx_segmented: u64,
 }
 
 /// One TAP device, non-blocking, ready to register with mio.
 pub struct Port {
-    iface: Iface,
+    file: File,
+    name: String,
+    offloads: Offloads,
+    /// Joins the segments written to a port that takes superframes (boxed: a
+    /// port stays small for the enums that hold one).
+    coalescer: Option<Box<Coalescer>>,
+    /// Where a superframe the device cannot take is cut, or a partial
+    /// checksum completed.
+    scratch: Box<[u8]>,
     stats: PortStats,
 }
 
@@ -88,87 +111,306 @@ pub enum Recv {
     Empty,
 }
 
+/// What a non-blocking read of one frame gave on a port that may have offloads.
+pub enum RecvOffload {
+    /// A frame of `len` octets at the start of the buffer, and its header
+    /// (all zero on a port without one).
+    Frame {
+        len: usize,
+        vnet: VirtioNetRepr,
+    },
+    Empty,
+}
+
 impl Port {
     /// Creates (or attaches to) TAP device `name` in the current network namespace,
-    /// brings it up and sets its MTU when `mtu` is given.
+    /// brings it up and sets its MTU when `mtu` is given. No offloads.
     pub fn open(name: &str, mtu: Option<u32>) -> Result<Port, PortError> {
+        Port::open_with(name, mtu, OffloadWish::None)
+    }
+
+    /// [`Port::open`] asking for offloads up to `wish`; what the kernel granted
+    /// is logged and in [`Port::offloads`].
+    pub fn open_with(name: &str, mtu: Option<u32>, wish: OffloadWish) -> Result<Port, PortError> {
         if name.is_empty() || name.len() >= libc::IFNAMSIZ {
             return Err(PortError::BadName { dev: name.into() });
         }
-        let iface = Iface::without_packet_info(name, Mode::Tap)
-            .map_err(|e| explain_create_error(name, e))?;
+        let device = tun::create(name, wish).map_err(|e| explain_create_error(name, e))?;
         let os = |what| {
-            let dev = iface.name().to_string();
+            let dev = device.name.clone();
             move |error| PortError::Os { dev, what, error }
         };
-        iface
-            .set_non_blocking()
-            .map_err(os("setting non-blocking mode"))?;
+        set_non_blocking(&device.file).map_err(os("setting non-blocking mode"))?;
         let ctl = control_socket().map_err(os("opening a control socket"))?;
         if let Some(mtu) = mtu {
-            set_mtu(&ctl, iface.name(), mtu).map_err(os("setting the MTU"))?;
+            set_mtu(&ctl, &device.name, mtu).map_err(os("setting the MTU"))?;
         }
-        set_up(&ctl, iface.name()).map_err(os("bringing the interface up"))?;
+        set_up(&ctl, &device.name).map_err(os("bringing the interface up"))?;
+        let offloads = device.offloads;
+        // Superframes go out only where the kernel sends them too: the peer is a
+        // kernel stack that takes them, not a packet socket reading the device.
+        let coalescer = (offloads.tso6() || offloads.uso6())
+            .then(|| Box::new(Coalescer::new(offloads.tso6(), offloads.uso6())));
         Ok(Port {
-            iface,
+            file: device.file,
+            name: device.name,
+            offloads,
+            coalescer,
+            // A port without a header still gets frames from ports with one.
+            scratch: vec![0; MAX_SUPERFRAME].into_boxed_slice(),
             stats: PortStats::default(),
         })
     }
 
     pub fn name(&self) -> &str {
-        self.iface.name()
+        &self.name
     }
 
     pub fn stats(&self) -> PortStats {
         self.stats
     }
 
-    /// Reads one frame into `buf` without blocking.
+    pub fn offloads(&self) -> Offloads {
+        self.offloads
+    }
+
+    /// Reads one whole frame into `buf` without blocking. On a port with
+    /// offloads a frame that still needs work is dropped and counted: such a
+    /// port is read with [`Port::recv_offload`].
     pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<Recv> {
         loop {
-            match self.iface.recv(buf) {
-                Ok(n) => {
-                    self.stats.rx_frames += 1;
-                    self.stats.rx_bytes += n as u64;
-                    return Ok(Recv::Frame(n));
+            return match self.recv_offload(buf)? {
+                RecvOffload::Frame { len, vnet }
+                    if !vnet.needs_csum && vnet.gso_type.kind == GsoType::None =>
+                {
+                    Ok(Recv::Frame(len))
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Recv::Empty),
+                RecvOffload::Frame { .. } => {
+                    self.stats.rx_bad_offload += 1;
+                    continue;
+                }
+                RecvOffload::Empty => Ok(Recv::Empty),
+            };
+        }
+    }
+
+    /// Reads one frame into `buf` without blocking, with its virtio-net header.
+    pub fn recv_offload(&mut self, buf: &mut [u8]) -> io::Result<RecvOffload> {
+        let mut hdr = [0u8; HEADER_LEN];
+        loop {
+            let read = if self.offloads.vnet_hdr {
+                let mut iov = [IoSliceMut::new(&mut hdr), IoSliceMut::new(buf)];
+                self.file.read_vectored(&mut iov)
+            } else {
+                self.file.read(buf)
+            };
+            match read {
+                Ok(n) => {
+                    let len = if self.offloads.vnet_hdr {
+                        if n < HEADER_LEN {
+                            self.stats.rx_bad_offload += 1;
+                            continue;
+                        }
+                        n - HEADER_LEN
+                    } else {
+                        n
+                    };
+                    let vnet = VirtioNetRepr::parse(&VirtioNetHdr::new_unchecked(&hdr[..]))
+                        .unwrap_or_default();
+                    self.stats.rx_frames += 1;
+                    self.stats.rx_bytes += len as u64;
+                    if vnet.gso_type.kind != GsoType::None {
+                        self.stats.rx_superframes += 1;
+                    }
+                    return Ok(RecvOffload::Frame { len, vnet });
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(RecvOffload::Empty),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
         }
     }
 
-    /// Writes one frame without blocking. A full queue or a down interface drops
-    /// the frame and counts it, the way a NIC would; the loop never waits on it.
-    /// Returns the error when the frame was dropped, so the caller can log it.
+    /// Counts a frame [`Port::recv_offload`] returned whose header did not hold.
+    pub fn count_bad_offload(&mut self) {
+        self.stats.rx_bad_offload += 1;
+    }
+
+    /// Writes one whole frame without blocking. A full queue or a down interface
+    /// drops the frame and counts it, the way a NIC would; the loop never waits
+    /// on it. Returns the error when the frame was dropped, so the caller can log
+    /// it. On a port that takes superframes a TCP segment may instead be held to
+    /// be joined with the next ones: [`Port::flush`] writes what is held.
     pub fn send(&mut self, frame: &[u8]) -> Result<(), io::Error> {
-        loop {
-            match self.iface.send(frame) {
-                Ok(_) => {
-                    self.stats.tx_frames += 1;
-                    self.stats.tx_bytes += frame.len() as u64;
-                    return Ok(());
+        let Port {
+            file,
+            name,
+            offloads,
+            coalescer,
+            stats,
+            ..
+        } = self;
+        match coalescer {
+            Some(c) => {
+                c.push(frame, None, &mut |bytes, offload| {
+                    write_logged(file, name, *offloads, stats, bytes, offload)
+                });
+                Ok(())
+            }
+            None => write(file, *offloads, stats, frame, &Offload::NONE),
+        }
+    }
+
+    /// Writes a frame that still needs offload work: whole when the kernel side
+    /// takes it, else cut or completed here first.
+    pub fn send_offload(&mut self, frame: &[u8], offload: &Offload) -> Result<(), io::Error> {
+        if offload.gso.is_none()
+            && self.offloads.csum()
+            && let Port {
+                file,
+                name,
+                offloads,
+                coalescer: Some(c),
+                stats,
+                ..
+            } = self
+        {
+            c.push(frame, offload.partial, &mut |bytes, offload| {
+                write_logged(file, name, *offloads, stats, bytes, offload)
+            });
+            return Ok(());
+        }
+        self.flush();
+        if self.takes(offload) {
+            return write(
+                &mut self.file,
+                self.offloads,
+                &mut self.stats,
+                frame,
+                offload,
+            );
+        }
+        let Port {
+            file,
+            name,
+            offloads,
+            scratch,
+            stats,
+            ..
+        } = self;
+        if offload.gso.is_some() {
+            stats.tx_segmented += 1;
+        }
+        let mut emit = |seg: &[u8]| write_logged(file, name, *offloads, stats, seg, &Offload::NONE);
+        let cut = to_plain(frame, offload, scratch, &mut emit);
+        cut.map(|_| ()).map_err(|e| {
+            self.stats.tx_errors += 1;
+            io::Error::new(io::ErrorKind::InvalidInput, e)
+        })
+    }
+
+    /// Whether the kernel side of this port takes `offload` as it is.
+    fn takes(&self, offload: &Offload) -> bool {
+        let o = &self.offloads;
+        match &offload.gso {
+            Some(gso) => match (gso.layout.tcp, gso.layout.ipv6) {
+                (true, true) => o.tso6() && (!gso.ecn || o.tso_ecn()),
+                (true, false) => o.tso4() && (!gso.ecn || o.tso_ecn()),
+                (false, true) => o.uso6(),
+                (false, false) => o.uso4(),
+            },
+            None => offload.partial.is_none() || o.csum(),
+        }
+    }
+
+    /// Writes the superframe being joined, if any.
+    pub fn flush(&mut self) {
+        let Port {
+            file,
+            name,
+            offloads,
+            coalescer,
+            stats,
+            ..
+        } = self;
+        if let Some(c) = coalescer {
+            c.flush(&mut |bytes, offload| {
+                write_logged(file, name, *offloads, stats, bytes, offload)
+            });
+        }
+    }
+}
+
+/// [`write`], logging a drop: for writes whose caller is no longer there.
+fn write_logged(
+    file: &mut File,
+    name: &str,
+    offloads: Offloads,
+    stats: &mut PortStats,
+    frame: &[u8],
+    offload: &Offload,
+) {
+    if let Err(e) = write(file, offloads, stats, frame, offload) {
+        log::debug!("{name}: dropped a {}-byte frame: {e}", frame.len());
+    }
+}
+
+/// One write of one frame, behind its header on a port that has one.
+fn write(
+    file: &mut File,
+    offloads: Offloads,
+    stats: &mut PortStats,
+    frame: &[u8],
+    offload: &Offload,
+) -> io::Result<()> {
+    let hdr = offload.to_vnet().to_bytes();
+    loop {
+        let written = if offloads.vnet_hdr {
+            file.write_vectored(&[IoSlice::new(&hdr), IoSlice::new(frame)])
+        } else {
+            file.write(frame)
+        };
+        match written {
+            Ok(_) => {
+                stats.tx_frames += 1;
+                stats.tx_bytes += frame.len() as u64;
+                if offload.gso.is_some() {
+                    stats.tx_superframes += 1;
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let full = e.kind() == io::ErrorKind::WouldBlock
-                        || e.raw_os_error() == Some(libc::ENOBUFS);
-                    if full {
-                        self.stats.tx_dropped_full += 1;
-                    } else {
-                        self.stats.tx_errors += 1;
-                    }
-                    return Err(e);
+                return Ok(());
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let full = e.kind() == io::ErrorKind::WouldBlock
+                    || e.raw_os_error() == Some(libc::ENOBUFS);
+                if full {
+                    stats.tx_dropped_full += 1;
+                } else {
+                    stats.tx_errors += 1;
                 }
+                return Err(e);
             }
         }
     }
 }
 
+fn set_non_blocking(file: &File) -> io::Result<()> {
+    // SAFETY: fcntl(2) F_GETFL/F_SETFL take and return integers only.
+    let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    let r = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 impl AsRawFd for Port {
     fn as_raw_fd(&self) -> RawFd {
-        self.iface.as_raw_fd()
+        self.file.as_raw_fd()
     }
 }
 
@@ -260,12 +502,11 @@ fn explain_open_error(e: io::Error) -> PortError {
     }
 }
 
-/// tun-tap reports the open of `/dev/net/tun` and the TUNSETIFF ioctl with the same
-/// error type; opening the device again tells the two apart.
-fn explain_create_error(dev: &str, e: io::Error) -> PortError {
-    if let Err(open) = check_tun_access() {
-        return open;
-    }
+fn explain_create_error(dev: &str, e: CreateError) -> PortError {
+    let e = match e {
+        CreateError::Open(e) => return explain_open_error(e),
+        CreateError::SetIff(e) => e,
+    };
     match e.raw_os_error() {
         Some(libc::EPERM) | Some(libc::EACCES) => PortError::NoNetAdmin { dev: dev.into() },
         Some(libc::EBUSY) | Some(libc::EINVAL) => PortError::Busy { dev: dev.into() },

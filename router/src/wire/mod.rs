@@ -2,8 +2,9 @@
 //! section 6.1) carrying Proxy Binding Update and Acknowledgement messages
 //! (RFC 5213 section 8), Heartbeats (RFC 5847) and Binding Errors (RFC 6275
 //! 6.1.9), and their mobility options; RADIUS (RFC 2865), which the routers
-//! speak to their AAA server ([`crate::aaa`]); and Reverse ARP (RFC 903), the
-//! announcement hypervisors send for a migrated guest.
+//! speak to their AAA server ([`crate::aaa`]); the virtio-net header a TAP
+//! with offloads puts before each frame ([`virtio_net`]); and Reverse ARP
+//! (RFC 903), the announcement hypervisors send for a migrated guest.
 //!
 //! Every format follows smoltcp's `src/wire` shape: a zero-copy view
 //! (`MhPacket`, `MhOption`) whose accessors never panic once `check_len`
@@ -92,6 +93,7 @@ mod radius;
 mod radius_access;
 mod rarp;
 mod status;
+pub mod virtio_net;
 
 pub use binding_error::{
     BE_STATUS_UNKNOWN_BINDING, BE_STATUS_UNRECOGNIZED_MH_TYPE, BindingErrorRepr,

@@ -1,0 +1,211 @@
+//! GRO in userspace: consecutive segments of one flow joined into a superframe
+//! for a TAP whose kernel side takes superframes.
+//!
+//! TCP follows Linux's `tcp_gro_receive`: same addresses, ports,
+//! acknowledgment, window, options and flags but PSH; contiguous sequence
+//! numbers; equal segments, only the last one shorter. UDP follows
+//! `udp_gro_receive_segment`: same addresses and ports, datagrams of one size,
+//! only the last one shorter, at most [`MAX_UDP_SEGMENTS`]; the receiving kernel
+//! hands its socket the datagrams one by one again. Every segment's checksum is
+//! verified before it joins, since the superframe leaves with a partial one that
+//! the receiver does not check. One flow at a time, so the order of frames on
+//! the port never changes.
+
+use super::{
+    ETH_LEN, Gso, IPV6_LEN, Layout, MAX_IP_PAYLOAD, MAX_SUPERFRAME, Offload, TCP_CSUM, TCP_CWR,
+    TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, UDP_CSUM, be32, l4_checksum_ok, pseudo_header,
+    put16,
+};
+
+/// Datagrams per UDP superframe, as Linux's `UDP_GRO_CNT_MAX`.
+pub const MAX_UDP_SEGMENTS: usize = 64;
+
+/// The superframe being built.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    layout: Layout,
+    /// Payload of the first segment: the segment size of the superframe.
+    size: usize,
+    segments: usize,
+    /// TCP: the sequence number the next segment must have.
+    next_seq: u32,
+    /// A short (or TCP PSH) segment ended the burst: nothing more joins.
+    closed: bool,
+    /// The first segment's own offload, for writing it alone.
+    first: Offload,
+}
+
+/// Joins TCP/IPv6 segments (`tcp`) and UDP/IPv6 datagrams (`udp`) written to one
+/// port; see the module documentation.
+pub struct Coalescer {
+    tcp: bool,
+    udp: bool,
+    buf: Box<[u8]>,
+    len: usize,
+    pending: Option<Pending>,
+}
+
+impl Coalescer {
+    pub fn new(tcp: bool, udp: bool) -> Coalescer {
+        Coalescer {
+            tcp,
+            udp,
+            buf: vec![0; MAX_SUPERFRAME].into_boxed_slice(),
+            len: 0,
+            pending: None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_none()
+    }
+
+    /// Takes `frame` in (with its `partial` checksum, if it has one), or writes
+    /// it through `write` when it cannot join; what was pending is written first
+    /// whenever `frame` does not extend it.
+    pub fn push(
+        &mut self,
+        frame: &[u8],
+        partial: Option<(usize, usize)>,
+        write: &mut dyn FnMut(&[u8], &Offload),
+    ) {
+        let own = Offload { partial, gso: None };
+        let Some(layout) = self.candidate(frame, partial) else {
+            self.flush(write);
+            write(frame, &own);
+            return;
+        };
+        if self.extends(frame, &layout) {
+            self.append(frame, &layout);
+            return;
+        }
+        self.flush(write);
+        let payload = layout.end - layout.headers;
+        self.buf[..frame.len()].copy_from_slice(frame);
+        self.len = frame.len();
+        let (next_seq, closed) = if layout.tcp {
+            let seq = be32(frame, layout.l4 + 4).wrapping_add(payload as u32);
+            (seq, frame[layout.l4 + 13] & TCP_PSH != 0)
+        } else {
+            (0, false)
+        };
+        self.pending = Some(Pending {
+            layout,
+            size: payload,
+            segments: 1,
+            next_seq,
+            closed,
+            first: own,
+        });
+    }
+
+    /// The layout of a TCP or UDP over IPv6 segment that may join a superframe:
+    /// data, nothing after the IP packet, a right checksum (or a partial one at
+    /// its place); TCP with plain ACK or PSH+ACK flags.
+    fn candidate(&self, frame: &[u8], partial: Option<(usize, usize)>) -> Option<Layout> {
+        let layout = Layout::parse(frame).ok()?;
+        let joinable = layout.ipv6
+            && layout.end == frame.len()
+            && layout.end > layout.headers
+            && if layout.tcp {
+                let flags = *frame.get(layout.l4 + 13)?;
+                self.tcp && flags & (TCP_FIN | TCP_SYN | TCP_RST | TCP_URG | TCP_CWR) == 0
+            } else {
+                self.udp
+            };
+        let checksum = match partial {
+            Some(at) => at == (layout.l4, layout.csum_offset()),
+            None => l4_checksum_ok(frame, &layout),
+        };
+        (joinable && checksum).then_some(layout)
+    }
+
+    fn extends(&self, frame: &[u8], layout: &Layout) -> bool {
+        let Some(p) = &self.pending else {
+            return false;
+        };
+        let l4 = p.layout.l4;
+        let held = &self.buf[..self.len];
+        let payload = layout.end - layout.headers;
+        let fits = !p.closed
+            && layout.tcp == p.layout.tcp
+            && layout.headers == p.layout.headers
+            && payload <= p.size
+            && self.len + payload <= self.buf.len()
+            && self.len - ETH_LEN - IPV6_LEN + payload <= MAX_IP_PAYLOAD
+            // Ethernet header, IPv6 version/class/flow, next header, hop limit,
+            // addresses, then the ports.
+            && frame[..ETH_LEN + 4] == held[..ETH_LEN + 4]
+            && frame[ETH_LEN + 6..l4 + 4] == held[ETH_LEN + 6..l4 + 4];
+        if !fits {
+            return false;
+        }
+        if !layout.tcp {
+            return p.segments < MAX_UDP_SEGMENTS;
+        }
+        be32(frame, l4 + 4) == p.next_seq
+            // Acknowledgment, offset, flags but PSH, window.
+            && frame[l4 + 8..l4 + 13] == held[l4 + 8..l4 + 13]
+            && (frame[l4 + 13] ^ held[l4 + 13]) & !TCP_PSH == 0
+            && frame[l4 + 14..l4 + 16] == held[l4 + 14..l4 + 16]
+            // Options, timestamps included.
+            && frame[l4 + 20..p.layout.headers] == held[l4 + 20..p.layout.headers]
+    }
+
+    fn append(&mut self, frame: &[u8], layout: &Layout) {
+        let Some(p) = &mut self.pending else {
+            return;
+        };
+        let payload = &frame[layout.headers..layout.end];
+        self.buf[self.len..self.len + payload.len()].copy_from_slice(payload);
+        self.len += payload.len();
+        p.segments += 1;
+        let mut push = false;
+        if layout.tcp {
+            p.next_seq = p.next_seq.wrapping_add(payload.len() as u32);
+            push = frame[layout.l4 + 13] & TCP_PSH != 0;
+            if push {
+                self.buf[p.layout.l4 + 13] |= TCP_PSH;
+            }
+        }
+        p.closed = push || payload.len() < p.size;
+    }
+
+    /// Writes what is pending: a lone segment as it came, several as one
+    /// superframe with a partial checksum.
+    pub fn flush(&mut self, write: &mut dyn FnMut(&[u8], &Offload)) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let frame = &mut self.buf[..self.len];
+        if p.segments == 1 {
+            write(frame, &p.first);
+            return;
+        }
+        let mut layout = p.layout;
+        layout.end = frame.len();
+        put16(
+            frame,
+            ETH_LEN + 4,
+            (frame.len() - ETH_LEN - IPV6_LEN) as u16,
+        );
+        let l4_len = frame.len() - layout.l4;
+        let csum = if layout.tcp {
+            TCP_CSUM
+        } else {
+            put16(frame, layout.l4 + 4, l4_len as u16);
+            UDP_CSUM
+        };
+        let pseudo = pseudo_header(frame, &layout, l4_len);
+        put16(frame, layout.l4 + csum, pseudo);
+        let offload = Offload {
+            partial: Some((layout.l4, csum)),
+            gso: Some(Gso {
+                layout,
+                size: p.size,
+                ecn: false,
+            }),
+        };
+        write(frame, &offload);
+    }
+}
