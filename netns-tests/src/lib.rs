@@ -15,6 +15,7 @@ pub mod paper;
 pub mod payload;
 pub mod plain_router;
 pub mod probe;
+pub mod qemu;
 pub mod sim_domain;
 pub mod soak;
 pub mod superframes;

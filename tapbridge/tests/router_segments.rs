@@ -91,6 +91,8 @@ fn scenario() -> Result<(), LabError> {
 
     let mut addrs = Vec::new();
     for (short, prefix) in [("h1", "2001:db8:1::/64"), ("h2", "2001:db8:2::/64")] {
+        // tapbridge creates the hosts' eth0 once it runs: a loaded machine takes a while.
+        host::wait_for_link(&lab, short, "eth0", Duration::from_secs(10))?;
         let found = host::wait_for_slaac(
             &lab,
             short,

@@ -19,7 +19,8 @@ use ipnet::Ipv6Net;
 use router::ctl::Table;
 use tapbridge::ctl::Request as BridgeRequest;
 
-use super::topology::{CORE_PREFIX, MAG_ACCESS_MAC, Mag, Topology};
+use super::qemu_vm::Guests;
+use super::topology::{CORE_PREFIX, MAG_ACCESS_MAC, Mag, Topology, VmKind};
 use crate::binaries;
 use crate::{Lab, LabError, host};
 
@@ -114,6 +115,8 @@ pub struct Domain {
     pub addresses: Vec<(String, Ipv6Addr)>,
     /// Which MAG's access link each VM is on.
     pub placement: Vec<(String, String)>,
+    /// The QEMU guests among the VMs.
+    pub(super) qemu: Guests,
 }
 
 fn say(msg: &str) {
@@ -143,6 +146,7 @@ impl Domain {
             binaries,
             addresses: Vec::new(),
             placement,
+            qemu: Guests::default(),
         };
         domain.start(tuning)?;
         Ok(domain)
@@ -203,7 +207,8 @@ impl Domain {
         }
         self.start_bridge(&tuning.capture)?;
         self.set_wan_links()?;
-        self.wait_for_addresses()
+        self.wait_for_addresses()?;
+        self.boot_guests()
     }
 
     /// Each router's namespace and the TAPs it opens there.
@@ -332,9 +337,10 @@ impl Domain {
             access.extend(
                 t.vms
                     .iter()
-                    .filter(|v| v.mag == m.name)
+                    .filter(|v| v.mag == m.name && v.kind == VmKind::Netns)
                     .map(|v| tap(&v.name, &format!(",mac={}", v.mac()))),
             );
+            access.extend(self.qemu_members(&m.host()));
             segments.push(format!("{}={}", m.access_segment(), access.join(",")));
         }
         let sock = self.sock("bridge");
@@ -402,7 +408,12 @@ impl Domain {
         let mut wanted: Vec<(String, Ipv6Net)> =
             t.correspondents.iter().map(|c| (c.clone(), core)).collect();
         wanted.extend(t.mags.iter().map(|m| (m.host(), m.wan_prefix())));
-        wanted.extend(t.vms.iter().map(|v| (v.name.clone(), v.hnp())));
+        wanted.extend(
+            t.vms
+                .iter()
+                .filter(|v| v.kind == VmKind::Netns)
+                .map(|v| (v.name.clone(), v.hnp())),
+        );
         for (node, prefix) in wanted {
             let addr = host::wait_for_slaac(&self.lab, &node, "eth0", prefix, SLAAC_TIMEOUT)?
                 .ok_or_else(|| {
@@ -429,7 +440,7 @@ impl Domain {
                 self.lab.log_of(&name).trim_end()
             );
         }
-        s
+        s + &self.guest_consoles()
     }
 
     pub fn address(&self, node: &str) -> Option<Ipv6Addr> {
@@ -439,8 +450,11 @@ impl Domain {
             .map(|(_, a)| *a)
     }
 
-    /// Runs `args` in `node`'s namespace.
+    /// Runs `args` in `node`'s namespace, or in a QEMU guest's shell.
     pub fn exec(&self, node: &str, args: &[&str]) -> Result<String, LabError> {
+        if self.is_qemu(node) {
+            return self.guest_exec(node, args);
+        }
         self.lab.exec(node, args)
     }
 
