@@ -1,6 +1,7 @@
 # tapmip: the front door. `make test` checks the tools, lints, and runs every test,
 # including the network-namespace ones (as root and in an unprivileged user namespace).
 
+SHELL := /bin/bash
 CARGO ?= cargo
 
 # tool -> Debian package that provides it
@@ -53,6 +54,22 @@ soak: deps
 	TAPMIP_SIM_SEEDS=$(SOAK_SEEDS) $(CARGO) test --release -p netns-tests --test pmip_random -- --nocapture
 	$(CARGO) build --release --workspace --bins
 	target/release/tapmip-scenario soak --migrations $(SOAK_MIGRATIONS)
+
+# Coverage-guided fuzzing (cargo fuzz, nightly toolchain): every target for
+# FUZZ_SECONDS, starting from the committed seeds (netns-tests/fuzz/seeds) and
+# what earlier runs found (netns-tests/fuzz/corpus, not committed). A crash
+# stops the run and leaves its input in netns-tests/fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := wire_mh wire_nd tunnel control_lines config_files radius_reply virtio_net lma_core mag_core
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || { \
+		echo "fuzz: cargo-fuzz is missing: cargo +nightly install cargo-fuzz --locked"; exit 1; }
+	cd netns-tests/fuzz && for t in $(FUZZ_TARGETS); do \
+		mkdir -p corpus/$$t && \
+		cargo +nightly fuzz run $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) 2>&1 \
+			| grep -E 'DONE|SUMMARY|panicked' | sed "s/^/$$t: /"; \
+		test "$${PIPESTATUS[0]}" = 0 || exit 1; \
+	done
 
 # Benchmarks print figures and their conditions; they assert nothing about speed.
 bench: deps

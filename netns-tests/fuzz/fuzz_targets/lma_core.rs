@@ -33,8 +33,13 @@ enum Op {
         ack: bool,
         name_prefix: bool,
     },
-    Frame { port: u8, bytes: Vec<u8> },
-    Tick { ms: u16 },
+    Frame {
+        port: u8,
+        bytes: Vec<u8>,
+    },
+    Tick {
+        ms: u16,
+    },
 }
 
 const MAGS: usize = 2;
@@ -47,12 +52,22 @@ fuzz_target!(|ops: Vec<Op>| {
     let mut out = Vec::new();
     for op in ops.into_iter().take(200) {
         match op {
-            Op::Pbu { mag, node, hi, lifetime, sequence, skew_ms, ack, name_prefix } => {
+            Op::Pbu {
+                mag,
+                node,
+                hi,
+                lifetime,
+                sequence,
+                skew_ms,
+                ack,
+                name_prefix,
+            } => {
                 // MAG index 2 is not in the policy: a stranger on wan1.
                 let m = usize::from(mag) % (MAGS + 1);
                 let v = usize::from(node) % NODES;
                 let at = now + Duration::from_millis(0);
-                let ts = timestamp(EPOCH, at).wrapping_add_signed(i64::from(skew_ms) * 65536 / 1000);
+                let ts =
+                    timestamp(EPOCH, at).wrapping_add_signed(i64::from(skew_ms) * 65536 / 1000);
                 let prefix = [vm_hnp(v)];
                 let any = [ipnet::Ipv6Net::default()];
                 let mut pbu = build_pbu(
@@ -70,13 +85,17 @@ fuzz_target!(|ops: Vec<Op>| {
                 );
                 pbu.ack = ack;
                 let (port, src) = match m {
-                    2 => (1, std::net::Ipv6Addr::new(0x2001, 0xdb8, 0xff, 1, 0, 0, 0, 9)),
+                    2 => (
+                        1,
+                        std::net::Ipv6Addr::new(0x2001, 0xdb8, 0xff, 1, 0, 0, 0, 9),
+                    ),
                     m => (m + 1, proxy_coa(m).addr()),
                 };
                 let dst = lma_wan(port - 1).addr();
                 let packet = pbu_packet(src, dst, &pbu);
                 let lma_mac = lma.engine().port_mac(port).unwrap_or(Mac::BROADCAST);
-                let frame = ethernet_ipv6(Mac([0x02, 0x7a, 0x6d, 0, 0, m as u8 + 1]), lma_mac, &packet);
+                let frame =
+                    ethernet_ipv6(Mac([0x02, 0x7a, 0x6d, 0, 0, m as u8 + 1]), lma_mac, &packet);
                 lma.on_frame(now, port, &frame, &mut out);
             }
             Op::Frame { port, bytes } => {
@@ -99,19 +118,32 @@ fn consistent(lma: &Lma) {
     assert!(lma.bindings().len() <= NODES, "more bindings than nodes");
     for (_, b) in lma.bindings().iter() {
         for hnp in b.hnps.iter() {
-            let tunnel = routes.tunnel_of(RouteTable::Destination, *hnp).map(|t| t.remote);
+            let tunnel = routes
+                .tunnel_of(RouteTable::Destination, *hnp)
+                .map(|t| t.remote);
             match b.state {
-                BindingState::Active => assert_eq!(tunnel, Some(b.proxy_coa), "{} not routed to its MAG", b.mn_id),
-                BindingState::DeregisteredPendingDelete => assert_eq!(tunnel, None, "{} de-registered but routed", b.mn_id),
+                BindingState::Active => assert_eq!(
+                    tunnel,
+                    Some(b.proxy_coa),
+                    "{} not routed to its MAG",
+                    b.mn_id
+                ),
+                BindingState::DeregisteredPendingDelete => {
+                    assert_eq!(tunnel, None, "{} de-registered but routed", b.mn_id)
+                }
             }
         }
     }
     for (prefix, hop) in routes.iter(RouteTable::Destination) {
         if let NextHop::Tunnel(_) = hop {
             let owned = lma.bindings().iter().any(|(_, b)| {
-                b.state == BindingState::Active && b.hnps.iter().any(|h| ipnet::IpNet::V6(*h) == prefix)
+                b.state == BindingState::Active
+                    && b.hnps.iter().any(|h| ipnet::IpNet::V6(*h) == prefix)
             });
-            assert!(owned, "{prefix} routes into a tunnel without an active binding");
+            assert!(
+                owned,
+                "{prefix} routes into a tunnel without an active binding"
+            );
         }
     }
     for (id, t) in routes.tunnels().iter() {

@@ -13,7 +13,9 @@ use netns_tests::sim_domain::{DomainSpec, lma_wan, proxy_coa, vm_hnp, vm_mac, vm
 use router::core::Core;
 use router::fib::NextHop;
 use router::mac::Mac;
-use router::nd::frames::{ALL_NODES, ALL_ROUTERS, Addressing, NaFlags, build_na, build_rs, ethernet_ipv6, multicast_mac};
+use router::nd::frames::{
+    ALL_NODES, ALL_ROUTERS, Addressing, NaFlags, build_na, build_rs, ethernet_ipv6, multicast_mac,
+};
 use router::policy::Policy;
 use router::routes::RouteTable;
 use router::wire::{MhRepr, MobilityOptions, PbaRepr, PbaStatus, mh_ipv6_packet};
@@ -21,11 +23,26 @@ use router::{Duration, Instant};
 
 #[derive(Debug, Arbitrary)]
 enum Op {
-    Rs { node: u8 },
-    Announce { node: u8 },
-    Pba { node: u8, status: u8, sequence: u16, lifetime: u16, prefix: bool },
-    Frame { port: u8, bytes: Vec<u8> },
-    Tick { ms: u16 },
+    Rs {
+        node: u8,
+    },
+    Announce {
+        node: u8,
+    },
+    Pba {
+        node: u8,
+        status: u8,
+        sequence: u16,
+        lifetime: u16,
+        prefix: bool,
+    },
+    Frame {
+        port: u8,
+        bytes: Vec<u8>,
+    },
+    Tick {
+        ms: u16,
+    },
 }
 
 const NODES: usize = 3;
@@ -44,18 +61,43 @@ fuzz_target!(|ops: Vec<Op>| {
                 let v = usize::from(node) % NODES;
                 let mac = vm_mac(v);
                 let ll = router::engine::eui64_link_local(mac);
-                let rs = build_rs(&Addressing { src_mac: mac, dst_mac: multicast_mac(ALL_ROUTERS), src_ip: ll, dst_ip: ALL_ROUTERS });
+                let rs = build_rs(&Addressing {
+                    src_mac: mac,
+                    dst_mac: multicast_mac(ALL_ROUTERS),
+                    src_ip: ll,
+                    dst_ip: ALL_ROUTERS,
+                });
                 mag.on_frame(now, 1, &rs, &mut out);
             }
             Op::Announce { node } => {
                 let v = usize::from(node) % NODES;
                 let mac = vm_mac(v);
                 let target = std::net::Ipv6Addr::from(u128::from(vm_hnp(v).network()) | 5);
-                let flags = NaFlags { router: false, solicited: false, override_: true };
-                let na = build_na(&Addressing { src_mac: mac, dst_mac: multicast_mac(ALL_NODES), src_ip: target, dst_ip: ALL_NODES }, target, flags, Some(mac));
+                let flags = NaFlags {
+                    router: false,
+                    solicited: false,
+                    override_: true,
+                };
+                let na = build_na(
+                    &Addressing {
+                        src_mac: mac,
+                        dst_mac: multicast_mac(ALL_NODES),
+                        src_ip: target,
+                        dst_ip: ALL_NODES,
+                    },
+                    target,
+                    flags,
+                    Some(mac),
+                );
                 mag.on_frame(now, 1, &na, &mut out);
             }
-            Op::Pba { node, status, sequence, lifetime, prefix } => {
+            Op::Pba {
+                node,
+                status,
+                sequence,
+                lifetime,
+                prefix,
+            } => {
                 let v = usize::from(node) % NODES;
                 let pba = PbaRepr {
                     status: PbaStatus::from(status),
@@ -71,7 +113,12 @@ fuzz_target!(|ops: Vec<Op>| {
                         ..MobilityOptions::default()
                     },
                 };
-                let packet = mh_ipv6_packet(lma_wan(0).addr(), proxy_coa(0).addr(), 64, &MhRepr::Pba(pba));
+                let packet = mh_ipv6_packet(
+                    lma_wan(0).addr(),
+                    proxy_coa(0).addr(),
+                    64,
+                    &MhRepr::Pba(pba),
+                );
                 let frame = ethernet_ipv6(Mac([0x02, 0x4c, 0, 0, 0, 1]), uplink_mac, &packet);
                 mag.on_frame(now, UPLINK, &frame, &mut out);
             }
@@ -97,12 +144,22 @@ fn consistent(mag: &Mag) {
         match mag.bindings().get(&vm_mac(v)) {
             Some(e) if e.is_registered() => {
                 for p in &e.hnps {
-                    assert_eq!(routes.get(RouteTable::Destination, *p), Some(NextHop::Connected { port: e.port }));
-                    assert_eq!(routes.tunnel_of(RouteTable::Source, *p).map(|t| t.remote), Some(lma_wan(0).addr()));
+                    assert_eq!(
+                        routes.get(RouteTable::Destination, *p),
+                        Some(NextHop::Connected { port: e.port })
+                    );
+                    assert_eq!(
+                        routes.tunnel_of(RouteTable::Source, *p).map(|t| t.remote),
+                        Some(lma_wan(0).addr())
+                    );
                 }
             }
             _ => {
-                assert_eq!(routes.get(RouteTable::Source, hnp), None, "routes for an unregistered node");
+                assert_eq!(
+                    routes.get(RouteTable::Source, hnp),
+                    None,
+                    "routes for an unregistered node"
+                );
             }
         }
     }
