@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use netns_tests::probe::report::{TcpReport, read_report, tcp_summary};
-use netns_tests::{Lab, LabError, binaries, host, wait};
+use netns_tests::{LabError, Sandbox, binaries, host, wait};
 use router::ctl::{Request, Table};
 
 const LMA_WAN: &str = "2001:db8:ff::1";
@@ -42,13 +42,13 @@ fn check(what: impl Into<String>) -> LabError {
     LabError::Check(what.into())
 }
 
-fn sh(lab: &Lab, ns: &str, cmd: &str) -> Result<String, LabError> {
+fn sh(lab: &Sandbox, ns: &str, cmd: &str) -> Result<String, LabError> {
     lab.exec(ns, &["sh", "-c", cmd])
 }
 
 /// Whether this machine lets us make a Linux bridge (root, the bridge module).
 fn bridges_work() -> Result<(), String> {
-    let mut lab = Lab::new("brprobe").map_err(|e| e.to_string())?;
+    let mut lab = Sandbox::new("brprobe").map_err(|e| e.to_string())?;
     lab.add_ns("p").map_err(|e| e.to_string())?;
     sh(&lab, "p", "ip link add br-probe type bridge").map_err(|e| e.to_string())?;
     Ok(())
@@ -73,7 +73,7 @@ fn cell(t: &Table, key: &str, column: &str) -> Option<String> {
 }
 
 /// A bridge with no address of the host's on it: the host stays off the link.
-fn bridge(lab: &Lab, ns: &str, name: &str) -> Result<(), LabError> {
+fn bridge(lab: &Sandbox, ns: &str, name: &str) -> Result<(), LabError> {
     sh(
         lab,
         ns,
@@ -89,7 +89,7 @@ fn scenario() -> Result<(), LabError> {
     binaries::build(&binaries::LAB).map_err(LabError::Check)?;
     let bin = |name: &str| binaries::sibling(name).map_err(LabError::Check);
     let (lma, mag, probe) = (bin("lma")?, bin("mag")?, bin("tapmip-probe")?);
-    let mut lab = Lab::new("deploy")?;
+    let mut lab = Sandbox::new("deploy")?;
     for ns in ["wan", "lmahost", "hosta", "hostb", "vm", "client"] {
         lab.add_ns(ns)?;
     }
@@ -232,7 +232,7 @@ fn scenario() -> Result<(), LabError> {
         }
     }
 
-    let diag = |lab: &Lab| {
+    let diag = |lab: &Sandbox| {
         ["lma", "mag1", "mag2"]
             .iter()
             .map(|n| format!("--- {n} ---\n{}", lab.log_of(n)))

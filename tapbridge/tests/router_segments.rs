@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use netns_tests::{Lab, LabError, binaries, host};
+use netns_tests::{LabError, Sandbox, binaries, host};
 
 fn tapbridge() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tapbridge"))
@@ -37,7 +37,7 @@ fn ctl(socket: &Path, words: &[&str]) -> Result<String, LabError> {
 fn scenario() -> Result<(), LabError> {
     netns_tests::ensure_tun_access().map_err(LabError::Check)?;
     let router = binaries::build_router().map_err(LabError::Check)?;
-    let mut lab = Lab::new("br")?;
+    let mut lab = Sandbox::new("br")?;
     for short in ["h1", "h2", "r"] {
         lab.add_ns(short)?;
     }

@@ -343,7 +343,7 @@ fn up(a: &Up) -> Result<(), LabError> {
     }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut cmd = netns_tests::userns::command(&exe, &argv);
-    // The lab's scratch directory (Lab::new) goes under DIR, so `down` finds its
+    // The lab's scratch directory (Sandbox::new) goes under DIR, so `down` finds its
     // processes by DIR in their command lines.
     cmd.env("TMPDIR", &dir)
         .stdin(Stdio::null())

@@ -22,7 +22,7 @@ use tapbridge::ctl::Request as BridgeRequest;
 use super::qemu_vm::Guests;
 use super::topology::{CORE_PREFIX, MAG_ACCESS_MAC, Mag, Topology, VmKind};
 use crate::binaries;
-use crate::{Lab, LabError, host};
+use crate::{LabError, Sandbox, host};
 
 const SLAAC_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -109,7 +109,7 @@ impl Default for Tuning {
 
 pub struct Domain {
     pub topology: Topology,
-    pub lab: Lab,
+    pub lab: Sandbox,
     pub binaries: Binaries,
     /// Global addresses of the kernel hosts, by node name.
     pub addresses: Vec<(String, Ipv6Addr)>,
@@ -134,7 +134,7 @@ impl Domain {
     /// its MAG's unicast RA carrying its HNP.
     pub fn up(topology: Topology, binaries: Binaries, tuning: &Tuning) -> Result<Domain, LabError> {
         crate::ensure_tun_access().map_err(LabError::Check)?;
-        let lab = Lab::new("lab")?;
+        let lab = Sandbox::new("lab")?;
         let placement = topology
             .vms
             .iter()
