@@ -6,6 +6,7 @@ pub mod daemon;
 pub mod demo;
 pub mod migrate;
 pub mod probes;
+pub mod qemu_vm;
 pub mod run;
 pub mod topology;
 pub mod trace;

@@ -15,6 +15,8 @@
 //! [[vm]]
 //! name = "vm1"
 //! mag = "mag1"          # where it starts
+//! # kind = "qemu"       # a real QEMU guest instead of a network namespace,
+//! # netdev = "stream"   # its NIC on QEMU's -netdev stream (default dgram)
 //!
 //! [[correspondent]]
 //! name = "client"
@@ -78,6 +80,29 @@ struct RawMag {
 struct RawVm {
     name: String,
     mag: String,
+    #[serde(default)]
+    kind: VmKind,
+    netdev: Option<QemuNetdev>,
+}
+
+/// What a VM is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VmKind {
+    /// A network namespace whose TAP tapbridge moves between access links.
+    #[default]
+    Netns,
+    /// A QEMU guest on a hypervisor host, live-migrated by QEMU.
+    Qemu,
+}
+
+/// Which QEMU socket back end a guest's NIC uses into tapbridge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QemuNetdev {
+    #[default]
+    Dgram,
+    Stream,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -129,6 +154,8 @@ pub struct Vm {
     pub name: String,
     pub index: u16,
     pub mag: String,
+    pub kind: VmKind,
+    pub netdev: QemuNetdev,
 }
 
 impl Vm {
@@ -155,29 +182,35 @@ pub struct Topology {
     pub correspondents: Vec<String>,
 }
 
+/// The paper's testbed on a 30 ms WAN, its VM of `kind`.
+fn testbed(kind: &str) -> Topology {
+    Topology::parse(&format!(
+        r#"
+        wan_rtt_ms = 30.0
+        [[mag]]
+        name = "mag1"
+        [[mag]]
+        name = "mag2"
+        [[vm]]
+        name = "vm1"
+        mag = "mag1"
+        kind = "{kind}"
+        [[correspondent]]
+        name = "client"
+        "#
+    ))
+    .unwrap_or(Topology {
+        seed: 1,
+        mags: Vec::new(),
+        vms: Vec::new(),
+        correspondents: Vec::new(),
+    })
+}
+
 impl Default for Topology {
     /// The paper's testbed on a 30 ms WAN.
     fn default() -> Self {
-        Topology::parse(
-            r#"
-            wan_rtt_ms = 30.0
-            [[mag]]
-            name = "mag1"
-            [[mag]]
-            name = "mag2"
-            [[vm]]
-            name = "vm1"
-            mag = "mag1"
-            [[correspondent]]
-            name = "client"
-            "#,
-        )
-        .unwrap_or(Topology {
-            seed: 1,
-            mags: Vec::new(),
-            vms: Vec::new(),
-            correspondents: Vec::new(),
-        })
+        testbed("netns")
     }
 }
 
@@ -262,10 +295,18 @@ impl Topology {
                     format!("vm '{}': no [[mag]] is named '{}'", v.name, v.mag),
                 ));
             }
+            if v.netdev.is_some() && v.kind != VmKind::Qemu {
+                return Err(invalid(
+                    "vm.netdev",
+                    format!("vm '{}': only a kind = \"qemu\" VM has a netdev", v.name),
+                ));
+            }
             vms.push(Vm {
                 name: v.name.clone(),
                 index: u16::try_from(i + 1).unwrap_or(u16::MAX),
                 mag: v.mag.clone(),
+                kind: v.kind,
+                netdev: v.netdev.unwrap_or_default(),
             });
         }
         let mut correspondents = Vec::new();
@@ -279,6 +320,11 @@ impl Topology {
             vms,
             correspondents,
         })
+    }
+
+    /// The paper's testbed with vm1 a QEMU guest.
+    pub fn qemu_testbed() -> Topology {
+        testbed("qemu")
     }
 
     pub fn mag(&self, name: &str) -> Option<&Mag> {
@@ -325,13 +371,19 @@ impl Topology {
             .collect()
     }
 
-    /// Every namespace of the lab, routers first.
+    /// Every namespace of the lab, routers first (a QEMU guest has none: it
+    /// runs on a hypervisor host).
     pub fn nodes(&self) -> Vec<String> {
         let mut n = vec!["lma".to_string()];
         n.extend(self.mags.iter().map(|m| m.name.clone()));
         n.extend(self.mags.iter().map(Mag::host));
         n.extend(self.correspondents.iter().cloned());
-        n.extend(self.vms.iter().map(|v| v.name.clone()));
+        n.extend(
+            self.vms
+                .iter()
+                .filter(|v| v.kind == VmKind::Netns)
+                .map(|v| v.name.clone()),
+        );
         n
     }
 }
@@ -377,5 +429,25 @@ mod tests {
         assert!(e("[[mag]]\nname = \"m\"\nwan_loss = 1.5\n").contains("wan_loss"));
         assert!(e("").contains("give 1 to 200"));
         assert!(e("[[mag]]\nname = \"m\"\nspeed = 3\n").contains("unknown field"));
+        assert!(
+            e("[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nnetdev = \"stream\"\n")
+                .contains("vm.netdev")
+        );
+    }
+
+    #[test]
+    fn a_qemu_guest_has_no_namespace() {
+        let t = Topology::qemu_testbed();
+        assert_eq!(
+            t.nodes(),
+            ["lma", "mag1", "mag2", "host1", "host2", "client"]
+        );
+        let vm = t.vm("vm1").unwrap();
+        assert_eq!((vm.kind, vm.netdev), (VmKind::Qemu, QemuNetdev::Dgram));
+        let t = Topology::parse(
+            "[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nkind = \"qemu\"\nnetdev = \"stream\"\n",
+        )
+        .unwrap();
+        assert_eq!(t.vm("v").unwrap().netdev, QemuNetdev::Stream);
     }
 }
