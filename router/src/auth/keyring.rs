@@ -145,7 +145,10 @@ impl Authenticator {
         let Signalling::Authenticated(ring) = &self.signalling else {
             return Ok(None);
         };
-        if !required(MhPacket::new_unchecked(mh).msg_type()) {
+        let Ok(packet) = MhPacket::new_checked(mh) else {
+            return Err(AuthError::Malformed("truncated"));
+        };
+        if !required(packet.msg_type()) {
             return Ok(None);
         }
         let keys = ring.keys(&src);
@@ -357,5 +360,9 @@ mod tests {
             nothing.check(MAG, LMA, &forged[40..]),
             Err(AuthError::UnknownPeer(MAG))
         );
+        // Any prefix of a message: refused, never a panic.
+        for len in 0..forged.len() - 40 {
+            assert!(lma.check(MAG, LMA, &forged[40..40 + len]).is_err());
+        }
     }
 }
