@@ -7,9 +7,12 @@
 //! - `mh`: Mobility Headers addressed to the LMA, and the refusal of bad ones.
 //! - `pbu`: PBU checks, the ordering rule, state changes and PBAs.
 //! - `heartbeat`: RFC 5847 heartbeats with the MAGs.
+//! - `aaa`: the policy store's authorisation of a MAG for a node, which may
+//!   come later (RADIUS).
 //! - [`core`]: the [`Lma`] core and its configuration.
 //! - [`ctl`]: the control-socket tables.
 
+mod aaa;
 pub mod binding_cache;
 pub mod core;
 pub mod ctl;
@@ -18,4 +21,4 @@ pub mod hnp_pool;
 mod mh;
 mod pbu;
 
-pub use crate::core::{Lma, LmaConfig, Ordering};
+pub use crate::core::{AaaConfig, Lma, LmaConfig, Ordering};
