@@ -141,9 +141,6 @@ impl Lma {
 
     /// The store's retransmissions, and the lookups that gave up.
     pub(crate) fn store_timer(&mut self, now: Instant, tx: &mut dyn Tx) {
-        if self.store.poll_at().is_none_or(|at| at > now) {
-            return;
-        }
         for (token, answer) in self.store.on_timer(now, tx) {
             self.answered(now, token, answer, tx);
         }

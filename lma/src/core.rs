@@ -4,7 +4,7 @@
 use crate::binding_cache::{BindingCache, BindingId};
 use crate::hnp_pool::HnpPools;
 use crate::pbu::Sender;
-use router::aaa::{FileStore, PolicyStore, RadiusConfig, RadiusConfigError, RadiusStore, Token};
+use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
 use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
 use router::ctl::{Request, Response};
@@ -46,15 +46,6 @@ pub struct LmaConfig {
     pub restart_counter: u32,
     /// Who authorises MAGs for nodes and assigns their prefixes.
     pub aaa: AaaConfig,
-}
-
-/// The policy store a router asks (see `router::aaa`).
-#[derive(Debug, Clone)]
-pub enum AaaConfig {
-    /// The policy file: nodes, their prefixes and MAGs.
-    File,
-    /// A RADIUS server (and fallbacks); the policy file still names the MAGs.
-    Radius(RadiusConfig),
 }
 
 impl LmaConfig {
@@ -128,10 +119,7 @@ impl Lma {
     }
 
     pub fn try_new(cfg: LmaConfig, now: Instant) -> Result<Self, RadiusConfigError> {
-        let store: Box<dyn PolicyStore> = match cfg.aaa {
-            AaaConfig::File => Box::new(FileStore::new(cfg.policy.clone(), &cfg.name)),
-            AaaConfig::Radius(radius) => Box::new(RadiusStore::new(radius)?),
-        };
+        let store = cfg.aaa.open(&cfg.policy, &cfg.name)?;
         Ok(Lma {
             name: cfg.name,
             epoch: cfg.epoch,

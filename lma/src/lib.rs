@@ -21,4 +21,5 @@ pub mod hnp_pool;
 mod mh;
 mod pbu;
 
-pub use crate::core::{AaaConfig, Lma, LmaConfig, Ordering};
+pub use crate::core::{Lma, LmaConfig, Ordering};
+pub use router::aaa::AaaConfig;

@@ -37,8 +37,15 @@ fn assign(
         if !fixed.is_empty() {
             return Ok(fixed.into());
         }
-        return pool
-            .and_then(|pool| pools.allocate(pool))
+        let Some(pool) = pool else {
+            return Err(Refusal::new(
+                PbaStatus::InsufficientResources,
+                "the policy store granted no home network prefix",
+                "5.3.1",
+            ));
+        };
+        return pools
+            .allocate(pool)
             .map(|hnp| Box::from([hnp]))
             .ok_or(Refusal::new(
                 PbaStatus::InsufficientResources,
