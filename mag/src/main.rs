@@ -16,6 +16,7 @@ use log::info;
 use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
 use mag::{AccessConfig, DetectConfig, Mag, MagConfig, UplinkConfig};
 use router::Duration;
+use router::aaa::AaaOptions;
 use router::heartbeat::HeartbeatConfig;
 use router::netio::{EventLoop, Stop, logger, open_tap};
 use router::policy::Policy;
@@ -73,6 +74,10 @@ struct Args {
     /// MISSING_HEARTBEATS_ALLOWED before the LMA is taken as failed (RFC 5847)
     #[argh(option, default = "3")]
     missing_heartbeats: u32,
+    /// policy store: file (the default), or
+    /// radius,server=ADDR:PORT[,server=..],secret_file=PATH[,netns=NETNS_PATH]
+    #[argh(option, default = "AaaOptions::default()")]
+    aaa: AaaOptions,
     /// log every frame decision, not only events
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -141,10 +146,18 @@ fn run(args: Args) -> anyhow::Result<()> {
         info!("port {id}: {role} TAP {} in {}", port.name(), spec.place());
         ports.push(port);
     }
+    let (aaa, radius_socket) = args
+        .aaa
+        .open(&args.name, Some(cfg.uplink.proxy_coa.addr()))?;
     let mut event_loop = EventLoop::new(ports, stop)?;
     if let Some(path) = &args.ctl {
         event_loop = event_loop.with_control(path)?;
     }
+    if let Some(socket) = radius_socket {
+        event_loop = event_loop.with_udp_socket(socket)?;
+    }
+    info!("policy store: {aaa}");
+    cfg.aaa = aaa;
     let now = event_loop.now();
     cfg.epoch = event_loop.epoch();
     // RFC 5847 3.2: a value that changes at every start, with no state on disk.
@@ -161,7 +174,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             "sequence numbers"
         }
     );
-    let mut core = Mag::new(cfg, policy, now);
+    let mut core = Mag::try_new(cfg, policy, now)?;
     info!("running; SIGTERM or SIGINT de-registers every binding and stops");
     let reason = event_loop.run(&mut core)?;
     info!("stopped by {reason}");

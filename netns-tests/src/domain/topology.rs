@@ -5,6 +5,7 @@
 //! seed = 1              # link emulation RNG
 //! wan_rtt_ms = 30.0     # MAG<->LMA round trip, added on the LMA's WAN links
 //! wan_loss = 0.0        # loss on those links, per direction
+//! aaa = "file"          # or "radius": a FreeRADIUS in namespace `aaa` decides
 //!
 //! [[mag]]
 //! name = "mag1"         # optional per-MAG wan_rtt_ms / wan_loss override the defaults
@@ -35,6 +36,8 @@ pub const MAG_ACCESS_MAC: &str = "02:7a:70:00:00:01";
 pub const MAG_ACCESS_LINK_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
 /// The correspondents' link: the LMA's "core" side.
 pub const CORE_PREFIX: &str = "2001:db8:c::/64";
+/// The namespace of the lab's FreeRADIUS (`aaa = "radius"`).
+pub const AAA_NODE: &str = "aaa";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TopologyError {
@@ -53,6 +56,8 @@ struct RawTopology {
     wan_rtt_ms: f64,
     #[serde(default)]
     wan_loss: f64,
+    #[serde(default)]
+    aaa: Aaa,
     #[serde(default)]
     mag: Vec<RawMag>,
     #[serde(default)]
@@ -81,6 +86,37 @@ struct RawVm {
     #[serde(default)]
     kind: VmKind,
     netdev: Option<QemuNetdev>,
+}
+
+/// Who the routers ask whether a node may attach and which prefix it has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aaa {
+    /// The policy file the lab writes.
+    #[default]
+    File,
+    /// A FreeRADIUS the lab starts in its own namespace, `aaa`.
+    Radius,
+}
+
+impl std::fmt::Display for Aaa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Aaa::File => "file",
+            Aaa::Radius => "radius",
+        })
+    }
+}
+
+impl std::str::FromStr for Aaa {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Aaa, String> {
+        match s {
+            "file" => Ok(Aaa::File),
+            "radius" => Ok(Aaa::Radius),
+            other => Err(format!("--aaa {other}: expected file or radius")),
+        }
+    }
 }
 
 /// What a VM is.
@@ -175,6 +211,7 @@ fn net(addr: Ipv6Addr, len: u8) -> Ipv6Net {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Topology {
     pub seed: u64,
+    pub aaa: Aaa,
     pub mags: Vec<Mag>,
     pub vms: Vec<Vm>,
     pub correspondents: Vec<String>,
@@ -199,6 +236,7 @@ fn testbed(kind: &str) -> Topology {
     ))
     .unwrap_or(Topology {
         seed: 1,
+        aaa: Aaa::File,
         mags: Vec::new(),
         vms: Vec::new(),
         correspondents: Vec::new(),
@@ -231,13 +269,13 @@ fn check_name(field: &str, name: &str, taken: &mut Vec<String>) -> Result<(), To
             format!("'{name}' must be 1-12 lowercase letters or digits"),
         ));
     }
-    if ["lma", "bridge"].contains(&name)
+    if ["lma", "bridge", "aaa"].contains(&name)
         || name.starts_with("host")
         || taken.iter().any(|t| t == name)
     {
         return Err(invalid(
             field,
-            format!("'{name}' is taken (lma, bridge and hostN are reserved)"),
+            format!("'{name}' is taken (lma, bridge, aaa and hostN are reserved)"),
         ));
     }
     taken.push(name.to_string());
@@ -314,6 +352,7 @@ impl Topology {
         }
         Ok(Topology {
             seed: raw.seed,
+            aaa: raw.aaa,
             mags,
             vms,
             correspondents,
@@ -375,7 +414,34 @@ impl Topology {
                 .filter(|v| v.kind == VmKind::Netns)
                 .map(|v| v.name.clone()),
         );
+        if self.aaa == Aaa::Radius {
+            n.push(AAA_NODE.to_string());
+        }
         n
+    }
+
+    /// What the lab's FreeRADIUS knows: for the LMA (NAS-Identifier `lma`)
+    /// each VM's home network prefix; for a MAG, the VM whose MAC is the
+    /// caller; the VMs named in `rejects` it rejects with the reason given.
+    pub fn radius_users(&self, rejects: &[(String, String)]) -> Vec<crate::aaa_server::User> {
+        use crate::aaa_server::User;
+        let mut users = Vec::new();
+        for v in &self.vms {
+            if let Some((_, reason)) = rejects.iter().find(|(name, _)| *name == v.name) {
+                users.push(User::reject(&v.mn_id(), reason));
+                continue;
+            }
+            let prefix = format!("Framed-IPv6-Prefix = {}", v.hnp());
+            users.push(User::accept(
+                &v.mn_id(),
+                &["NAS-Identifier == \"lma\""],
+                &[prefix.as_str()],
+            ));
+            let mac = router::aaa::radius_store::calling_station_mac(&v.mac());
+            let caller = format!("Calling-Station-Id == \"{mac}\"");
+            users.push(User::accept(&v.mn_id(), &[caller.as_str()], &[]));
+        }
+        users
     }
 }
 
