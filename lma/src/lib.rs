@@ -9,12 +9,15 @@
 //! - `heartbeat`: RFC 5847 heartbeats with the MAGs.
 //! - [`core`]: the [`Lma`] core and its configuration.
 //! - [`ctl`]: the control-socket tables.
+//! - [`home_agent`]: the Mobile IPv6 home agent (RFC 6275), the paper's
+//!   baseline, a separate core run by `lma home-agent`.
 
 pub mod binding_cache;
 pub mod core;
 pub mod ctl;
 mod heartbeat;
 pub mod hnp_pool;
+pub mod home_agent;
 mod mh;
 mod pbu;
 
