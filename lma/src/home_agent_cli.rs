@@ -147,18 +147,13 @@ pub fn main(rest: &[String]) -> ExitCode {
     let words: Vec<&str> = rest.iter().map(String::as_str).collect();
     let args = match Args::from_args(&["lma home-agent"], &words) {
         Ok(args) => args,
+        Err(early) if early.status.is_ok() => {
+            println!("{}", early.output);
+            return ExitCode::SUCCESS;
+        }
         Err(early) => {
-            let ok = early.status.is_ok();
-            if ok {
-                println!("{}", early.output);
-            } else {
-                eprintln!("{}", early.output);
-            }
-            return if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            };
+            eprintln!("{}", early.output);
+            return ExitCode::FAILURE;
         }
     };
     let name = args.name.clone();
