@@ -153,8 +153,7 @@ impl HomeAgent {
             && b.expires <= now
         {
             log::info!(
-                "{}: binding of {hoa} ({}) to {} expired after {} s (RFC 6275 10.3.1)",
-                self.name,
+                "binding of {hoa} ({}) to {} expired after {} s (RFC 6275 10.3.1)",
                 b.mn_id,
                 b.care_of,
                 b.lifetime_secs

@@ -31,7 +31,7 @@ impl HomeAgent {
             }
             Err(e) => {
                 self.counters.bump("mh.drop.bad_extension_header");
-                log::info!("{}: dropped a packet for the home agent: {e}", self.name);
+                log::info!("dropped a packet for the home agent: {e}");
                 return;
             }
         };
@@ -47,8 +47,7 @@ impl HomeAgent {
             other => {
                 self.counters.bump("mh.drop.not_a_binding_update");
                 log::info!(
-                    "{}: dropped a Mobility Header from {} that is not a Binding Update: {other:?}",
-                    self.name,
+                    "dropped a Mobility Header from {} that is not a Binding Update: {other:?}",
                     repr.src
                 );
             }
@@ -74,8 +73,7 @@ impl HomeAgent {
             check(&ctx, coa, hoa, bu)
         };
         let what = format!(
-            "{}: BU seq {} from {coa} for home address {} lifetime {} s",
-            self.name,
+            "BU seq {} from {coa} for home address {} lifetime {} s",
             bu.sequence,
             hoa.map_or("(none)".into(), |h| h.to_string()),
             bu.lifetime_secs

@@ -48,6 +48,7 @@ pub struct MigrationTimes {
     pub announced: Vec<Ipv6Addr>,
     /// The new MAG's handoff latency, attachment detected -> RA sent, once it
     /// registered the VM (`None` if it had not within [`HANDOFF_TIMEOUT`]).
+    /// MIPv6: resume -> the home agent bound the new care-of address.
     pub handoff_ms: Option<f64>,
 }
 
@@ -119,6 +120,7 @@ impl Domain {
             to: to_segment,
         })?;
         self.bridge(&BridgeRequest::Resume { member: vm.into() })?;
+        let resumed = Instant::now();
         let resumed_at = start.elapsed();
         if opts.announce {
             self.bridge(&BridgeRequest::Announce {
@@ -131,6 +133,19 @@ impl Domain {
             if v == vm {
                 *m = to.to_string();
             }
+        }
+        if self.topology.mobility == super::Mobility::Mipv6 {
+            let handoff_ms = self.mip_handoff(vm, to, resumed, HANDOFF_TIMEOUT)?;
+            return Ok(MigrationTimes {
+                from,
+                to: to.into(),
+                precopy,
+                paused_at,
+                resumed_at,
+                total: start.elapsed(),
+                announced,
+                handoff_ms,
+            });
         }
         // A new detection time marks this attachment; its RA completes the handoff.
         let handoff_ms = crate::wait::until(HANDOFF_TIMEOUT, || {

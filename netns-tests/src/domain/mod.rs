@@ -5,6 +5,7 @@
 pub mod daemon;
 pub mod demo;
 pub mod migrate;
+pub mod mipv6;
 pub mod probes;
 pub mod run;
 pub mod topology;
@@ -12,4 +13,4 @@ pub mod trace;
 
 pub use migrate::{MigrateOptions, MigrationTimes};
 pub use run::{Binaries, Domain, Tuning};
-pub use topology::Topology;
+pub use topology::{Mobility, Topology};

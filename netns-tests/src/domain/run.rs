@@ -19,7 +19,7 @@ use ipnet::Ipv6Net;
 use router::ctl::Table;
 use tapbridge::ctl::Request as BridgeRequest;
 
-use super::topology::{CORE_PREFIX, MAG_ACCESS_MAC, Mag, Topology};
+use super::topology::{CORE_PREFIX, MAG_ACCESS_MAC, Mag, Mobility, Topology};
 use crate::binaries;
 use crate::{Lab, LabError, host};
 
@@ -32,6 +32,8 @@ pub struct Binaries {
     pub mag: PathBuf,
     pub tapbridge: PathBuf,
     pub probe: PathBuf,
+    /// The mobile node agent of the MIPv6 baseline.
+    pub mn: PathBuf,
 }
 
 impl Binaries {
@@ -63,6 +65,7 @@ impl Binaries {
             mag: find("mag")?,
             tapbridge: find("tapbridge")?,
             probe: find("tapmip-probe")?,
+            mn: find("tapmip-mn")?,
         })
     }
 }
@@ -116,11 +119,11 @@ pub struct Domain {
     pub placement: Vec<(String, String)>,
 }
 
-fn say(msg: &str) {
+pub(super) fn say(msg: &str) {
     println!("lab: {msg}");
 }
 
-fn path_str(p: &Path) -> Result<&str, LabError> {
+pub(super) fn path_str(p: &Path) -> Result<&str, LabError> {
     p.to_str()
         .ok_or_else(|| LabError::Check(format!("{} is not UTF-8", p.display())))
 }
@@ -190,9 +193,19 @@ impl Domain {
             t.nodes().join(", "),
             self.lab.workdir().display()
         ));
-        self.start_lma(&policy, tuning)?;
-        for m in &t.mags {
-            self.start_mag(m, &policy, tuning)?;
+        match t.mobility {
+            Mobility::Pmipv6 => {
+                self.start_lma(&policy, tuning)?;
+                for m in &t.mags {
+                    self.start_mag(m, &policy, tuning)?;
+                }
+            }
+            Mobility::Mipv6 => {
+                self.start_home_agent(&policy)?;
+                for m in &t.mags {
+                    self.start_access_router(m)?;
+                }
+            }
         }
         for (r, ifaces) in self.router_interfaces() {
             for i in ifaces {
@@ -203,7 +216,11 @@ impl Domain {
         }
         self.start_bridge(&tuning.capture)?;
         self.set_wan_links()?;
-        self.wait_for_addresses()
+        self.wait_for_addresses()?;
+        if t.mobility == Mobility::Mipv6 {
+            self.start_mobile_nodes()?;
+        }
+        Ok(())
     }
 
     /// Each router's namespace and the TAPs it opens there.
@@ -402,7 +419,13 @@ impl Domain {
         let mut wanted: Vec<(String, Ipv6Net)> =
             t.correspondents.iter().map(|c| (c.clone(), core)).collect();
         wanted.extend(t.mags.iter().map(|m| (m.host(), m.wan_prefix())));
-        wanted.extend(t.vms.iter().map(|v| (v.name.clone(), v.hnp())));
+        wanted.extend(t.vms.iter().map(|v| {
+            let prefix = match (t.mobility, t.mag(&v.mag)) {
+                (Mobility::Mipv6, Some(m)) => m.access_prefix(),
+                _ => v.hnp(),
+            };
+            (v.name.clone(), prefix)
+        }));
         for (node, prefix) in wanted {
             let addr = host::wait_for_slaac(&self.lab, &node, "eth0", prefix, SLAAC_TIMEOUT)?
                 .ok_or_else(|| {
@@ -459,7 +482,7 @@ impl Domain {
     }
 }
 
-fn lma_core_address() -> &'static str {
+pub(super) fn lma_core_address() -> &'static str {
     "2001:db8:c::1/64"
 }
 
