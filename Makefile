@@ -79,5 +79,5 @@ lab: deps
 # PAPER_ARGS passes more options (e.g. --pause-ms 300, --out DIR, --replot).
 paper: deps
 	$(CARGO) build --release -p router --bin tapmip-router -p lma --bin lma -p mag --bin mag \
-		-p tapbridge --bin tapbridge -p netns-tests --bin tapmip-probe --bin tapmip-paper
+		-p tapbridge --bin tapbridge -p netns-tests --bin tapmip-probe --bin tapmip-mn --bin tapmip-paper
 	target/release/tapmip-paper $(PAPER_ARGS)

@@ -59,8 +59,8 @@ const ROUTED: Token = Token(2);
 const NETLINK: Token = Token(3);
 
 fn run(args: Args) -> anyhow::Result<()> {
-    let access = sys::if_index(&args.interface)
-        .with_context(|| format!("interface {}", args.interface))?;
+    let access =
+        sys::if_index(&args.interface).with_context(|| format!("interface {}", args.interface))?;
     let mut tun = Tun::open(&args.tun, args.mtu - 40).context("creating the TUN device")?;
     let tun_index = sys::if_index(&tun.name)?;
     let tunnel = sys::raw_socket(i32::from(IPPROTO_IPV6)).context("raw socket, protocol 41")?;

@@ -148,7 +148,10 @@ impl Mag {
     }
     /// MIPv6: the prefix of this access router's link, its own.
     pub fn access_prefix(&self) -> Ipv6Net {
-        net(Ipv6Addr::new(0x2001, 0xdb8, 0xa, self.index, 0, 0, 0, 0), 64)
+        net(
+            Ipv6Addr::new(0x2001, 0xdb8, 0xa, self.index, 0, 0, 0, 0),
+            64,
+        )
     }
     /// MIPv6: the access router's MAC there, so its link-local address is its own.
     pub fn access_router_mac(&self) -> Mac {

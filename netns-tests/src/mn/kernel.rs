@@ -150,7 +150,9 @@ impl Kernel {
             RouteNetlinkMessage::NewPrefix(p) if p.header.ifindex == self.access as i32 => {
                 p.attributes.iter().find_map(|a| match a {
                     netlink_packet_route::prefix::PrefixAttribute::Address(addr) => {
-                        Ipv6Net::new(*addr, p.header.prefix_len).ok().map(Event::Prefix)
+                        Ipv6Net::new(*addr, p.header.prefix_len)
+                            .ok()
+                            .map(Event::Prefix)
                     }
                     _ => None,
                 })

@@ -25,7 +25,9 @@ pub mod kernel;
 pub mod sys;
 
 use ipnet::Ipv6Net;
-use mag::pbu::{INITIAL_BINDACK_TIMEOUT, INITIAL_BINDACK_TIMEOUT_FIRST_REG, MAX_BINDACK_TIMEOUT, backoff};
+use mag::pbu::{
+    INITIAL_BINDACK_TIMEOUT, INITIAL_BINDACK_TIMEOUT_FIRST_REG, MAX_BINDACK_TIMEOUT, backoff,
+};
 use router::counters::Counters;
 use router::tunnel::{DEFAULT_TUNNEL_HOP_LIMIT, encapsulate};
 use router::wire::{HomeAddressIn, IPPROTO_ROUTING, MhRepr, MnPacketRepr, PbaStatus, PbuRepr};
@@ -138,7 +140,10 @@ impl MobileNode {
     fn known(&self, addr: &Ipv6Net) -> bool {
         let current = self.pending.as_ref().map(|p| p.coa);
         let bound = self.bound.as_ref().map(|b| b.coa);
-        current.into_iter().chain(bound).any(|c| on_prefix(&c, addr))
+        current
+            .into_iter()
+            .chain(bound)
+            .any(|c| on_prefix(&c, addr))
     }
 
     pub fn on_event(&mut self, now: Instant, event: Event, out: &mut Vec<Action>) {
@@ -226,8 +231,12 @@ impl MobileNode {
             lifetime_secs: self.cfg.lifetime_secs,
             ..PbuRepr::default()
         });
-        let packet =
-            MnPacketRepr::binding_update(p.coa.addr(), self.cfg.home_agent, self.cfg.home_address, bu);
+        let packet = MnPacketRepr::binding_update(
+            p.coa.addr(),
+            self.cfg.home_agent,
+            self.cfg.home_address,
+            bu,
+        );
         log::info!(
             "{} BU seq {} to home agent {} for {}: care-of address {} via {} (wait {} ms)",
             if retry { "retransmitted" } else { "sent" },
@@ -238,7 +247,8 @@ impl MobileNode {
             p.router,
             p.timeout.total_millis()
         );
-        self.counters.bump(if retry { "bu.retransmitted" } else { "bu.sent" });
+        self.counters
+            .bump(if retry { "bu.retransmitted" } else { "bu.sent" });
         p.timeout = backoff(p.timeout).unwrap_or(MAX_BINDACK_TIMEOUT);
         out.push(Action::Send(packet.emit()));
     }
@@ -251,7 +261,10 @@ impl MobileNode {
             && b.refresh <= now
             && self.pending.is_none()
         {
-            log::info!("binding of {} due for refresh (RFC 6275 11.7.1)", b.coa.addr());
+            log::info!(
+                "binding of {} due for refresh (RFC 6275 11.7.1)",
+                b.coa.addr()
+            );
             self.bound = Some(Bound {
                 refresh: now + Duration::from_secs(1),
                 ..b
@@ -276,8 +289,17 @@ impl MobileNode {
 
     /// What the raw socket of protocol 43 read: a Type 2 Routing Header and,
     /// from the home agent, a Binding Acknowledgement.
-    pub fn on_routed(&mut self, now: Instant, from: Ipv6Addr, payload: &[u8], out: &mut Vec<Action>) {
-        let dst = self.pending.as_ref().map_or(Ipv6Addr::UNSPECIFIED, |p| p.coa.addr());
+    pub fn on_routed(
+        &mut self,
+        now: Instant,
+        from: Ipv6Addr,
+        payload: &[u8],
+        out: &mut Vec<Action>,
+    ) {
+        let dst = self
+            .pending
+            .as_ref()
+            .map_or(Ipv6Addr::UNSPECIFIED, |p| p.coa.addr());
         let repr = match MnPacketRepr::parse_payload(from, dst, 64, IPPROTO_ROUTING, payload) {
             Ok(r) => r,
             Err(e) => {
@@ -358,8 +380,8 @@ impl MobileNode {
     /// A packet the kernel routed into the TUN device: reverse-tunnelled to
     /// the home agent from the bound care-of address (RFC 6275 11.3.1).
     pub fn on_tun(&mut self, packet: &[u8], out: &mut Vec<Action>) {
-        let from_home = Ipv6Packet::new_checked(packet)
-            .is_ok_and(|ip| ip.src_addr() == self.cfg.home_address);
+        let from_home =
+            Ipv6Packet::new_checked(packet).is_ok_and(|ip| ip.src_addr() == self.cfg.home_address);
         if !from_home {
             // The kernel's own chatter on tun0 (MLD, RS from a link-local).
             self.counters.bump("tun.drop.not_from_home_address");
@@ -397,8 +419,9 @@ impl MobileNode {
             self.counters.bump("tunnel.drop.not_from_home_agent");
             return;
         }
-        let to_home = Ipv6Packet::new_checked(inner)
-            .is_ok_and(|ip| ip.dst_addr() == self.cfg.home_address && ip.total_len() == inner.len());
+        let to_home = Ipv6Packet::new_checked(inner).is_ok_and(|ip| {
+            ip.dst_addr() == self.cfg.home_address && ip.total_len() == inner.len()
+        });
         if !to_home {
             self.counters.bump("tunnel.drop.not_to_home_address");
             return;

@@ -108,7 +108,9 @@ pub fn recv_from(s: &Socket, buf: &mut [u8]) -> io::Result<Option<(usize, Ipv6Ad
     let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
     match s.recv_from(uninit) {
         Ok((n, from)) => {
-            let from = from.as_socket_ipv6().map_or(Ipv6Addr::UNSPECIFIED, |a| *a.ip());
+            let from = from
+                .as_socket_ipv6()
+                .map_or(Ipv6Addr::UNSPECIFIED, |a| *a.ip());
             Ok(Some((n, from)))
         }
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
