@@ -10,6 +10,7 @@ pub mod probes;
 pub mod run;
 pub mod topology;
 pub mod trace;
+mod trace_mip;
 
 pub use migrate::{MigrateOptions, MigrationTimes};
 pub use run::{Binaries, Domain, Tuning};
