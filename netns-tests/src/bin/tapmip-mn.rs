@@ -107,8 +107,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     let mut kernel_events = Vec::new();
     loop {
         let timeout = mn.poll_at().map(|at| {
-            let left = (at - now()).total_micros().max(0);
-            StdDuration::from_micros(left as u64)
+            let left = (at.total_micros() - now().total_micros()).max(0);
+            StdDuration::from_micros(left.unsigned_abs())
         });
         match poll.poll(&mut events, timeout) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
