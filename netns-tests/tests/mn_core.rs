@@ -159,7 +159,23 @@ fn a_new_prefix_then_dad_then_bu_through_the_new_router_then_the_old_address_goe
         &mut out,
     );
     assert_eq!(mn.care_of(), Some(ip("2001:db8:a:2::5")));
-    assert_eq!(out, [Action::RemoveAddress(net("2001:db8:a:1::5/64"))]);
+    assert_eq!(
+        out,
+        [
+            Action::RemoveAddress(net("2001:db8:a:1::5/64")),
+            Action::ForgetRouter(ip(R1))
+        ]
+    );
+    // Back on the first link: the kernel learns R1 afresh, and the BU goes through it.
+    out.clear();
+    mn.on_event(t(5000), Event::DefaultRouter(ip(R1)), &mut out);
+    mn.on_event(
+        t(6500),
+        Event::AddressReady(net("2001:db8:a:1::5/64")),
+        &mut out,
+    );
+    assert_eq!(out[0], Action::RouteHomeAgent { via: ip(R1) });
+    assert_eq!(bus(&out), [(ip("2001:db8:a:1::5"), 3)]);
 }
 
 #[test]

@@ -153,6 +153,10 @@ fn run(args: Args) -> anyhow::Result<()> {
                     let host = ipnet::Ipv6Net::new(args.home_agent, 128)?;
                     kernel.set_route(host, access, Some(*via), 1)
                 }
+                Action::ForgetRouter(router) => {
+                    log::info!("forgetting the default route via {router}, a router left behind");
+                    kernel.forget_router(*router)
+                }
                 Action::RemoveAddress(addr) => {
                     log::info!("removing {addr}, the care-of address of a link left behind");
                     kernel.remove_address(*addr)

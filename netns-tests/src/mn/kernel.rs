@@ -189,6 +189,21 @@ impl Kernel {
         self.send(RouteNetlinkMessage::DelAddress(msg), NLM_F_ACK)
     }
 
+    /// `ip -6 route del default via ROUTER dev ACCESS proto ra`.
+    pub fn forget_router(&mut self, router: Ipv6Addr) -> io::Result<()> {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = AddressFamily::Inet6;
+        msg.header.table = libc::RT_TABLE_MAIN;
+        msg.header.protocol = RouteProtocol::Ra;
+        msg.header.scope = RouteScope::Universe;
+        msg.header.kind = RouteType::Unicast;
+        msg.attributes = vec![
+            RouteAttribute::Oif(self.access),
+            RouteAttribute::Gateway(RouteAddress::Inet6(router)),
+        ];
+        self.send(RouteNetlinkMessage::DelRoute(msg), NLM_F_ACK)
+    }
+
     /// `ip -6 route replace DST dev OIF [via GW] metric METRIC proto static`.
     pub fn set_route(
         &mut self,

@@ -59,6 +59,10 @@ pub enum Action {
     RouteHomeAgent { via: Ipv6Addr },
     /// Remove a care-of address of a link the node has left.
     RemoveAddress(Ipv6Net),
+    /// Forget the default route the kernel learnt from a router of a link the
+    /// node has left: when the node comes back, that router's next RA is news
+    /// again (the kernel reports only routes it adds).
+    ForgetRouter(Ipv6Addr),
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +98,8 @@ pub struct MobileNode {
     sequence: u16,
     /// The default router learnt last: the one whose RA the kernel took last.
     router: Option<Ipv6Addr>,
+    /// Every default router the kernel holds, as far as the agent knows.
+    routers: Vec<Ipv6Addr>,
     /// A ready care-of address waiting for a router to register through.
     waiting: Option<Ipv6Net>,
     pending: Option<Pending>,
@@ -116,6 +122,7 @@ impl MobileNode {
             cfg,
             sequence,
             router: None,
+            routers: Vec::new(),
             waiting: None,
             pending: None,
             bound: None,
@@ -162,6 +169,9 @@ impl MobileNode {
                     log::info!("default router {router} learnt from its RA");
                 }
                 self.router = Some(router);
+                if !self.routers.contains(&router) {
+                    self.routers.push(router);
+                }
                 if let Some(coa) = self.waiting.take() {
                     self.register(now, coa, out);
                 }
@@ -375,6 +385,10 @@ impl MobileNode {
                 out.push(Action::RemoveAddress(old));
             }
         }
+        for old in self.routers.iter().filter(|r| **r != p.router) {
+            out.push(Action::ForgetRouter(*old));
+        }
+        self.routers.retain(|r| *r == p.router);
     }
 
     /// A packet the kernel routed into the TUN device: reverse-tunnelled to
