@@ -3,12 +3,13 @@
 //!
 //! RFC 5213 leaves the trigger to the access technology; a Router Solicitation is
 //! the usual one. A live-migrated VM never sends one: its hypervisor announces it
-//! with an unsolicited NA (or the VM simply keeps talking), so each of these
-//! sources can be switched on and off.
+//! (QEMU broadcasts RARP frames for the guest's MAC, RFC 903), the guest sends
+//! unsolicited NAs, or the VM simply keeps talking, so each of these sources can
+//! be switched on and off.
 
 use router::mac::Mac;
 use router::nd::NdEvent;
-use router::wire::HandoffIndicator;
+use router::wire::{HandoffIndicator, OP_REQUEST_REVERSE, parse_rarp_frame};
 use std::fmt;
 use std::net::Ipv6Addr;
 use std::str::FromStr;
@@ -19,6 +20,8 @@ pub struct DetectConfig {
     pub router_solicitation: bool,
     pub unsolicited_na: bool,
     pub dad_ns: bool,
+    /// A hypervisor's RARP announcement of the node's MAC (QEMU's announce-self).
+    pub rarp: bool,
     /// Any frame whose Ethernet source is a policy node not yet attached.
     pub unknown_source: bool,
 }
@@ -29,12 +32,13 @@ impl Default for DetectConfig {
             router_solicitation: true,
             unsolicited_na: true,
             dad_ns: true,
+            rarp: true,
             unknown_source: true,
         }
     }
 }
 
-/// `rs,na,dad,unknown` (any subset, comma separated) or `none`.
+/// `rs,na,dad,rarp,unknown` (any subset, comma separated) or `none`.
 impl FromStr for DetectConfig {
     type Err = String;
 
@@ -43,6 +47,7 @@ impl FromStr for DetectConfig {
             router_solicitation: false,
             unsolicited_na: false,
             dad_ns: false,
+            rarp: false,
             unknown_source: false,
         };
         if s == "none" {
@@ -53,10 +58,11 @@ impl FromStr for DetectConfig {
                 "rs" => cfg.router_solicitation = true,
                 "na" => cfg.unsolicited_na = true,
                 "dad" => cfg.dad_ns = true,
+                "rarp" => cfg.rarp = true,
                 "unknown" => cfg.unknown_source = true,
                 other => {
                     return Err(format!(
-                        "{other:?}: not an attachment trigger (rs, na, dad, unknown or none)"
+                        "{other:?}: not an attachment trigger (rs, na, dad, rarp, unknown or none)"
                     ));
                 }
             }
@@ -71,6 +77,7 @@ pub enum Trigger {
     RouterSolicitation,
     UnsolicitedNa,
     DadNs,
+    Rarp,
     UnknownSource,
     /// A frame from `::`, such as the MLD report a node sends while its
     /// addresses are still tentative: an interface coming up.
@@ -83,8 +90,16 @@ impl Trigger {
             Trigger::RouterSolicitation => cfg.router_solicitation,
             Trigger::UnsolicitedNa => cfg.unsolicited_na,
             Trigger::DadNs => cfg.dad_ns,
+            Trigger::Rarp => cfg.rarp,
             Trigger::UnknownSource | Trigger::Configuring => cfg.unknown_source,
         }
+    }
+
+    /// Whether the node says it has just arrived here with what it had (a
+    /// migrated VM): such an announcement re-registers even a node this MAG
+    /// still holds, which may have left and come back unnoticed.
+    pub fn announces_arrival(self) -> bool {
+        matches!(self, Trigger::UnsolicitedNa | Trigger::Rarp)
     }
 
     pub fn counter(self) -> &'static str {
@@ -92,6 +107,7 @@ impl Trigger {
             Trigger::RouterSolicitation => "mag.attach.rs",
             Trigger::UnsolicitedNa => "mag.attach.unsolicited_na",
             Trigger::DadNs => "mag.attach.dad_ns",
+            Trigger::Rarp => "mag.attach.rarp",
             Trigger::UnknownSource => "mag.attach.unknown_source",
             Trigger::Configuring => "mag.attach.configuring",
         }
@@ -104,6 +120,7 @@ impl fmt::Display for Trigger {
             Trigger::RouterSolicitation => "router solicitation",
             Trigger::UnsolicitedNa => "unsolicited NA",
             Trigger::DadNs => "DAD NS",
+            Trigger::Rarp => "RARP announcement",
             Trigger::UnknownSource => "frame from unknown source",
             Trigger::Configuring => "frame from :: (interface coming up)",
         })
@@ -133,6 +150,9 @@ impl Sighting {
             (Trigger::UnsolicitedNa, Some(ip)) if !ip.is_unicast_link_local() => {
                 HandoffIndicator::InterMag
             }
+            // QEMU announces a NIC after an incoming migration (or when told to):
+            // the guest was running elsewhere a moment ago.
+            (Trigger::Rarp, _) => HandoffIndicator::InterMag,
             _ => HandoffIndicator::Unknown,
         }
     }
@@ -166,6 +186,23 @@ pub fn from_nd(event: &NdEvent) -> Option<Sighting> {
     }
 }
 
+/// The sighting a hypervisor's RARP announcement amounts to: a request reverse
+/// sent by the MAC it asks about (RFC 903). Anything else in a RARP frame (a
+/// reply, a frame relaying another node's request) reveals no node here.
+pub fn from_rarp(frame: &[u8]) -> Option<Sighting> {
+    let (eth_src, rarp) = parse_rarp_frame(frame).ok()??;
+    let mac = rarp.sender_hardware_addr;
+    (rarp.operation == OP_REQUEST_REVERSE && mac == eth_src && mac.is_unicast()).then_some(
+        Sighting {
+            mac,
+            trigger: Trigger::Rarp,
+            address: None,
+        },
+    )
+}
+
+/// The Ethernet source of an access-link frame and, for IPv6, its IP source:
+/// read straight from fixed offsets so that checking every frame costs nothing.
 /// The Ethernet source of an access-link frame and, for IPv6, its IP source
 /// (`::` included, a node configuring its interface): read straight from
 /// fixed offsets so that checking every frame costs nothing.
@@ -194,7 +231,12 @@ mod tests {
 
     #[test]
     fn parses_trigger_lists() {
-        assert_eq!("rs,na,dad,unknown".parse(), Ok(DetectConfig::default()));
+        assert_eq!(
+            "rs,na,dad,rarp,unknown".parse(),
+            Ok(DetectConfig::default())
+        );
+        let rarp: DetectConfig = "rarp".parse().unwrap();
+        assert!(rarp.rarp && !rarp.unsolicited_na);
         let only_na: DetectConfig = "na".parse().unwrap();
         assert!(only_na.unsolicited_na && !only_na.router_solicitation);
         let none: DetectConfig = "none".parse().unwrap();
@@ -240,6 +282,28 @@ mod tests {
         .unwrap();
         assert_eq!((rs.mac, rs.address), (MAC, None));
         assert_eq!(rs.handoff_indicator(), HandoffIndicator::NewInterface);
+    }
+
+    #[test]
+    fn a_rarp_announcement_is_an_inter_mag_sighting() {
+        use router::wire::{OP_REPLY_REVERSE, RarpRepr};
+        let announce = RarpRepr::announcement(MAC);
+        let s = from_rarp(&announce.frame(MAC)).unwrap();
+        assert_eq!((s.mac, s.trigger, s.address), (MAC, Trigger::Rarp, None));
+        assert_eq!(s.handoff_indicator(), HandoffIndicator::InterMag);
+        assert!(s.trigger.announces_arrival());
+        let other = Mac([0x52, 0x54, 0, 0xbb, 0, 2]);
+        assert_eq!(
+            from_rarp(&announce.frame(other)),
+            None,
+            "sent for another MAC"
+        );
+        let reply = RarpRepr {
+            operation: OP_REPLY_REVERSE,
+            ..announce
+        };
+        assert_eq!(from_rarp(&reply.frame(MAC)), None);
+        assert_eq!(from_rarp(&announce.frame(MAC)[..20]), None);
     }
 
     #[test]

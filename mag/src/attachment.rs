@@ -139,7 +139,7 @@ impl Mag {
         // A migrated VM can come back before this MAG noticed it leave, while
         // the LMA routes its prefixes to the MAG it visited: its hypervisor's
         // announcement re-registers it here (RFC 5213 6.9.1.1, HI=3).
-        let announced = s.trigger == Trigger::UnsolicitedNa && s.trigger.enabled(&self.cfg.detect);
+        let announced = s.trigger.announces_arrival() && s.trigger.enabled(&self.cfg.detect);
         let idle = self
             .bul
             .get(&s.mac)

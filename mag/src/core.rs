@@ -264,6 +264,13 @@ impl Core for Mag {
             .then(|| attach::frame_source(frame))
             .flatten();
         let heard = source.is_some_and(|(mac, _)| self.heard(now, mac));
+        // The engine drops what is not IPv6, such as a hypervisor's RARP.
+        if let Some(s) = source.and_then(|_| attach::from_rarp(frame)) {
+            if heard {
+                self.on_confirmed(now, s.mac, tx);
+            }
+            return self.on_sighting(now, port, s, tx);
+        }
         let unknown = source.filter(|(mac, _)| {
             self.cfg.detect.unknown_source
                 && !self.bul.contains(mac)

@@ -51,7 +51,7 @@ struct Args {
     /// control socket path (tapmipctl)
     #[argh(option)]
     ctl: Option<PathBuf>,
-    /// attachment triggers: rs,na,dad,unknown (default all) or none
+    /// attachment triggers: rs,na,dad,rarp,unknown (default all) or none
     #[argh(option, default = "DetectConfig::default()")]
     detect: DetectConfig,
     /// interval between per-node router advertisements, in milliseconds

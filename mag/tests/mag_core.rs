@@ -879,3 +879,44 @@ fn a_stale_refusal_for_a_node_that_left_sends_nothing() {
     );
     assert!(lab.mag.bindings().get(&VM1).is_none());
 }
+
+/// QEMU's announce-self after a migration: RARP frames carrying only the
+/// guest's MAC (RFC 903). The policy gives the MN-ID; the PBU says HI=3.
+#[test]
+fn a_hypervisors_rarp_announcement_attaches_the_guest() {
+    use router::wire::RarpRepr;
+    let rarp = |mac| RarpRepr::announcement(mac).frame(mac);
+    let mut lab = Lab::default();
+    let pbu = only_pbu(&lab.feed(t(0), ACCESS, &rarp(VM1)));
+    assert_eq!(pbu.options.mn_id.as_deref(), Some("vm1@tapmip"));
+    assert_eq!(
+        pbu.options.mn_link_layer_id.as_deref(),
+        Some(VM1.as_bytes())
+    );
+    assert_eq!(handoff(&pbu), HandoffIndicator::InterMag);
+    assert_eq!(counter(&lab, "mag.attach.rarp"), 1);
+    assert_eq!(counter(&lab, "mag.attach.unknown_source"), 0);
+    assert!(
+        pbus(&lab.feed(t(50), ACCESS, &rarp(VM1))).is_empty(),
+        "QEMU's later rounds while the PBU is out start nothing"
+    );
+    let out = lab.pba(t(60), &pbu, PbaStatus::Accepted, "2001:db8:1:1::/64");
+    assert_eq!(ras(&out).len(), 1, "the guest gets its RA");
+    let e = lab.mag.bindings().get(&VM1).unwrap();
+    assert_eq!(e.trigger.to_string(), "RARP announcement");
+
+    // Registered and announced again (it came back before this MAG noticed it
+    // leave): re-registered, as an unsolicited NA would; QEMU's later rounds
+    // are held to MAX_UPDATE_RATE like any announcement.
+    let again = only_pbu(&lab.feed(t(5000), ACCESS, &rarp(VM1)));
+    assert_eq!(handoff(&again), HandoffIndicator::InterMag);
+    assert_eq!(counter(&lab, "mag.pbu.reattach"), 1);
+
+    // Not in the policy, or the trigger switched off: nothing.
+    assert!(pbus(&lab.feed(t(6000), ACCESS, &rarp(STRANGER))).is_empty());
+    let mut cfg = config();
+    cfg.detect = "rs,na,unknown".parse::<DetectConfig>().unwrap();
+    let mut lab = Lab::new(cfg);
+    assert!(pbus(&lab.feed(t(0), ACCESS, &rarp(VM1))).is_empty());
+    assert_eq!(counter(&lab, "mag.attach.unknown_source"), 0);
+}

@@ -3,10 +3,15 @@
 //! with a 64 MB pre-copy, and the run prints what happened: the VM's address
 //! before and after, downtime, total migration time, handoff latency, whether TCP
 //! survived, and the message ladder. Then everything is taken down.
+//!
+//! `make lab-qemu` runs the same story with vm1 a real QEMU guest, migrated by
+//! QEMU's own `migrate` (the stream crossing the emulated WAN), and adds QEMU's
+//! figures and the frames that revealed the guest on its new link.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::qemu_vm::{describe, first_of_each};
 use super::trace::render;
 use super::{Binaries, Domain, MigrateOptions, Topology, Tuning};
 use crate::LabError;
@@ -36,13 +41,27 @@ fn copy_captures(d: &Domain, out: &Path) -> Result<Vec<PathBuf>, LabError> {
 }
 
 /// Runs the demonstration; pcaps of the access and WAN links are kept in `out`.
-pub fn run(binaries: Binaries, out: &Path) -> Result<(), LabError> {
+/// With `qemu`, vm1 is a QEMU guest and QEMU migrates it.
+pub fn run(binaries: Binaries, out: &Path, qemu: bool) -> Result<(), LabError> {
     let started = Instant::now();
-    let topology = Topology::default();
+    let topology = match qemu {
+        true => Topology::qemu_testbed(),
+        false => Topology::default(),
+    };
     let tuning = Tuning::capturing_mobility(&topology);
     say("== 1. the domain: client --core-- LMA ==wan1 (30 ms RTT)== MAG1 --access1-- vm1");
     say("                                      ==wan2 (30 ms RTT)== MAG2 --access2--");
+    if qemu {
+        say("vm1 is a QEMU guest on host1, its virtio-net NIC a unix socket into tapbridge");
+    }
     let mut d = Domain::up(topology, binaries, &tuning)?;
+    if let (Some(accel), Some(kernel)) = (d.accel(), d.guest_kernel()) {
+        say(&format!(
+            "vm1: Linux {kernel} under {} ({})",
+            accel.accel.name().to_uppercase(),
+            accel.why
+        ));
+    }
     let before = d.vm_addresses(VM)?;
     let route = d.exec(VM, &["ip", "-6", "route", "show", "default"])?;
     say(&format!("\n== 2. {VM} attached via mag1"));
@@ -53,13 +72,21 @@ pub fn run(binaries: Binaries, out: &Path) -> Result<(), LabError> {
     ));
     say(&render(&d.trace(VM)?));
 
+    let tcp = match qemu {
+        true => format!("{CLIENT} -> {VM}"),
+        false => format!("{VM} -> {CLIENT}"),
+    };
     say(&format!(
-        "\n== 3. probes: UDP {CLIENT} -> {VM} every 10 ms, TCP {VM} -> {CLIENT} every 10 ms"
+        "\n== 3. probes: UDP {CLIENT} -> {VM} every 10 ms, TCP {tcp} every 10 ms"
     ));
     let probes = d.start_probes(VM, CLIENT)?;
     std::thread::sleep(Duration::from_secs(1));
     say(&format!(
-        "== 4. live migration of {VM}: mag1 -> mag2 (64 MB pre-copy host1 -> host2 through the LMA, 300 ms stop-and-copy)"
+        "== 4. live migration of {VM}: mag1 -> mag2 ({})",
+        match qemu {
+            true => "QEMU's migrate over QMP, host1 -> host2 through the LMA",
+            false => "64 MB pre-copy host1 -> host2 through the LMA, 300 ms stop-and-copy",
+        }
     ));
     let times = d.migrate(VM, "mag2", &MigrateOptions::default())?;
     std::thread::sleep(Duration::from_millis(1500));
@@ -78,6 +105,27 @@ pub fn run(binaries: Binaries, out: &Path) -> Result<(), LabError> {
         times.precopy.as_secs_f64(),
         (times.resumed_at - times.paused_at).as_secs_f64() * 1e3
     ));
+    if let Some(q) = &times.qemu {
+        say(&describe(q));
+        let arrivals = d.arrivals(VM, "access2", q.resumed_at, 50)?;
+        let first: Vec<String> = first_of_each(&arrivals)
+            .iter()
+            .map(|a| format!("{} at {:+.1} ms", a.what, a.after_ms))
+            .collect();
+        say(&format!(
+            "{VM}'s first frames on access2 after the resume: {}",
+            if first.is_empty() {
+                "none".into()
+            } else {
+                first.join("; ")
+            }
+        ));
+        let trigger = d.bul_cell("mag2", "vm1@tapmip", "trigger");
+        say(&format!(
+            "mag2 attached {VM} on: {}",
+            trigger.as_deref().unwrap_or("?")
+        ));
+    }
     say(&format!(
         "service downtime: {:.1} ms (paper, PMIPv6 at 30 ms RTT: 320.62 ms)",
         udp.downtime_ms
@@ -109,7 +157,7 @@ pub fn run(binaries: Binaries, out: &Path) -> Result<(), LabError> {
     }
     drop(d);
     say(&format!(
-        "\nthe lab is down: every process and namespace is gone ({:.0} s in all).\n\
+        "\nthe lab is down: every process and namespace is gone ({:.1} s in all).\n\
          to keep a lab running and play with it: tapmip-lab up; tapmip-lab status; \
          tapmip-lab migrate vm1 --to mag2; tapmip-lab trace vm1; tapmip-lab down",
         started.elapsed().as_secs_f64()

@@ -1,5 +1,6 @@
 //! The paper's probes run across the domain: a UDP echo stream client -> VM (service
-//! downtime, total migration time) and a TCP stream VM -> client (survivability).
+//! downtime, total migration time) and a TCP stream VM -> client (survivability;
+//! client -> VM for a QEMU guest, whose servers its init starts).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -52,23 +53,32 @@ impl Domain {
         };
         let _ = std::fs::remove_file(&p.stop_file);
         let s = |p: &PathBuf| p.display().to_string();
-        self.lab.spawn(
-            Some(vm),
-            &format!("udp-echo-{vm}"),
-            &[&probe, "udp-echo", "--listen", &format!("[::]:{UDP_PORT}")],
-        )?;
-        self.lab.spawn(
-            Some(client),
-            &format!("tcp-server-{vm}"),
-            &[
-                &probe,
-                "tcp-server",
-                "--listen",
-                &format!("[::]:{TCP_PORT}"),
-            ],
-        )?;
-        self.wait_listening(&format!("udp-echo-{vm}"))?;
-        self.wait_listening(&format!("tcp-server-{vm}"))?;
+        // A QEMU guest's init runs the echo and a TCP server (guest/init.sh), so
+        // its TCP stream goes the other way: client -> guest.
+        let qemu = self.is_qemu(vm);
+        let (tcp_sender, tcp_to) = match qemu {
+            true => (client, vm_addr),
+            false => (vm, client_addr),
+        };
+        if !qemu {
+            self.lab.spawn(
+                Some(vm),
+                &format!("udp-echo-{vm}"),
+                &[&probe, "udp-echo", "--listen", &format!("[::]:{UDP_PORT}")],
+            )?;
+            self.lab.spawn(
+                Some(client),
+                &format!("tcp-server-{vm}"),
+                &[
+                    &probe,
+                    "tcp-server",
+                    "--listen",
+                    &format!("[::]:{TCP_PORT}"),
+                ],
+            )?;
+            self.wait_listening(&format!("udp-echo-{vm}"))?;
+            self.wait_listening(&format!("tcp-server-{vm}"))?;
+        }
         self.lab.spawn(
             Some(client),
             &format!("udp-client-{vm}"),
@@ -86,13 +96,13 @@ impl Domain {
             ],
         )?;
         self.lab.spawn(
-            Some(vm),
+            Some(tcp_sender),
             &format!("tcp-client-{vm}"),
             &[
                 &probe,
                 "tcp-client",
                 "--to",
-                &format!("[{client_addr}]:{TCP_PORT}"),
+                &format!("[{tcp_to}]:{TCP_PORT}"),
                 "--interval-ms",
                 INTERVAL_MS,
                 "--until-file",

@@ -19,9 +19,10 @@ use ipnet::Ipv6Net;
 use router::ctl::Table;
 use tapbridge::ctl::Request as BridgeRequest;
 
-use super::topology::{CORE_PREFIX, MAG_ACCESS_MAC, Mag, Mobility, Topology};
+use super::qemu_vm::Guests;
+use super::topology::{CORE_PREFIX, MAG_ACCESS_MAC, Mag, Mobility, Topology, VmKind};
 use crate::binaries;
-use crate::{Lab, LabError, host};
+use crate::{LabError, Sandbox, host};
 
 const SLAAC_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -111,12 +112,14 @@ impl Default for Tuning {
 
 pub struct Domain {
     pub topology: Topology,
-    pub lab: Lab,
+    pub lab: Sandbox,
     pub binaries: Binaries,
     /// Global addresses of the kernel hosts, by node name.
     pub addresses: Vec<(String, Ipv6Addr)>,
     /// Which MAG's access link each VM is on.
     pub placement: Vec<(String, String)>,
+    /// The QEMU guests among the VMs.
+    pub(super) qemu: Guests,
 }
 
 pub(super) fn say(msg: &str) {
@@ -134,7 +137,7 @@ impl Domain {
     /// its MAG's unicast RA carrying its HNP.
     pub fn up(topology: Topology, binaries: Binaries, tuning: &Tuning) -> Result<Domain, LabError> {
         crate::ensure_tun_access().map_err(LabError::Check)?;
-        let lab = Lab::new("lab")?;
+        let lab = Sandbox::new("lab")?;
         let placement = topology
             .vms
             .iter()
@@ -146,6 +149,7 @@ impl Domain {
             binaries,
             addresses: Vec::new(),
             placement,
+            qemu: Guests::default(),
         };
         domain.start(tuning)?;
         Ok(domain)
@@ -220,7 +224,7 @@ impl Domain {
         if t.mobility == Mobility::Mipv6 {
             self.start_mobile_nodes()?;
         }
-        Ok(())
+        self.boot_guests()
     }
 
     /// Each router's namespace and the TAPs it opens there.
@@ -349,9 +353,10 @@ impl Domain {
             access.extend(
                 t.vms
                     .iter()
-                    .filter(|v| v.mag == m.name)
+                    .filter(|v| v.mag == m.name && v.kind == VmKind::Netns)
                     .map(|v| tap(&v.name, &format!(",mac={}", v.mac()))),
             );
+            access.extend(self.qemu_members(&m.host()));
             segments.push(format!("{}={}", m.access_segment(), access.join(",")));
         }
         let sock = self.sock("bridge");
@@ -419,7 +424,7 @@ impl Domain {
         let mut wanted: Vec<(String, Ipv6Net)> =
             t.correspondents.iter().map(|c| (c.clone(), core)).collect();
         wanted.extend(t.mags.iter().map(|m| (m.host(), m.wan_prefix())));
-        wanted.extend(t.vms.iter().map(|v| {
+        wanted.extend(t.vms.iter().filter(|v| v.kind == VmKind::Netns).map(|v| {
             let prefix = match (t.mobility, t.mag(&v.mag)) {
                 (Mobility::Mipv6, Some(m)) => m.access_prefix(),
                 _ => v.hnp(),
@@ -452,7 +457,7 @@ impl Domain {
                 self.lab.log_of(&name).trim_end()
             );
         }
-        s
+        s + &self.guest_consoles()
     }
 
     pub fn address(&self, node: &str) -> Option<Ipv6Addr> {
@@ -462,8 +467,11 @@ impl Domain {
             .map(|(_, a)| *a)
     }
 
-    /// Runs `args` in `node`'s namespace.
+    /// Runs `args` in `node`'s namespace, or in a QEMU guest's shell.
     pub fn exec(&self, node: &str, args: &[&str]) -> Result<String, LabError> {
+        if self.is_qemu(node) {
+            return self.guest_exec(node, args);
+        }
         self.lab.exec(node, args)
     }
 

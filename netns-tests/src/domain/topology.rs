@@ -17,6 +17,8 @@
 //! [[vm]]
 //! name = "vm1"
 //! mag = "mag1"          # where it starts
+//! # kind = "qemu"       # a real QEMU guest instead of a network namespace,
+//! # netdev = "stream"   # its NIC on QEMU's -netdev stream (default dgram)
 //!
 //! [[correspondent]]
 //! name = "client"
@@ -106,6 +108,29 @@ struct RawMag {
 struct RawVm {
     name: String,
     mag: String,
+    #[serde(default)]
+    kind: VmKind,
+    netdev: Option<QemuNetdev>,
+}
+
+/// What a VM is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VmKind {
+    /// A network namespace whose TAP tapbridge moves between access links.
+    #[default]
+    Netns,
+    /// A QEMU guest on a hypervisor host, live-migrated by QEMU.
+    Qemu,
+}
+
+/// Which QEMU socket back end a guest's NIC uses into tapbridge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QemuNetdev {
+    #[default]
+    Dgram,
+    Stream,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -169,6 +194,8 @@ pub struct Vm {
     pub name: String,
     pub index: u16,
     pub mag: String,
+    pub kind: VmKind,
+    pub netdev: QemuNetdev,
 }
 
 impl Vm {
@@ -202,30 +229,36 @@ pub struct Topology {
     pub correspondents: Vec<String>,
 }
 
+/// The paper's testbed on a 30 ms WAN, its VM of `kind`.
+fn testbed(kind: &str) -> Topology {
+    Topology::parse(&format!(
+        r#"
+        wan_rtt_ms = 30.0
+        [[mag]]
+        name = "mag1"
+        [[mag]]
+        name = "mag2"
+        [[vm]]
+        name = "vm1"
+        mag = "mag1"
+        kind = "{kind}"
+        [[correspondent]]
+        name = "client"
+        "#
+    ))
+    .unwrap_or(Topology {
+        seed: 1,
+        mobility: Mobility::Pmipv6,
+        mags: Vec::new(),
+        vms: Vec::new(),
+        correspondents: Vec::new(),
+    })
+}
+
 impl Default for Topology {
     /// The paper's testbed on a 30 ms WAN.
     fn default() -> Self {
-        Topology::parse(
-            r#"
-            wan_rtt_ms = 30.0
-            [[mag]]
-            name = "mag1"
-            [[mag]]
-            name = "mag2"
-            [[vm]]
-            name = "vm1"
-            mag = "mag1"
-            [[correspondent]]
-            name = "client"
-            "#,
-        )
-        .unwrap_or(Topology {
-            seed: 1,
-            mobility: Mobility::Pmipv6,
-            mags: Vec::new(),
-            vms: Vec::new(),
-            correspondents: Vec::new(),
-        })
+        testbed("netns")
     }
 }
 
@@ -310,11 +343,25 @@ impl Topology {
                     format!("vm '{}': no [[mag]] is named '{}'", v.name, v.mag),
                 ));
             }
+            if v.netdev.is_some() && v.kind != VmKind::Qemu {
+                return Err(invalid(
+                    "vm.netdev",
+                    format!("vm '{}': only a kind = \"qemu\" VM has a netdev", v.name),
+                ));
+            }
             vms.push(Vm {
                 name: v.name.clone(),
                 index: u16::try_from(i + 1).unwrap_or(u16::MAX),
                 mag: v.mag.clone(),
+                kind: v.kind,
+                netdev: v.netdev.unwrap_or_default(),
             });
+        }
+        if raw.mobility == Mobility::Mipv6 && vms.iter().any(|v| v.kind != VmKind::Netns) {
+            return Err(invalid(
+                "mobility",
+                "mipv6 runs its mobile node agent in the VM's namespace: every [[vm]] must be kind = \"netns\"",
+            ));
         }
         let mut correspondents = Vec::new();
         for c in &raw.correspondent {
@@ -328,6 +375,11 @@ impl Topology {
             vms,
             correspondents,
         })
+    }
+
+    /// The paper's testbed with vm1 a QEMU guest.
+    pub fn qemu_testbed() -> Topology {
+        testbed("qemu")
     }
 
     pub fn mag(&self, name: &str) -> Option<&Mag> {
@@ -367,13 +419,19 @@ impl Topology {
             .collect()
     }
 
-    /// Every namespace of the lab, routers first.
+    /// Every namespace of the lab, routers first (a QEMU guest has none: it
+    /// runs on a hypervisor host).
     pub fn nodes(&self) -> Vec<String> {
         let mut n = vec!["lma".to_string()];
         n.extend(self.mags.iter().map(|m| m.name.clone()));
         n.extend(self.mags.iter().map(Mag::host));
         n.extend(self.correspondents.iter().cloned());
-        n.extend(self.vms.iter().map(|v| v.name.clone()));
+        n.extend(
+            self.vms
+                .iter()
+                .filter(|v| v.kind == VmKind::Netns)
+                .map(|v| v.name.clone()),
+        );
         n
     }
 }
@@ -418,6 +476,30 @@ mod tests {
         assert!(e("").contains("give 1 to 200"));
         assert!(e("[[mag]]\nname = \"m\"\nspeed = 3\n").contains("unknown field"));
         assert!(e("mobility = \"mip4\"\n[[mag]]\nname = \"m\"\n").contains("mobility"));
+        assert!(
+            e("mobility = \"mipv6\"\n[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nkind = \"qemu\"\n")
+                .contains("kind = \"netns\"")
+        );
+        assert!(
+            e("[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nnetdev = \"stream\"\n")
+                .contains("vm.netdev")
+        );
+    }
+
+    #[test]
+    fn a_qemu_guest_has_no_namespace() {
+        let t = Topology::qemu_testbed();
+        assert_eq!(
+            t.nodes(),
+            ["lma", "mag1", "mag2", "host1", "host2", "client"]
+        );
+        let vm = t.vm("vm1").unwrap();
+        assert_eq!((vm.kind, vm.netdev), (VmKind::Qemu, QemuNetdev::Dgram));
+        let t = Topology::parse(
+            "[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nkind = \"qemu\"\nnetdev = \"stream\"\n",
+        )
+        .unwrap();
+        assert_eq!(t.vm("v").unwrap().netdev, QemuNetdev::Stream);
     }
 
     #[test]
