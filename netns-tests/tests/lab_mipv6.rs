@@ -125,6 +125,21 @@ fn mipv6_migration_keeps_the_home_address_and_tcp_and_recovers_from_a_lost_bu() 
         "the care-of address changed and the old one is gone: {}",
         addresses(&d, "eth0")
     );
+    // The ladder of the handoff: the new RA, the kernel's DAD, then BU and BA.
+    let ladder = d.trace("vm1").unwrap();
+    let order: Vec<&str> = ["RA prefix 2001:db8:a:2::/64", "DAD NS", "BU seq", "BA seq"]
+        .into_iter()
+        .filter(|w| ladder.iter().any(|e| e.what.starts_with(w)))
+        .collect();
+    let first = |w: &str| ladder.iter().position(|e| e.what.starts_with(w));
+    assert_eq!(order.len(), 4, "{ladder:?}");
+    assert!(
+        first("RA prefix") < first("DAD NS")
+            && first("DAD NS") < first("BU seq")
+            && first("BU seq") < first("BA seq"),
+        "{}",
+        netns_tests::domain::trace::render(&ladder)
+    );
     std::thread::sleep(Duration::from_secs(2));
 
     // Back to mag1 with the first BU lost on the way out of the VM.
