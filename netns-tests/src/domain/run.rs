@@ -80,7 +80,7 @@ pub struct Tuning {
     pub lifetime_s: u32,
     /// Extra arguments for every MAG (e.g. `--detect rs,na`).
     pub mag_args: Vec<String>,
-    /// Segments captured from the very first frame, into `<workdir>/<segment>.pcap`.
+    /// Segments captured from before the VMs boot, into `<workdir>/<segment>.pcap`.
     pub capture: Vec<String>,
     /// HEARTBEAT_INTERVAL of the LMA and the MAGs (RFC 5847): how fast a
     /// restart is noticed.
@@ -197,29 +197,42 @@ impl Domain {
             t.nodes().join(", "),
             self.lab.workdir().display()
         ));
-        match t.mobility {
-            Mobility::Pmipv6 => {
-                self.start_lma(&policy, tuning)?;
-                for m in &t.mags {
-                    self.start_mag(m, &policy, tuning)?;
-                }
-            }
-            Mobility::Mipv6 => {
-                self.start_home_agent(&policy)?;
-                for m in &t.mags {
-                    self.start_access_router(m)?;
-                }
-            }
-        }
-        for (r, ifaces) in self.router_interfaces() {
-            for i in ifaces {
-                host::wait_for_link(&self.lab, &r, &i, Duration::from_secs(10)).map_err(|e| {
-                    LabError::Check(format!("{e}; {r}'s log:\n{}", self.lab.log_of(&r)))
-                })?;
-            }
-        }
-        self.start_bridge(&tuning.capture)?;
+        // The segments exist before the routers start, so nothing a router
+        // sends first (its neighbor solicitations, the first PBU) is lost to
+        // a bridge that is not there yet: every run starts the same way.
+        self.start_bridge()?;
         self.set_wan_links()?;
+        // The LMA (or home agent) runs before any MAG starts, so a MAG's first
+        // solicitation of it is answered at once.
+        match t.mobility {
+            Mobility::Pmipv6 => self.start_lma(&policy, tuning)?,
+            Mobility::Mipv6 => self.start_home_agent(&policy)?,
+        }
+        self.wait_ready("lma")?;
+        for m in &t.mags {
+            match t.mobility {
+                Mobility::Pmipv6 => self.start_mag(m, &policy, tuning)?,
+                Mobility::Mipv6 => self.start_access_router(m)?,
+            }
+        }
+        for m in &t.mags {
+            self.wait_ready(&m.name)?;
+        }
+        // Captures start now, and the VMs' interfaces (up since the bridge
+        // opened them, before any MAG ran) come up again: what a booting guest
+        // sends (MLD reports, DAD, RS) reaches a MAG that knows its LMA, and
+        // the first ladder shows just that, in every run alike.
+        for segment in &tuning.capture {
+            let file = Some(path_str(&self.pcap(segment))?.to_string());
+            let segment = segment.clone();
+            self.bridge(&BridgeRequest::Capture { segment, file })?;
+        }
+        for v in t.vms.iter().filter(|v| v.kind == VmKind::Netns) {
+            self.lab
+                .exec(&v.name, &["ip", "link", "set", "dev", "eth0", "down"])?;
+            self.lab
+                .exec(&v.name, &["ip", "link", "set", "dev", "eth0", "up"])?;
+        }
         self.wait_for_addresses()?;
         if t.mobility == Mobility::Mipv6 {
             self.start_mobile_nodes()?;
@@ -249,6 +262,12 @@ impl Domain {
         self.lab.kill(name)?;
         say(&format!("{name} killed (SIGKILL), starting it again"));
         self.lab.respawn(name)?;
+        self.wait_ready(name)
+    }
+
+    /// Waits until router `name` answers on its control socket: its TAPs are
+    /// open and its loop runs.
+    fn wait_ready(&self, name: &str) -> Result<(), LabError> {
         let sock = self.sock(name);
         crate::wait::until(Duration::from_secs(10), || {
             Ok(self.router(name, &router::ctl::Request::Status {}).ok())
@@ -256,7 +275,7 @@ impl Domain {
         .map(|_| ())
         .ok_or_else(|| {
             LabError::Check(format!(
-                "{name} did not answer on {} after its restart; its log:\n{}",
+                "{name} does not answer on {}; its log:\n{}",
                 sock.display(),
                 self.lab.log_of(name)
             ))
@@ -324,7 +343,7 @@ impl Domain {
         self.lab.workdir().join(format!("{segment}.pcap"))
     }
 
-    fn start_bridge(&mut self, capture: &[String]) -> Result<(), LabError> {
+    fn start_bridge(&mut self) -> Result<(), LabError> {
         let t = self.topology.clone();
         let attach = |node: &str, ifname: &str, name: &str| {
             format!(
@@ -370,10 +389,6 @@ impl Domain {
         for s in segments {
             args.push("--segment".into());
             args.push(s);
-        }
-        for segment in capture {
-            args.push("--capture".into());
-            args.push(format!("{segment}={}", path_str(&self.pcap(segment))?));
         }
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         self.lab.spawn(None, "bridge", &argv)?;
