@@ -8,9 +8,11 @@
 //! - `heartbeat`: RFC 5847 heartbeats with the LMA and restart recovery.
 //! - `ctl`: the control-socket tables.
 
+use crate::admission::Waiting;
 use crate::attach::{self, DetectConfig, Sighting, Trigger};
 use crate::bul::BindingUpdateList;
 use ipnet::Ipv6Net;
+use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
 use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
 use router::ctl::{Request, Response};
@@ -23,7 +25,8 @@ use router::timer::TimerQueue;
 use router::timestamp::WallClock;
 use router::wire::AccessTechnologyType;
 use router::{Duration, Instant};
-use std::net::Ipv6Addr;
+use std::collections::HashMap;
+use std::net::{Ipv6Addr, SocketAddr};
 
 /// The uplink is always port 0; access port `i` of [`MagConfig::access`] is `i + 1`.
 pub const UPLINK: PortId = 0;
@@ -73,6 +76,8 @@ pub struct MagConfig {
     pub heartbeat: Option<HeartbeatConfig>,
     /// This MAG's Restart Counter (RFC 5847 3.2), changed at every start.
     pub restart_counter: u32,
+    /// Who says whether a node may attach here (see `admission`).
+    pub aaa: AaaConfig,
 }
 
 impl MagConfig {
@@ -99,6 +104,7 @@ impl MagConfig {
             access_nud: NudConfig::default(),
             heartbeat: Some(HeartbeatConfig::default()),
             restart_counter: 0,
+            aaa: AaaConfig::File,
         }
     }
 }
@@ -130,11 +136,27 @@ pub struct Mag {
     pub(crate) timers: TimerQueue<Timer>,
     pub(crate) next_sequence: u16,
     pub(crate) lma: Option<HeartbeatPeer>,
+    pub(crate) store: Box<dyn PolicyStore>,
+    /// Nodes waiting for the store's answer, and the lookup asked per node.
+    pub(crate) waiting: HashMap<Token, Waiting>,
+    pub(crate) asking: HashMap<Mac, Token>,
+    /// Nodes the store refused, not asked about again until then.
+    pub(crate) refused: HashMap<Mac, Instant>,
     pub(crate) counters: Counters,
 }
 
 impl Mag {
+    /// A MAG; fails only when its RADIUS configuration is unusable.
     pub fn new(cfg: MagConfig, policy: Policy, now: Instant) -> Self {
+        Self::try_new(cfg, policy, now).unwrap_or_else(|e| panic!("MAG configuration: {e}"))
+    }
+
+    pub fn try_new(
+        cfg: MagConfig,
+        policy: Policy,
+        now: Instant,
+    ) -> Result<Self, RadiusConfigError> {
+        let store = cfg.aaa.open(&policy, &cfg.name)?;
         let mut uplink = EnginePort::new(cfg.uplink.mac);
         uplink.mtu = cfg.uplink.mtu;
         uplink.addresses = vec![cfg.uplink.proxy_coa];
@@ -161,7 +183,7 @@ impl Mag {
             timers.set(Timer::Heartbeat, peer.poll_at());
             peer
         });
-        Mag {
+        Ok(Mag {
             cfg,
             policy,
             engine,
@@ -169,8 +191,12 @@ impl Mag {
             timers,
             next_sequence: 1,
             lma,
+            store,
+            waiting: HashMap::new(),
+            asking: HashMap::new(),
+            refused: HashMap::new(),
             counters: Counters::default(),
-        }
+        })
     }
 
     /// Resolves the LMA address before any PBU needs it: a handoff's first PBU
@@ -208,17 +234,19 @@ impl Mag {
     }
 
     /// The MAG's own state, entry by kind (see `engine_tables::sizes`).
-    pub fn sizes(&self) -> [(&'static str, usize); 2] {
+    pub fn sizes(&self) -> [(&'static str, usize); 4] {
         [
             ("binding update list", self.bul.len()),
             ("timers", self.timers.len()),
+            ("nodes awaiting the policy store", self.waiting.len()),
+            ("nodes refused recently", self.refused.len()),
         ]
     }
 
     /// The engine's counters and the MAG's own (`mag.*`).
     pub fn counters(&self) -> Counters {
         let mut all = self.engine.all_counters();
-        for (name, v) in self.counters.iter() {
+        for (name, v) in self.counters.iter().chain(self.store.counters().iter()) {
             all.add(name, v);
         }
         all
@@ -315,13 +343,22 @@ impl Core for Mag {
                 Timer::Announced(mac) => self.on_announced_timer(now, mac, tx),
             }
         }
+        self.store_timer(now, tx);
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        match (self.engine.poll_at(), self.timers.peek_at()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.engine.poll_at(),
+            self.timers.peek_at(),
+            self.store.poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn on_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8], tx: &mut dyn Tx) {
+        self.on_store_datagram(now, from, datagram, tx);
     }
 
     fn control(&mut self, now: Instant, request: &Request, _tx: &mut dyn Tx) -> Response {

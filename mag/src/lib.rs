@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod access_router;
+mod admission;
 pub mod attach;
 mod attachment;
 pub mod bul;
