@@ -6,6 +6,8 @@
 //!     --port /run/netns/lma:wan1,addr=2001:db8:ff:1::1/64,advertise \
 //!     --port /run/netns/lma:wan2,addr=2001:db8:ff:2::1/64,advertise
 //! ```
+//!
+//! `lma home-agent ...` runs the Mobile IPv6 home agent instead (`home_agent_cli`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,7 +25,10 @@ use router::plain::advert;
 use router::policy::Policy;
 use router::portspec::{PortSpec, default_mac};
 
-/// The Local Mobility Anchor of a Proxy Mobile IPv6 domain (RFC 5213).
+mod home_agent_cli;
+
+/// The Local Mobility Anchor of a Proxy Mobile IPv6 domain (RFC 5213);
+/// `lma home-agent --help` for the Mobile IPv6 home agent.
 #[derive(FromArgs)]
 struct Args {
     /// name used in logs
@@ -153,6 +158,10 @@ fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("home-agent") {
+        return home_agent_cli::main(&argv[2..]);
+    }
     let args: Args = argh::from_env();
     let name = args.name.clone();
     logger::run_main(&name, args.verbose, || run(args))

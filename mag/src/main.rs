@@ -5,6 +5,8 @@
 //!     --uplink /run/netns/mag1:wan1,addr=2001:db8:ff:1::2/64 \
 //!     --access /run/netns/mag1:access1 --ctl /tmp/mag1.sock
 //! ```
+//!
+//! `mag access-router ...` runs a plain access router instead (`access_router_cli`).
 
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
@@ -23,10 +25,13 @@ use router::policy::Policy;
 use router::portspec::{PortSpec, default_mac};
 use router::wire::AccessTechnologyType;
 
+mod access_router_cli;
+
 /// How long the loop keeps running after SIGTERM so de-registrations leave.
 const DRAIN: Duration = Duration::from_millis(300);
 
-/// A PMIPv6 mobile access gateway (RFC 5213) over TAP devices.
+/// A PMIPv6 mobile access gateway (RFC 5213) over TAP devices;
+/// `mag access-router --help` for the plain access router.
 #[derive(FromArgs)]
 struct Args {
     /// name used in logs and matched against the policy's [[mag]] names
@@ -186,6 +191,10 @@ fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("access-router") {
+        return access_router_cli::main(&argv[2..]);
+    }
     let args: Args = argh::from_env();
     let name = args.name.clone();
     logger::run_main(&name, args.verbose, || run(args))

@@ -114,7 +114,8 @@ fn radius_decides_attachments_and_a_silent_server_stalls_only_new_ones() {
     // socket, and vm4 (bound at mag1 before) is reachable throughout.
     let mag1_log = d.lab.log_of("mag1");
     assert!(
-        mag1_log.contains("retransmitting unchanged, try 2/3") && mag1_log.contains("no AAA server answered"),
+        mag1_log.contains("retransmitting unchanged, try 2/3")
+            && mag1_log.contains("no AAA server answered"),
         "mag1 retries and says it gave up:\n{mag1_log}"
     );
     assert!(d.router("mag1", &Request::Status {}).is_ok());

@@ -20,7 +20,9 @@ use router::ctl::Table;
 use tapbridge::ctl::Request as BridgeRequest;
 
 use super::qemu_vm::Guests;
-use super::topology::{AAA_NODE, Aaa, CORE_PREFIX, MAG_ACCESS_MAC, Mag, Topology, VmKind};
+use super::topology::{
+    AAA_NODE, Aaa, CORE_PREFIX, MAG_ACCESS_MAC, Mag, Mobility, Topology, VmKind,
+};
 use crate::binaries;
 use crate::{LabError, Sandbox, host};
 
@@ -37,6 +39,8 @@ pub struct Binaries {
     pub mag: PathBuf,
     pub tapbridge: PathBuf,
     pub probe: PathBuf,
+    /// The mobile node agent of the MIPv6 baseline.
+    pub mn: PathBuf,
 }
 
 impl Binaries {
@@ -68,6 +72,7 @@ impl Binaries {
             mag: find("mag")?,
             tapbridge: find("tapbridge")?,
             probe: find("tapmip-probe")?,
+            mn: find("tapmip-mn")?,
         })
     }
 }
@@ -144,11 +149,11 @@ fn write_private(path: &Path, content: &[u8]) -> Result<(), LabError> {
         })
 }
 
-fn say(msg: &str) {
+pub(super) fn say(msg: &str) {
     println!("lab: {msg}");
 }
 
-fn path_str(p: &Path) -> Result<&str, LabError> {
+pub(super) fn path_str(p: &Path) -> Result<&str, LabError> {
     p.to_str()
         .ok_or_else(|| LabError::Check(format!("{} is not UTF-8", p.display())))
 }
@@ -159,6 +164,11 @@ impl Domain {
     /// its MAG's unicast RA carrying its HNP.
     pub fn up(topology: Topology, binaries: Binaries, tuning: &Tuning) -> Result<Domain, LabError> {
         crate::ensure_tun_access().map_err(LabError::Check)?;
+        if topology.aaa == Aaa::Radius && topology.mobility == Mobility::Mipv6 {
+            return Err(LabError::Check(
+                "aaa = \"radius\" needs mobility = \"pmipv6\": the MIPv6 baseline asks no AAA server".into(),
+            ));
+        }
         let lab = Sandbox::new("lab")?;
         let placement = topology
             .vms
@@ -231,12 +241,18 @@ impl Domain {
         if t.aaa == Aaa::Radius {
             self.start_radius(&tuning.radius_rejects)?;
         }
-        // The LMA runs before any MAG starts, so a MAG's first solicitation
-        // of it is answered at once.
-        self.start_lma(&policy, tuning)?;
+        // The LMA (or home agent) runs before any MAG starts, so a MAG's first
+        // solicitation of it is answered at once.
+        match t.mobility {
+            Mobility::Pmipv6 => self.start_lma(&policy, tuning)?,
+            Mobility::Mipv6 => self.start_home_agent(&policy)?,
+        }
         self.wait_ready("lma")?;
         for m in &t.mags {
-            self.start_mag(m, &policy, tuning)?;
+            match t.mobility {
+                Mobility::Pmipv6 => self.start_mag(m, &policy, tuning)?,
+                Mobility::Mipv6 => self.start_access_router(m)?,
+            }
         }
         for m in &t.mags {
             self.wait_ready(&m.name)?;
@@ -251,6 +267,9 @@ impl Domain {
         }
         self.set_vm_links("up")?;
         self.wait_for_addresses(&tuning.radius_rejects)?;
+        if t.mobility == Mobility::Mipv6 {
+            self.start_mobile_nodes()?;
+        }
         self.boot_guests()
     }
 
@@ -523,7 +542,13 @@ impl Domain {
                 .iter()
                 .filter(|v| v.kind == VmKind::Netns)
                 .filter(|v| !rejected.iter().any(|(r, _)| *r == v.name))
-                .map(|v| (v.name.clone(), v.hnp())),
+                .map(|v| {
+                    let prefix = match (t.mobility, t.mag(&v.mag)) {
+                        (Mobility::Mipv6, Some(m)) => m.access_prefix(),
+                        _ => v.hnp(),
+                    };
+                    (v.name.clone(), prefix)
+                }),
         );
         for (node, prefix) in wanted {
             let addr = host::wait_for_slaac(&self.lab, &node, "eth0", prefix, SLAAC_TIMEOUT)?
@@ -585,7 +610,7 @@ impl Domain {
     }
 }
 
-fn lma_core_address() -> &'static str {
+pub(super) fn lma_core_address() -> &'static str {
     "2001:db8:c::1/64"
 }
 

@@ -3,6 +3,8 @@
 //!
 //! ```toml
 //! seed = 1              # link emulation RNG
+//! mobility = "pmipv6"   # or "mipv6": the paper's baseline (home agent, access routers,
+//!                       # the VM's own mobile node agent), see `Mobility`
 //! wan_rtt_ms = 30.0     # MAG<->LMA round trip, added on the LMA's WAN links
 //! wan_loss = 0.0        # loss on those links, per direction
 //! aaa = "file"          # or "radius": a FreeRADIUS in namespace `aaa` decides
@@ -47,11 +49,39 @@ pub enum TopologyError {
     Invalid { field: String, reason: String },
 }
 
+/// Which mobility protocol keeps the VMs reachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mobility {
+    /// Proxy Mobile IPv6 (RFC 5213): the LMA, the MAGs, an unmodified VM.
+    #[default]
+    Pmipv6,
+    /// Mobile IPv6 (RFC 6275), the paper's baseline: the LMA's host as home
+    /// agent, the MAGs' hosts as plain access routers with a prefix each, and
+    /// a mobile node agent (`tapmip-mn`) in every VM.
+    Mipv6,
+}
+
+impl Mobility {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mobility::Pmipv6 => "pmipv6",
+            Mobility::Mipv6 => "mipv6",
+        }
+    }
+}
+
+/// The home agent's address and the home network of the VMs (MIPv6).
+pub const HOME_AGENT: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 1);
+pub const HOME_PREFIX: &str = "2001:db8:1::/48";
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTopology {
     #[serde(default = "default_seed")]
     seed: u64,
+    #[serde(default)]
+    mobility: Mobility,
     #[serde(default)]
     wan_rtt_ms: f64,
     #[serde(default)]
@@ -177,6 +207,18 @@ impl Mag {
     pub fn access_segment(&self) -> String {
         format!("access{}", self.index)
     }
+    /// MIPv6: the prefix of this access router's link, its own.
+    pub fn access_prefix(&self) -> Ipv6Net {
+        net(
+            Ipv6Addr::new(0x2001, 0xdb8, 0xa, self.index, 0, 0, 0, 0),
+            64,
+        )
+    }
+    /// MIPv6: the access router's MAC there, so its link-local address is its own.
+    pub fn access_router_mac(&self) -> Mac {
+        let [hi, lo] = self.index.to_be_bytes();
+        Mac([0x02, 0x61, 0x72, hi, lo, 0x01])
+    }
     /// The hypervisor host on this MAG's WAN link (host1 for mag1, ...).
     pub fn host(&self) -> String {
         format!("host{}", self.index)
@@ -202,6 +244,12 @@ impl Vm {
     pub fn hnp(&self) -> Ipv6Net {
         net(Ipv6Addr::new(0x2001, 0xdb8, 1, self.index, 0, 0, 0, 0), 64)
     }
+    /// MIPv6: the home address, the address PMIPv6 would give it (SLAAC in
+    /// its HNP), so both approaches are probed at the same address.
+    pub fn home_address(&self) -> Ipv6Addr {
+        let iid = u128::from(router::engine::eui64_link_local(self.mac())) & u128::from(u64::MAX);
+        Ipv6Addr::from(u128::from(self.hnp().network()) | iid)
+    }
 }
 
 fn net(addr: Ipv6Addr, len: u8) -> Ipv6Net {
@@ -212,6 +260,7 @@ fn net(addr: Ipv6Addr, len: u8) -> Ipv6Net {
 pub struct Topology {
     pub seed: u64,
     pub aaa: Aaa,
+    pub mobility: Mobility,
     pub mags: Vec<Mag>,
     pub vms: Vec<Vm>,
     pub correspondents: Vec<String>,
@@ -237,6 +286,7 @@ fn testbed(kind: &str) -> Topology {
     .unwrap_or(Topology {
         seed: 1,
         aaa: Aaa::File,
+        mobility: Mobility::Pmipv6,
         mags: Vec::new(),
         vms: Vec::new(),
         correspondents: Vec::new(),
@@ -345,6 +395,12 @@ impl Topology {
                 netdev: v.netdev.unwrap_or_default(),
             });
         }
+        if raw.mobility == Mobility::Mipv6 && vms.iter().any(|v| v.kind != VmKind::Netns) {
+            return Err(invalid(
+                "mobility",
+                "mipv6 runs its mobile node agent in the VM's namespace: every [[vm]] must be kind = \"netns\"",
+            ));
+        }
         let mut correspondents = Vec::new();
         for c in &raw.correspondent {
             check_name("correspondent.name", &c.name, &mut taken)?;
@@ -353,6 +409,7 @@ impl Topology {
         Ok(Topology {
             seed: raw.seed,
             aaa: raw.aaa,
+            mobility: raw.mobility,
             mags,
             vms,
             correspondents,
@@ -484,6 +541,11 @@ mod tests {
         assert!(e("[[mag]]\nname = \"m\"\nwan_loss = 1.5\n").contains("wan_loss"));
         assert!(e("").contains("give 1 to 200"));
         assert!(e("[[mag]]\nname = \"m\"\nspeed = 3\n").contains("unknown field"));
+        assert!(e("mobility = \"mip4\"\n[[mag]]\nname = \"m\"\n").contains("mobility"));
+        assert!(
+            e("mobility = \"mipv6\"\n[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nkind = \"qemu\"\n")
+                .contains("kind = \"netns\"")
+        );
         assert!(
             e("[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nnetdev = \"stream\"\n")
                 .contains("vm.netdev")
@@ -504,5 +566,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.vm("v").unwrap().netdev, QemuNetdev::Stream);
+    }
+
+    #[test]
+    fn mipv6_gives_each_access_router_its_prefix_and_the_vm_its_home_address() {
+        let t = Topology::parse(
+            "mobility = \"mipv6\"\n[[mag]]\nname = \"mag1\"\n[[mag]]\nname = \"mag2\"\n[[vm]]\nname = \"vm1\"\nmag = \"mag1\"\n",
+        )
+        .unwrap();
+        assert_eq!(t.mobility, Mobility::Mipv6);
+        assert_eq!(Topology::default().mobility, Mobility::Pmipv6);
+        let m2 = t.mag("mag2").unwrap();
+        assert_eq!(m2.access_prefix().to_string(), "2001:db8:a:2::/64");
+        assert_eq!(m2.access_router_mac().to_string(), "02:61:72:00:02:01");
+        let vm = t.vm("vm1").unwrap();
+        assert_eq!(vm.home_address().to_string(), "2001:db8:1:1:5054:ff:feaa:1");
     }
 }
