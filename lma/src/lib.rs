@@ -7,15 +7,22 @@
 //! - `mh`: Mobility Headers addressed to the LMA, and the refusal of bad ones.
 //! - `pbu`: PBU checks, the ordering rule, state changes and PBAs.
 //! - `heartbeat`: RFC 5847 heartbeats with the MAGs.
+//! - `aaa`: the policy store's authorisation of a MAG for a node, which may
+//!   come later (RADIUS).
 //! - [`core`]: the [`Lma`] core and its configuration.
 //! - [`ctl`]: the control-socket tables.
+//! - [`home_agent`]: the Mobile IPv6 home agent (RFC 6275), the paper's
+//!   baseline, a separate core run by `lma home-agent`.
 
+mod aaa;
 pub mod binding_cache;
 pub mod core;
 pub mod ctl;
 mod heartbeat;
 pub mod hnp_pool;
+pub mod home_agent;
 mod mh;
 mod pbu;
 
 pub use crate::core::{Lma, LmaConfig, Ordering};
+pub use router::aaa::AaaConfig;

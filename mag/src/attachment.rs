@@ -83,19 +83,23 @@ impl Mag {
             log::debug!("{} ({}) ignored: not in the policy", s.mac, s.trigger);
             return;
         };
-        if !node.mags.is_empty() && !node.mags.contains(&self.cfg.name) {
-            self.counters.bump("mag.attach.ignored_other_mag");
-            log::info!(
-                "{} ({}) ignored: the policy lets only [{}] serve {}",
-                s.mac,
-                s.trigger,
-                node.mags.join(", "),
-                node.mn_id
-            );
-            return;
+        let mn_id = node.mn_id.clone();
+        if self.admitted(now, port, s, &mn_id, tx) {
+            self.attach_admitted(now, port, s, &mn_id, tx);
         }
+    }
+
+    /// A node the policy store admitted: its BUL entry and first PBU.
+    pub(crate) fn attach_admitted(
+        &mut self,
+        now: Instant,
+        port: PortId,
+        s: Sighting,
+        mn_id: &str,
+        tx: &mut dyn Tx,
+    ) {
         self.counters.bump(s.trigger.counter());
-        let mut entry = BulEntry::new(&node.mn_id, s.mac, port, s.trigger, now);
+        let mut entry = BulEntry::new(mn_id, s.mac, port, s.trigger, now);
         if let Some(ip) = s.address {
             entry.learn_address(ip);
         }

@@ -8,9 +8,11 @@
 //! - `heartbeat`: RFC 5847 heartbeats with the LMA and restart recovery.
 //! - `ctl`: the control-socket tables.
 
+use crate::admission::Waiting;
 use crate::attach::{self, DetectConfig, Sighting, Trigger};
 use crate::bul::BindingUpdateList;
 use ipnet::Ipv6Net;
+use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
 use router::auth::{Authenticator, KeyRing, Rekey, Sending, Signalling};
 use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
@@ -24,7 +26,8 @@ use router::timer::TimerQueue;
 use router::timestamp::WallClock;
 use router::wire::AccessTechnologyType;
 use router::{Duration, Instant};
-use std::net::Ipv6Addr;
+use std::collections::HashMap;
+use std::net::{Ipv6Addr, SocketAddr};
 
 /// The uplink is always port 0; access port `i` of [`MagConfig::access`] is `i + 1`.
 pub const UPLINK: PortId = 0;
@@ -77,6 +80,8 @@ pub struct MagConfig {
     /// The keys this MAG shares with its LMA (under the LMAA). The default has
     /// none: no PBA is accepted until they are given.
     pub signalling: Signalling,
+    /// Who says whether a node may attach here (see `admission`).
+    pub aaa: AaaConfig,
 }
 
 impl MagConfig {
@@ -104,6 +109,7 @@ impl MagConfig {
             heartbeat: Some(HeartbeatConfig::default()),
             restart_counter: 0,
             signalling: Signalling::default(),
+            aaa: AaaConfig::File,
         }
     }
 }
@@ -122,6 +128,8 @@ pub(crate) enum Timer {
     Discover(u8),
     /// An announcement of the node put off by MAX_UPDATE_RATE.
     Announced(Mac),
+    /// Asks the policy store again about a node no AAA server answered for.
+    Reask(Mac),
 }
 
 /// How often the MAG checks that it knows the LMA's link-layer address.
@@ -137,11 +145,29 @@ pub struct Mag {
     pub(crate) lma: Option<HeartbeatPeer>,
     /// Checks what the LMA sends and signs what goes to it.
     pub(crate) auth: Authenticator,
+    pub(crate) store: Box<dyn PolicyStore>,
+    /// Nodes waiting for the store's answer, and the lookup asked per node.
+    pub(crate) waiting: HashMap<Token, Waiting>,
+    pub(crate) asking: HashMap<Mac, Token>,
+    /// Nodes the store refused, not asked about again until then.
+    pub(crate) refused: HashMap<Mac, Instant>,
+    /// Nodes no AAA server answered for, asked about again on a timer.
+    pub(crate) retrying: HashMap<Mac, Waiting>,
     pub(crate) counters: Counters,
 }
 
 impl Mag {
+    /// A MAG; fails only when its RADIUS configuration is unusable.
     pub fn new(cfg: MagConfig, policy: Policy, now: Instant) -> Self {
+        Self::try_new(cfg, policy, now).unwrap_or_else(|e| panic!("MAG configuration: {e}"))
+    }
+
+    pub fn try_new(
+        cfg: MagConfig,
+        policy: Policy,
+        now: Instant,
+    ) -> Result<Self, RadiusConfigError> {
+        let store = cfg.aaa.open(&policy, &cfg.name)?;
         let mut uplink = EnginePort::new(cfg.uplink.mac);
         uplink.mtu = cfg.uplink.mtu;
         uplink.addresses = vec![cfg.uplink.proxy_coa];
@@ -169,7 +195,7 @@ impl Mag {
             peer
         });
         let auth = Authenticator::new(cfg.signalling.clone(), Sending::Newest);
-        Mag {
+        Ok(Mag {
             auth,
             cfg,
             policy,
@@ -178,8 +204,13 @@ impl Mag {
             timers,
             next_sequence: 1,
             lma,
+            store,
+            waiting: HashMap::new(),
+            asking: HashMap::new(),
+            refused: HashMap::new(),
+            retrying: HashMap::new(),
             counters: Counters::default(),
-        }
+        })
     }
 
     /// Resolves the LMA address before any PBU needs it: a handoff's first PBU
@@ -217,17 +248,20 @@ impl Mag {
     }
 
     /// The MAG's own state, entry by kind (see `engine_tables::sizes`).
-    pub fn sizes(&self) -> [(&'static str, usize); 2] {
+    pub fn sizes(&self) -> [(&'static str, usize); 5] {
         [
             ("binding update list", self.bul.len()),
             ("timers", self.timers.len()),
+            ("nodes awaiting the policy store", self.waiting.len()),
+            ("nodes refused recently", self.refused.len()),
+            ("nodes asked about again", self.retrying.len()),
         ]
     }
 
     /// The engine's counters and the MAG's own (`mag.*`).
     pub fn counters(&self) -> Counters {
         let mut all = self.engine.all_counters();
-        for (name, v) in self.counters.iter() {
+        for (name, v) in self.counters.iter().chain(self.store.counters().iter()) {
             all.add(name, v);
         }
         all
@@ -330,15 +364,25 @@ impl Core for Mag {
                 Timer::Heartbeat => self.heartbeat_timer(now, tx),
                 Timer::Discover(round) => self.discover(now, round, tx),
                 Timer::Announced(mac) => self.on_announced_timer(now, mac, tx),
+                Timer::Reask(mac) => self.on_reask_timer(now, mac, tx),
             }
         }
+        self.store_timer(now, tx);
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        match (self.engine.poll_at(), self.timers.peek_at()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.engine.poll_at(),
+            self.timers.peek_at(),
+            self.store.poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn on_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8], tx: &mut dyn Tx) {
+        self.on_store_datagram(now, from, datagram, tx);
     }
 
     fn control(&mut self, now: Instant, request: &Request, _tx: &mut dyn Tx) -> Response {

@@ -8,8 +8,12 @@
 //!   the modules its behaviour is split into (attachment, exchanges, the node's
 //!   link, detachment, heartbeats).
 //! - [`ctl`]: the control-socket tables.
+//! - [`access_router`]: a plain access router for the Mobile IPv6 baseline
+//!   (`mag access-router`), a separate core.
 
 pub mod access;
+pub mod access_router;
+mod admission;
 pub mod attach;
 mod attachment;
 pub mod bul;

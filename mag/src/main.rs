@@ -5,6 +5,8 @@
 //!     --uplink /run/netns/mag1:wan1,addr=2001:db8:ff:1::2/64 \
 //!     --access /run/netns/mag1:access1 --ctl /tmp/mag1.sock
 //! ```
+//!
+//! `mag access-router ...` runs a plain access router instead (`access_router_cli`).
 
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
@@ -16,6 +18,7 @@ use log::info;
 use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
 use mag::{AccessConfig, DetectConfig, Mag, MagConfig, UplinkConfig};
 use router::Duration;
+use router::aaa::AaaOptions;
 use router::auth::{KeyRing, Reloading, Signalling, log_insecure};
 use router::heartbeat::HeartbeatConfig;
 use router::netio::{EventLoop, Stop, logger, open_tap};
@@ -23,10 +26,13 @@ use router::policy::Policy;
 use router::portspec::{PortSpec, default_mac};
 use router::wire::AccessTechnologyType;
 
+mod access_router_cli;
+
 /// How long the loop keeps running after SIGTERM so de-registrations leave.
 const DRAIN: Duration = Duration::from_millis(300);
 
-/// A PMIPv6 mobile access gateway (RFC 5213) over TAP devices.
+/// A PMIPv6 mobile access gateway (RFC 5213) over TAP devices;
+/// `mag access-router --help` for the plain access router.
 #[derive(FromArgs)]
 struct Args {
     /// name used in logs and matched against the policy's [[mag]] names
@@ -79,6 +85,10 @@ struct Args {
     /// only: anyone on the WAN can then forge the LMA's answers)
     #[argh(switch)]
     insecure: bool,
+    /// policy store: file (the default), or
+    /// radius,server=ADDR:PORT[,server=..],secret_file=PATH[,netns=NETNS_PATH]
+    #[argh(option, default = "AaaOptions::default()")]
+    aaa: AaaOptions,
     /// log every frame decision, not only events
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -172,10 +182,18 @@ fn run(args: Args) -> anyhow::Result<()> {
         info!("port {id}: {role} TAP {} in {}", port.name(), spec.place());
         ports.push(port);
     }
+    let (aaa, radius_socket) = args
+        .aaa
+        .open(&args.name, Some(cfg.uplink.proxy_coa.addr()))?;
     let mut event_loop = EventLoop::new(ports, stop)?;
     if let Some(path) = &args.ctl {
         event_loop = event_loop.with_control(path)?;
     }
+    if let Some(socket) = radius_socket {
+        event_loop = event_loop.with_udp_socket(socket)?;
+    }
+    info!("policy store: {aaa}");
+    cfg.aaa = aaa;
     let now = event_loop.now();
     cfg.epoch = event_loop.epoch();
     // RFC 5847 3.2: a value that changes at every start, with no state on disk.
@@ -194,7 +212,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     );
     let (insecure, lmaa) = (args.insecure, args.lma);
     let (policy_path, name) = (args.policy.clone(), args.name.clone());
-    let mut core = Reloading::new(Mag::new(cfg, policy, now), move || {
+    let mut core = Reloading::new(Mag::try_new(cfg, policy, now)?, move || {
         if insecure {
             return Err("running with --insecure: there are no keys to reload".into());
         }
@@ -211,6 +229,10 @@ fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("access-router") {
+        return access_router_cli::main(&argv[2..]);
+    }
     let args: Args = argh::from_env();
     let name = args.name.clone();
     logger::run_main(&name, args.verbose, || run(args))

@@ -9,6 +9,7 @@ use crate::binding_cache::{Binding, BindingId, BindingState};
 use crate::core::{Lma, PendingPbu, Timer};
 use crate::hnp_pool::HnpPools;
 use ipnet::Ipv6Net;
+use router::aaa::Grant;
 use router::policy::Ordering;
 use router::routes::RouteTable;
 use router::timestamp::timestamp;
@@ -36,8 +37,15 @@ fn assign(
         if !fixed.is_empty() {
             return Ok(fixed.into());
         }
-        return pool
-            .and_then(|pool| pools.allocate(pool))
+        let Some(pool) = pool else {
+            return Err(Refusal::new(
+                PbaStatus::InsufficientResources,
+                "the policy store granted no home network prefix",
+                "5.3.1",
+            ));
+        };
+        return pools
+            .allocate(pool)
             .map(|hnp| Box::from([hnp]))
             .ok_or(Refusal::new(
                 PbaStatus::InsufficientResources,
@@ -70,7 +78,7 @@ fn assign(
 impl Lma {
     /// The lifetime granted: at most the configured maximum, in whole 4-second
     /// units so the expiry matches what the PBA says.
-    fn grant(&self, requested: u32) -> u32 {
+    fn granted_lifetime(&self, requested: u32) -> u32 {
         (requested.min(self.max_lifetime_secs) / 4 * 4).max(4)
     }
 
@@ -85,17 +93,20 @@ impl Lma {
         sent.max(before)
     }
 
+    /// Carries out `decision`; `grant` is the policy store's answer for the
+    /// decisions that need one (`Decision::needs_authorization`).
     pub(super) fn apply(
         &mut self,
         now: Instant,
         req: &Request,
         decision: Decision,
         from: Sender,
+        grant: Option<&Grant>,
     ) -> Result<Outcome, Refusal> {
-        let lifetime = self.grant(req.pbu.lifetime_secs);
+        let lifetime = self.granted_lifetime(req.pbu.lifetime_secs);
         let expires = now + Duration::from_secs(u64::from(lifetime));
         let binding = match decision {
-            Decision::Register => Some(self.register(now, req, from, expires)?),
+            Decision::Register => Some(self.register(now, req, from, expires, grant)?),
             Decision::Refresh(id) => {
                 self.renew(now, id, req, from, expires);
                 Some(id)
@@ -136,19 +147,20 @@ impl Lma {
         req: &Request,
         from: Sender,
         expires: Instant,
+        grant: Option<&Grant>,
     ) -> Result<BindingId, Refusal> {
-        let Some(node) = self.policy.nodes.get(req.node) else {
+        let Some(grant) = grant else {
             return Err(Refusal::new(
-                PbaStatus::NotLmaForThisMobileNode,
-                "no policy profile for this MN-ID",
+                PbaStatus::ReasonUnspecified,
+                "no authorization for a new binding",
                 "5.3.1",
             ));
         };
         let hnps = assign(
             &mut self.pools,
             req.requested(),
-            &node.hnps,
-            node.pool.as_deref(),
+            &grant.hnps,
+            grant.pool.as_deref(),
         )?;
         let id = self.cache.insert(Binding {
             mn_id: req.mn_id.into(),
