@@ -8,18 +8,19 @@
 //! that its group or other users may read or write is refused: a key others
 //! can read lets them move every node the MAG serves.
 
-use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::algorithm::{Algorithm, Keyed};
+use crate::private_file::{PrivateFileError, read_private};
 
 /// SPIs below this are reserved, as IPsec reserves them (RFC 4303 2.1).
 pub const MIN_SPI: u32 = 256;
 /// No key is longer; a bigger file is a wrong path, not a key.
 const MAX_KEY_LEN: usize = 1024;
-/// Permission bits of the group and of others.
-const GROUP_OR_OTHERS: u32 = 0o077;
+/// A key file's octets at most: the longest key in hex, with room for spaces.
+const MAX_KEY_FILE: usize = 4 * MAX_KEY_LEN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyEncoding {
@@ -48,17 +49,12 @@ pub struct KeySpec {
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("key file {file}: {source}")]
-    Io {
-        file: String,
-        source: std::io::Error,
-    },
-    #[error("key file {file}: not a regular file")]
-    NotAFile { file: String },
-    #[error(
-        "key file {file}: mode {mode:04o} lets its group or other users read or write it; only its owner may (chmod 600 {file})"
-    )]
-    Exposed { file: String, mode: u32 },
+    /// Unreadable, not a regular file, too long, or open to others (the
+    /// message is the whole story, so it is not also a source).
+    #[error("key file {0}")]
+    File(PrivateFileError),
+    #[error("key file {file}: {error}")]
+    Write { file: String, error: std::io::Error },
     #[error("key file {file}: {reason}")]
     Encoding { file: String, reason: String },
     #[error(
@@ -136,9 +132,9 @@ impl Key {
 /// Writes a fresh random key for `algorithm` to a new file at `path`, hex,
 /// readable by its owner only (what the lab gives each MAG).
 pub fn write_new_key_file(path: &Path, algorithm: Algorithm) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io {
+    let io = |error| KeyError::Write {
         file: path.display().to_string(),
-        source,
+        error,
     };
     let mut secret = vec![0; algorithm.min_key_len()];
     getrandom::fill(&mut secret).map_err(|e| io(std::io::Error::other(e.to_string())))?;
@@ -153,31 +149,11 @@ pub fn write_new_key_file(path: &Path, algorithm: Algorithm) -> Result<(), KeyEr
 }
 
 fn read_secret(path: &Path, encoding: KeyEncoding) -> Result<Vec<u8>, KeyError> {
-    let file = path.display().to_string();
-    let io = |source| KeyError::Io {
-        file: file.clone(),
-        source,
-    };
-    // The mode is read from the opened file, so the check and the read are
-    // about the same file even if the path is swapped in between.
-    let mut f = std::fs::File::open(path).map_err(io)?;
-    let meta = f.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(KeyError::NotAFile { file });
-    }
-    let mode = meta.permissions().mode() & 0o7777;
-    if mode & GROUP_OR_OTHERS != 0 {
-        return Err(KeyError::Exposed { file, mode });
-    }
-    let mut bytes = Vec::new();
-    Read::by_ref(&mut f)
-        .take(4 * MAX_KEY_LEN as u64)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
+    let bytes = read_private(path, MAX_KEY_FILE).map_err(KeyError::File)?;
     match encoding {
         KeyEncoding::Raw => Ok(bytes),
         KeyEncoding::Hex => decode_hex(&bytes).map_err(|reason| KeyError::Encoding {
-            file,
+            file: path.display().to_string(),
             reason: reason.into(),
         }),
     }
@@ -198,17 +174,11 @@ fn decode_hex(text: &[u8]) -> Result<Vec<u8>, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn write(dir: &Path, name: &str, mode: u32, content: &[u8]) -> PathBuf {
         let path = dir.join(name);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&path)
-            .unwrap();
-        std::io::Write::write_all(&mut f, content).unwrap();
-        // The umask may have cleared bits the test asked for.
+        std::fs::write(&path, content).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
         path
     }
@@ -252,10 +222,13 @@ mod tests {
     #[test]
     fn refuses_files_others_may_read_naming_file_and_mode() {
         let d = dir("modes");
-        for mode in [0o640, 0o604, 0o660, 0o602, 0o644] {
+        for mode in [0o640, 0o602] {
             let path = write(&d, &format!("{mode:o}.key"), mode, &[1; 32]);
             let err = Key::load(&spec(path.clone(), KeyEncoding::Raw)).unwrap_err();
-            assert!(matches!(err, KeyError::Exposed { mode: m, .. } if m == mode));
+            assert!(matches!(
+                err,
+                KeyError::File(PrivateFileError::Exposed { mode: m, .. }) if m == mode
+            ));
             let text = err.to_string();
             assert!(text.contains(&path.display().to_string()), "{text}");
             assert!(text.contains(&format!("mode {mode:04o}")), "{text}");
@@ -281,7 +254,7 @@ mod tests {
         assert!(missing.contains("none.key"), "{missing}");
         assert!(matches!(
             Key::load(&spec(d.clone(), KeyEncoding::Raw)),
-            Err(KeyError::NotAFile { .. }) | Err(KeyError::Io { .. })
+            Err(KeyError::File(_))
         ));
         std::fs::remove_dir_all(d).unwrap();
     }
