@@ -4,10 +4,7 @@
 
 use crate::bul::{BindingState, Confirming, Outstanding};
 use crate::core::{Mag, Timer, UPLINK};
-use crate::pbu::{
-    INITIAL_BINDACK_TIMEOUT, MAX_BINDACK_TIMEOUT, PBU_HOP_LIMIT, PbuContent, answers, backoff,
-    build_pbu,
-};
+use crate::pbu::{INITIAL_BINDACK_TIMEOUT, PBU_HOP_LIMIT, PbuContent, answers, backoff, build_pbu};
 use ipnet::Ipv6Net;
 use router::auth::Admitted;
 use router::core::{PortId, Tx};
@@ -190,25 +187,12 @@ impl Mag {
             self.transmit_outstanding(now, mac, tx);
             return;
         }
-        let registered = e.expires_at.is_some();
-        let next = match backoff(out.timeout) {
-            Some(next) => next,
-            // A refresh never gives up while the binding lasts: retrying at
-            // MAX_BINDACK_TIMEOUT catches an LMA that comes back in time.
-            None if registered => MAX_BINDACK_TIMEOUT,
-            None => {
-                self.counters.bump("mag.pbu.gave_up");
-                log::warn!(
-                    "{} ({}): no PBA from {} after {} retransmissions, giving up",
-                    e.mac,
-                    e.mn_id,
-                    self.cfg.lmaa,
-                    e.retransmissions
-                );
-                self.remove(now, mac, None, tx);
-                return;
-            }
-        };
+        // RFC 6275 11.8: back off to MAX_BINDACK_TIMEOUT, then go on at that
+        // rate. Each retransmission first confirms the node is still on the
+        // link (and drops it if not), so a registration is never abandoned
+        // for a node that is here: a lossy WAN that ate five PBAs in a row,
+        // while the LMA took the PBUs, would otherwise strand it there.
+        let next = backoff(out.timeout);
         out.timeout = next;
         e.retransmissions += 1;
         let n = e.retransmissions;

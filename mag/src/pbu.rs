@@ -55,11 +55,11 @@ pub fn build_pbu(sequence: u16, c: &PbuContent<'_>) -> PbuRepr {
     }
 }
 
-/// The next wait after `timeout` expired without a PBA, or `None` when doubling
-/// would pass MAX_BINDACK_TIMEOUT and the MAG gives up (RFC 6275 11.8).
-pub fn backoff(timeout: Duration) -> Option<Duration> {
-    let next = timeout * 2;
-    (next <= MAX_BINDACK_TIMEOUT).then_some(next)
+/// The next wait after `timeout` expired without an answer: doubled, up to
+/// MAX_BINDACK_TIMEOUT, where it stays (RFC 6275 11.8: "MAY continue to send
+/// these messages at this slower rate indefinitely").
+pub fn backoff(timeout: Duration) -> Duration {
+    (timeout * 2).min(MAX_BINDACK_TIMEOUT)
 }
 
 /// Whether `pba` answers one of the PBUs `sent` in the current exchange: same
@@ -131,14 +131,14 @@ mod tests {
     #[test]
     fn backoff_doubles_up_to_the_maximum() {
         let mut waits = vec![INITIAL_BINDACK_TIMEOUT_FIRST_REG];
-        while let Some(next) = backoff(*waits.last().unwrap()) {
-            waits.push(next);
+        for _ in 0..6 {
+            waits.push(backoff(*waits.last().unwrap()));
         }
         let secs: Vec<f64> = waits
             .iter()
             .map(|d| d.total_millis() as f64 / 1e3)
             .collect();
-        assert_eq!(secs, [1.5, 3.0, 6.0, 12.0, 24.0]);
+        assert_eq!(secs, [1.5, 3.0, 6.0, 12.0, 24.0, 32.0, 32.0]);
     }
 
     #[test]
