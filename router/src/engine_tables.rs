@@ -25,6 +25,20 @@ pub fn neighbors(engine: &Engine) -> Table {
                 if n.is_router { "yes" } else { "no" }.into(),
             ]);
         }
+        let Some(arp) = engine.arp(port) else {
+            continue;
+        };
+        let mut rows: Vec<_> = arp.neighbors().collect();
+        rows.sort_by_key(|n| n.ip);
+        for n in rows {
+            t.row(vec![
+                port.to_string(),
+                n.ip.to_string(),
+                n.mac.map_or("-".into(), |m| m.to_string()),
+                format!("{:?}", n.state),
+                "-".into(),
+            ]);
+        }
     }
     t
 }
@@ -35,8 +49,10 @@ pub fn neighbors(engine: &Engine) -> Table {
 pub fn sizes(engine: &Engine, core: &[(&str, usize)]) -> Table {
     let mut t = Table::new("sizes", &["state", "entries"]);
     let neighbors: usize = (0..engine.port_count())
-        .filter_map(|p| engine.nd(p))
-        .map(|nd| nd.neighbors().count())
+        .map(|p| {
+            let nd = engine.nd(p).map_or(0, |nd| nd.neighbors().count());
+            nd + engine.arp(p).map_or(0, |arp| arp.neighbors().count())
+        })
         .sum();
     let routes = engine.routes();
     let rows = [
@@ -53,7 +69,7 @@ pub fn sizes(engine: &Engine, core: &[(&str, usize)]) -> Table {
     t
 }
 
-/// The IPv6-in-IPv6 tunnels with their users and traffic.
+/// The tunnels (IPv6 and IPv4 in IPv6) with their users and traffic.
 pub fn tunnels(engine: &Engine) -> Table {
     let mut t = Table::new(
         "tunnels",

@@ -107,6 +107,11 @@ pub fn dont_fragment(packet: &[u8]) -> bool {
         .is_some_and(|w| u16::from_be_bytes([w[0], w[1]]) & DONT_FRAGMENT != 0)
 }
 
+/// Whether `packet` is IPv4 without DF: too big for a link, it is cut.
+pub fn may_fragment(packet: &[u8]) -> bool {
+    packet.first().is_some_and(|b| b >> 4 == 4) && !dont_fragment(packet)
+}
+
 /// Cuts a checked packet into fragments of at most `mtu` octets (RFC 791
 /// 3.2, "fragmentation"), handing each to `emit`; a fragment of a fragment
 /// keeps the offsets and the MF flag of the original. Options are copied into

@@ -104,8 +104,13 @@ impl PlainRouter {
 impl PlainRouter {
     fn on_event(&mut self, event: Option<EngineEvent<'_>>) {
         match event {
-            Some(EngineEvent::Local { .. }) => self.engine.counters.bump("drop.no_local_service"),
+            Some(EngineEvent::Local { .. } | EngineEvent::Local4 { .. }) => {
+                self.engine.counters.bump("drop.no_local_service")
+            }
             Some(EngineEvent::Nd { port, event }) => {
+                log::debug!("port {port}: {event:?}")
+            }
+            Some(EngineEvent::Arp { port, event }) => {
                 log::debug!("port {port}: {event:?}")
             }
             None => {}
