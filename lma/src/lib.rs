@@ -4,8 +4,10 @@
 //!
 //! - [`binding_cache`]: the Binding Cache, one entry per mobile node.
 //! - [`hnp_pool`]: home network prefixes allocated from policy pools.
+//! - [`ipv4_home`]: IPv4 home addresses (RFC 5844): their source and pools.
 //! - `mh`: Mobility Headers addressed to the LMA, and the refusal of bad ones.
-//! - `pbu`: PBU checks, the ordering rule, state changes and PBAs.
+//! - `pbu`: PBU checks, the ordering rule, state changes and PBAs, and their
+//!   IPv4 part (RFC 5844 3.1.3).
 //! - `heartbeat`: RFC 5847 heartbeats with the MAGs.
 //! - [`core`]: the [`Lma`] core and its configuration.
 //! - [`ctl`]: the control-socket tables.
@@ -15,6 +17,7 @@ pub mod core;
 pub mod ctl;
 mod heartbeat;
 pub mod hnp_pool;
+pub mod ipv4_home;
 mod mh;
 mod pbu;
 

@@ -358,7 +358,7 @@ impl Engine {
                     Ok((_, inner)) => {
                         self.counters.bump("tunnel.decapsulated");
                         if inner.first().is_some_and(|b| b >> 4 == 4) {
-                            return self.from_tunnel4(now, port, src_mac, inner, tx);
+                            return self.decapsulated4(now, port, src_mac, inner, tx);
                         }
                         let inner_dst = Ipv6Packet::new_unchecked(inner).dst_addr();
                         if self.local.contains(&inner_dst) {

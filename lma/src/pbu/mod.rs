@@ -9,12 +9,13 @@
 mod answer;
 mod apply;
 mod check;
+mod ipv4;
 mod order;
 
-pub(crate) use answer::Prefixes;
-use answer::{Answer, pba_counter};
+use answer::{Answer, Homes, pba_counter};
 pub(crate) use check::Arrival;
 use check::{Clock, check};
+use ipv4::Ipv4Reply;
 use order::{Decision, decide};
 
 use crate::binding_cache::BindingState;
@@ -61,8 +62,11 @@ impl Lma {
                     .cache
                     .find(req.mn_id)
                     .and_then(|id| Some((id, self.cache.get(id)?)));
-                let fixed = self.policy.nodes.get(req.node).map_or(&[][..], |n| &n.hnps);
+                let profile = self.policy.nodes.get(req.node);
+                let fixed = profile.map_or(&[][..], |n| &n.hnps);
                 let decision = decide(&req, entry, fixed, arrival)?;
+                let held = entry.map(|(_, b)| b);
+                ipv4::same_address(&req, held, decision, &self.ipv4_pools, profile)?;
                 self.apply(now, &req, decision, from)
             });
         let mn_id = pbu.options.mn_id.as_deref().unwrap_or("(no MN-ID)");
@@ -79,13 +83,15 @@ impl Lma {
         } else {
             String::new()
         };
-        let (status, sequence, lifetime, binding) = match result {
+        let (status, sequence, lifetime, binding, ipv4) = match result {
             Ok(done) => {
-                let hnps = done
+                let homes = done
                     .binding
                     .and_then(|id| self.cache.get(id))
-                    .map_or(&pbu.options.hnps[..], |b| &b.hnps[..]);
-                let what = self.describe(done.decision, &from.mag, hnps);
+                    .map_or(Homes(&pbu.options.hnps[..], None), |b| {
+                        Homes(&b.hnps[..], b.ipv4)
+                    });
+                let what = self.describe(done.decision, &from.mag, homes);
                 if let Decision::Defer { .. } = done.decision {
                     log::info!("{head}: {what}");
                     return;
@@ -111,6 +117,7 @@ impl Lma {
                     pbu.sequence,
                     done.lifetime,
                     done.binding,
+                    done.ipv4,
                 )
             }
             Err(refusal) => {
@@ -127,7 +134,13 @@ impl Lma {
                     .and_then(|id| self.cache.find(id))
                     .and_then(|id| self.cache.get(id))
                     .map(|b| b.sequence);
-                (refusal.status, last.unwrap_or(pbu.sequence), 0, None)
+                (
+                    refusal.status,
+                    last.unwrap_or(pbu.sequence),
+                    0,
+                    None,
+                    Ipv4Reply::None,
+                )
             }
         };
         let deregistered = status.is_accepted() && pbu.lifetime_secs == 0;
@@ -140,6 +153,7 @@ impl Lma {
                 sequence,
                 lifetime,
                 hnps: entry,
+                ipv4,
             };
             let pba = self.pba(now, pbu, answer);
             let packet = mh_ipv6_packet(from.lma, from.mag, PBA_HOP_LIMIT, &MhRepr::Pba(pba));
@@ -183,6 +197,7 @@ impl Lma {
                 sequence,
                 lifetime: 0,
                 hnps: None,
+                ipv4: Ipv4Reply::None,
             };
             let pba = self.pba(now, held.pbu, answer);
             let packet = mh_ipv6_packet(
@@ -226,7 +241,7 @@ impl Lma {
         log::info!(
             "{} {} at {}: {why}",
             b.mn_id,
-            Prefixes(&b.hnps),
+            Homes(&b.hnps, b.ipv4),
             self.mag_name(&b.proxy_coa)
         );
         self.counters.bump(match b.state {

@@ -91,7 +91,7 @@ impl Engine {
     }
 
     /// An IPv4 packet out of a tunnel that ends here.
-    pub(super) fn from_tunnel4<'a>(
+    pub(super) fn decapsulated4<'a>(
         &mut self,
         now: Instant,
         port: PortId,
