@@ -196,6 +196,9 @@ impl Core for Lma {
         for (port, event) in self.engine.on_timer(now, tx) {
             log::debug!("port {port}: {event:?}");
         }
+        for (port, event) in self.engine.take_arp_events() {
+            log::debug!("port {port}: {event:?}");
+        }
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {
                 Timer::Binding(id) => self.binding_timer(now, id),

@@ -96,6 +96,7 @@ impl Mag {
         }
         self.counters.bump(s.trigger.counter());
         let mut entry = BulEntry::new(&node.mn_id, s.mac, port, s.trigger, now);
+        entry.families = crate::bul::Families::of(node);
         if let Some(ip) = s.address {
             entry.learn_address(ip);
         }
@@ -126,10 +127,15 @@ impl Mag {
         if e.port != port {
             log::info!("{} moved from access port {} to {port}", e.mac, e.port);
             e.port = port;
-            let (hnps, registered) = (e.hnps.clone(), e.is_registered());
+            let (hnps, registered, ipv4) = (e.hnps.clone(), e.is_registered(), e.ipv4);
             if registered {
                 for hnp in hnps {
                     self.engine.routes_mut().connect(hnp, port);
+                }
+                if let Some(g) = ipv4 {
+                    let host = ipnet::Ipv4Net::from(g.address.addr());
+                    self.engine.routes_mut().connect(host, port);
+                    self.sync_routers();
                 }
             }
         }
@@ -139,7 +145,7 @@ impl Mag {
         // A migrated VM can come back before this MAG noticed it leave, while
         // the LMA routes its prefixes to the MAG it visited: its hypervisor's
         // announcement re-registers it here (RFC 5213 6.9.1.1, HI=3).
-        let announced = s.trigger == Trigger::UnsolicitedNa && s.trigger.enabled(&self.cfg.detect);
+        let announced = s.trigger.is_announcement() && s.trigger.enabled(&self.cfg.detect);
         let idle = self
             .bul
             .get(&s.mac)

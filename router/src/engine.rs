@@ -43,6 +43,10 @@ pub struct EnginePort {
     pub addresses: Vec<Ipv6Net>,
     /// Own IPv4 addresses, likewise; ARP answers for them.
     pub ipv4: Vec<Ipv4Net>,
+    /// Every DHCP message to a server (UDP port 67) from this link goes to
+    /// the core, whatever its IP destination: a DHCP server takes renewals
+    /// sent to an address it answers for only once it knows the client.
+    pub dhcp_server: bool,
     /// Periodic multicast RAs (a plain router or the LMA on its links).
     pub advertise: Option<AdvertConfig>,
     pub answer_rs: bool,
@@ -57,6 +61,7 @@ impl EnginePort {
             link_local: None,
             addresses: Vec::new(),
             ipv4: Vec::new(),
+            dhcp_server: false,
             advertise: None,
             answer_rs: false,
             nud: NudConfig::default(),
@@ -129,6 +134,7 @@ struct PortState {
     global: Option<Ipv6Addr>,
     nd: NdPort,
     arp: ArpPort,
+    dhcp_server: bool,
 }
 
 pub struct Engine {
@@ -193,6 +199,7 @@ impl Engine {
                     global: p.addresses.first().map(Ipv6Net::addr),
                     nd,
                     arp,
+                    dhcp_server: p.dhcp_server,
                 }
             })
             .collect();

@@ -134,6 +134,9 @@ impl Core for PlainRouter {
         for (port, event) in self.engine.on_timer(now, tx) {
             log::debug!("port {port}: {event:?}");
         }
+        for (port, event) in self.engine.take_arp_events() {
+            log::debug!("port {port}: {event:?}");
+        }
     }
 
     fn poll_at(&self) -> Option<Instant> {

@@ -16,6 +16,13 @@ use crate::routes::RouteTable;
 use smoltcp::wire::{IpProtocol, Ipv4Packet};
 use std::net::{IpAddr, Ipv4Addr};
 
+/// Whether a checked IPv4 packet is UDP to the DHCP server port.
+fn is_dhcp(packet: &[u8]) -> bool {
+    let ip = Ipv4Packet::new_unchecked(packet);
+    let port = ip.payload().get(2..4);
+    ip.next_header() == IpProtocol::Udp && port == Some(&67u16.to_be_bytes()[..])
+}
+
 /// The Ethernet header of an IPv4 frame from `src` to `dst`.
 fn ethernet_header(dst: Mac, src: Mac) -> [u8; 14] {
     let mut h = super::offload::ethernet_header(dst, src);
@@ -79,7 +86,8 @@ impl Engine {
             }
         };
         let dst = Ipv4Packet::new_unchecked(packet).dst_addr();
-        if dst.is_broadcast() || self.local4.contains(&dst) {
+        let to_server = self.ports.get(port).is_some_and(|p| p.dhcp_server) && is_dhcp(packet);
+        if dst.is_broadcast() || self.local4.contains(&dst) || to_server {
             return self.deliver_local4(now, port, src_mac, packet, tx);
         }
         if dst.is_multicast() {
