@@ -77,8 +77,11 @@ fn reply(kind: MessageType, yiaddr: &str, message: Option<&str>) -> ServerReply 
     }
 }
 
-/// Every frame of the capture, with the fields tshark must read in it.
-fn frames() -> Vec<(Vec<u8>, Vec<(&'static str, &'static str)>)> {
+/// A frame and the fields tshark must read in it.
+type Expected = (Vec<u8>, Vec<(&'static str, &'static str)>);
+
+/// Every frame of the capture.
+fn frames() -> Vec<Expected> {
     let asked = request(NODE, a("10.1.1.5"), a("10.1.1.1"), None);
     let proxied = build(
         NODE,
