@@ -161,7 +161,9 @@ impl SimHost {
                 tx.send(PORT, &request.frame());
             }
             MessageType::Ack => {
-                let len = msg.subnet_mask.map_or(32, |m| u32::from(m).count_ones() as u8);
+                let len = msg
+                    .subnet_mask
+                    .map_or(32, |m| u32::from(m).count_ones() as u8);
                 self.v4.address = Ipv4Net::new(msg.yiaddr, len).ok();
                 self.v4.router = msg.router.map(|r| (r, from));
                 self.v4.server = msg.server_id;
