@@ -325,7 +325,7 @@ fn times_table(vm: &str, t: &MigrationTimes, handoff_ms: &str) -> Table {
             "announced",
         ],
     );
-    let announced: Vec<String> = t.announced.iter().map(Ipv6Addr::to_string).collect();
+    let announced: Vec<String> = t.announced.iter().map(ToString::to_string).collect();
     table.row(vec![
         vm.into(),
         t.from.clone(),

@@ -11,7 +11,7 @@
 //! `eth0` TAPs and joins everything into segments. Dropping the domain stops every
 //! process and removes every namespace.
 
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use ipnet::Ipv6Net;
 use router::ctl::Table;
 use tapbridge::ctl::Request as BridgeRequest;
 
-use super::topology::{CORE_PREFIX, MAG_ACCESS_MAC, Mag, Topology};
+use super::topology::{CORE_PREFIX, LMA_CORE4, MAG_ACCESS_MAC, Mag, Topology};
 use crate::binaries;
 use crate::{Lab, LabError, host};
 
@@ -112,6 +112,9 @@ pub struct Domain {
     pub binaries: Binaries,
     /// Global addresses of the kernel hosts, by node name.
     pub addresses: Vec<(String, Ipv6Addr)>,
+    /// IPv4 addresses of the kernel hosts that have one (correspondents, and
+    /// VMs once leased), by node name.
+    pub addresses4: Vec<(String, Ipv4Addr)>,
     /// Which MAG's access link each VM is on.
     pub placement: Vec<(String, String)>,
 }
@@ -142,6 +145,7 @@ impl Domain {
             lab,
             binaries,
             addresses: Vec::new(),
+            addresses4: Vec::new(),
             placement,
         };
         domain.start(tuning)?;
@@ -170,6 +174,19 @@ impl Domain {
         }
         for host in t.nodes().iter().filter(|n| !routers.contains(n)) {
             host::configure(&self.lab, host)?;
+        }
+        for v in t.vms.iter().filter(|v| !v.family.has_ipv6()) {
+            // An IPv4-only guest: its interfaces come up without IPv6.
+            self.lab.exec(
+                &v.name,
+                &[
+                    "sysctl",
+                    "-q",
+                    "-w",
+                    "net.ipv6.conf.all.disable_ipv6=1",
+                    "net.ipv6.conf.default.disable_ipv6=1",
+                ],
+            )?;
         }
         // The routers' TAPs outlive their processes, as on a real host: a
         // router that crashes and starts again opens the same devices, still
@@ -257,7 +274,10 @@ impl Domain {
             "--heartbeat-interval-ms".into(),
             tuning.heartbeat_interval_ms.to_string(),
             "--port".into(),
-            format!("core,addr={},advertise", lma_core_address()),
+            format!(
+                "core,addr={},addr={LMA_CORE4},advertise",
+                lma_core_address()
+            ),
         ];
         for m in &t.mags {
             args.push("--port".into());
@@ -402,7 +422,17 @@ impl Domain {
         let mut wanted: Vec<(String, Ipv6Net)> =
             t.correspondents.iter().map(|c| (c.clone(), core)).collect();
         wanted.extend(t.mags.iter().map(|m| (m.host(), m.wan_prefix())));
-        wanted.extend(t.vms.iter().map(|v| (v.name.clone(), v.hnp())));
+        let served = t.vms.iter().filter(|v| v.in_policy);
+        let v6 = served.clone().filter(|v| v.family.has_ipv6());
+        wanted.extend(v6.map(|v| (v.name.clone(), v.hnp())));
+        for c in &t.correspondents {
+            let a = self.configure_correspondent4(c)?;
+            self.addresses4.push((c.clone(), a));
+        }
+        let v4: Vec<_> = served.filter(|v| v.family.has_ipv4()).cloned().collect();
+        for v in &v4 {
+            self.start_dhcp_client(&v.name)?;
+        }
         for (node, prefix) in wanted {
             let addr = host::wait_for_slaac(&self.lab, &node, "eth0", prefix, SLAAC_TIMEOUT)?
                 .ok_or_else(|| {
@@ -413,6 +443,11 @@ impl Domain {
                 })?;
             say(&format!("{node} autoconfigured {addr}"));
             self.addresses.push((node, addr));
+        }
+        for v in &v4 {
+            let a = self.wait_for_lease(&v.name, v.ipv4())?;
+            say(&format!("{} leased {a} by DHCP (busybox udhcpc)", v.name));
+            self.addresses4.push((v.name.clone(), a));
         }
         Ok(())
     }

@@ -15,17 +15,21 @@
 //! [[vm]]
 //! name = "vm1"
 //! mag = "mag1"          # where it starts
+//! family = "dual"       # "ipv6" (the default), "dual" or "ipv4": IPv6 by SLAAC,
+//!                       # IPv4 by DHCP (busybox udhcpc), IPv6 off in an ipv4 VM
+//! policy = true         # false: the VM is not in the policy (gets nothing)
 //!
 //! [[correspondent]]
 //! name = "client"
 //! ```
 //!
-//! The default is the paper's testbed: mag1, mag2, one VM on mag1, one client.
+//! The default is the paper's testbed: mag1, mag2, one dual-stack VM on mag1,
+//! one client.
 
-use ipnet::Ipv6Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use router::mac::Mac;
 use serde::Deserialize;
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// The MAC and link-local address every MAG uses on its access links
 /// (RFC 5213 6.9.3: a migrated node keeps its default router and neighbor entry).
@@ -33,6 +37,9 @@ pub const MAG_ACCESS_MAC: &str = "02:7a:70:00:00:01";
 pub const MAG_ACCESS_LINK_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
 /// The correspondents' link: the LMA's "core" side.
 pub const CORE_PREFIX: &str = "2001:db8:c::/64";
+/// Its IPv4 prefix; the LMA is 192.0.2.1 there, correspondent i 192.0.2.(10 + i).
+pub const CORE_PREFIX4: &str = "192.0.2.0/24";
+pub const LMA_CORE4: &str = "192.0.2.1/24";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TopologyError {
@@ -76,6 +83,34 @@ struct RawMag {
 struct RawVm {
     name: String,
     mag: String,
+    #[serde(default)]
+    family: Family,
+    #[serde(default = "yes")]
+    policy: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Which IP versions a VM runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    #[default]
+    Ipv6,
+    Dual,
+    Ipv4,
+}
+
+impl Family {
+    pub fn has_ipv6(self) -> bool {
+        self != Family::Ipv4
+    }
+
+    pub fn has_ipv4(self) -> bool {
+        self != Family::Ipv6
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -127,6 +162,9 @@ pub struct Vm {
     pub name: String,
     pub index: u16,
     pub mag: String,
+    pub family: Family,
+    /// Whether the policy names the VM at all.
+    pub in_policy: bool,
 }
 
 impl Vm {
@@ -138,6 +176,15 @@ impl Vm {
     }
     pub fn hnp(&self) -> Ipv6Net {
         net(Ipv6Addr::new(0x2001, 0xdb8, 1, self.index, 0, 0, 0, 0), 64)
+    }
+    /// The IPv4 home address the policy gives it, 10.1.N.5/24 ...
+    pub fn ipv4(&self) -> Ipv4Net {
+        let n = u8::try_from(self.index).unwrap_or(u8::MAX);
+        Ipv4Net::new(Ipv4Addr::new(10, 1, n, 5), 24).unwrap_or_default()
+    }
+    /// ... and its default router, 10.1.N.1: the same at every MAG.
+    pub fn ipv4_router(&self) -> Ipv4Addr {
+        router::policy::first_host(self.ipv4())
     }
 }
 
@@ -166,6 +213,7 @@ impl Default for Topology {
             [[vm]]
             name = "vm1"
             mag = "mag1"
+            family = "dual"
             [[correspondent]]
             name = "client"
             "#,
@@ -264,6 +312,8 @@ impl Topology {
                 name: v.name.clone(),
                 index: u16::try_from(i + 1).unwrap_or(u16::MAX),
                 mag: v.mag.clone(),
+                family: v.family,
+                in_policy: v.policy,
             });
         }
         let mut correspondents = Vec::new();
@@ -297,15 +347,27 @@ impl Topology {
                 m.proxy_coa()
             );
         }
-        for v in &self.vms {
+        for v in self.vms.iter().filter(|v| v.in_policy) {
             s += &format!(
-                "\n[[node]]\nmn_id = \"{}\"\nmac = \"{}\"\nhnps = [\"{}\"]\n",
+                "\n[[node]]\nmn_id = \"{}\"\nmac = \"{}\"\n",
                 v.mn_id(),
-                v.mac(),
-                v.hnp()
+                v.mac()
             );
+            if v.family.has_ipv6() {
+                s += &format!("hnps = [\"{}\"]\n", v.hnp());
+            }
+            if v.family.has_ipv4() {
+                s += &format!("ipv4 = \"{}\"\n", v.ipv4());
+            }
         }
         s
+    }
+
+    /// Correspondent `name`'s IPv4 address on the core link.
+    pub fn correspondent_ipv4(&self, name: &str) -> Option<Ipv4Net> {
+        let i = self.correspondents.iter().position(|c| c == name)?;
+        let host = u8::try_from(10 + i).ok()?;
+        Ipv4Net::new(Ipv4Addr::new(192, 0, 2, host), 24).ok()
     }
 
     /// The segments where mobility happens: every MAG's access and WAN link.
@@ -347,9 +409,15 @@ mod tests {
         assert_eq!(vm.mac().to_string(), "52:54:00:aa:00:01");
         assert_eq!(vm.hnp().to_string(), "2001:db8:1:1::/64");
         let policy = router::policy::Policy::parse(&t.policy_toml(), "generated").unwrap();
+        let node = policy.node_by_mn_id("vm1@tapmip").unwrap();
+        assert_eq!(node.hnps, vec![vm.hnp()]);
+        assert_eq!(vm.family, Family::Dual, "the lab's VM runs both");
+        assert_eq!(vm.ipv4().to_string(), "10.1.1.5/24");
+        assert_eq!(vm.ipv4_router().to_string(), "10.1.1.1");
+        assert!(node.ipv4.is_some());
         assert_eq!(
-            policy.node_by_mn_id("vm1@tapmip").unwrap().hnps,
-            vec![vm.hnp()]
+            t.correspondent_ipv4("client").unwrap().to_string(),
+            "192.0.2.10/24"
         );
         assert_eq!(policy.mags.len(), 2);
     }
@@ -366,5 +434,13 @@ mod tests {
         assert!(e("[[mag]]\nname = \"m\"\nwan_loss = 1.5\n").contains("wan_loss"));
         assert!(e("").contains("give 1 to 200"));
         assert!(e("[[mag]]\nname = \"m\"\nspeed = 3\n").contains("unknown field"));
+        assert!(
+            e("[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nfamily = \"ipx\"\n")
+                .contains("unknown variant")
+        );
+        let t = Topology::parse("[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nfamily = \"ipv4\"\n[[vm]]\nname = \"w\"\nmag = \"m\"\npolicy = false\n").unwrap();
+        let policy = router::policy::Policy::parse(&t.policy_toml(), "generated").unwrap();
+        assert!(!policy.node_by_mn_id("v@tapmip").unwrap().has_ipv6());
+        assert!(policy.node_by_mn_id("w@tapmip").is_none());
     }
 }
