@@ -76,7 +76,8 @@ lab: deps
 
 # The paper's measurements (Kassahun et al., CloudNet 2014) on the lab: PAPER_RUNS migrations per RTT
 # (default 70), PAPER_PRECOPY_MB of pre-copy (default 256); report in docs/paper/.
-# PAPER_ARGS passes more options (e.g. --pause-ms 300, --out DIR, --replot).
+# PAPER_ARGS passes more options (e.g. --pause-ms 300, --out DIR, --replot, --dual-stack:
+# an IPv4-and-IPv6 VM measured over both families).
 paper: deps
 	$(CARGO) build --release -p router --bin tapmip-router -p lma --bin lma -p mag --bin mag \
 		-p tapbridge --bin tapbridge -p netns-tests --bin tapmip-probe --bin tapmip-paper

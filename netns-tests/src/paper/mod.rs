@@ -1,8 +1,10 @@
 //! The paper's measurements repeated on the lab (`make paper`): for each WAN RTT,
 //! N live migrations of the VM back and forth between MAG1 and MAG2 with the
 //! paper's probes, the LMA's WAN links captured for the signalling overhead, and
-//! a report with the paper's Tables I-IV and Fig. 7 next to ours.
+//! a report with the paper's Tables I-IV and Fig. 7 next to ours. With
+//! `dual_stack` the VM runs IPv4 too and the probes measure both families.
 
+pub mod ipv4;
 pub mod overhead;
 pub mod report;
 pub mod stats;
@@ -16,6 +18,7 @@ use tapbridge::ctl::Request as BridgeRequest;
 
 use crate::LabError;
 use crate::domain::migrate::HANDOFF_TIMEOUT;
+use crate::domain::probes::ProbeFamily;
 use crate::domain::{Binaries, Domain, MigrateOptions, Topology, Tuning};
 use report::{Conditions, RttResult, RunRecord};
 
@@ -42,6 +45,8 @@ pub struct Config {
     /// Runs per RTT (the first ones) whose WAN traffic is captured and classified.
     pub overhead_runs: usize,
     pub out: PathBuf,
+    /// A dual-stack VM, measured over IPv4 as well.
+    pub dual_stack: bool,
 }
 
 fn io_err(what: String) -> impl FnOnce(std::io::Error) -> LabError {
@@ -61,9 +66,11 @@ fn mm_ss(d: Duration) -> String {
 pub fn run(cfg: &Config, binaries: Binaries) -> Result<(), LabError> {
     std::fs::create_dir_all(&cfg.out).map_err(io_err(format!("creating {}", cfg.out.display())))?;
     let first_rtt = cfg.rtts.first().copied().unwrap_or(0.0);
+    let family = if cfg.dual_stack { "dual" } else { "ipv6" };
     let topology = Topology::parse(&format!(
         "wan_rtt_ms = {first_rtt}\n[[mag]]\nname = \"mag1\"\n[[mag]]\nname = \"mag2\"\n\
-         [[vm]]\nname = \"{VM}\"\nmag = \"mag1\"\n[[correspondent]]\nname = \"{CLIENT}\"\n"
+         [[vm]]\nname = \"{VM}\"\nmag = \"mag1\"\nfamily = \"{family}\"\n\
+         [[correspondent]]\nname = \"{CLIENT}\"\n"
     ))
     .map_err(|e| LabError::Check(e.to_string()))?;
     let tuning = Tuning {
@@ -151,6 +158,7 @@ fn write_outputs(cfg: &Config, results: &[RttResult]) -> Result<(), LabError> {
         interval_ms: PROBE_INTERVAL_MS,
         overhead_runs: cfg.overhead_runs,
         mag_ra_interval_ms: MAG_RA_INTERVAL_MS,
+        dual_stack: cfg.dual_stack,
     };
     let files = [
         ("report.md", report::markdown(&conditions, results)),
@@ -200,6 +208,14 @@ fn describe(r: &RunRecord) -> String {
             None => "-",
         }
     );
+    if let Some(d4) = r.downtime4_ms {
+        let tcp4 = if r.tcp4_survived == Some(true) {
+            "survived"
+        } else {
+            "LOST"
+        };
+        s += &format!("; IPv4: downtime {d4:.1} ms, TCP {tcp4}");
+    }
     if let Some(e) = &r.error {
         s += &format!(", ERROR: {e}");
     }
@@ -301,11 +317,27 @@ fn measure(
         announce: true,
     };
     let probes = domain.start_probes(VM, CLIENT)?;
+    let probes4 = cfg
+        .dual_stack
+        .then(|| domain.start_probes_over(VM, CLIENT, ProbeFamily::Ipv4))
+        .transpose()?;
     // The migration waits for the new MAG to report its handoff.
     let migrated = domain.migrate(VM, to, &opts);
     let handoff = migrated.as_ref().ok().and_then(|t| t.handoff_ms);
     std::thread::sleep(Duration::from_millis(cfg.tail_ms));
     let (udp, tcp) = domain.stop_probes(probes)?;
+    if let Some(p) = probes4 {
+        let (udp4, tcp4) = domain.stop_probes(p)?;
+        record.downtime4_ms = Some(udp4.downtime_ms);
+        record.total_migration_time4_ms = Some(udp4.total_migration_time_ms);
+        record.tcp4_survived = Some(tcp4.survived);
+        if udp4.unanswered_tail > 0 {
+            record.error = Some(format!(
+                "IPv4 was not back: last {} requests unanswered",
+                udp4.unanswered_tail
+            ));
+        }
+    }
     let times = migrated?;
     record.precopy_ms = Some(times.precopy.as_secs_f64() * 1e3);
     record.migration_ms = Some(times.total.as_secs_f64() * 1e3);
@@ -319,7 +351,7 @@ fn measure(
         record.error = Some(format!(
             "{to} did not register {mn_id} within {HANDOFF_TIMEOUT:?}"
         ));
-    } else if udp.unanswered_tail > 0 {
+    } else if udp.unanswered_tail > 0 && record.error.is_none() {
         record.error = Some(format!(
             "the service was not back: last {} requests unanswered",
             udp.unanswered_tail
