@@ -40,7 +40,7 @@ const OPT_RENEWAL_TIME: u8 = 58;
 const OPT_REBINDING_TIME: u8 = 59;
 /// A BOOTP message is never shorter than this (RFC 1542 2.1), options padded.
 const MIN_BOOTP_LEN: usize = 300;
-/// TTL of the replies (RFC 1700's default).
+/// TTL of the messages (RFC 1700's default).
 const REPLY_TTL: u8 = 64;
 
 /// Why a client message was refused; [`DhcpError::counter`] names it.
@@ -239,36 +239,54 @@ impl ServerReply {
             rebind_duration: None,
             additional_options: &extra,
         };
-        let dhcp_len = repr.buffer_len().max(MIN_BOOTP_LEN);
-        let udp_len = 8 + dhcp_len;
-        let mut packet = vec![0u8; 20 + udp_len];
-        let caps = ChecksumCapabilities::default();
-        Ipv4Repr {
-            src_addr: self.server_id,
-            dst_addr: dst_ip,
-            next_header: IpProtocol::Udp,
-            payload_len: udp_len,
-            hop_limit: REPLY_TTL,
-        }
-        .emit(&mut Ipv4Packet::new_unchecked(&mut packet[..]), &caps);
-        let mut udp = UdpPacket::new_unchecked(&mut packet[20..]);
-        UdpRepr {
-            src_port: DHCP_SERVER_PORT,
-            dst_port: DHCP_CLIENT_PORT,
-        }
-        .emit(
-            &mut udp,
-            &IpAddress::Ipv4(self.server_id),
-            &IpAddress::Ipv4(dst_ip),
-            dhcp_len,
-            |body| {
-                // Every option fits: the buffer is at least `buffer_len`.
-                let _ = repr.emit(&mut DhcpPacket::new_unchecked(body));
-            },
-            &caps,
-        );
-        ethernet_ipv4(src_mac, dst_mac, &packet)
+        let ends = Ends {
+            macs: (src_mac, dst_mac),
+            ips: (self.server_id, dst_ip),
+            ports: (DHCP_SERVER_PORT, DHCP_CLIENT_PORT),
+        };
+        frame(&ends, &repr)
     }
+}
+
+/// The addresses and ports of a DHCP frame, source first.
+struct Ends {
+    macs: (Mac, Mac),
+    ips: (Ipv4Addr, Ipv4Addr),
+    ports: (u16, u16),
+}
+
+/// The whole Ethernet frame carrying `repr` over UDP and IPv4, the message
+/// padded to a BOOTP message's minimum size.
+fn frame(ends: &Ends, repr: &DhcpRepr<'_>) -> Vec<u8> {
+    let dhcp_len = repr.buffer_len().max(MIN_BOOTP_LEN);
+    let udp_len = 8 + dhcp_len;
+    let mut packet = vec![0u8; 20 + udp_len];
+    let caps = ChecksumCapabilities::default();
+    let (src, dst) = ends.ips;
+    Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Udp,
+        payload_len: udp_len,
+        hop_limit: REPLY_TTL,
+    }
+    .emit(&mut Ipv4Packet::new_unchecked(&mut packet[..]), &caps);
+    UdpRepr {
+        src_port: ends.ports.0,
+        dst_port: ends.ports.1,
+    }
+    .emit(
+        &mut UdpPacket::new_unchecked(&mut packet[20..]),
+        &IpAddress::Ipv4(src),
+        &IpAddress::Ipv4(dst),
+        dhcp_len,
+        |body| {
+            // Every option fits: the buffer is at least `buffer_len`.
+            let _ = repr.emit(&mut DhcpPacket::new_unchecked(body));
+        },
+        &caps,
+    );
+    ethernet_ipv4(ends.macs.0, ends.macs.1, &packet)
 }
 
 /// A client message as a node's DHCP client sends it: for simulations and
@@ -288,6 +306,20 @@ pub struct ClientRequest {
 }
 
 impl ClientRequest {
+    /// A DISCOVER from `chaddr` (INIT), broadcast.
+    pub fn discover(chaddr: Mac, xid: u32) -> ClientRequest {
+        ClientRequest {
+            kind: MessageType::Discover,
+            xid,
+            chaddr,
+            ciaddr: Ipv4Addr::UNSPECIFIED,
+            requested_ip: None,
+            server_id: None,
+            to: Ipv4Addr::BROADCAST,
+            to_mac: Mac::BROADCAST,
+        }
+    }
+
     /// The whole Ethernet frame, with the options a minimal client sends.
     pub fn frame(&self) -> Vec<u8> {
         let prl = [1u8, 3, 26, 51];
@@ -314,34 +346,12 @@ impl ClientRequest {
             rebind_duration: None,
             additional_options: &[],
         };
-        let dhcp_len = repr.buffer_len().max(MIN_BOOTP_LEN);
-        let udp_len = 8 + dhcp_len;
-        let mut packet = vec![0u8; 20 + udp_len];
-        let caps = ChecksumCapabilities::default();
-        let src = self.ciaddr;
-        Ipv4Repr {
-            src_addr: src,
-            dst_addr: self.to,
-            next_header: IpProtocol::Udp,
-            payload_len: udp_len,
-            hop_limit: REPLY_TTL,
-        }
-        .emit(&mut Ipv4Packet::new_unchecked(&mut packet[..]), &caps);
-        UdpRepr {
-            src_port: DHCP_CLIENT_PORT,
-            dst_port: DHCP_SERVER_PORT,
-        }
-        .emit(
-            &mut UdpPacket::new_unchecked(&mut packet[20..]),
-            &IpAddress::Ipv4(src),
-            &IpAddress::Ipv4(self.to),
-            dhcp_len,
-            |body| {
-                let _ = repr.emit(&mut DhcpPacket::new_unchecked(body));
-            },
-            &caps,
-        );
-        ethernet_ipv4(self.chaddr, self.to_mac, &packet)
+        let ends = Ends {
+            macs: (self.chaddr, self.to_mac),
+            ips: (self.ciaddr, self.to),
+            ports: (DHCP_CLIENT_PORT, DHCP_SERVER_PORT),
+        };
+        frame(&ends, &repr)
     }
 }
 
@@ -399,16 +409,7 @@ mod tests {
     }
 
     fn discover() -> ClientRequest {
-        ClientRequest {
-            kind: MessageType::Discover,
-            xid: 0x1234_5678,
-            chaddr: NODE,
-            ciaddr: Ipv4Addr::UNSPECIFIED,
-            requested_ip: None,
-            server_id: None,
-            to: Ipv4Addr::BROADCAST,
-            to_mac: Mac::BROADCAST,
-        }
+        ClientRequest::discover(NODE, 0x1234_5678)
     }
 
     fn ip_of(frame: &[u8]) -> &[u8] {

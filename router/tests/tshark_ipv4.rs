@@ -93,16 +93,7 @@ fn frames() -> Vec<Expected> {
             target_ip: a("10.1.1.5"),
         },
     );
-    let discover = ClientRequest {
-        kind: MessageType::Discover,
-        xid: 0x1234_5678,
-        chaddr: NODE,
-        ciaddr: Ipv4Addr::UNSPECIFIED,
-        requested_ip: None,
-        server_id: None,
-        to: Ipv4Addr::BROADCAST,
-        to_mac: Mac::BROADCAST,
-    };
+    let discover = ClientRequest::discover(NODE, 0x1234_5678);
     let renew = ClientRequest {
         kind: MessageType::Request,
         ciaddr: a("10.1.1.5"),

@@ -485,11 +485,17 @@ impl SimDomain {
             self.net.run_for(gap);
         }
         self.net.run_for(Duration::from_secs(1));
+        self.answered(first, count, |p| echo4_reply_seq(p, dst))
+    }
+
+    /// How many distinct requests of `count` from sequence number `first` on
+    /// the correspondent got an answer, as `seq_of` reads them.
+    fn answered(&self, first: u16, count: u16, seq_of: impl Fn(&[u8]) -> Option<u16>) -> usize {
         let mut answered: Vec<u16> = self
             .cn()
             .received
             .iter()
-            .filter_map(|r| echo4_reply_seq(&r.packet, dst))
+            .filter_map(|r| seq_of(&r.packet))
             .filter(|s| s.wrapping_sub(first) < count)
             .collect();
         answered.sort_unstable();
@@ -524,16 +530,7 @@ impl SimDomain {
             self.net.run_for(gap);
         }
         self.net.run_for(Duration::from_secs(1));
-        let mut answered: Vec<u16> = self
-            .cn()
-            .received
-            .iter()
-            .filter_map(|r| echo_reply_seq(&r.packet, dst))
-            .filter(|s| s.wrapping_sub(first) < count)
-            .collect();
-        answered.sort_unstable();
-        answered.dedup();
-        answered.len()
+        self.answered(first, count, |p| echo_reply_seq(p, dst))
     }
 
     /// What is wrong with the domain's state for VM `v` served by MAG `m`, beyond

@@ -43,8 +43,10 @@ impl SimHost {
     /// Starts a DHCP exchange from INIT: a broadcast DISCOVER.
     pub fn send_dhcp_discover(&mut self, tx: &mut dyn Tx) {
         self.v4.xid = self.v4.xid.wrapping_add(1);
-        let discover = self.client_message(MessageType::Discover, None, None);
-        tx.send(PORT, &discover.frame());
+        tx.send(
+            PORT,
+            &ClientRequest::discover(self.mac, self.v4.xid).frame(),
+        );
     }
 
     /// RENEWING (RFC 2131 4.4.5): a unicast REQUEST to the server that gave
@@ -68,24 +70,6 @@ impl SimHost {
         };
         tx.send(PORT, &renew.frame());
         true
-    }
-
-    fn client_message(
-        &self,
-        kind: MessageType,
-        requested: Option<Ipv4Addr>,
-        server: Option<Ipv4Addr>,
-    ) -> ClientRequest {
-        ClientRequest {
-            kind,
-            xid: self.v4.xid,
-            chaddr: self.mac,
-            ciaddr: Ipv4Addr::UNSPECIFIED,
-            requested_ip: requested,
-            server_id: server,
-            to: Ipv4Addr::BROADCAST,
-            to_mac: Mac::BROADCAST,
-        }
     }
 
     /// Sends an IPv4 packet through the default router.
@@ -156,8 +140,13 @@ impl SimHost {
         }
         match msg.kind {
             MessageType::Offer => {
-                let request =
-                    self.client_message(MessageType::Request, Some(msg.yiaddr), msg.server_id);
+                // SELECTING (RFC 2131 4.4.1): the offer taken, by broadcast.
+                let request = ClientRequest {
+                    kind: MessageType::Request,
+                    requested_ip: Some(msg.yiaddr),
+                    server_id: msg.server_id,
+                    ..ClientRequest::discover(self.mac, self.v4.xid)
+                };
                 tx.send(PORT, &request.frame());
             }
             MessageType::Ack => {

@@ -206,17 +206,7 @@ fn the_router_answers_echoes_and_arp_and_passes_dhcp_up() {
         (ty, ip.dst_addr()),
         (Icmpv4Message::EchoReply, a("10.1.1.5"))
     );
-    let discover = crate::dhcp::ClientRequest {
-        kind: crate::dhcp::MessageType::Discover,
-        xid: 1,
-        chaddr: NODE,
-        ciaddr: Ipv4Addr::UNSPECIFIED,
-        requested_ip: None,
-        server_id: None,
-        to: Ipv4Addr::BROADCAST,
-        to_mac: Mac::BROADCAST,
-    }
-    .frame();
+    let discover = crate::dhcp::ClientRequest::discover(NODE, 1).frame();
     let mut tx = Vec::new();
     assert!(matches!(
         e.on_frame(t0(), 2, &discover, &mut tx),
