@@ -5,8 +5,9 @@ CARGO ?= cargo
 
 # tool -> Debian package that provides it
 DEPS := ip:iproute2 tshark:tshark unshare:util-linux ping:iputils-ping socat:socat \
-	radclient:freeradius-utils
-PACKAGES := iproute2 tshark python3-scapy util-linux iputils-ping socat freeradius freeradius-utils
+	radclient:freeradius-utils busybox:busybox-static
+PACKAGES := iproute2 tshark python3-scapy util-linux iputils-ping socat freeradius freeradius-utils \
+	busybox-static
 
 .PHONY: build lint deps test lab bench paper soak
 
