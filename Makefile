@@ -1,6 +1,7 @@
 # tapmip: the front door. `make test` checks the tools, lints, and runs every test,
 # including the network-namespace ones (as root and in an unprivileged user namespace).
 
+SHELL := /bin/bash
 CARGO ?= cargo
 
 # tool -> Debian package that provides it
@@ -9,7 +10,7 @@ DEPS := ip:iproute2 tshark:tshark unshare:util-linux ping:iputils-ping socat:soc
 PACKAGES := iproute2 tshark python3-scapy util-linux iputils-ping socat freeradius freeradius-utils \
 	busybox-static
 
-.PHONY: build lint deps test lab bench paper soak
+.PHONY: build lint deps test lab lab-qemu test-qemu qemu-deps bench paper soak
 
 build:
 	$(CARGO) build --workspace --all-targets
@@ -55,6 +56,22 @@ soak: deps
 	$(CARGO) build --release --workspace --bins
 	target/release/tapmip-scenario soak --migrations $(SOAK_MIGRATIONS)
 
+# Coverage-guided fuzzing (cargo fuzz, nightly toolchain): every target for
+# FUZZ_SECONDS, starting from the committed seeds (netns-tests/fuzz/seeds) and
+# what earlier runs found (netns-tests/fuzz/corpus, not committed). A crash
+# stops the run and leaves its input in netns-tests/fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := wire_mh wire_nd wire_ipv4 tunnel control_lines config_files radius_reply virtio_net lma_core mag_core
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || { \
+		echo "fuzz: cargo-fuzz is missing: cargo +nightly install cargo-fuzz --locked"; exit 1; }
+	cd netns-tests/fuzz && for t in $(FUZZ_TARGETS); do \
+		mkdir -p corpus/$$t && \
+		cargo +nightly fuzz run $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) 2>&1 \
+			| grep -E 'DONE|SUMMARY|panicked' | sed "s/^/$$t: /"; \
+		test "$${PIPESTATUS[0]}" = 0 || exit 1; \
+	done
+
 # Benchmarks print figures and their conditions; they assert nothing about speed.
 bench: deps
 	@for tool in iperf3 strace; do \
@@ -74,6 +91,34 @@ bench: deps
 lab: deps
 	$(CARGO) build --workspace --bins
 	target/debug/tapmip-lab demo --out lab-out
+
+# The same with vm1 a real QEMU guest (Debian's kernel and busybox, built into
+# target/guest), live-migrated by QEMU's own migrate across the emulated WAN.
+lab-qemu: deps qemu-deps
+	$(CARGO) build --workspace --bins
+	target/debug/tapmip-lab demo --qemu --out lab-out-qemu
+
+# QEMU guests migrated by QEMU, as a test (minutes of TCG: not part of make test).
+test-qemu: deps qemu-deps
+	$(CARGO) build --workspace --bins
+	$(CARGO) test -p netns-tests --test qemu_migration -- --ignored --test-threads=1
+
+QEMU_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static
+qemu-deps:
+	@missing=""; \
+	command -v qemu-system-x86_64 >/dev/null 2>&1 || missing="$$missing qemu-system-x86"; \
+	ls /boot/vmlinuz-*-amd64 >/dev/null 2>&1 || missing="$$missing linux-image-amd64"; \
+	[ -x /bin/busybox ] || missing="$$missing busybox-static"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "qemu-deps: installing$$missing"; \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(QEMU_PACKAGES) >/dev/null || exit 1; \
+	else \
+		echo "qemu-deps: missing packages:$$missing"; \
+		echo "qemu-deps: install them with: sudo apt-get install$$missing"; \
+		exit 1; \
+	fi
 
 # The paper's measurements (Kassahun et al., CloudNet 2014) on the lab: PAPER_RUNS migrations per RTT
 # (default 70), PAPER_PRECOPY_MB of pre-copy (default 256); report in docs/paper/.

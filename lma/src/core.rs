@@ -5,6 +5,7 @@ use crate::binding_cache::{BindingCache, BindingId};
 use crate::hnp_pool::HnpPools;
 use crate::ipv4_home::Ipv4Pools;
 use crate::pbu::Sender;
+use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
 use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
 use router::ctl::{Request, Response};
@@ -18,7 +19,7 @@ use router::wire::{IPPROTO_MH, PbuRepr};
 use router::{Duration, Instant};
 use smoltcp::wire::{IpProtocol, Ipv6Packet};
 use std::collections::HashMap;
-use std::net::Ipv6Addr;
+use std::net::{Ipv6Addr, SocketAddr};
 
 #[derive(Debug, Clone)]
 pub struct LmaConfig {
@@ -44,6 +45,8 @@ pub struct LmaConfig {
     /// This LMA's Restart Counter (RFC 5847 3.2): must change whenever the LMA
     /// restarts, e.g. the wall-clock second it started at.
     pub restart_counter: u32,
+    /// Who authorises MAGs for nodes and assigns their prefixes.
+    pub aaa: AaaConfig,
 }
 
 impl LmaConfig {
@@ -61,6 +64,7 @@ impl LmaConfig {
             max_delay_before_new_bce_assign: Duration::from_millis(1_500),
             heartbeat: Some(HeartbeatConfig::default()),
             restart_counter: u32::try_from(epoch.as_secs()).unwrap_or(u32::MAX),
+            aaa: AaaConfig::File,
         }
     }
 }
@@ -103,12 +107,22 @@ pub struct Lma {
     pub(crate) restart_counter: u32,
     /// The MAGs watched with heartbeats: every MAG that registered a node.
     pub(crate) mags: HashMap<Ipv6Addr, HeartbeatPeer>,
+    pub(crate) store: Box<dyn PolicyStore>,
+    /// PBUs held for the policy store's answer, and the lookup asked per node.
+    pub(crate) awaiting: HashMap<Token, PendingPbu>,
+    pub(crate) asking: HashMap<String, Token>,
     pub(crate) counters: Counters,
 }
 
 impl Lma {
+    /// An LMA; fails only when its RADIUS configuration is unusable.
     pub fn new(cfg: LmaConfig, now: Instant) -> Self {
-        Lma {
+        Self::try_new(cfg, now).unwrap_or_else(|e| panic!("LMA configuration: {e}"))
+    }
+
+    pub fn try_new(cfg: LmaConfig, now: Instant) -> Result<Self, RadiusConfigError> {
+        let store = cfg.aaa.open(&cfg.policy, &cfg.name)?;
+        Ok(Lma {
             name: cfg.name,
             epoch: cfg.epoch,
             ordering: cfg.ordering,
@@ -127,8 +141,11 @@ impl Lma {
             heartbeat: cfg.heartbeat,
             restart_counter: cfg.restart_counter,
             mags: HashMap::new(),
+            store,
+            awaiting: HashMap::new(),
+            asking: HashMap::new(),
             counters: Counters::default(),
-        }
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -148,19 +165,20 @@ impl Lma {
     }
 
     /// The LMA's own state, entry by kind (see `engine_tables::sizes`).
-    pub fn sizes(&self) -> [(&'static str, usize); 4] {
+    pub fn sizes(&self) -> [(&'static str, usize); 5] {
         [
             ("bindings", self.cache.len()),
             ("held PBUs", self.pending.len()),
             ("timers", self.timers.len()),
             ("watched MAGs", self.mags.len()),
+            ("PBUs awaiting the policy store", self.awaiting.len()),
         ]
     }
 
     /// Engine, ND and LMA counters together.
     pub fn counters(&self) -> Counters {
         let mut all = self.engine.all_counters();
-        for (name, value) in self.counters.iter() {
+        for (name, value) in self.counters.iter().chain(self.store.counters().iter()) {
             all.add(name, value);
         }
         all
@@ -206,13 +224,22 @@ impl Core for Lma {
                 Timer::Heartbeat(mag) => self.heartbeat_timer(now, mag, tx),
             }
         }
+        self.store_timer(now, tx);
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        [self.engine.poll_at(), self.timers.peek_at()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.engine.poll_at(),
+            self.timers.peek_at(),
+            self.store.poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn on_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8], tx: &mut dyn Tx) {
+        self.on_store_datagram(now, from, datagram, tx);
     }
 
     fn control(&mut self, now: Instant, request: &Request, _tx: &mut dyn Tx) -> Response {

@@ -100,6 +100,17 @@ impl HnpPools {
             p.free.push(prefix);
         }
     }
+
+    /// Gives `prefix` back to whichever pool handed it out; a fixed prefix,
+    /// from no pool, is left alone.
+    pub fn release_anywhere(&mut self, prefix: Ipv6Net) {
+        for p in self.pools.values_mut() {
+            if p.holds(&prefix) && p.in_use.remove(&prefix) {
+                p.free.push(prefix);
+                return;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +140,9 @@ mod tests {
         assert_eq!(p.allocate("vms"), Some(net("2001:db8:100:1::/64")));
         p.release("vms", net("2001:db8:100::/64"));
         assert_eq!(p.allocate("vms"), Some(net("2001:db8:100::/64")));
+        p.release_anywhere(net("2001:db8:100:1::/64"));
+        p.release_anywhere(net("2001:db8:1:1::/64"));
+        assert_eq!(p.allocate("vms"), Some(net("2001:db8:100:1::/64")));
         assert_eq!(p.allocate("other"), None);
     }
 

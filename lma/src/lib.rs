@@ -9,9 +9,12 @@
 //! - `pbu`: PBU checks, the ordering rule, state changes and PBAs, and their
 //!   IPv4 part (RFC 5844 3.1.3).
 //! - `heartbeat`: RFC 5847 heartbeats with the MAGs.
+//! - `aaa`: the policy store's authorisation of a MAG for a node, which may
+//!   come later (RADIUS).
 //! - [`core`]: the [`Lma`] core and its configuration.
 //! - [`ctl`]: the control-socket tables.
 
+mod aaa;
 pub mod binding_cache;
 pub mod core;
 pub mod ctl;
@@ -22,3 +25,4 @@ mod mh;
 mod pbu;
 
 pub use crate::core::{Lma, LmaConfig, Ordering};
+pub use router::aaa::AaaConfig;

@@ -36,7 +36,7 @@ impl Lma {
                     port,
                     mac: src_mac,
                 };
-                self.on_pbu(now, from, pbu, crate::pbu::Arrival::New, tx);
+                self.on_pbu(now, from, pbu, crate::pbu::Arrival::New, None, tx);
             }
             Ok(MhRepr::Heartbeat(hb)) => self.on_heartbeat(now, src, dst, &hb, tx),
             Ok(MhRepr::Pba(_)) => {

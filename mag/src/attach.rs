@@ -3,13 +3,14 @@
 //!
 //! RFC 5213 leaves the trigger to the access technology; a Router Solicitation is
 //! the usual one. A live-migrated VM never sends one: its hypervisor announces it
-//! with an unsolicited NA, or for an IPv4 guest a gratuitous ARP (or the VM simply
-//! keeps talking), so each of these sources can be switched on and off. An IPv4
-//! node shows itself with DHCP (RFC 5844 3.4) and ARP.
+//! (QEMU broadcasts RARP frames for the guest's MAC, RFC 903; Xen sends a
+//! gratuitous ARP for an IPv4 guest), the guest sends unsolicited NAs, or the
+//! VM simply keeps talking, so each of these sources can be switched on and
+//! off. An IPv4 node shows itself with DHCP (RFC 5844 3.4) and ARP.
 
 use router::mac::Mac;
 use router::nd::NdEvent;
-use router::wire::HandoffIndicator;
+use router::wire::{HandoffIndicator, OP_REQUEST_REVERSE, parse_rarp_frame};
 use std::fmt;
 use std::net::Ipv6Addr;
 use std::str::FromStr;
@@ -20,6 +21,8 @@ pub struct DetectConfig {
     pub router_solicitation: bool,
     pub unsolicited_na: bool,
     pub dad_ns: bool,
+    /// A hypervisor's RARP announcement of the node's MAC (QEMU's announce-self).
+    pub rarp: bool,
     /// Any frame whose Ethernet source is a policy node not yet attached.
     pub unknown_source: bool,
     /// ARP requests, probes and gratuitous announcements (RFC 826, RFC 5227).
@@ -34,6 +37,7 @@ impl Default for DetectConfig {
             router_solicitation: true,
             unsolicited_na: true,
             dad_ns: true,
+            rarp: true,
             unknown_source: true,
             arp: true,
             dhcp: true,
@@ -41,7 +45,7 @@ impl Default for DetectConfig {
     }
 }
 
-/// `rs,na,dad,unknown,arp,dhcp` (any subset, comma separated) or `none`.
+/// `rs,na,dad,rarp,unknown,arp,dhcp` (any subset, comma separated) or `none`.
 impl FromStr for DetectConfig {
     type Err = String;
 
@@ -50,6 +54,7 @@ impl FromStr for DetectConfig {
             router_solicitation: false,
             unsolicited_na: false,
             dad_ns: false,
+            rarp: false,
             unknown_source: false,
             arp: false,
             dhcp: false,
@@ -62,12 +67,13 @@ impl FromStr for DetectConfig {
                 "rs" => cfg.router_solicitation = true,
                 "na" => cfg.unsolicited_na = true,
                 "dad" => cfg.dad_ns = true,
+                "rarp" => cfg.rarp = true,
                 "unknown" => cfg.unknown_source = true,
                 "arp" => cfg.arp = true,
                 "dhcp" => cfg.dhcp = true,
                 other => {
                     return Err(format!(
-                        "{other:?}: not an attachment trigger (rs, na, dad, unknown, arp, dhcp or none)"
+                        "{other:?}: not an attachment trigger (rs, na, dad, rarp, unknown, arp, dhcp or none)"
                     ));
                 }
             }
@@ -82,6 +88,7 @@ pub enum Trigger {
     RouterSolicitation,
     UnsolicitedNa,
     DadNs,
+    Rarp,
     UnknownSource,
     /// A frame from `::`, such as the MLD report a node sends while its
     /// addresses are still tentative: an interface coming up.
@@ -106,16 +113,21 @@ impl Trigger {
             Trigger::RouterSolicitation => cfg.router_solicitation,
             Trigger::UnsolicitedNa => cfg.unsolicited_na,
             Trigger::DadNs => cfg.dad_ns,
+            Trigger::Rarp => cfg.rarp,
             Trigger::UnknownSource | Trigger::Configuring => cfg.unknown_source,
             Trigger::GratuitousArp | Trigger::ArpRequest | Trigger::ArpProbe => cfg.arp,
             Trigger::DhcpDiscover | Trigger::DhcpRenew => cfg.dhcp,
         }
     }
 
-    /// An announcement of an address the node already holds: what a
-    /// hypervisor sends on its behalf after a migration.
-    pub fn is_announcement(self) -> bool {
-        matches!(self, Trigger::UnsolicitedNa | Trigger::GratuitousArp)
+    /// Whether the node says it has just arrived here with what it had (a
+    /// migrated VM): such an announcement re-registers even a node this MAG
+    /// still holds, which may have left and come back unnoticed.
+    pub fn announces_arrival(self) -> bool {
+        matches!(
+            self,
+            Trigger::UnsolicitedNa | Trigger::Rarp | Trigger::GratuitousArp
+        )
     }
 
     pub fn counter(self) -> &'static str {
@@ -123,6 +135,7 @@ impl Trigger {
             Trigger::RouterSolicitation => "mag.attach.rs",
             Trigger::UnsolicitedNa => "mag.attach.unsolicited_na",
             Trigger::DadNs => "mag.attach.dad_ns",
+            Trigger::Rarp => "mag.attach.rarp",
             Trigger::UnknownSource => "mag.attach.unknown_source",
             Trigger::Configuring => "mag.attach.configuring",
             Trigger::GratuitousArp => "mag.attach.gratuitous_arp",
@@ -140,6 +153,7 @@ impl fmt::Display for Trigger {
             Trigger::RouterSolicitation => "router solicitation",
             Trigger::UnsolicitedNa => "unsolicited NA",
             Trigger::DadNs => "DAD NS",
+            Trigger::Rarp => "RARP announcement",
             Trigger::UnknownSource => "frame from unknown source",
             Trigger::Configuring => "frame from :: (interface coming up)",
             Trigger::GratuitousArp => "gratuitous ARP",
@@ -179,6 +193,9 @@ impl Sighting {
             (Trigger::UnsolicitedNa, Some(ip)) if !ip.is_unicast_link_local() => {
                 HandoffIndicator::InterMag
             }
+            // QEMU announces a NIC after an incoming migration (or when told to):
+            // the guest was running elsewhere a moment ago.
+            (Trigger::Rarp, _) => HandoffIndicator::InterMag,
             // An IPv4 address a node holds came from a MAG of this domain.
             (Trigger::GratuitousArp | Trigger::ArpRequest | Trigger::DhcpRenew, _) => {
                 HandoffIndicator::InterMag
@@ -216,6 +233,23 @@ pub fn from_nd(event: &NdEvent) -> Option<Sighting> {
     }
 }
 
+/// The sighting a hypervisor's RARP announcement amounts to: a request reverse
+/// sent by the MAC it asks about (RFC 903). Anything else in a RARP frame (a
+/// reply, a frame relaying another node's request) reveals no node here.
+pub fn from_rarp(frame: &[u8]) -> Option<Sighting> {
+    let (eth_src, rarp) = parse_rarp_frame(frame).ok()??;
+    let mac = rarp.sender_hardware_addr;
+    (rarp.operation == OP_REQUEST_REVERSE && mac == eth_src && mac.is_unicast()).then_some(
+        Sighting {
+            mac,
+            trigger: Trigger::Rarp,
+            address: None,
+        },
+    )
+}
+
+/// The Ethernet source of an access-link frame and, for IPv6, its IP source:
+/// read straight from fixed offsets so that checking every frame costs nothing.
 /// The Ethernet source of an access-link frame and, for IPv6, its IP source
 /// (`::` included, a node configuring its interface): read straight from
 /// fixed offsets so that checking every frame costs nothing.
@@ -245,9 +279,11 @@ mod tests {
     #[test]
     fn parses_trigger_lists() {
         assert_eq!(
-            "rs,na,dad,unknown,arp,dhcp".parse(),
+            "rs,na,dad,rarp,unknown,arp,dhcp".parse(),
             Ok(DetectConfig::default())
         );
+        let rarp: DetectConfig = "rarp".parse().unwrap();
+        assert!(rarp.rarp && !rarp.unsolicited_na);
         let v6: DetectConfig = "rs,na,dad,unknown".parse().unwrap();
         assert!(!v6.arp && !v6.dhcp);
         let only_na: DetectConfig = "na".parse().unwrap();
@@ -316,7 +352,31 @@ mod tests {
             v4(Trigger::ArpProbe).handoff_indicator(),
             HandoffIndicator::NewInterface
         );
-        assert!(Trigger::GratuitousArp.is_announcement() && !Trigger::ArpRequest.is_announcement());
+        assert!(
+            Trigger::GratuitousArp.announces_arrival() && !Trigger::ArpRequest.announces_arrival()
+        );
+    }
+
+    #[test]
+    fn a_rarp_announcement_is_an_inter_mag_sighting() {
+        use router::wire::{OP_REPLY_REVERSE, RarpRepr};
+        let announce = RarpRepr::announcement(MAC);
+        let s = from_rarp(&announce.frame(MAC)).unwrap();
+        assert_eq!((s.mac, s.trigger, s.address), (MAC, Trigger::Rarp, None));
+        assert_eq!(s.handoff_indicator(), HandoffIndicator::InterMag);
+        assert!(s.trigger.announces_arrival());
+        let other = Mac([0x52, 0x54, 0, 0xbb, 0, 2]);
+        assert_eq!(
+            from_rarp(&announce.frame(other)),
+            None,
+            "sent for another MAC"
+        );
+        let reply = RarpRepr {
+            operation: OP_REPLY_REVERSE,
+            ..announce
+        };
+        assert_eq!(from_rarp(&reply.frame(MAC)), None);
+        assert_eq!(from_rarp(&announce.frame(MAC)[..20]), None);
     }
 
     #[test]

@@ -83,20 +83,25 @@ impl Mag {
             log::debug!("{} ({}) ignored: not in the policy", s.mac, s.trigger);
             return;
         };
-        if !node.mags.is_empty() && !node.mags.contains(&self.cfg.name) {
-            self.counters.bump("mag.attach.ignored_other_mag");
-            log::info!(
-                "{} ({}) ignored: the policy lets only [{}] serve {}",
-                s.mac,
-                s.trigger,
-                node.mags.join(", "),
-                node.mn_id
-            );
-            return;
+        let mn_id = node.mn_id.clone();
+        if self.admitted(now, port, s, &mn_id, tx) {
+            self.attach_admitted(now, port, s, &mn_id, tx);
         }
+    }
+
+    /// A node the policy store admitted: its BUL entry and first PBU.
+    pub(crate) fn attach_admitted(
+        &mut self,
+        now: Instant,
+        port: PortId,
+        s: Sighting,
+        mn_id: &str,
+        tx: &mut dyn Tx,
+    ) {
         self.counters.bump(s.trigger.counter());
-        let mut entry = BulEntry::new(&node.mn_id, s.mac, port, s.trigger, now);
-        entry.families = crate::bul::Families::of(node);
+        let mut entry = BulEntry::new(mn_id, s.mac, port, s.trigger, now);
+        let node = self.policy.node_by_mac(&s.mac);
+        entry.families = node.map(crate::bul::Families::of).unwrap_or_default();
         if let Some(ip) = s.address {
             entry.learn_address(ip);
         }
@@ -145,7 +150,7 @@ impl Mag {
         // A migrated VM can come back before this MAG noticed it leave, while
         // the LMA routes its prefixes to the MAG it visited: its hypervisor's
         // announcement re-registers it here (RFC 5213 6.9.1.1, HI=3).
-        let announced = s.trigger.is_announcement() && s.trigger.enabled(&self.cfg.detect);
+        let announced = s.trigger.announces_arrival() && s.trigger.enabled(&self.cfg.detect);
         let idle = self
             .bul
             .get(&s.mac)

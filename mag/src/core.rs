@@ -8,9 +8,11 @@
 //! - `heartbeat`: RFC 5847 heartbeats with the LMA and restart recovery.
 //! - `ctl`: the control-socket tables.
 
+use crate::admission::Waiting;
 use crate::attach::{self, DetectConfig, Sighting, Trigger};
 use crate::bul::BindingUpdateList;
 use ipnet::Ipv6Net;
+use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
 use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
 use router::ctl::{Request, Response};
@@ -23,7 +25,8 @@ use router::timer::TimerQueue;
 use router::timestamp::WallClock;
 use router::wire::AccessTechnologyType;
 use router::{Duration, Instant};
-use std::net::Ipv6Addr;
+use std::collections::HashMap;
+use std::net::{Ipv6Addr, SocketAddr};
 
 /// The uplink is always port 0; access port `i` of [`MagConfig::access`] is `i + 1`.
 pub const UPLINK: PortId = 0;
@@ -76,6 +79,8 @@ pub struct MagConfig {
     /// The DHCP lease handed to IPv4 nodes, in seconds; 0: the binding's
     /// granted lifetime.
     pub dhcp_lease_secs: u32,
+    /// Who says whether a node may attach here (see `admission`).
+    pub aaa: AaaConfig,
 }
 
 impl MagConfig {
@@ -103,6 +108,7 @@ impl MagConfig {
             heartbeat: Some(HeartbeatConfig::default()),
             restart_counter: 0,
             dhcp_lease_secs: 0,
+            aaa: AaaConfig::File,
         }
     }
 }
@@ -134,11 +140,27 @@ pub struct Mag {
     pub(crate) timers: TimerQueue<Timer>,
     pub(crate) next_sequence: u16,
     pub(crate) lma: Option<HeartbeatPeer>,
+    pub(crate) store: Box<dyn PolicyStore>,
+    /// Nodes waiting for the store's answer, and the lookup asked per node.
+    pub(crate) waiting: HashMap<Token, Waiting>,
+    pub(crate) asking: HashMap<Mac, Token>,
+    /// Nodes the store refused, not asked about again until then.
+    pub(crate) refused: HashMap<Mac, Instant>,
     pub(crate) counters: Counters,
 }
 
 impl Mag {
+    /// A MAG; fails only when its RADIUS configuration is unusable.
     pub fn new(cfg: MagConfig, policy: Policy, now: Instant) -> Self {
+        Self::try_new(cfg, policy, now).unwrap_or_else(|e| panic!("MAG configuration: {e}"))
+    }
+
+    pub fn try_new(
+        cfg: MagConfig,
+        policy: Policy,
+        now: Instant,
+    ) -> Result<Self, RadiusConfigError> {
+        let store = cfg.aaa.open(&policy, &cfg.name)?;
         let mut uplink = EnginePort::new(cfg.uplink.mac);
         uplink.mtu = cfg.uplink.mtu;
         uplink.addresses = vec![cfg.uplink.proxy_coa];
@@ -166,7 +188,7 @@ impl Mag {
             timers.set(Timer::Heartbeat, peer.poll_at());
             peer
         });
-        Mag {
+        Ok(Mag {
             cfg,
             policy,
             engine,
@@ -174,8 +196,12 @@ impl Mag {
             timers,
             next_sequence: 1,
             lma,
+            store,
+            waiting: HashMap::new(),
+            asking: HashMap::new(),
+            refused: HashMap::new(),
             counters: Counters::default(),
-        }
+        })
     }
 
     /// Resolves the LMA address before any PBU needs it: a handoff's first PBU
@@ -213,17 +239,19 @@ impl Mag {
     }
 
     /// The MAG's own state, entry by kind (see `engine_tables::sizes`).
-    pub fn sizes(&self) -> [(&'static str, usize); 2] {
+    pub fn sizes(&self) -> [(&'static str, usize); 4] {
         [
             ("binding update list", self.bul.len()),
             ("timers", self.timers.len()),
+            ("nodes awaiting the policy store", self.waiting.len()),
+            ("nodes refused recently", self.refused.len()),
         ]
     }
 
     /// The engine's counters and the MAG's own (`mag.*`).
     pub fn counters(&self) -> Counters {
         let mut all = self.engine.all_counters();
-        for (name, v) in self.counters.iter() {
+        for (name, v) in self.counters.iter().chain(self.store.counters().iter()) {
             all.add(name, v);
         }
         all
@@ -269,6 +297,13 @@ impl Core for Mag {
             .then(|| attach::frame_source(frame))
             .flatten();
         let heard = source.is_some_and(|(mac, _)| self.heard(now, mac));
+        // The engine drops what is not IPv6, such as a hypervisor's RARP.
+        if let Some(s) = source.and_then(|_| attach::from_rarp(frame)) {
+            if heard {
+                self.on_confirmed(now, s.mac, tx);
+            }
+            return self.on_sighting(now, port, s, tx);
+        }
         let unknown = source.filter(|(mac, _)| {
             self.cfg.detect.unknown_source
                 && !self.bul.contains(mac)
@@ -323,13 +358,22 @@ impl Core for Mag {
                 Timer::Announced(mac) => self.on_announced_timer(now, mac, tx),
             }
         }
+        self.store_timer(now, tx);
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        match (self.engine.poll_at(), self.timers.peek_at()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            self.engine.poll_at(),
+            self.timers.peek_at(),
+            self.store.poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn on_datagram(&mut self, now: Instant, from: SocketAddr, datagram: &[u8], tx: &mut dyn Tx) {
+        self.on_store_datagram(now, from, datagram, tx);
     }
 
     fn control(&mut self, now: Instant, request: &Request, _tx: &mut dyn Tx) -> Response {

@@ -11,6 +11,7 @@
 //! - [`ctl`]: the control-socket tables.
 
 pub mod access;
+mod admission;
 pub mod attach;
 mod attachment;
 pub mod bul;

@@ -46,7 +46,7 @@ struct Args {
     /// control socket path (tapmipctl)
     #[argh(option)]
     ctl: Option<PathBuf>,
-    /// attachment triggers: rs,na,dad,unknown,arp,dhcp (default all) or none
+    /// attachment triggers: rs,na,dad,rarp,unknown,arp,dhcp (default all) or none
     #[argh(option, default = "DetectConfig::default()")]
     detect: DetectConfig,
     /// interval between per-node router advertisements, in milliseconds

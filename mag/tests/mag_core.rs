@@ -2,290 +2,8 @@
 //! contents, PBA handling, retransmission, refresh, detachment, per-node RAs and
 //! forwarding through the tunnel.
 
-use ipnet::Ipv6Net;
-use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
-use mag::bul::BindingState;
-use mag::{AccessConfig, DetectConfig, Mag, MagConfig, UPLINK, UplinkConfig};
-use router::core::{Core, PortId};
-use router::ctl::Request;
-use router::fib::NextHop;
-use router::mac::Mac;
-use router::nd::PrefixInfo;
-use router::nd::frames::{
-    Addressing, NaFlags, NdFrame, NdMessage, build_na, build_ns, build_rs, ethernet_ipv6,
-    multicast_mac, solicited_node,
-};
-use router::policy::Policy;
-use router::routes::RouteTable;
-use router::timestamp::WallClock;
-use router::wire::{
-    AccessTechnologyType, HandoffIndicator, MhPacket, MhRepr, MobilityOptions, PbaRepr, PbaStatus,
-    PbuRepr, mh_ipv6_packet,
-};
-use router::{Duration, Instant};
-use smoltcp::wire::{EthernetFrame, IpProtocol, Ipv6Packet, Ipv6Repr};
-use std::collections::HashMap;
-use std::net::Ipv6Addr;
-
-const UPLINK_MAC: Mac = Mac([0x02, 0x7a, 0x6d, 0, 0, 1]);
-const LMA_MAC: Mac = Mac([0x02, 0x4c, 0x4d, 0, 0, 1]);
-const VM1: Mac = Mac([0x52, 0x54, 0, 0xaa, 0, 1]);
-const VM2: Mac = Mac([0x52, 0x54, 0, 0xaa, 0, 2]);
-const STRANGER: Mac = Mac([0x52, 0x54, 0, 0xbb, 0, 9]);
-const ACCESS: PortId = 1;
-
-const POLICY: &str = r#"
-[[mag]]
-name = "mag1"
-address = "2001:db8:ff:1::2"
-
-[[node]]
-mn_id = "vm1@tapmip"
-mac = "52:54:00:aa:00:01"
-hnps = ["2001:db8:1:1::/64"]
-
-[[node]]
-mn_id = "vm2@tapmip"
-mac = "52:54:00:aa:00:02"
-hnps = ["2001:db8:1:2::/64"]
-"#;
-
-fn ip(s: &str) -> Ipv6Addr {
-    s.parse().unwrap()
-}
-
-fn net(s: &str) -> Ipv6Net {
-    s.parse().unwrap()
-}
-
-fn t(ms: i64) -> Instant {
-    Instant::from_millis(ms)
-}
-
-fn pcoa() -> Ipv6Addr {
-    ip("2001:db8:ff:1::2")
-}
-
-fn lmaa() -> Ipv6Addr {
-    ip("2001:db8:ff:1::1")
-}
-
-fn config() -> MagConfig {
-    let uplink = UplinkConfig {
-        mac: UPLINK_MAC,
-        mtu: 1500,
-        proxy_coa: net("2001:db8:ff:1::2/64"),
-    };
-    let access = vec![AccessConfig {
-        mac: FIXED_MAC,
-        link_local: FIXED_LINK_LOCAL,
-        mtu: 1500,
-    }];
-    let mut cfg = MagConfig::new("mag1", uplink, access, lmaa());
-    cfg.ra_interval = Duration::from_secs(10);
-    cfg.lifetime = 100;
-    cfg.epoch = WallClock::from_secs(1_700_000_000);
-    cfg
-}
-
-type Out = Vec<(PortId, Vec<u8>)>;
-
-/// A MAG with its LMA and nodes simulated around it: NS for the LMA and for the
-/// addresses in `answers` are answered, everything else is returned.
-struct Lab {
-    mag: Mag,
-    answers: HashMap<Ipv6Addr, Mac>,
-}
-
-impl Lab {
-    fn new(cfg: MagConfig) -> Lab {
-        let policy = Policy::parse(POLICY, "policy.toml").unwrap();
-        Lab {
-            mag: Mag::new(cfg, policy, t(0)),
-            answers: HashMap::new(),
-        }
-    }
-
-    fn default() -> Lab {
-        Lab::new(config())
-    }
-
-    fn feed(&mut self, now: Instant, port: PortId, frame: &[u8]) -> Out {
-        let mut out = Out::new();
-        self.mag.on_frame(now, port, frame, &mut out);
-        self.settle(now, out)
-    }
-
-    fn tick(&mut self, now: Instant) -> Out {
-        let mut out = Out::new();
-        self.mag.on_timer(now, &mut out);
-        self.settle(now, out)
-    }
-
-    /// Runs every timer up to `until`, collecting what leaves with its time.
-    fn run_until(&mut self, until: Instant) -> Vec<(Instant, PortId, Vec<u8>)> {
-        let mut all = Vec::new();
-        while let Some(at) = self.mag.poll_at().filter(|at| *at <= until) {
-            all.extend(self.tick(at).into_iter().map(|(p, f)| (at, p, f)));
-        }
-        all
-    }
-
-    fn settle(&mut self, now: Instant, mut out: Out) -> Out {
-        let mut delivered = Out::new();
-        while let Some((port, frame)) = out.pop() {
-            let ns = match NdFrame::parse(&frame) {
-                Ok(NdFrame {
-                    addr,
-                    message: NdMessage::NeighborSolicit { target, .. },
-                }) if !addr.src_ip.is_unspecified() => Some((addr, target)),
-                _ => None,
-            };
-            let answer = ns.and_then(|(addr, target)| {
-                let mac = if port == UPLINK && target == lmaa() {
-                    Some(LMA_MAC)
-                } else {
-                    self.answers.get(&target).copied()
-                };
-                mac.map(|mac| (addr, target, mac))
-            });
-            match answer {
-                Some((addr, target, mac)) => {
-                    let na = build_na(
-                        &Addressing {
-                            src_mac: mac,
-                            dst_mac: addr.src_mac,
-                            src_ip: target,
-                            dst_ip: addr.src_ip,
-                        },
-                        target,
-                        NaFlags {
-                            router: false,
-                            solicited: true,
-                            override_: true,
-                        },
-                        Some(mac),
-                    );
-                    self.mag.on_frame(now, port, &na, &mut out);
-                }
-                None => delivered.push((port, frame)),
-            }
-        }
-        delivered
-    }
-
-    fn rs(&mut self, now: Instant, mac: Mac, ll: &str) -> Out {
-        self.answers.insert(ip(ll), mac);
-        let rs = build_rs(&Addressing {
-            src_mac: mac,
-            dst_mac: multicast_mac(ip("ff02::2")),
-            src_ip: ip(ll),
-            dst_ip: ip("ff02::2"),
-        });
-        self.feed(now, ACCESS, &rs)
-    }
-
-    fn pba(&mut self, now: Instant, pbu: &PbuRepr, status: PbaStatus, hnp: &str) -> Out {
-        let repr = PbaRepr {
-            status,
-            key_mgmt: false,
-            mobile_router: false,
-            proxy: true,
-            sequence: pbu.sequence,
-            lifetime_secs: pbu.lifetime_secs,
-            options: MobilityOptions {
-                mn_id: pbu.options.mn_id.clone(),
-                hnps: vec![net(hnp)],
-                handoff_indicator: pbu.options.handoff_indicator,
-                access_technology: pbu.options.access_technology,
-                mn_link_layer_id: pbu.options.mn_link_layer_id.clone(),
-                timestamp: pbu.options.timestamp,
-                ..MobilityOptions::default()
-            },
-        };
-        self.pba_repr(now, repr)
-    }
-
-    fn pba_repr(&mut self, now: Instant, repr: PbaRepr) -> Out {
-        let packet = mh_ipv6_packet(lmaa(), pcoa(), 64, &MhRepr::Pba(repr));
-        let frame = ethernet_ipv6(LMA_MAC, UPLINK_MAC, &packet);
-        self.feed(now, UPLINK, &frame)
-    }
-
-    /// RS from `mac`, then the LMA accepts with `hnp`; returns the RA frames.
-    fn register(&mut self, now: Instant, mac: Mac, ll: &str, hnp: &str) -> Out {
-        let out = self.rs(now, mac, ll);
-        let pbu = only_pbu(&out);
-        self.pba(now, &pbu, PbaStatus::Accepted, hnp)
-    }
-}
-
-/// The PBUs in `out`, checked to go from the Proxy-CoA to the LMA's MAC and address.
-fn pbus(out: &[(PortId, Vec<u8>)]) -> Vec<PbuRepr> {
-    out.iter()
-        .filter(|(p, _)| *p == UPLINK)
-        .filter_map(|(_, f)| {
-            let eth = EthernetFrame::new_checked(&f[..]).unwrap();
-            let ipp = Ipv6Packet::new_checked(eth.payload()).unwrap();
-            if ipp.next_header() != IpProtocol::Unknown(135) {
-                return None;
-            }
-            assert_eq!(Mac::from(eth.dst_addr()), LMA_MAC);
-            assert_eq!((ipp.src_addr(), ipp.dst_addr()), (pcoa(), lmaa()));
-            let mh = MhPacket::new_checked(ipp.payload()).unwrap();
-            match MhRepr::parse(&mh, &ipp.src_addr(), &ipp.dst_addr()).unwrap() {
-                MhRepr::Pbu(pbu) => Some(pbu),
-                MhRepr::Pba(_) => panic!("a MAG sends no PBA"),
-                MhRepr::Heartbeat(_) | MhRepr::BindingError(_) => None,
-            }
-        })
-        .collect()
-}
-
-fn only_pbu(out: &[(PortId, Vec<u8>)]) -> PbuRepr {
-    let all = pbus(out);
-    assert_eq!(all.len(), 1, "{all:?}");
-    all.into_iter().next().unwrap()
-}
-
-/// RAs in `out`: (Ethernet dst, IP dst, prefixes), checked to come from the fixed
-/// MAG addresses on the access link.
-fn ras(out: &[(PortId, Vec<u8>)]) -> Vec<(Mac, Ipv6Addr, Vec<PrefixInfo>)> {
-    out.iter()
-        .filter_map(|(p, f)| match NdFrame::parse(f) {
-            Ok(NdFrame {
-                addr,
-                message: NdMessage::RouterAdvert { params, .. },
-            }) => {
-                assert_eq!(*p, ACCESS);
-                assert_eq!((addr.src_mac, addr.src_ip), (FIXED_MAC, FIXED_LINK_LOCAL));
-                Some((addr.dst_mac, addr.dst_ip, params.prefixes))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-fn handoff(pbu: &PbuRepr) -> HandoffIndicator {
-    pbu.options.handoff_indicator.unwrap()
-}
-
-fn udp(src: &str, dst: &str, len: usize) -> Vec<u8> {
-    let mut buf = vec![0x5a; 40 + len];
-    Ipv6Repr {
-        src_addr: ip(src),
-        dst_addr: ip(dst),
-        next_header: IpProtocol::Udp,
-        payload_len: len,
-        hop_limit: 64,
-    }
-    .emit(&mut Ipv6Packet::new_unchecked(&mut buf[..]));
-    buf
-}
-
-fn counter(lab: &Lab, name: &str) -> u64 {
-    lab.mag.counters().get(name)
-}
+mod support;
+use support::*;
 
 #[test]
 fn rs_registers_then_unicast_ra_with_exactly_the_hnp() {
@@ -878,4 +596,45 @@ fn a_stale_refusal_for_a_node_that_left_sends_nothing() {
         "no PBU for a node that does not answer"
     );
     assert!(lab.mag.bindings().get(&VM1).is_none());
+}
+
+/// QEMU's announce-self after a migration: RARP frames carrying only the
+/// guest's MAC (RFC 903). The policy gives the MN-ID; the PBU says HI=3.
+#[test]
+fn a_hypervisors_rarp_announcement_attaches_the_guest() {
+    use router::wire::RarpRepr;
+    let rarp = |mac| RarpRepr::announcement(mac).frame(mac);
+    let mut lab = Lab::default();
+    let pbu = only_pbu(&lab.feed(t(0), ACCESS, &rarp(VM1)));
+    assert_eq!(pbu.options.mn_id.as_deref(), Some("vm1@tapmip"));
+    assert_eq!(
+        pbu.options.mn_link_layer_id.as_deref(),
+        Some(VM1.as_bytes())
+    );
+    assert_eq!(handoff(&pbu), HandoffIndicator::InterMag);
+    assert_eq!(counter(&lab, "mag.attach.rarp"), 1);
+    assert_eq!(counter(&lab, "mag.attach.unknown_source"), 0);
+    assert!(
+        pbus(&lab.feed(t(50), ACCESS, &rarp(VM1))).is_empty(),
+        "QEMU's later rounds while the PBU is out start nothing"
+    );
+    let out = lab.pba(t(60), &pbu, PbaStatus::Accepted, "2001:db8:1:1::/64");
+    assert_eq!(ras(&out).len(), 1, "the guest gets its RA");
+    let e = lab.mag.bindings().get(&VM1).unwrap();
+    assert_eq!(e.trigger.to_string(), "RARP announcement");
+
+    // Registered and announced again (it came back before this MAG noticed it
+    // leave): re-registered, as an unsolicited NA would; QEMU's later rounds
+    // are held to MAX_UPDATE_RATE like any announcement.
+    let again = only_pbu(&lab.feed(t(5000), ACCESS, &rarp(VM1)));
+    assert_eq!(handoff(&again), HandoffIndicator::InterMag);
+    assert_eq!(counter(&lab, "mag.pbu.reattach"), 1);
+
+    // Not in the policy, or the trigger switched off: nothing.
+    assert!(pbus(&lab.feed(t(6000), ACCESS, &rarp(STRANGER))).is_empty());
+    let mut cfg = config();
+    cfg.detect = "rs,na,unknown".parse::<DetectConfig>().unwrap();
+    let mut lab = Lab::new(cfg);
+    assert!(pbus(&lab.feed(t(0), ACCESS, &rarp(VM1))).is_empty());
+    assert_eq!(counter(&lab, "mag.attach.unknown_source"), 0);
 }

@@ -101,12 +101,12 @@ pub fn free_port() -> Result<u16, LabError> {
 /// could not).
 pub fn loopback_up() -> Result<(), LabError> {
     // Asked over netlink: /sys may still show the namespace it was mounted in.
-    let link = crate::lab::run(&["ip", "-o", "link", "show", "lo"])?;
+    let link = crate::sandbox::run(&["ip", "-o", "link", "show", "lo"])?;
     let flags = link.split(['<', '>']).nth(1).unwrap_or_default();
     if flags.split(',').any(|f| f == "UP") {
         return Ok(());
     }
-    crate::lab::run(&["ip", "link", "set", "lo", "up"]).map(|_| ())
+    crate::sandbox::run(&["ip", "link", "set", "lo", "up"]).map(|_| ())
 }
 
 fn users_file(users: &[User]) -> String {

@@ -24,7 +24,7 @@ pub use measure::{Losses, Tcp, Udp, Usage, rss_kb};
 pub use report::report;
 
 use crate::domain::{Binaries, Domain, Topology, Tuning};
-use crate::{Lab, LabError, plain_router};
+use crate::{LabError, Sandbox, plain_router};
 
 /// Seconds per iperf3 run.
 pub const SECONDS: u32 = 5;
@@ -44,7 +44,12 @@ pub struct Runs {
 
 impl Runs {
     /// A UDP run from `from` to `to`, with where it lost datagrams.
-    fn udp(&mut self, lab: &mut Lab, (from, to): (&str, &str), dst: &str) -> Result<(), LabError> {
+    fn udp(
+        &mut self,
+        lab: &mut Sandbox,
+        (from, to): (&str, &str),
+        dst: &str,
+    ) -> Result<(), LabError> {
         let before = measure::losses(lab, from, to)?;
         self.udp.push(measure::udp(lab, from, to, dst, SECONDS)?);
         self.losses += measure::losses(lab, from, to)? - before;
@@ -75,7 +80,7 @@ pub struct ForwardFigures {
 pub fn run(router: &Path, lab_binaries: Option<Binaries>) -> Result<ForwardFigures, LabError> {
     crate::ensure_tun_access().map_err(LabError::Check)?;
     let load_before = measure::load_average();
-    let mut lab = Lab::new("bench")?;
+    let mut lab = Sandbox::new("bench")?;
     let (_, a2) = plain_router::start(&mut lab, router)?;
     let pid = lab.pid("router")?;
     let idle_rss_kb = rss_kb(pid)?;
@@ -99,7 +104,7 @@ pub fn run(router: &Path, lab_binaries: Option<Binaries>) -> Result<ForwardFigur
             .push(measure::tcp(&mut lab, "h1", "h2", &dst, SECONDS)?);
         tcp_usage += measure::usage(pid)? - before;
     }
-    let strace = if crate::lab::run(&["which", "strace"]).is_ok() {
+    let strace = if crate::sandbox::run(&["which", "strace"]).is_ok() {
         Some(measure::strace_run(&mut lab, pid, &dst, STRACE_SECONDS)?)
     } else {
         None
@@ -131,7 +136,7 @@ pub fn run(router: &Path, lab_binaries: Option<Binaries>) -> Result<ForwardFigur
 /// The lab's domain with one MAG, one VM and one correspondent and no WAN
 /// delay; TCP from the correspondent to the VM, each run after a kernel run.
 fn pmip_rounds(
-    kernel_lab: &mut Lab,
+    kernel_lab: &mut Sandbox,
     kdst: &str,
     binaries: Binaries,
 ) -> Result<(Vec<Tcp>, Vec<Tcp>), LabError> {
@@ -169,7 +174,7 @@ fn pmip_rounds(
 }
 
 /// k1 -- veth -- kr (Linux forwarding) -- veth -- k2, in namespaces k1, kr, k2.
-fn kernel_topology(lab: &mut Lab) -> Result<String, LabError> {
+fn kernel_topology(lab: &mut Sandbox) -> Result<String, LabError> {
     for short in ["k1", "kr", "k2"] {
         lab.add_ns(short)?;
         lab.exec(short, &["ip", "link", "set", "lo", "up"])?;

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use ipnet::Ipv6Net;
 
-use crate::{Lab, LabError, wait};
+use crate::{LabError, Sandbox, wait};
 
 /// Makes `short` a plain IPv6 host: loopback up, not forwarding, accepting RAs and
 /// autoconfiguring on every interface created later (the routers create them).
-pub fn configure(lab: &Lab, short: &str) -> Result<(), LabError> {
+pub fn configure(lab: &Sandbox, short: &str) -> Result<(), LabError> {
     lab.exec(short, &["ip", "link", "set", "lo", "up"])?;
     lab.exec(
         short,
@@ -28,7 +28,7 @@ pub fn configure(lab: &Lab, short: &str) -> Result<(), LabError> {
 
 /// Waits until `ifname` exists in `short`, e.g. once a router created it there.
 pub fn wait_for_link(
-    lab: &Lab,
+    lab: &Sandbox,
     short: &str,
     ifname: &str,
     timeout: Duration,
@@ -46,7 +46,7 @@ pub fn wait_for_link(
 
 /// The first non-tentative address of `scope` (`global` or `link`) on `ifname`.
 pub fn address(
-    lab: &Lab,
+    lab: &Sandbox,
     short: &str,
     ifname: &str,
     scope: &str,
@@ -76,7 +76,7 @@ pub fn address(
 
 /// Waits for SLAAC to give `ifname` a usable global address inside `prefix`.
 pub fn wait_for_slaac(
-    lab: &Lab,
+    lab: &Sandbox,
     short: &str,
     ifname: &str,
     prefix: Ipv6Net,
@@ -88,7 +88,7 @@ pub fn wait_for_slaac(
 }
 
 /// Pings `to` from `short` three times; fails with ping's own report.
-pub fn ping(lab: &Lab, short: &str, to: &str) -> Result<String, LabError> {
+pub fn ping(lab: &Sandbox, short: &str, to: &str) -> Result<String, LabError> {
     lab.exec(
         short,
         &["ping", "-6", "-n", "-c", "3", "-i", "0.2", "-W", "2", to],

@@ -8,21 +8,22 @@
 pub mod aaa_server;
 pub mod bench_forward;
 pub mod binaries;
+pub mod bulk;
 pub mod domain;
 pub mod host;
-pub mod lab;
 pub mod paper;
 pub mod payload;
 pub mod plain_router;
 pub mod probe;
+pub mod qemu;
+pub mod sandbox;
 pub mod sim_domain;
 pub mod soak;
 pub mod superframes;
-pub mod tcp;
 pub mod userns;
 pub mod wait;
 
-pub use lab::{Lab, LabError};
+pub use sandbox::{LabError, Sandbox};
 
 /// Checks that TAP devices can be created here, explaining what to change if not.
 pub fn ensure_tun_access() -> Result<(), String> {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use ipnet::Ipv6Net;
 
-use crate::{Lab, LabError, host, tcp};
+use crate::{LabError, Sandbox, bulk, host};
 
 const TRANSFER_BYTES: usize = 10 * 1024 * 1024;
 const SLAAC_TIMEOUT: Duration = Duration::from_secs(20);
@@ -25,7 +25,7 @@ fn step(msg: &str) {
 /// Runs the whole scenario with the router binary at `router`.
 pub fn run(router: &Path) -> Result<(), LabError> {
     crate::ensure_tun_access().map_err(LabError::Check)?;
-    let mut lab = Lab::new("plain")?;
+    let mut lab = Sandbox::new("plain")?;
     let result = scenario(&mut lab, router);
     if result.is_err() {
         // Stopping it first makes the router print its counters into the log.
@@ -38,14 +38,14 @@ pub fn run(router: &Path) -> Result<(), LabError> {
     result
 }
 
-fn scenario(lab: &mut Lab, router: &Path) -> Result<(), LabError> {
+fn scenario(lab: &mut Sandbox, router: &Path) -> Result<(), LabError> {
     let (a1, a2) = start(lab, router)?;
     host::ping(lab, "h1", &a2.to_string())?;
     step(&format!("h1 pinged h2 ({a2}) across the router"));
     host::ping(lab, "h2", &a1.to_string())?;
     step(&format!("h2 pinged h1 ({a1}) across the router"));
 
-    tcp::transfer(lab, "h1", "h2", a2, TRANSFER_BYTES)?;
+    bulk::transfer(lab, "h1", "h2", a2, TRANSFER_BYTES)?;
     step(&format!(
         "{TRANSFER_BYTES} bytes of TCP h1 -> h2 arrived intact"
     ));
@@ -63,13 +63,13 @@ fn scenario(lab: &mut Lab, router: &Path) -> Result<(), LabError> {
 
 /// Brings up h1 -- router -- h2 (the router as process `router`) and waits until
 /// both hosts have autoconfigured; returns their global addresses.
-pub fn start(lab: &mut Lab, router: &Path) -> Result<(Ipv6Addr, Ipv6Addr), LabError> {
+pub fn start(lab: &mut Sandbox, router: &Path) -> Result<(Ipv6Addr, Ipv6Addr), LabError> {
     start_with(lab, router, [None, None])
 }
 
 /// [`start`] with the `offload=` of the router's port to h1 and to h2, when given.
 pub fn start_with(
-    lab: &mut Lab,
+    lab: &mut Sandbox,
     router: &Path,
     offload: [Option<&str>; 2],
 ) -> Result<(Ipv6Addr, Ipv6Addr), LabError> {
@@ -148,7 +148,7 @@ fn bad_prefix() -> LabError {
 }
 
 /// The point of the design: the router works with no kernel networking of its own.
-fn check_router_ns_is_bare(lab: &Lab) -> Result<(), LabError> {
+fn check_router_ns_is_bare(lab: &Sandbox) -> Result<(), LabError> {
     let addrs = lab.exec("r", &["ip", "-6", "addr", "show"])?;
     let routes = lab.exec("r", &["ip", "-6", "route", "show"])?;
     let fwd = lab.exec("r", &["sysctl", "-n", "net.ipv6.conf.all.forwarding"])?;

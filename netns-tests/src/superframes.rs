@@ -25,7 +25,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::{Lab, LabError, plain_router, tcp, wait};
+use crate::{LabError, Sandbox, bulk, plain_router, wait};
 
 const TRANSFER_BYTES: usize = 16 * 1024 * 1024;
 const DATAGRAMS: usize = 2000;
@@ -89,7 +89,7 @@ const CASES: [Case; 5] = [
 pub fn run(router: &Path) -> Result<(), LabError> {
     crate::ensure_tun_access().map_err(LabError::Check)?;
     for (i, case) in CASES.iter().enumerate() {
-        let mut lab = Lab::new(&format!("sf{i}"))?;
+        let mut lab = Sandbox::new(&format!("sf{i}"))?;
         let result = run_case(&mut lab, router, case);
         if let Err(e) = result {
             let log = match lab.stop("router", Duration::from_secs(5)) {
@@ -106,7 +106,7 @@ pub fn run(router: &Path) -> Result<(), LabError> {
     Ok(())
 }
 
-fn run_case(lab: &mut Lab, router: &Path, case: &Case) -> Result<(), LabError> {
+fn run_case(lab: &mut Sandbox, router: &Path, case: &Case) -> Result<(), LabError> {
     step(&format!(
         "case {}: h1 port offload={}, h2 port offload={}",
         case.name,
@@ -118,7 +118,7 @@ fn run_case(lab: &mut Lab, router: &Path, case: &Case) -> Result<(), LabError> {
         Some(host) => Some(start_capture(lab, host)?),
         None => None,
     };
-    tcp::transfer(lab, "h1", "h2", a2, TRANSFER_BYTES)?;
+    bulk::transfer(lab, "h1", "h2", a2, TRANSFER_BYTES)?;
     step(&format!(
         "{TRANSFER_BYTES} bytes of TCP h1 -> h2 arrived intact"
     ));
@@ -147,7 +147,7 @@ fn run_case(lab: &mut Lab, router: &Path, case: &Case) -> Result<(), LabError> {
     check_ports(&log, case)
 }
 
-fn start_capture(lab: &mut Lab, host: &str) -> Result<PathBuf, LabError> {
+fn start_capture(lab: &mut Sandbox, host: &str) -> Result<PathBuf, LabError> {
     let pcap = lab.workdir().join(format!("{host}.pcap"));
     let file = pcap.to_string_lossy().to_string();
     lab.spawn(
@@ -212,7 +212,7 @@ fn check_capture(pcap: &Path, host: &str, addr: std::net::Ipv6Addr) -> Result<()
 
 /// TCP InCsumErrors (/proc/net/snmp, IPv4 and IPv6 alike) plus
 /// Udp6InCsumErrors (/proc/net/snmp6) of `host`'s kernel.
-fn checksum_errors(lab: &Lab, host: &str) -> Result<u64, LabError> {
+fn checksum_errors(lab: &Sandbox, host: &str) -> Result<u64, LabError> {
     let snmp = lab.exec(host, &["cat", "/proc/net/snmp"])?;
     let mut tcp_lines = snmp.lines().filter(|l| l.starts_with("Tcp:"));
     let tcp = match (tcp_lines.next(), tcp_lines.next()) {
@@ -238,7 +238,7 @@ fn checksum_errors(lab: &Lab, host: &str) -> Result<u64, LabError> {
 
 /// h2 counts numbered 64-byte datagrams that h1 sends in bursts of 20, slow
 /// enough for a receiver in Python on a busy machine.
-fn udp_bursts(lab: &mut Lab, to: std::net::Ipv6Addr) -> Result<(), LabError> {
+fn udp_bursts(lab: &mut Sandbox, to: std::net::Ipv6Addr) -> Result<(), LabError> {
     let out = lab.workdir().join("udp-received.txt");
     let receiver = format!(
         "import socket\n\

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use netns_tests::{Lab, LabError, host, tcp, userns};
+use netns_tests::{LabError, Sandbox, bulk, host, userns};
 use router::Instant;
 use router::core::{Core, PortId, Tx};
 use router::netio::{EventLoop, Stop, StopReason, open_tap};
@@ -27,7 +27,7 @@ impl Core for Hub {
 
 fn hub_scenario() -> Result<(), LabError> {
     netns_tests::ensure_tun_access().map_err(LabError::Check)?;
-    let mut lab = Lab::new("hub")?;
+    let mut lab = Sandbox::new("hub")?;
     let mut ports = Vec::new();
     for short in ["h1", "h2"] {
         lab.add_ns(short)?;
@@ -37,7 +37,7 @@ fn hub_scenario() -> Result<(), LabError> {
         ports.push(port);
     }
     // The device lives in h1, not here: the fd is all this process holds.
-    let here = netns_tests::lab::run(&["ip", "link", "show"])?;
+    let here = netns_tests::sandbox::run(&["ip", "link", "show"])?;
     let there = lab.exec("h1", &["ip", "link", "show", "dev", "eth0"])?;
     assert!(
         there.contains("mtu 1400") && there.contains(",UP"),
@@ -75,7 +75,7 @@ fn hub_scenario() -> Result<(), LabError> {
     let ping = host::ping(&lab, "h1", &format!("{h2_ll}%eth0"));
     // A bulk transfer makes the hub hit full device queues: drops must not stall it.
     let bulk = static_addresses(&lab).and_then(|()| {
-        tcp::transfer(
+        bulk::transfer(
             &mut lab,
             "h1",
             "h2",
@@ -98,7 +98,7 @@ fn hub_scenario() -> Result<(), LabError> {
 }
 
 /// One shared prefix on both hosts: through a hub they are on one link.
-fn static_addresses(lab: &Lab) -> Result<(), LabError> {
+fn static_addresses(lab: &Sandbox) -> Result<(), LabError> {
     for (short, addr) in [("h1", "2001:db8::1/64"), ("h2", "2001:db8::2/64")] {
         lab.exec(short, &["ip", "addr", "add", addr, "dev", "eth0", "nodad"])?;
     }

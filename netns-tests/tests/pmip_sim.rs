@@ -399,7 +399,7 @@ fn unauthorised_mag_gets_154() {
     d.run_for(secs(1));
     d.boot(0, 1);
     d.run_for(secs(10));
-    assert!(mag_counter(&d, 1, "mag.attach.ignored_other_mag") >= 1);
+    assert!(mag_counter(&d, 1, "aaa.refuse.mag_not_allowed") >= 1);
     assert_eq!(lma_counter(&d, "pbu.received"), 0);
     nothing_for_vm(&d, 1);
 }

@@ -130,6 +130,11 @@ pub fn fragment(packet: &[u8], mtu: usize, emit: &mut dyn FnMut(&[u8])) -> usize
     let word = u16::from_be_bytes([packet[FRAGMENT], packet[FRAGMENT + 1]]);
     let (base, last_has_more) = (word & OFFSET_MASK, word & MORE_FRAGMENTS != 0);
     let data = &packet[header..usize::from(p.total_len())];
+    // A fragment reaching past 65535 octets of datagram is no valid packet
+    // (RFC 791: the "ping of death"); it is not cut, the caller drops it.
+    if usize::from(base) * 8 + data.len() > usize::from(u16::MAX) {
+        return 0;
+    }
     let mut out = vec![0; header + room];
     let mut count = 0;
     for (i, chunk) in data.chunks(room).enumerate() {
@@ -138,12 +143,13 @@ pub fn fragment(packet: &[u8], mtu: usize, emit: &mut dyn FnMut(&[u8])) -> usize
         let buf = &mut out[..len];
         buf[..header].copy_from_slice(&packet[..header]);
         buf[header..].copy_from_slice(chunk);
-        let offset = base + u16::try_from(i * room / 8).unwrap_or(OFFSET_MASK);
+        // At most 65535 - data.len(), checked above: it fits 16 bits.
+        let offset = usize::from(base) * 8 + i * room;
         let more = !last || last_has_more;
         let mut frag = Ipv4Packet::new_unchecked(&mut *buf);
         frag.set_total_len(u16::try_from(len).unwrap_or(u16::MAX));
         frag.set_more_frags(more);
-        frag.set_frag_offset(offset * 8);
+        frag.set_frag_offset(u16::try_from(offset).unwrap_or(0));
         frag.fill_checksum();
         emit(buf);
         count += 1;
@@ -247,6 +253,10 @@ pub(crate) mod tests {
         let last = Ipv4Packet::new_checked(&again[again.len() - 1][..]).unwrap();
         assert!(last.more_frags());
         assert_eq!(fragment(&p, 27, &mut |_| ()), 0);
+        let mut death = udp4("10.1.1.5", "192.0.2.100", 64, 100, false);
+        death[6..8].copy_from_slice(&0x1fffu16.to_be_bytes());
+        Ipv4Packet::new_unchecked(&mut death[..]).fill_checksum();
+        assert_eq!(fragment(&death, 68, &mut |_| ()), 0, "past 65535 octets");
         assert_eq!(fragment(&p[..10], 1460, &mut |_| ()), 0);
         assert!(dont_fragment(&udp4("10.0.0.1", "10.0.0.2", 1, 0, true)));
     }

@@ -4,8 +4,23 @@
 //! --segment s1=tap:/run/netns/h1:eth0,mac=52:54:00:aa:00:01,mtu=1500,attach:/run/netns/r:wan0
 //! ```
 //!
-//! A member starts with its kind (`tap:` or `attach:`); the `key=value` parts that
-//! follow belong to it. An empty namespace path means tapbridge's own namespace.
+//! A member starts with its kind (`tap:`, `attach:`, `dgram:` or `stream:`); the
+//! `key=value` parts that follow belong to it. An empty namespace path means
+//! tapbridge's own namespace. QEMU guests join through unix sockets (no TAP, no
+//! root), one per guest NIC:
+//!
+//! ```text
+//! --segment access1=attach:/run/netns/mag1:access,dgram:/run/lab/vm1.sock,peer=/run/lab/vm1-qemu.sock
+//! --segment access2=attach:/run/netns/mag2:access,stream:/run/lab/vm2.sock
+//! ```
+//!
+//! - `dgram:PATH[,peer=PATH]`: tapbridge binds PATH; QEMU's `-netdev dgram` with
+//!   `remote.path=PATH` and `local.path` the peer. Frames go to `peer`, or else to
+//!   whoever sent the last frame.
+//! - `stream:PATH`: tapbridge listens on PATH; QEMU's `-netdev stream` with
+//!   `server=off,addr.path=PATH` connects.
+//!
+//! Socket paths cannot contain a comma (it separates members and options).
 //!
 //! ```toml
 //! aging_secs = 300
@@ -22,23 +37,74 @@ use serde::Deserialize;
 
 use crate::bridge::MemberConfig;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+/// Where a member's frames come from and go to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
     /// tapbridge creates the TAP device and holds its fd (kernel hosts).
-    Tap,
+    Tap {
+        netns: Option<PathBuf>,
+        ifname: String,
+    },
     /// An existing interface joined through a packet socket (a router's TAP).
-    Attach,
+    Attach {
+        netns: Option<PathBuf>,
+        ifname: String,
+    },
+    /// A unix datagram socket, one Ethernet frame per datagram (QEMU `-netdev dgram`).
+    Dgram {
+        path: PathBuf,
+        /// Where frames go; `None`: the sender of the last frame received.
+        peer: Option<PathBuf>,
+    },
+    /// A unix stream socket tapbridge listens on, each frame preceded by its
+    /// length as a 32-bit big-endian integer (QEMU `-netdev stream`).
+    Stream { path: PathBuf },
+}
+
+impl Endpoint {
+    fn kind(&self) -> &'static str {
+        match self {
+            Endpoint::Tap { .. } => "tap",
+            Endpoint::Attach { .. } => "attach",
+            Endpoint::Dgram { .. } => "dgram",
+            Endpoint::Stream { .. } => "stream",
+        }
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ns = |netns: &Option<PathBuf>| {
+            netns
+                .as_ref()
+                .map_or("this namespace".into(), |p| p.display().to_string())
+        };
+        match self {
+            Endpoint::Tap { netns, ifname } => write!(f, "TAP {ifname} in {}", ns(netns)),
+            Endpoint::Attach { netns, ifname } => {
+                write!(f, "interface {ifname} in {}", ns(netns))
+            }
+            Endpoint::Dgram { path, peer } => {
+                write!(f, "datagram socket {}", path.display())?;
+                match peer {
+                    Some(p) => write!(f, " (peer {})", p.display()),
+                    None => write!(f, " (peer: the last sender)"),
+                }
+            }
+            Endpoint::Stream { path } => write!(f, "stream socket {}", path.display()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberSpec {
-    pub kind: Kind,
-    pub netns: Option<PathBuf>,
-    pub ifname: String,
+    pub endpoint: Endpoint,
     pub name: String,
     pub mac: Option<Mac>,
     pub mtu: Option<u32>,
 }
+
+const KINDS: [&str; 4] = ["tap:", "attach:", "dgram:", "stream:"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SegmentSpec {
@@ -52,27 +118,47 @@ impl FromStr for MemberSpec {
     fn from_str(s: &str) -> Result<Self, String> {
         let mut parts = s.split(',');
         let head = parts.next().unwrap_or_default();
-        let (kind, place) = match head.split_once(':') {
-            Some(("tap", place)) => (Kind::Tap, place),
-            Some(("attach", place)) => (Kind::Attach, place),
+        let (endpoint, name) = match head.split_once(':') {
+            Some((kind @ ("tap" | "attach"), place)) => {
+                let (netns, ifname) = place
+                    .rsplit_once(':')
+                    .ok_or_else(|| format!("{s:?}: expected NETNS_PATH:IFNAME after the kind"))?;
+                if ifname.is_empty() || ifname.len() >= 16 {
+                    return Err(format!("{s:?}: interface name must be 1 to 15 bytes"));
+                }
+                let netns = (!netns.is_empty()).then(|| PathBuf::from(netns));
+                let name = default_name(netns.as_deref(), ifname);
+                let ifname = ifname.to_string();
+                let endpoint = if kind == "tap" {
+                    Endpoint::Tap { netns, ifname }
+                } else {
+                    Endpoint::Attach { netns, ifname }
+                };
+                (endpoint, name)
+            }
+            Some((kind @ ("dgram" | "stream"), path)) => {
+                let path = socket_path(s, path)?;
+                let name = path.file_stem().map_or_else(
+                    || path.display().to_string(),
+                    |n| n.to_string_lossy().into(),
+                );
+                let endpoint = if kind == "dgram" {
+                    Endpoint::Dgram { path, peer: None }
+                } else {
+                    Endpoint::Stream { path }
+                };
+                (endpoint, name)
+            }
             _ => {
                 return Err(format!(
-                    "{s:?}: a member is tap:NETNS_PATH:IFNAME or attach:NETNS_PATH:IFNAME"
+                    "{s:?}: a member is tap:NETNS_PATH:IFNAME, attach:NETNS_PATH:IFNAME, \
+                     dgram:SOCKET_PATH or stream:SOCKET_PATH"
                 ));
             }
         };
-        let (netns, ifname) = place
-            .rsplit_once(':')
-            .ok_or_else(|| format!("{s:?}: expected NETNS_PATH:IFNAME after the kind"))?;
-        if ifname.is_empty() || ifname.len() >= 16 {
-            return Err(format!("{s:?}: interface name must be 1 to 15 bytes"));
-        }
-        let netns = (!netns.is_empty()).then(|| PathBuf::from(netns));
         let mut spec = MemberSpec {
-            kind,
-            name: default_name(netns.as_deref(), ifname),
-            netns,
-            ifname: ifname.to_string(),
+            endpoint,
+            name,
             mac: None,
             mtu: None,
         };
@@ -81,26 +167,55 @@ impl FromStr for MemberSpec {
                 .split_once('=')
                 .ok_or_else(|| format!("{part:?}: expected key=value"))?;
             let bad = |e: &dyn std::fmt::Display| format!("{key}={value:?}: {e}");
-            match (key, kind) {
+            match (key, &mut spec.endpoint) {
                 ("name", _) => spec.name = value.to_string(),
-                ("mac", Kind::Tap) => {
+                ("mac", Endpoint::Tap { .. }) => {
                     let mac: Mac = value.parse().map_err(|_| bad(&"not a MAC address"))?;
                     if !mac.is_unicast() {
                         return Err(bad(&"not a unicast MAC address"));
                     }
                     spec.mac = Some(mac);
                 }
-                ("mtu", Kind::Tap) => spec.mtu = Some(value.parse().map_err(|e| bad(&e))?),
-                ("mac" | "mtu", Kind::Attach) => {
+                ("mtu", Endpoint::Tap { .. }) => {
+                    spec.mtu = Some(value.parse().map_err(|e| bad(&e))?)
+                }
+                ("mac" | "mtu", Endpoint::Attach { .. }) => {
                     return Err(format!(
                         "{key}: an attached interface belongs to its router, which sets it"
                     ));
                 }
-                _ => return Err(format!("{key:?}: unknown key (name, mac, mtu)")),
+                ("mac" | "mtu", Endpoint::Dgram { .. } | Endpoint::Stream { .. }) => {
+                    return Err(format!(
+                        "{key}: a socket member's guest sets it (QEMU's -device ...,mac=)"
+                    ));
+                }
+                ("peer", Endpoint::Dgram { peer, .. }) => *peer = Some(socket_path(s, value)?),
+                _ => {
+                    return Err(format!(
+                        "{key:?}: unknown key for a {} member (name, {})",
+                        spec.endpoint.kind(),
+                        match spec.endpoint {
+                            Endpoint::Tap { .. } => "mac, mtu",
+                            Endpoint::Dgram { .. } => "peer",
+                            Endpoint::Attach { .. } | Endpoint::Stream { .. } => "no other",
+                        }
+                    ));
+                }
             }
         }
         Ok(spec)
     }
+}
+
+/// A unix socket path: non-empty and within `sun_path`'s 108 bytes with its NUL.
+fn socket_path(member: &str, path: &str) -> Result<PathBuf, String> {
+    if path.is_empty() || path.len() > 107 {
+        return Err(format!(
+            "{member:?}: a socket path must be 1 to 107 bytes (unix sockets' limit), not {}",
+            path.len()
+        ));
+    }
+    Ok(PathBuf::from(path))
 }
 
 /// `h1:eth0` for `/run/netns/h1` and `eth0`: short enough to type in control requests.
@@ -125,7 +240,7 @@ impl FromStr for SegmentSpec {
         let mut texts: Vec<String> = Vec::new();
         for part in list.split(',') {
             match texts.last_mut() {
-                Some(last) if !part.starts_with("tap:") && !part.starts_with("attach:") => {
+                Some(last) if !KINDS.iter().any(|k| part.starts_with(k)) => {
                     last.push(',');
                     last.push_str(part);
                 }
@@ -209,21 +324,62 @@ mod tests {
         assert_eq!(s.name, "s1");
         assert_eq!(s.members.len(), 2);
         let tap = &s.members[0];
-        assert_eq!(tap.kind, Kind::Tap);
-        assert_eq!(tap.netns.as_deref(), Some(Path::new("/run/netns/h1")));
+        assert_eq!(
+            tap.endpoint,
+            Endpoint::Tap {
+                netns: Some(PathBuf::from("/run/netns/h1")),
+                ifname: "eth0".into()
+            }
+        );
         assert_eq!(tap.name, "h1:eth0");
         assert_eq!(tap.mac, Some(Mac([0x52, 0x54, 0, 0xaa, 0, 1])));
         assert_eq!(tap.mtu, Some(1400));
         let attach = &s.members[1];
-        assert_eq!(attach.kind, Kind::Attach);
-        assert_eq!(attach.ifname, "wan0");
+        assert!(matches!(&attach.endpoint, Endpoint::Attach { ifname, .. } if ifname == "wan0"));
         assert_eq!(attach.name, "r-wan0");
+    }
+
+    #[test]
+    fn socket_members_for_qemu() {
+        let s: SegmentSpec =
+            "a1=attach:/run/netns/m:access,dgram:/tmp/lab/vm1-host1.sock,peer=/tmp/lab/q.sock,stream:/tmp/lab/vm2.sock,name=vm2"
+                .parse()
+                .unwrap();
+        assert_eq!(s.members.len(), 3);
+        assert_eq!(
+            s.members[1].endpoint,
+            Endpoint::Dgram {
+                path: PathBuf::from("/tmp/lab/vm1-host1.sock"),
+                peer: Some(PathBuf::from("/tmp/lab/q.sock"))
+            }
+        );
+        assert_eq!(
+            s.members[1].name, "vm1-host1",
+            "named after the socket file"
+        );
+        assert_eq!(
+            s.members[2].endpoint,
+            Endpoint::Stream {
+                path: PathBuf::from("/tmp/lab/vm2.sock")
+            }
+        );
+        assert_eq!(s.members[2].name, "vm2");
+        let e = |t: &str| t.parse::<SegmentSpec>().unwrap_err();
+        assert!(
+            e("a=stream:/x.sock,peer=/y").contains("unknown key"),
+            "{}",
+            e("a=stream:/x.sock,peer=/y")
+        );
+        assert!(e("a=dgram:/x.sock,mac=52:54:00:00:00:01").contains("guest sets it"));
+        assert!(e("a=dgram:").contains("1 to 107 bytes"));
+        assert!(e(&format!("a=dgram:/{}", "x".repeat(120))).contains("1 to 107 bytes"));
     }
 
     #[test]
     fn errors_name_the_part() {
         let e = "s1=veth:/x:eth0".parse::<SegmentSpec>().unwrap_err();
         assert!(e.contains("tap:NETNS_PATH:IFNAME"), "{e}");
+        assert!(e.contains("dgram:SOCKET_PATH"), "{e}");
         let e = "s1=attach:/x:wan0,mac=02:00:00:00:00:01"
             .parse::<SegmentSpec>()
             .unwrap_err();
@@ -234,7 +390,8 @@ mod tests {
         assert!(e.contains("unicast"), "{e}");
         assert!("nosegment".parse::<SegmentSpec>().is_err());
         let tap: MemberSpec = "tap::tap0".parse().unwrap();
-        assert_eq!((tap.netns, tap.name.as_str()), (None, "tap0"));
+        assert!(matches!(tap.endpoint, Endpoint::Tap { netns: None, .. }));
+        assert_eq!(tap.name, "tap0");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! tapbridge: the lab's userspace Ethernet switch.
 //!
 //! It joins interfaces into named segments: TAP devices it creates inside kernel
-//! hosts' network namespaces, and routers' own TAP devices, which it reaches with a
-//! packet socket in the router's namespace.
+//! hosts' network namespaces, routers' own TAP devices, which it reaches with a
+//! packet socket in the router's namespace, and QEMU guests' NICs, whose
+//! `-netdev dgram` or `-netdev stream` back end is a unix socket it binds.
 //!
 //! - [`bridge`]: the switch core without I/O (learning, flooding, counters).
 //! - [`mac_table`]: one segment's learning table with aging.
@@ -10,7 +11,8 @@
 //! - [`rng`]: the seeded generator behind loss and jitter.
 //! - [`config`]: segments and members from flags or a TOML file.
 //! - [`ctl`]: control requests.
-//! - [`io`]: members' file descriptors, the control socket and the mio loop.
+//! - [`io`]: members' file descriptors (TAPs, packet sockets, QEMU's unix
+//!   socket back ends), the control socket and the mio loop.
 
 pub mod bridge;
 pub mod config;

@@ -28,8 +28,9 @@ struct Args {
     /// TOML file of segments (see the crate docs); combines with --segment
     #[argh(option)]
     config: Option<PathBuf>,
-    /// NAME=MEMBER,MEMBER...; a member is tap:NETNS_PATH:IFNAME[,mac=M][,mtu=N][,name=S]
-    /// or attach:NETNS_PATH:IFNAME[,name=S]; repeat per segment
+    /// NAME=MEMBER,MEMBER...; a member is tap:NETNS_PATH:IFNAME[,mac=M][,mtu=N][,name=S],
+    /// attach:NETNS_PATH:IFNAME[,name=S], dgram:SOCKET[,peer=SOCKET][,name=S] or
+    /// stream:SOCKET[,name=S] (QEMU's -netdev dgram / stream); repeat per segment
     #[argh(option)]
     segment: Vec<SegmentSpec>,
     /// unix socket path for control requests (JSON lines)
@@ -97,10 +98,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let mut members = Vec::new();
     for spec in segments.iter().flat_map(|s| &s.members) {
         let io = MemberIo::open(spec)?;
-        info!(
-            "member {}: {:?} {} joined",
-            spec.name, spec.kind, spec.ifname
-        );
+        info!("member {}: {} joined", spec.name, spec.endpoint);
         members.push((spec.name.clone(), io));
     }
     for c in &args.capture {

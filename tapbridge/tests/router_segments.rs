@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use netns_tests::{Lab, LabError, binaries, host};
+use netns_tests::{LabError, Sandbox, binaries, host};
 
 fn tapbridge() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_tapbridge"))
@@ -37,7 +37,7 @@ fn ctl(socket: &Path, words: &[&str]) -> Result<String, LabError> {
 fn scenario() -> Result<(), LabError> {
     netns_tests::ensure_tun_access().map_err(LabError::Check)?;
     let router = binaries::build_router().map_err(LabError::Check)?;
-    let mut lab = Lab::new("br")?;
+    let mut lab = Sandbox::new("br")?;
     for short in ["h1", "h2", "r"] {
         lab.add_ns(short)?;
     }
@@ -91,6 +91,8 @@ fn scenario() -> Result<(), LabError> {
 
     let mut addrs = Vec::new();
     for (short, prefix) in [("h1", "2001:db8:1::/64"), ("h2", "2001:db8:2::/64")] {
+        // tapbridge creates the hosts' eth0 once it runs: a loaded machine takes a while.
+        host::wait_for_link(&lab, short, "eth0", Duration::from_secs(10))?;
         let found = host::wait_for_slaac(
             &lab,
             short,

@@ -14,7 +14,7 @@ use std::net::Ipv6Addr;
 
 /// What a PBA says, apart from what it mirrors of the PBU.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Answer<'a> {
+pub(crate) struct Reply<'a> {
     pub status: PbaStatus,
     /// The PBU's, or the last accepted one for status 135 (RFC 6275 9.5.1).
     pub sequence: u16,
@@ -95,7 +95,7 @@ impl Lma {
     /// RFC 5213 5.3.6: the PBA mirrors the PBU's identifying options, whose
     /// buffers it takes over. The Timestamp is the PBU's, except that status
     /// 156 carries the LMA's clock so the MAG can see how far off its own is.
-    pub(crate) fn pba(&self, now: Instant, pbu: PbuRepr, a: Answer) -> PbaRepr {
+    pub(crate) fn pba(&self, now: Instant, pbu: PbuRepr, a: Reply) -> PbaRepr {
         let options = pbu.options;
         let timestamp = match a.status {
             PbaStatus::TimestampMismatch => Some(timestamp(self.epoch, now)),

@@ -10,6 +10,7 @@ use crate::binding_cache::{Binding, BindingId, BindingState};
 use crate::core::{Lma, PendingPbu, Timer};
 use crate::hnp_pool::HnpPools;
 use ipnet::{Ipv4Net, Ipv6Net};
+use router::aaa::Grant;
 use router::policy::Ordering;
 use router::routes::RouteTable;
 use router::timestamp::timestamp;
@@ -39,8 +40,15 @@ fn assign(
         if !fixed.is_empty() {
             return Ok(fixed.into());
         }
-        return pool
-            .and_then(|pool| pools.allocate(pool))
+        let Some(pool) = pool else {
+            return Err(Refusal::new(
+                PbaStatus::InsufficientResources,
+                "the policy store granted no home network prefix",
+                "5.3.1",
+            ));
+        };
+        return pools
+            .allocate(pool)
             .map(|hnp| Box::from([hnp]))
             .ok_or(Refusal::new(
                 PbaStatus::InsufficientResources,
@@ -73,7 +81,7 @@ fn assign(
 impl Lma {
     /// The lifetime granted: at most the configured maximum, in whole 4-second
     /// units so the expiry matches what the PBA says.
-    fn grant(&self, requested: u32) -> u32 {
+    fn granted_lifetime(&self, requested: u32) -> u32 {
         (requested.min(self.max_lifetime_secs) / 4 * 4).max(4)
     }
 
@@ -88,18 +96,21 @@ impl Lma {
         sent.max(before)
     }
 
+    /// Carries out `decision`; `grant` is the policy store's answer for the
+    /// decisions that need one (`Decision::needs_authorization`).
     pub(super) fn apply(
         &mut self,
         now: Instant,
         req: &Request,
         decision: Decision,
         from: Sender,
+        grant: Option<&Grant>,
     ) -> Result<Outcome, Refusal> {
-        let lifetime = self.grant(req.pbu.lifetime_secs);
+        let lifetime = self.granted_lifetime(req.pbu.lifetime_secs);
         let expires = now + Duration::from_secs(u64::from(lifetime));
         let (binding, ipv4) = match decision {
             Decision::Register => {
-                let (id, reply) = self.register(now, req, from, expires)?;
+                let (id, reply) = self.register(now, req, from, expires, grant)?;
                 (Some(id), reply)
             }
             Decision::Refresh(id) => (Some(id), self.renew(now, id, req, from, expires)),
@@ -152,21 +163,22 @@ impl Lma {
         req: &Request,
         from: Sender,
         expires: Instant,
+        grant: Option<&Grant>,
     ) -> Result<(BindingId, Ipv4Reply), Refusal> {
-        let (ipv4, reply) = self.assign_ipv4(req, None)?;
-        let Some(node) = self.policy.nodes.get(req.node) else {
+        let Some(grant) = grant else {
             return Err(Refusal::new(
-                PbaStatus::NotLmaForThisMobileNode,
-                "no policy profile for this MN-ID",
+                PbaStatus::ReasonUnspecified,
+                "no authorization for a new binding",
                 "5.3.1",
             ));
         };
+        let (ipv4, reply) = self.assign_ipv4(req, None)?;
         let hnps = if req.ipv6 {
             assign(
                 &mut self.pools,
                 req.requested(),
-                &node.hnps,
-                node.pool.as_deref(),
+                &grant.hnps,
+                grant.pool.as_deref(),
             )
         } else {
             Ok(Box::default())

@@ -1,6 +1,8 @@
 //! RFC 5213 5.3.1: is this PBU one the LMA may act on at all? A pure function
 //! of the PBU, its sender and the policy: it returns the request the rest of
-//! the LMA works with, or the refusal, and changes nothing.
+//! the LMA works with, or the refusal, and changes nothing. Whether the node
+//! exists and this MAG may serve it is the policy store's answer (`aaa`),
+//! asked only when a binding would be created or moved.
 
 use super::ipv4::Ipv4Ask;
 use crate::binding_cache::LinkLayerId;
@@ -50,8 +52,6 @@ pub(crate) struct Clock {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Request<'a> {
     pub mn_id: &'a str,
-    /// The node's profile: `policy.nodes[node]`.
-    pub node: usize,
     pub mag: Ipv6Addr,
     /// How this MAG orders its PBUs.
     pub ordering: Ordering,
@@ -110,21 +110,6 @@ pub(crate) fn check<'a>(
             "sender is not an accepted MAG",
         ));
     };
-    let Some((node, profile)) = policy
-        .node_index(mn_id)
-        .and_then(|i| Some((i, policy.nodes.get(i)?)))
-    else {
-        return Err(refuse(
-            S::NotLmaForThisMobileNode,
-            "no policy profile for this MN-ID",
-        ));
-    };
-    if !policy.may_serve(profile, mag_entry) {
-        return Err(refuse(
-            S::MagNotAuthorizedForProxyReg,
-            "the node's profile does not list this MAG",
-        ));
-    }
     let ordering = mag_entry.ordering.unwrap_or(default_ordering);
     if arrival == Arrival::New && ordering == Ordering::Timestamps {
         let why = match pbu.options.timestamp {
@@ -138,7 +123,7 @@ pub(crate) fn check<'a>(
             return Err(Refusal::new(S::TimestampMismatch, why, "5.5"));
         }
     }
-    let (ipv4, ipv6) = super::ipv4::ask(profile, pbu)?;
+    let (ipv4, ipv6) = super::ipv4::ask(policy.node_by_mn_id(mn_id), pbu)?;
     let Some(hi) = pbu.options.handoff_indicator else {
         return Err(refuse(
             S::MissingHandoffIndicatorOption,
@@ -153,7 +138,6 @@ pub(crate) fn check<'a>(
     };
     Ok(Request {
         mn_id,
-        node,
         mag,
         ordering,
         hi,

@@ -91,15 +91,18 @@ const fn refuse(status: PbaStatus, why: &'static str) -> Refusal {
 }
 
 /// Which families `pbu` is served for: its IPv4 part, and whether its IPv6
-/// part (the HNPs) is. Pure, like the rest of the 5.3.1 checks.
-pub(crate) fn ask(profile: &NodeProfile, pbu: &PbuRepr) -> Result<(Ipv4Ask, bool), Refusal> {
+/// part (the HNPs) is. Pure, like the rest of the 5.3.1 checks. A node the
+/// policy file does not name (one the policy store answers for) has the
+/// prefixes the store grants and no IPv4 home address.
+pub(crate) fn ask(
+    profile: Option<&NodeProfile>,
+    pbu: &PbuRepr,
+) -> Result<(Ipv4Ask, bool), Refusal> {
     use PbaStatus as S;
     let hnp = !pbu.options.hnps.is_empty();
-    let ipv6 = hnp && profile.has_ipv6();
-    match (
-        pbu.options.ipv4_home_address_request,
-        profile.ipv4.is_some(),
-    ) {
+    let ipv6 = hnp && profile.is_none_or(NodeProfile::has_ipv6);
+    let ipv4 = profile.is_some_and(|p| p.ipv4.is_some());
+    match (pbu.options.ipv4_home_address_request, ipv4) {
         (None, _) if !hnp => Err(Refusal::new(
             S::MissingHomeNetworkPrefixOption,
             "neither a Home Network Prefix nor an IPv4 Home Address Request option",
@@ -175,7 +178,7 @@ impl Lma {
         if let Some(home) = current {
             return Ok((Some(home), Ipv4Reply::Granted(home)));
         }
-        let source = self.policy.nodes.get(req.node).and_then(policy_source);
+        let source = self.policy.node_by_mn_id(req.mn_id).and_then(policy_source);
         let assigned = match &source {
             Some(source) => self.ipv4_pools.assign(source, asked),
             None => Err(Ipv4Refusal::NotThisAddress(asked)),
@@ -247,15 +250,19 @@ mod tests {
         let v6 = profile("hnps = [\"2001:db8:1::/64\"]");
         let v4 = profile("ipv4 = \"10.1.1.5/24\"");
         let any = Ipv4Ask::Asked(Ipv4Addr::UNSPECIFIED);
-        assert_eq!(ask(&dual, &pbu(true, true)), Ok((any, true)));
-        assert_eq!(ask(&dual, &pbu(true, false)), Ok((Ipv4Ask::NotAsked, true)));
-        assert_eq!(ask(&dual, &pbu(false, true)), Ok((any, false)));
-        assert_eq!(status(ask(&dual, &pbu(false, false))), 158);
-        assert_eq!(ask(&v6, &pbu(true, true)), Ok((Ipv4Ask::Prohibited, true)));
-        assert_eq!(status(ask(&v6, &pbu(false, true))), 170);
-        assert_eq!(ask(&v4, &pbu(false, true)), Ok((any, false)));
-        assert_eq!(ask(&v4, &pbu(true, true)), Ok((any, false)));
-        assert_eq!(status(ask(&v4, &pbu(true, false))), 172);
+        let (dual, v6, v4) = (Some(&dual), Some(&v6), Some(&v4));
+        assert_eq!(ask(dual, &pbu(true, true)), Ok((any, true)));
+        assert_eq!(ask(dual, &pbu(true, false)), Ok((Ipv4Ask::NotAsked, true)));
+        assert_eq!(ask(dual, &pbu(false, true)), Ok((any, false)));
+        assert_eq!(status(ask(dual, &pbu(false, false))), 158);
+        assert_eq!(ask(v6, &pbu(true, true)), Ok((Ipv4Ask::Prohibited, true)));
+        assert_eq!(status(ask(v6, &pbu(false, true))), 170);
+        assert_eq!(ask(v4, &pbu(false, true)), Ok((any, false)));
+        assert_eq!(ask(v4, &pbu(true, true)), Ok((any, false)));
+        assert_eq!(status(ask(v4, &pbu(true, false))), 172);
+        // A node only the policy store knows: IPv6 as granted, no IPv4.
+        assert_eq!(ask(None, &pbu(true, true)), Ok((Ipv4Ask::Prohibited, true)));
+        assert_eq!(status(ask(None, &pbu(false, true))), 170);
     }
 
     #[test]

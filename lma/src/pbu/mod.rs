@@ -12,11 +12,15 @@ mod check;
 mod ipv4;
 mod order;
 
-use answer::{Answer, Homes, pba_counter};
+use answer::{Homes, Reply, pba_counter};
+use apply::Outcome;
 pub(crate) use check::Arrival;
-use check::{Clock, check};
+use check::{Clock, Refusal, check};
 use ipv4::Ipv4Reply;
 use order::{Decision, decide};
+
+use crate::aaa::Authorization;
+use router::aaa::Answer;
 
 use crate::binding_cache::BindingState;
 use crate::core::{Lma, Timer};
@@ -41,34 +45,89 @@ pub(crate) struct Sender {
     pub mac: Mac,
 }
 
+/// Where a PBU's processing ended.
+enum Processed {
+    Done(Outcome),
+    Refused(Refusal),
+    /// The policy store refused or could not answer: `reason` says why.
+    NotAuthorized {
+        status: Option<PbaStatus>,
+        reason: router::aaa::Refusal,
+    },
+    /// Held for the policy store's answer.
+    AwaitingStore,
+}
+
 impl Lma {
-    /// Processes one PBU, answers it and logs what it did.
+    /// Check, decide, authorise where needed, apply.
+    fn process(
+        &mut self,
+        now: Instant,
+        from: Sender,
+        pbu: &PbuRepr,
+        arrival: Arrival,
+        answer: Option<Answer>,
+        tx: &mut dyn Tx,
+    ) -> Processed {
+        let clock = Clock {
+            now,
+            epoch: self.epoch,
+            window: self.timestamp_window,
+        };
+        let req = match check(&self.policy, self.ordering, &clock, from.mag, pbu, arrival) {
+            Ok(req) => req,
+            Err(refusal) => return Processed::Refused(refusal),
+        };
+        let entry = self
+            .cache
+            .find(req.mn_id)
+            .and_then(|id| Some((id, self.cache.get(id)?)));
+        let decision = match decide(&req, entry, arrival) {
+            Ok(decision) => decision,
+            Err(refusal) => return Processed::Refused(refusal),
+        };
+        let (held, profile) = (entry.map(|(_, b)| b), self.policy.node_by_mn_id(req.mn_id));
+        if let Err(refusal) = ipv4::same_address(&req, held, decision, &self.ipv4_pools, profile) {
+            return Processed::Refused(refusal);
+        }
+        let grant = if decision.needs_authorization() {
+            match self.authorize(now, req.mn_id, from, pbu, answer, tx) {
+                Authorization::Granted(grant) => Some(grant),
+                Authorization::Refused(status, reason) => {
+                    return Processed::NotAuthorized {
+                        status: Some(status),
+                        reason,
+                    };
+                }
+                Authorization::Unanswered(reason) => {
+                    return Processed::NotAuthorized {
+                        status: None,
+                        reason,
+                    };
+                }
+                Authorization::Held => return Processed::AwaitingStore,
+            }
+        } else {
+            None
+        };
+        match self.apply(now, &req, decision, from, grant.as_ref()) {
+            Ok(done) => Processed::Done(done),
+            Err(refusal) => Processed::Refused(refusal),
+        }
+    }
+
+    /// Processes one PBU, answers it and logs what it did. `answer` is the
+    /// policy store's, for a PBU that was held for it.
     pub(crate) fn on_pbu(
         &mut self,
         now: Instant,
         from: Sender,
         pbu: PbuRepr,
         arrival: Arrival,
+        answer: Option<Answer>,
         tx: &mut dyn Tx,
     ) {
-        let clock = Clock {
-            now,
-            epoch: self.epoch,
-            window: self.timestamp_window,
-        };
-        let result =
-            check(&self.policy, self.ordering, &clock, from.mag, &pbu, arrival).and_then(|req| {
-                let entry = self
-                    .cache
-                    .find(req.mn_id)
-                    .and_then(|id| Some((id, self.cache.get(id)?)));
-                let profile = self.policy.nodes.get(req.node);
-                let fixed = profile.map_or(&[][..], |n| &n.hnps);
-                let decision = decide(&req, entry, fixed, arrival)?;
-                let held = entry.map(|(_, b)| b);
-                ipv4::same_address(&req, held, decision, &self.ipv4_pools, profile)?;
-                self.apply(now, &req, decision, from)
-            });
+        let processed = self.process(now, from, &pbu, arrival, answer, tx);
         let mn_id = pbu.options.mn_id.as_deref().unwrap_or("(no MN-ID)");
         let hi = pbu.options.handoff_indicator.map_or(0, u8::from);
         // Built only when it will be printed: the PBU path must stay cheap.
@@ -83,8 +142,34 @@ impl Lma {
         } else {
             String::new()
         };
-        let (status, sequence, lifetime, binding, ipv4) = match result {
-            Ok(done) => {
+        let (status, sequence, lifetime, binding, ipv4) = match processed {
+            Processed::AwaitingStore => {
+                log::info!(
+                    "{head}: asked the policy store whether this MAG may serve the node; the PBU waits for the answer"
+                );
+                return;
+            }
+            Processed::NotAuthorized {
+                status: None,
+                reason,
+            } => {
+                self.counters.bump("pbu.unanswered");
+                log::warn!(
+                    "{head}: {reason} -> no PBA, the MAG's retransmission asks again (RFC 5213 5.3.1)"
+                );
+                return;
+            }
+            Processed::NotAuthorized {
+                status: Some(status),
+                reason,
+            } => {
+                log::info!(
+                    "{head}: the policy store refused: {reason} (RFC 5213 5.3.1) -> {}",
+                    self.pba_note(&pbu, status, 0)
+                );
+                (status, pbu.sequence, 0, None, Ipv4Reply::None)
+            }
+            Processed::Done(done) => {
                 let homes = done
                     .binding
                     .and_then(|id| self.cache.get(id))
@@ -120,7 +205,7 @@ impl Lma {
                     done.ipv4,
                 )
             }
-            Err(refusal) => {
+            Processed::Refused(refusal) => {
                 log::info!(
                     "{head}: {} (RFC 5213 {}) -> {}",
                     refusal.why,
@@ -148,7 +233,7 @@ impl Lma {
             let entry = binding
                 .and_then(|id| self.cache.get(id))
                 .map(|b| &b.hnps[..]);
-            let answer = Answer {
+            let answer = Reply {
                 status,
                 sequence,
                 lifetime,
@@ -172,7 +257,7 @@ impl Lma {
             log::info!(
                 "de-registration arrived: taking up the held HI=4 PBU as a handoff (RFC 5213 5.4.1)"
             );
-            self.on_pbu(now, held.from, held.pbu, Arrival::Held, tx);
+            self.on_pbu(now, held.from, held.pbu, Arrival::Held, None, tx);
         }
     }
 
@@ -180,19 +265,35 @@ impl Lma {
     /// the held claim is older, and is refused (RFC 5213 5.5: not newer than
     /// the last accepted) rather than taken up over the newer one.
     fn supersede_held(&mut self, now: Instant, id: u32, tx: &mut dyn Tx) {
-        let Some(held) = self.pending.remove(&id) else {
-            return;
-        };
-        self.timers.cancel(&Timer::Pending(id));
+        let by_store = self
+            .cache
+            .get(id)
+            .map(|b| b.mn_id.to_string())
+            .and_then(|mn_id| self.forget_lookup(&mn_id));
+        let deferred = self.pending.remove(&id);
+        if deferred.is_some() {
+            self.timers.cancel(&Timer::Pending(id));
+        }
+        for held in deferred.into_iter().chain(by_store) {
+            self.refuse_superseded(now, held, tx);
+        }
+    }
+
+    pub(crate) fn refuse_superseded(
+        &mut self,
+        now: Instant,
+        held: crate::core::PendingPbu,
+        tx: &mut dyn Tx,
+    ) {
         let status = PbaStatus::TimestampLowerThanPrevAccepted;
         log::info!(
-            "the HI=4 PBU held from {} is superseded by a newer registration -> PBA {status} ({})",
+            "the PBU held from {} (for a de-registration or the policy store) is superseded by a newer registration -> PBA {status} ({})",
             self.mag_name(&held.from.mag),
             u8::from(status)
         );
         if held.pbu.ack {
             let sequence = held.pbu.sequence;
-            let answer = Answer {
+            let answer = Reply {
                 status,
                 sequence,
                 lifetime: 0,
@@ -221,7 +322,7 @@ impl Lma {
             "no de-registration within MaxDelayBeforeNewBCEAssign: taking up the held HI=4 PBU from {} (RFC 5213 5.4.1)",
             self.mag_name(&held.from.mag)
         );
-        self.on_pbu(now, held.from, held.pbu, Arrival::Held, tx);
+        self.on_pbu(now, held.from, held.pbu, Arrival::Held, None, tx);
     }
 
     /// Lifetime expiry of an Active entry, or the end of MinDelayBeforeBCEDelete.

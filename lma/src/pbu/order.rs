@@ -28,7 +28,6 @@
 
 use super::check::{Arrival, Refusal, Request};
 use crate::binding_cache::{Binding, BindingId, BindingState};
-use ipnet::Ipv6Net;
 use router::policy::Ordering;
 use router::wire::{HandoffIndicator, PbaStatus};
 use std::net::Ipv6Addr;
@@ -55,12 +54,10 @@ pub(crate) enum Decision {
     Defer { id: BindingId, serving: Ipv6Addr },
 }
 
-/// The decision for `req` given the node's entry, if it has one. `fixed` are
-/// the node's fixed HNPs from its profile.
+/// The decision for `req` given the node's entry, if it has one.
 pub(crate) fn decide(
     req: &Request,
     entry: Option<(BindingId, &Binding)>,
-    fixed: &[Ipv6Net],
     arrival: Arrival,
 ) -> Result<Decision, Refusal> {
     let Some((id, b)) = entry else {
@@ -84,7 +81,7 @@ pub(crate) fn decide(
     if req.deregistration() {
         return Ok(Decision::Deregister(id));
     }
-    prefixes_match(req, b, fixed)?;
+    prefixes_match(req, b)?;
     if serving && active {
         return Ok(Decision::Refresh(id));
     }
@@ -133,7 +130,7 @@ fn newer(req: &Request, b: &Binding) -> Result<(), Refusal> {
 }
 
 /// RFC 5213 5.4.1: a PBU naming prefixes must name the entry's.
-fn prefixes_match(req: &Request, b: &Binding, fixed: &[Ipv6Net]) -> Result<(), Refusal> {
+fn prefixes_match(req: &Request, b: &Binding) -> Result<(), Refusal> {
     let named = || req.requested();
     let count = named().count();
     let same = count == b.hnps.len()
@@ -142,18 +139,21 @@ fn prefixes_match(req: &Request, b: &Binding, fixed: &[Ipv6Net]) -> Result<(), R
     if count == 0 || same {
         return Ok(());
     }
-    let authorised = named().all(|p| fixed.contains(&p) || b.hnps.contains(&p));
-    Err(if authorised {
-        Refusal::new(
-            PbaStatus::BcePbuPrefixSetDoNotMatch,
-            "the PBU's prefixes differ from the entry's",
-            "5.4.1",
+    Err(Refusal::new(
+        PbaStatus::BcePbuPrefixSetDoNotMatch,
+        "the PBU's prefixes differ from the entry's",
+        "5.4.1",
+    ))
+}
+
+impl Decision {
+    /// Whether the decision creates a binding or moves one to another MAG:
+    /// what the policy store must authorise (a refresh or de-registration of
+    /// a binding it authorised already asks nothing).
+    pub(crate) fn needs_authorization(&self) -> bool {
+        matches!(
+            self,
+            Decision::Register | Decision::Handoff { .. } | Decision::Resume { .. }
         )
-    } else {
-        Refusal::new(
-            PbaStatus::NotAuthorizedForHomeNetworkPrefix,
-            "the PBU asks for prefixes the node's profile does not give",
-            "5.3.1",
-        )
-    })
+    }
 }

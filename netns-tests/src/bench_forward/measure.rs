@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::{Lab, LabError};
+use crate::{LabError, Sandbox};
 
 /// UDP payload size: 64 bytes of data make a 126-byte Ethernet frame over IPv6.
 pub const UDP_PAYLOAD: u32 = 64;
 
-fn iperf(lab: &mut Lab, from: &str, to: &str, args: &[&str]) -> Result<Value, LabError> {
+fn iperf(lab: &mut Sandbox, from: &str, to: &str, args: &[&str]) -> Result<Value, LabError> {
     lab.spawn(Some(to), "iperf3-server", &["iperf3", "-s", "-1"])?;
     std::thread::sleep(Duration::from_millis(300));
     let mut argv = vec!["iperf3", "-J"];
@@ -57,7 +57,7 @@ impl Udp {
 }
 
 /// `iperf3 -u -b 0 -l 64` from `from` to `dst` in `to` for `secs` seconds.
-pub fn udp(lab: &mut Lab, from: &str, to: &str, dst: &str, secs: u32) -> Result<Udp, LabError> {
+pub fn udp(lab: &mut Sandbox, from: &str, to: &str, dst: &str, secs: u32) -> Result<Udp, LabError> {
     let secs = secs.to_string();
     let len = UDP_PAYLOAD.to_string();
     let v = iperf(
@@ -87,7 +87,7 @@ impl Tcp {
 }
 
 /// One TCP stream from `from` to `dst` in `to` for `secs` seconds.
-pub fn tcp(lab: &mut Lab, from: &str, to: &str, dst: &str, secs: u32) -> Result<Tcp, LabError> {
+pub fn tcp(lab: &mut Sandbox, from: &str, to: &str, dst: &str, secs: u32) -> Result<Tcp, LabError> {
     let secs = secs.to_string();
     let v = iperf(lab, from, to, &["-c", dst, "-t", &secs])?;
     Ok(Tcp {
@@ -164,7 +164,7 @@ pub fn usage(pid: u32) -> Result<Usage, LabError> {
 /// A UDP run from h1 to h2 with `strace -c -f` attached to `pid`: every call per
 /// forwarded datagram, and the three most frequent calls.
 pub fn strace_run(
-    lab: &mut Lab,
+    lab: &mut Sandbox,
     pid: u32,
     dst: &str,
     secs: u32,
@@ -242,7 +242,7 @@ impl std::ops::AddAssign for Losses {
     }
 }
 
-pub fn losses(lab: &Lab, from: &str, to: &str) -> Result<Losses, LabError> {
+pub fn losses(lab: &Sandbox, from: &str, to: &str) -> Result<Losses, LabError> {
     let dropped = lab.exec(from, &["cat", "/sys/class/net/eth0/statistics/tx_dropped"])?;
     let snmp6 = lab.exec(to, &["cat", "/proc/net/snmp6"])?;
     let rcvbuf = snmp6

@@ -188,6 +188,9 @@ struct Demo {
     /// run in the current namespaces instead of a fresh user namespace
     #[argh(switch)]
     here: bool,
+    /// make vm1 a real QEMU guest, live-migrated by QEMU (make lab-qemu)
+    #[argh(switch)]
+    qemu: bool,
 }
 
 /// stop the lab: every process and namespace, and remove its directory
@@ -264,8 +267,11 @@ fn demo(a: &Demo) -> ExitCode {
         };
         let out = std::path::absolute(&a.out).unwrap_or_else(|_| a.out.clone());
         let out = out.display().to_string();
-        let status =
-            netns_tests::userns::command(&exe, &["demo", "--here", "--out", &out]).status();
+        let mut args = vec!["demo", "--here", "--out", &out];
+        if a.qemu {
+            args.push("--qemu");
+        }
+        let status = netns_tests::userns::command(&exe, &args).status();
         return match status {
             Ok(s) if s.success() => ExitCode::SUCCESS,
             Ok(_) => ExitCode::FAILURE,
@@ -276,7 +282,7 @@ fn demo(a: &Demo) -> ExitCode {
         };
     }
     let result = netns_tests::domain::Binaries::siblings()
-        .and_then(|b| netns_tests::domain::demo::run(b, &a.out));
+        .and_then(|b| netns_tests::domain::demo::run(b, &a.out, a.qemu));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -337,7 +343,7 @@ fn up(a: &Up) -> Result<(), LabError> {
     }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut cmd = netns_tests::userns::command(&exe, &argv);
-    // The lab's scratch directory (Lab::new) goes under DIR, so `down` finds its
+    // The lab's scratch directory (Sandbox::new) goes under DIR, so `down` finds its
     // processes by DIR in their command lines.
     cmd.env("TMPDIR", &dir)
         .stdin(Stdio::null())

@@ -11,7 +11,7 @@
 //! <- {"ok":true}
 //! ```
 //!
-//! The supervisor's processes die with it (see [`crate::Lab::spawn`]), and its
+//! The supervisor's processes die with it (see [`crate::Sandbox::spawn`]), and its
 //! namespaces live only in its private mount and user namespaces, so killing it
 //! removes the whole lab.
 

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use tapbridge::ctl::Request as BridgeRequest;
 
+use super::qemu_vm::QemuMigration;
 use super::run::Domain;
 use crate::LabError;
 
@@ -49,6 +50,9 @@ pub struct MigrationTimes {
     /// The new MAG's handoff latency, attachment detected -> RA sent, once it
     /// registered the VM (`None` if it had not within [`HANDOFF_TIMEOUT`]).
     pub handoff_ms: Option<f64>,
+    /// QEMU's own figures, when QEMU migrated the VM (the pre-copy, pause and
+    /// resume above are then QEMU's: the options' pre-copy and pause are unused).
+    pub qemu: Option<QemuMigration>,
 }
 
 /// How long a migration waits for the new MAG to report its handoff.
@@ -107,6 +111,9 @@ impl Domain {
             .map(|v| v.mn_id())
             .ok_or_else(|| LabError::Check(format!("no VM named {vm}")))?;
         let detected_before = self.bul_cell(to, &mn_id, "detected_at_ms");
+        if self.is_qemu(vm) {
+            return self.migrate_qemu(vm, &from, to, detected_before);
+        }
         let start = Instant::now();
         self.precopy(&src_host, &dst_host, opts.precopy_bytes)?;
         let precopy = start.elapsed();
@@ -138,15 +145,7 @@ impl Domain {
                 *m = to.to_string();
             }
         }
-        // A new detection time marks this attachment; its RA completes the handoff.
-        let handoff_ms = crate::wait::until(HANDOFF_TIMEOUT, || {
-            let detected = self.bul_cell(to, &mn_id, "detected_at_ms");
-            let handoff = self.bul_cell(to, &mn_id, "handoff_ms");
-            Ok((detected.is_some() && detected != detected_before)
-                .then_some(handoff)
-                .flatten()
-                .and_then(|h| h.parse::<f64>().ok()))
-        })?;
+        let handoff_ms = self.await_handoff(to, &mn_id, detected_before)?;
         Ok(MigrationTimes {
             from,
             to: to.into(),
@@ -156,6 +155,26 @@ impl Domain {
             total: start.elapsed(),
             announced,
             handoff_ms,
+            qemu: None,
+        })
+    }
+
+    /// Waits for MAG `to` to register `mn_id` afresh (a detection time other than
+    /// `detected_before`) and returns its handoff latency, detection -> RA.
+    pub(super) fn await_handoff(
+        &self,
+        to: &str,
+        mn_id: &str,
+        detected_before: Option<String>,
+    ) -> Result<Option<f64>, LabError> {
+        // A new detection time marks this attachment; its RA completes the handoff.
+        crate::wait::until(HANDOFF_TIMEOUT, || {
+            let detected = self.bul_cell(to, mn_id, "detected_at_ms");
+            let handoff = self.bul_cell(to, mn_id, "handoff_ms");
+            Ok((detected.is_some() && detected != detected_before)
+                .then_some(handoff)
+                .flatten()
+                .and_then(|h| h.parse::<f64>().ok()))
         })
     }
 

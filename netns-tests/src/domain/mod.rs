@@ -7,6 +7,7 @@ pub mod demo;
 pub mod ipv4;
 pub mod migrate;
 pub mod probes;
+pub mod qemu_vm;
 pub mod run;
 pub mod topology;
 pub mod trace;

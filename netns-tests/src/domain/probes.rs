@@ -1,6 +1,7 @@
 //! The paper's probes run across the domain: a UDP echo stream client -> VM (service
-//! downtime, total migration time) and a TCP stream VM -> client (survivability),
-//! over IPv6 or over IPv4 (a dual-stack VM runs both pairs at once).
+//! downtime, total migration time) and a TCP stream VM -> client (survivability;
+//! client -> VM for a QEMU guest, whose servers its init starts), over IPv6 or
+//! over IPv4 (a dual-stack VM runs both pairs at once).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -102,23 +103,32 @@ impl Domain {
         };
         let _ = std::fs::remove_file(&p.stop_file);
         let s = |p: &PathBuf| p.display().to_string();
-        self.lab.spawn(
-            Some(vm),
-            &format!("udp-echo-{tag}"),
-            &[&probe, "udp-echo", "--listen", &format!("{any}:{udp_port}")],
-        )?;
-        self.lab.spawn(
-            Some(client),
-            &format!("tcp-server-{tag}"),
-            &[
-                &probe,
-                "tcp-server",
-                "--listen",
-                &format!("{any}:{tcp_port}"),
-            ],
-        )?;
-        self.wait_listening(&format!("udp-echo-{tag}"))?;
-        self.wait_listening(&format!("tcp-server-{tag}"))?;
+        // A QEMU guest's init runs the echo and a TCP server (guest/init.sh), so
+        // its TCP stream goes the other way: client -> guest.
+        let qemu = self.is_qemu(vm);
+        let (tcp_sender, tcp_to) = match qemu {
+            true => (client, vm_addr),
+            false => (vm, client_addr),
+        };
+        if !qemu {
+            self.lab.spawn(
+                Some(vm),
+                &format!("udp-echo-{tag}"),
+                &[&probe, "udp-echo", "--listen", &format!("{any}:{udp_port}")],
+            )?;
+            self.lab.spawn(
+                Some(client),
+                &format!("tcp-server-{tag}"),
+                &[
+                    &probe,
+                    "tcp-server",
+                    "--listen",
+                    &format!("{any}:{tcp_port}"),
+                ],
+            )?;
+            self.wait_listening(&format!("udp-echo-{tag}"))?;
+            self.wait_listening(&format!("tcp-server-{tag}"))?;
+        }
         self.lab.spawn(
             Some(client),
             &format!("udp-client-{tag}"),
@@ -136,13 +146,13 @@ impl Domain {
             ],
         )?;
         self.lab.spawn(
-            Some(vm),
+            Some(tcp_sender),
             &format!("tcp-client-{tag}"),
             &[
                 &probe,
                 "tcp-client",
                 "--to",
-                &at(client_addr, tcp_port),
+                &at(tcp_to, tcp_port),
                 "--interval-ms",
                 INTERVAL_MS,
                 "--until-file",

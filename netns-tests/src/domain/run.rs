@@ -19,9 +19,10 @@ use ipnet::Ipv6Net;
 use router::ctl::Table;
 use tapbridge::ctl::Request as BridgeRequest;
 
-use super::topology::{CORE_PREFIX, LMA_CORE4, MAG_ACCESS_MAC, Mag, Topology};
+use super::qemu_vm::Guests;
+use super::topology::{CORE_PREFIX, LMA_CORE4, MAG_ACCESS_MAC, Mag, Topology, VmKind};
 use crate::binaries;
-use crate::{Lab, LabError, host};
+use crate::{LabError, Sandbox, host};
 
 const SLAAC_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -76,7 +77,7 @@ pub struct Tuning {
     pub lifetime_s: u32,
     /// Extra arguments for every MAG (e.g. `--detect rs,na`).
     pub mag_args: Vec<String>,
-    /// Segments captured from the very first frame, into `<workdir>/<segment>.pcap`.
+    /// Segments captured from before the VMs boot, into `<workdir>/<segment>.pcap`.
     pub capture: Vec<String>,
     /// HEARTBEAT_INTERVAL of the LMA and the MAGs (RFC 5847): how fast a
     /// restart is noticed.
@@ -108,7 +109,7 @@ impl Default for Tuning {
 
 pub struct Domain {
     pub topology: Topology,
-    pub lab: Lab,
+    pub lab: Sandbox,
     pub binaries: Binaries,
     /// Global addresses of the kernel hosts, by node name.
     pub addresses: Vec<(String, Ipv6Addr)>,
@@ -117,6 +118,8 @@ pub struct Domain {
     pub addresses4: Vec<(String, Ipv4Addr)>,
     /// Which MAG's access link each VM is on.
     pub placement: Vec<(String, String)>,
+    /// The QEMU guests among the VMs.
+    pub(super) qemu: Guests,
 }
 
 fn say(msg: &str) {
@@ -134,7 +137,7 @@ impl Domain {
     /// its MAG's unicast RA carrying its HNP.
     pub fn up(topology: Topology, binaries: Binaries, tuning: &Tuning) -> Result<Domain, LabError> {
         crate::ensure_tun_access().map_err(LabError::Check)?;
-        let lab = Lab::new("lab")?;
+        let lab = Sandbox::new("lab")?;
         let placement = topology
             .vms
             .iter()
@@ -147,6 +150,7 @@ impl Domain {
             addresses: Vec::new(),
             addresses4: Vec::new(),
             placement,
+            qemu: Guests::default(),
         };
         domain.start(tuning)?;
         Ok(domain)
@@ -207,20 +211,38 @@ impl Domain {
             t.nodes().join(", "),
             self.lab.workdir().display()
         ));
+        // The segments exist before the routers start, so nothing a router
+        // sends first (its neighbor solicitations, the first PBU) is lost to
+        // a bridge that is not there yet: every run starts the same way.
+        self.start_bridge()?;
+        self.set_wan_links()?;
+        // The LMA runs before any MAG starts, so a MAG's first solicitation
+        // of it is answered at once.
         self.start_lma(&policy, tuning)?;
+        self.wait_ready("lma")?;
         for m in &t.mags {
             self.start_mag(m, &policy, tuning)?;
         }
-        for (r, ifaces) in self.router_interfaces() {
-            for i in ifaces {
-                host::wait_for_link(&self.lab, &r, &i, Duration::from_secs(10)).map_err(|e| {
-                    LabError::Check(format!("{e}; {r}'s log:\n{}", self.lab.log_of(&r)))
-                })?;
-            }
+        for m in &t.mags {
+            self.wait_ready(&m.name)?;
         }
-        self.start_bridge(&tuning.capture)?;
-        self.set_wan_links()?;
-        self.wait_for_addresses()
+        // Captures start now, and the VMs' interfaces (up since the bridge
+        // opened them, before any MAG ran) come up again: what a booting guest
+        // sends (MLD reports, DAD, RS) reaches a MAG that knows its LMA, and
+        // the first ladder shows just that, in every run alike.
+        for segment in &tuning.capture {
+            let file = Some(path_str(&self.pcap(segment))?.to_string());
+            let segment = segment.clone();
+            self.bridge(&BridgeRequest::Capture { segment, file })?;
+        }
+        for v in t.vms.iter().filter(|v| v.kind == VmKind::Netns) {
+            self.lab
+                .exec(&v.name, &["ip", "link", "set", "dev", "eth0", "down"])?;
+            self.lab
+                .exec(&v.name, &["ip", "link", "set", "dev", "eth0", "up"])?;
+        }
+        self.wait_for_addresses()?;
+        self.boot_guests()
     }
 
     /// Each router's namespace and the TAPs it opens there.
@@ -245,6 +267,12 @@ impl Domain {
         self.lab.kill(name)?;
         say(&format!("{name} killed (SIGKILL), starting it again"));
         self.lab.respawn(name)?;
+        self.wait_ready(name)
+    }
+
+    /// Waits until router `name` answers on its control socket: its TAPs are
+    /// open and its loop runs.
+    fn wait_ready(&self, name: &str) -> Result<(), LabError> {
         let sock = self.sock(name);
         crate::wait::until(Duration::from_secs(10), || {
             Ok(self.router(name, &router::ctl::Request::Status {}).ok())
@@ -252,7 +280,7 @@ impl Domain {
         .map(|_| ())
         .ok_or_else(|| {
             LabError::Check(format!(
-                "{name} did not answer on {} after its restart; its log:\n{}",
+                "{name} does not answer on {}; its log:\n{}",
                 sock.display(),
                 self.lab.log_of(name)
             ))
@@ -323,7 +351,7 @@ impl Domain {
         self.lab.workdir().join(format!("{segment}.pcap"))
     }
 
-    fn start_bridge(&mut self, capture: &[String]) -> Result<(), LabError> {
+    fn start_bridge(&mut self) -> Result<(), LabError> {
         let t = self.topology.clone();
         let attach = |node: &str, ifname: &str, name: &str| {
             format!(
@@ -352,9 +380,10 @@ impl Domain {
             access.extend(
                 t.vms
                     .iter()
-                    .filter(|v| v.mag == m.name)
+                    .filter(|v| v.mag == m.name && v.kind == VmKind::Netns)
                     .map(|v| tap(&v.name, &format!(",mac={}", v.mac()))),
             );
+            access.extend(self.qemu_members(&m.host()));
             segments.push(format!("{}={}", m.access_segment(), access.join(",")));
         }
         let sock = self.sock("bridge");
@@ -368,10 +397,6 @@ impl Domain {
         for s in segments {
             args.push("--segment".into());
             args.push(s);
-        }
-        for segment in capture {
-            args.push("--capture".into());
-            args.push(format!("{segment}={}", path_str(&self.pcap(segment))?));
         }
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         self.lab.spawn(None, "bridge", &argv)?;
@@ -422,7 +447,10 @@ impl Domain {
         let mut wanted: Vec<(String, Ipv6Net)> =
             t.correspondents.iter().map(|c| (c.clone(), core)).collect();
         wanted.extend(t.mags.iter().map(|m| (m.host(), m.wan_prefix())));
-        let served = t.vms.iter().filter(|v| v.in_policy);
+        let served = t
+            .vms
+            .iter()
+            .filter(|v| v.in_policy && v.kind == VmKind::Netns);
         let v6 = served.clone().filter(|v| v.family.has_ipv6());
         wanted.extend(v6.map(|v| (v.name.clone(), v.hnp())));
         for c in &t.correspondents {
@@ -464,7 +492,7 @@ impl Domain {
                 self.lab.log_of(&name).trim_end()
             );
         }
-        s
+        s + &self.guest_consoles()
     }
 
     pub fn address(&self, node: &str) -> Option<Ipv6Addr> {
@@ -474,8 +502,11 @@ impl Domain {
             .map(|(_, a)| *a)
     }
 
-    /// Runs `args` in `node`'s namespace.
+    /// Runs `args` in `node`'s namespace, or in a QEMU guest's shell.
     pub fn exec(&self, node: &str, args: &[&str]) -> Result<String, LabError> {
+        if self.is_qemu(node) {
+            return self.guest_exec(node, args);
+        }
         self.lab.exec(node, args)
     }
 

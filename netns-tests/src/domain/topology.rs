@@ -18,6 +18,8 @@
 //! family = "dual"       # "ipv6" (the default), "dual" or "ipv4": IPv6 by SLAAC,
 //!                       # IPv4 by DHCP (busybox udhcpc), IPv6 off in an ipv4 VM
 //! policy = true         # false: the VM is not in the policy (gets nothing)
+//! # kind = "qemu"       # a real QEMU guest instead of a network namespace,
+//! # netdev = "stream"   # its NIC on QEMU's -netdev stream (default dgram)
 //!
 //! [[correspondent]]
 //! name = "client"
@@ -87,6 +89,9 @@ struct RawVm {
     family: Family,
     #[serde(default = "yes")]
     policy: bool,
+    #[serde(default)]
+    kind: VmKind,
+    netdev: Option<QemuNetdev>,
 }
 
 fn yes() -> bool {
@@ -111,6 +116,26 @@ impl Family {
     pub fn has_ipv4(self) -> bool {
         self != Family::Ipv6
     }
+}
+
+/// What a VM is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VmKind {
+    /// A network namespace whose TAP tapbridge moves between access links.
+    #[default]
+    Netns,
+    /// A QEMU guest on a hypervisor host, live-migrated by QEMU.
+    Qemu,
+}
+
+/// Which QEMU socket back end a guest's NIC uses into tapbridge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QemuNetdev {
+    #[default]
+    Dgram,
+    Stream,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -165,6 +190,8 @@ pub struct Vm {
     pub family: Family,
     /// Whether the policy names the VM at all.
     pub in_policy: bool,
+    pub kind: VmKind,
+    pub netdev: QemuNetdev,
 }
 
 impl Vm {
@@ -200,30 +227,36 @@ pub struct Topology {
     pub correspondents: Vec<String>,
 }
 
+/// The paper's testbed on a 30 ms WAN, its VM of `kind`.
+fn testbed(kind: &str, family: &str) -> Topology {
+    Topology::parse(&format!(
+        r#"
+        wan_rtt_ms = 30.0
+        [[mag]]
+        name = "mag1"
+        [[mag]]
+        name = "mag2"
+        [[vm]]
+        name = "vm1"
+        mag = "mag1"
+        kind = "{kind}"
+        family = "{family}"
+        [[correspondent]]
+        name = "client"
+        "#
+    ))
+    .unwrap_or(Topology {
+        seed: 1,
+        mags: Vec::new(),
+        vms: Vec::new(),
+        correspondents: Vec::new(),
+    })
+}
+
 impl Default for Topology {
     /// The paper's testbed on a 30 ms WAN.
     fn default() -> Self {
-        Topology::parse(
-            r#"
-            wan_rtt_ms = 30.0
-            [[mag]]
-            name = "mag1"
-            [[mag]]
-            name = "mag2"
-            [[vm]]
-            name = "vm1"
-            mag = "mag1"
-            family = "dual"
-            [[correspondent]]
-            name = "client"
-            "#,
-        )
-        .unwrap_or(Topology {
-            seed: 1,
-            mags: Vec::new(),
-            vms: Vec::new(),
-            correspondents: Vec::new(),
-        })
+        testbed("netns", "dual")
     }
 }
 
@@ -308,12 +341,29 @@ impl Topology {
                     format!("vm '{}': no [[mag]] is named '{}'", v.name, v.mag),
                 ));
             }
+            if v.netdev.is_some() && v.kind != VmKind::Qemu {
+                return Err(invalid(
+                    "vm.netdev",
+                    format!("vm '{}': only a kind = \"qemu\" VM has a netdev", v.name),
+                ));
+            }
+            if v.kind == VmKind::Qemu && v.family.has_ipv4() {
+                return Err(invalid(
+                    "vm.family",
+                    format!(
+                        "vm '{}': a QEMU guest is IPv6-only for now (its image runs no DHCP client)",
+                        v.name
+                    ),
+                ));
+            }
             vms.push(Vm {
                 name: v.name.clone(),
                 index: u16::try_from(i + 1).unwrap_or(u16::MAX),
                 mag: v.mag.clone(),
                 family: v.family,
                 in_policy: v.policy,
+                kind: v.kind,
+                netdev: v.netdev.unwrap_or_default(),
             });
         }
         let mut correspondents = Vec::new();
@@ -327,6 +377,11 @@ impl Topology {
             vms,
             correspondents,
         })
+    }
+
+    /// The paper's testbed with vm1 a QEMU guest.
+    pub fn qemu_testbed() -> Topology {
+        testbed("qemu", "ipv6")
     }
 
     pub fn mag(&self, name: &str) -> Option<&Mag> {
@@ -378,13 +433,19 @@ impl Topology {
             .collect()
     }
 
-    /// Every namespace of the lab, routers first.
+    /// Every namespace of the lab, routers first (a QEMU guest has none: it
+    /// runs on a hypervisor host).
     pub fn nodes(&self) -> Vec<String> {
         let mut n = vec!["lma".to_string()];
         n.extend(self.mags.iter().map(|m| m.name.clone()));
         n.extend(self.mags.iter().map(Mag::host));
         n.extend(self.correspondents.iter().cloned());
-        n.extend(self.vms.iter().map(|v| v.name.clone()));
+        n.extend(
+            self.vms
+                .iter()
+                .filter(|v| v.kind == VmKind::Netns)
+                .map(|v| v.name.clone()),
+        );
         n
     }
 }
@@ -442,5 +503,25 @@ mod tests {
         let policy = router::policy::Policy::parse(&t.policy_toml(), "generated").unwrap();
         assert!(!policy.node_by_mn_id("v@tapmip").unwrap().has_ipv6());
         assert!(policy.node_by_mn_id("w@tapmip").is_none());
+        assert!(
+            e("[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nnetdev = \"stream\"\n")
+                .contains("vm.netdev")
+        );
+    }
+
+    #[test]
+    fn a_qemu_guest_has_no_namespace() {
+        let t = Topology::qemu_testbed();
+        assert_eq!(
+            t.nodes(),
+            ["lma", "mag1", "mag2", "host1", "host2", "client"]
+        );
+        let vm = t.vm("vm1").unwrap();
+        assert_eq!((vm.kind, vm.netdev), (VmKind::Qemu, QemuNetdev::Dgram));
+        let t = Topology::parse(
+            "[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nkind = \"qemu\"\nnetdev = \"stream\"\n",
+        )
+        .unwrap();
+        assert_eq!(t.vm("v").unwrap().netdev, QemuNetdev::Stream);
     }
 }

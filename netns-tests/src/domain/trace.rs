@@ -2,7 +2,7 @@
 //! bridge's captures with Wireshark's dissectors (RFC 5213 Figures 2 and 3):
 //!
 //! ```text
-//!   vm ---- trigger (RS, DAD NS or unsolicited NA) ----> MAG      access link
+//!   vm ---- trigger (RS, DAD NS, unsolicited NA, RARP) -> MAG      access link
 //!          (or for IPv4: gratuitous ARP, ARP request, DHCPDISCOVER/REQUEST)
 //!                                                      MAG ---- PBU ----> LMA   WAN
 //!                                                      MAG <--- PBA ----- LMA   WAN
@@ -12,9 +12,10 @@
 //! ```
 //!
 //! Every capture of one run comes from the same tapbridge process, whose frame
-//! timestamps count from its start: captures of several segments share that
-//! clock and merge into one ladder. Access segment `accessN` is served by the
-//! MAG whose WAN segment is `wanN` (the lab's naming).
+//! timestamps are one monotonic clock set to Unix time at its start: captures
+//! of several segments share that clock and merge into one ladder. Access
+//! segment `accessN` is served by the MAG whose WAN segment is `wanN` (the lab's
+//! naming).
 
 use router::mac::Mac;
 use std::collections::HashMap;
@@ -79,6 +80,8 @@ const ICMP_MLD2_REPORT: &str = "143";
 const ICMP_RA: &str = "134";
 const ICMP_NS: &str = "135";
 const ICMP_NA: &str = "136";
+/// RFC 903's request reverse: a hypervisor's announcement of a migrated guest.
+const RARP_REQUEST_REVERSE: &str = "3";
 
 #[derive(Debug, Clone, PartialEq)]
 enum Kind {
@@ -153,10 +156,11 @@ pub fn check_frames(pcap: &Path, filter: &str) -> Result<usize, LabError> {
 /// addresses and MACs into node names (a MAG's Proxy-CoA names that MAG also on
 /// its access link, where every MAG shares one MAC).
 ///
-/// The trigger is the first of the triggers that led to the last PBU that any
-/// trigger from the VM led to; then come that PBU, its PBA, the next RA to the
-/// VM and the first data packet to the VM after the RA (after the PBA when no RA
-/// precedes data).
+/// The trigger is the first trigger from the VM since its latest arrival on the
+/// link it is on (its first frame there since its last frame elsewhere) that a
+/// PBU follows; then come that PBU, its PBA, the next RA to the VM and the
+/// first data packet to the VM after the RA (after the PBA when no RA precedes
+/// data).
 pub fn ladder(
     captures: &[(String, PathBuf)],
     vm_mac: Mac,
@@ -299,6 +303,7 @@ fn parse_row(segment: &str, line: &str) -> Option<Frame> {
                 ),
             }
         }
+        _ if get("arp.opcode") == RARP_REQUEST_REVERSE => Kind::Trigger("RARP announcement".into()),
         (_, ICMP_RS) => Kind::Trigger("RS".into()),
         // The MAGs take any frame from a node they do not know yet as its
         // attachment; an interface coming up sends MLD reports first.
@@ -362,15 +367,30 @@ fn select<'a>(frames: &'a [Frame], vm_mac: &str) -> Result<Picked<'a>, LabError>
             f.at >= trigger.at && f.segment == wan && matches!(f.kind, Kind::Pbu { .. })
         })
     };
+    let from_vm = |f: &Frame| f.eth_src == vm_mac && wan_of(&f.segment).is_some();
+    // The VM's latest arrival: its first frame on the link it is on now since
+    // its last frame on another one. Announcements go on after it (QEMU sends
+    // five rounds) and a MAG may register again for them; the handoff is the
+    // exchange the arrival started.
+    let here = frames
+        .iter()
+        .rev()
+        .find(|f| from_vm(f))
+        .map(|f| f.segment.as_str());
+    let since = frames
+        .iter()
+        .rposition(|f| from_vm(f) && Some(f.segment.as_str()) != here)
+        .map_or(0, |i| i + 1);
+    let candidate = |f: &Frame| from_vm(f) && matches!(f.kind, Kind::Trigger(_));
     let (last, pbu_at) = frames
         .iter()
         .enumerate()
-        .rev()
-        .filter(|(_, f)| is_trigger(f, vm_mac))
+        .skip(since)
+        .filter(|(_, f)| candidate(f))
         .find_map(|(i, f)| Some((i, next_pbu(f)?)))
         .ok_or_else(|| check(format!("no trigger from {vm_mac} is followed by a PBU")))?;
     let pbu = &frames[pbu_at];
-    let answered: Vec<&Frame> = frames[..=last]
+    let answered: Vec<&Frame> = frames[last..pbu_at]
         .iter()
         .filter(|f| {
             is_trigger(f, vm_mac)

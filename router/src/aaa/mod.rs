@@ -53,12 +53,14 @@
 //! outcomes) and [`radius_store`] (questions to requests, outcomes to answers,
 //! and the table of attributes used).
 
+mod config;
 mod file_store;
 pub mod radius_auth;
 pub mod radius_client;
 pub mod radius_store;
 mod store;
 
+pub use config::AaaConfig;
 pub use file_store::FileStore;
 pub use radius_client::{
     AccessRequest, Outcome, RadiusClient, RadiusConfig, RadiusConfigError, RadiusServer,

@@ -232,9 +232,13 @@ impl Engine {
         if packet.len() > p.mtu {
             let mtu = p.mtu;
             if may_fragment(packet) {
-                self.counters.bump("fwd.fragmented");
                 let p = &mut self.ports[port];
-                fragment(packet, mtu, &mut |f| p.arp.send_ipv4(now, next, f, tx));
+                let n = fragment(packet, mtu, &mut |f| p.arp.send_ipv4(now, next, f, tx));
+                self.counters.bump(if n > 0 {
+                    "fwd.fragmented"
+                } else {
+                    "drop.too_big"
+                });
                 return;
             }
             self.counters.bump("drop.too_big");

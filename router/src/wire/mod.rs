@@ -2,8 +2,9 @@
 //! section 6.1) carrying Proxy Binding Update and Acknowledgement messages
 //! (RFC 5213 section 8), Heartbeats (RFC 5847) and Binding Errors (RFC 6275
 //! 6.1.9), and their mobility options; RADIUS (RFC 2865), which the routers
-//! speak to their AAA server ([`crate::aaa`]); and the virtio-net header a TAP
-//! with offloads puts before each frame ([`virtio_net`]).
+//! speak to their AAA server ([`crate::aaa`]); the virtio-net header a TAP
+//! with offloads puts before each frame ([`virtio_net`]); and Reverse ARP
+//! (RFC 903), the announcement hypervisors send for a migrated guest.
 //!
 //! Every format follows smoltcp's `src/wire` shape: a zero-copy view
 //! (`MhPacket`, `MhOption`) whose accessors never panic once `check_len`
@@ -90,6 +91,7 @@ mod pba;
 mod pbu;
 mod radius;
 mod radius_access;
+mod rarp;
 mod status;
 pub mod virtio_net;
 
@@ -113,4 +115,8 @@ pub use radius::{
     RadiusPacket, push_attribute as push_radius_attribute,
 };
 pub use radius_access::{AccessReplyRepr, AccessRequestRepr, SERVICE_TYPE_FRAMED};
+pub use rarp::{
+    ETHERTYPE_RARP, OP_REPLY_REVERSE, OP_REQUEST_REVERSE, RarpError, RarpRepr,
+    parse_frame as parse_rarp_frame,
+};
 pub use status::PbaStatus;

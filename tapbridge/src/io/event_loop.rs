@@ -1,16 +1,15 @@
 //! tapbridge's single-threaded mio loop: the members' fds, the control socket and
 //! the stop source, around a [`Bridge`].
 //!
-//! It is the router's loop pattern with members of two kinds instead of TAP ports
-//! only. Frames the core sends are written at once; a full queue drops them and
+//! It is the router's loop pattern with members of several kinds instead of TAP
+//! ports only; all descriptors of a member (a listener and its connection) share
+//! the member's token. Frames the core sends are written at once; a full queue drops them and
 //! counts the drop on the member.
 
 use std::io;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::Duration as StdDuration;
 
-use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use router::Instant;
 use router::core::{Core, Tx};
@@ -43,7 +42,7 @@ pub struct EventLoop {
     io_stats: Vec<IoStats>,
     stop: Stop,
     control: Option<ControlSocket>,
-    start: std::time::Instant,
+    start: Start,
     buf: Box<[u8]>,
 }
 
@@ -56,15 +55,9 @@ impl EventLoop {
         control: Option<&Path>,
     ) -> io::Result<EventLoop> {
         let poll = Poll::new()?;
-        let (names, members): (Vec<String>, Vec<MemberIo>) = members.into_iter().unzip();
-        // Registered by descriptor: a member is a TAP or a packet socket, and
-        // mio needs nothing from either but the fd.
-        for (id, member) in members.iter().enumerate() {
-            poll.registry().register(
-                &mut SourceFd(&member.as_raw_fd()),
-                Token(id),
-                Interest::READABLE,
-            )?;
+        let (names, mut members): (Vec<String>, Vec<MemberIo>) = members.into_iter().unzip();
+        for (id, member) in members.iter_mut().enumerate() {
+            member.register(poll.registry(), Token(id))?;
         }
         poll.registry()
             .register(&mut stop, STOP, Interest::READABLE)?;
@@ -83,7 +76,7 @@ impl EventLoop {
             names,
             stop,
             control,
-            start: std::time::Instant::now(),
+            start: Start::now(),
             buf: vec![0; MAX_FRAME].into_boxed_slice(),
         })
     }
@@ -154,7 +147,11 @@ impl EventLoop {
                 }
                 Ok(request) => {
                     let mut tx = MemberTx(&mut self.members, &mut self.io_stats, &self.names);
-                    bridge.control(clock(self.start), &request, &mut tx)
+                    let mut response = bridge.control(clock(self.start), &request, &mut tx);
+                    if request == (Request::Counters {}) {
+                        add_io_counters(&self.names, &self.io_stats, &mut response);
+                    }
+                    response
                 }
                 Err(e) => Response::error(e),
             };
@@ -195,6 +192,25 @@ impl EventLoop {
     }
 }
 
+/// Appends what only the loop counts to the counters table: frames a member's
+/// descriptor refused (a full or absent peer: a socket member whose QEMU does
+/// not read, or is gone).
+fn add_io_counters(names: &[String], io_stats: &[IoStats], response: &mut Response) {
+    let Some(table) = response.tables.first_mut() else {
+        return;
+    };
+    for (name, io) in names.iter().zip(io_stats) {
+        for (counter, value) in [
+            ("io.write_errors", io.write_errors),
+            ("io.reads_skipped", io.reads_skipped),
+        ] {
+            if value > 0 {
+                table.row(vec![name.clone(), counter.into(), value.to_string()]);
+            }
+        }
+    }
+}
+
 /// Opens (or closes) the capture file of a segment. The file is unbuffered so
 /// that readers see every frame while the capture runs.
 /// Starts (`Some(file)`) or stops capturing `segment` into a pcap file.
@@ -224,8 +240,31 @@ pub fn capture(bridge: &mut Bridge, segment: &str, file: Option<&str>) -> Respon
     }
 }
 
-fn clock(start: std::time::Instant) -> Instant {
-    Instant::from_micros(i64::try_from(start.elapsed().as_micros()).unwrap_or(i64::MAX))
+/// When the loop started, on the monotonic clock and on the wall clock.
+#[derive(Clone, Copy)]
+struct Start {
+    mono: std::time::Instant,
+    wall_micros: i64,
+}
+
+impl Start {
+    fn now() -> Start {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Start {
+            mono: std::time::Instant::now(),
+            wall_micros: i64::try_from(wall.as_micros()).unwrap_or(0),
+        }
+    }
+}
+
+/// The core's clock: monotonic, and reading Unix time as of the start, so that
+/// captures carry real dates and line up with other programs' timestamps
+/// (QEMU's QMP events).
+fn clock(start: Start) -> Instant {
+    let elapsed = i64::try_from(start.mono.elapsed().as_micros()).unwrap_or(i64::MAX);
+    Instant::from_micros(start.wall_micros.saturating_add(elapsed))
 }
 
 /// Writes each frame to its member at once; never blocks.

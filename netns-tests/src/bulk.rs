@@ -3,14 +3,14 @@
 use std::net::Ipv6Addr;
 use std::time::Duration;
 
-use crate::{Lab, LabError, payload, wait};
+use crate::{LabError, Sandbox, payload, wait};
 
 const PORT: u16 = 5001;
 
 /// Sends `bytes` of [`payload::make`] from host `from` to `to_addr` on host `to`
 /// over one TCP connection and checks that every byte arrived in order.
 pub fn transfer(
-    lab: &mut Lab,
+    lab: &mut Sandbox,
     from: &str,
     to: &str,
     to_addr: Ipv6Addr,

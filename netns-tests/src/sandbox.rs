@@ -1,4 +1,4 @@
-//! A [`Lab`]: network namespaces and background processes that belong to one test
+//! A [`Sandbox`]: network namespaces and background processes that belong to one test
 //! or script run, and are all removed when it is dropped.
 
 use std::fs::File;
@@ -48,23 +48,23 @@ struct Background {
 }
 
 /// Namespaces named `tm<pid>-<tag>-<short>`, so labs of concurrent runs never meet.
-pub struct Lab {
+pub struct Sandbox {
     prefix: String,
     namespaces: Vec<String>,
     background: Vec<Background>,
     workdir: PathBuf,
 }
 
-impl Lab {
+impl Sandbox {
     /// A lab with a fresh scratch directory for logs and files.
-    pub fn new(tag: &str) -> Result<Lab, LabError> {
+    pub fn new(tag: &str) -> Result<Sandbox, LabError> {
         let prefix = format!("tm{}-{tag}", std::process::id());
         let workdir = std::env::temp_dir().join(format!("tapmip-{prefix}"));
         std::fs::create_dir_all(&workdir).map_err(|error| LabError::Io {
             what: format!("creating {}", workdir.display()),
             error,
         })?;
-        Ok(Lab {
+        Ok(Sandbox {
             prefix,
             namespaces: Vec::new(),
             background: Vec::new(),
@@ -100,7 +100,7 @@ impl Lab {
         run(&self.in_ns(short, args))
     }
 
-    /// Like [`Lab::exec`], but a failure is a value rather than an error.
+    /// Like [`Sandbox::exec`], but a failure is a value rather than an error.
     pub fn try_exec(&self, short: &str, args: &[&str]) -> Result<Output, LabError> {
         output(&self.in_ns(short, args))
     }
@@ -270,7 +270,7 @@ fn terminate(child: &mut Child, grace: Duration) -> std::io::Result<ExitStatus> 
     child.wait()
 }
 
-impl Drop for Lab {
+impl Drop for Sandbox {
     fn drop(&mut self) {
         for bg in &mut self.background {
             let _ = terminate(&mut bg.child, Duration::from_secs(2));

@@ -1,0 +1,29 @@
+//! Which policy store a router asks, as its configuration names it.
+
+use super::{FileStore, PolicyStore, RadiusConfig, RadiusConfigError, RadiusStore};
+use crate::policy::Policy;
+
+/// The policy store a router asks.
+#[derive(Debug, Clone, Default)]
+pub enum AaaConfig {
+    /// The policy file: nodes, their prefixes and MAGs.
+    #[default]
+    File,
+    /// A RADIUS server (and fallbacks); the policy file still names the MAGs,
+    /// and for a MAG the nodes' MN-IDs by MAC.
+    Radius(RadiusConfig),
+}
+
+impl AaaConfig {
+    /// The store for the router called `name` whose policy file is `policy`.
+    pub fn open(
+        &self,
+        policy: &Policy,
+        name: &str,
+    ) -> Result<Box<dyn PolicyStore>, RadiusConfigError> {
+        Ok(match self {
+            AaaConfig::File => Box::new(FileStore::new(policy.clone(), name)),
+            AaaConfig::Radius(radius) => Box::new(RadiusStore::new(radius.clone())?),
+        })
+    }
+}
