@@ -61,7 +61,7 @@ soak: deps
 # what earlier runs found (netns-tests/fuzz/corpus, not committed). A crash
 # stops the run and leaves its input in netns-tests/fuzz/artifacts/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := wire_mh wire_nd wire_ipv4 tunnel control_lines config_files radius_reply virtio_net lma_core mag_core
+FUZZ_TARGETS := wire_mh wire_nd wire_ipv4 tunnel control_lines config_files radius_reply virtio_net lma_core mag_core home_agent_core
 fuzz:
 	@command -v cargo-fuzz >/dev/null 2>&1 || { \
 		echo "fuzz: cargo-fuzz is missing: cargo +nightly install cargo-fuzz --locked"; exit 1; }
@@ -126,5 +126,5 @@ qemu-deps:
 # an IPv4-and-IPv6 VM measured over both families).
 paper: deps
 	$(CARGO) build --release -p router --bin tapmip-router -p lma --bin lma -p mag --bin mag \
-		-p tapbridge --bin tapbridge -p netns-tests --bin tapmip-probe --bin tapmip-paper
+		-p tapbridge --bin tapbridge -p netns-tests --bin tapmip-probe --bin tapmip-mn --bin tapmip-paper
 	target/release/tapmip-paper $(PAPER_ARGS)

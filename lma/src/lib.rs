@@ -13,6 +13,8 @@
 //!   come later (RADIUS).
 //! - [`core`]: the [`Lma`] core and its configuration.
 //! - [`ctl`]: the control-socket tables.
+//! - [`home_agent`]: the Mobile IPv6 home agent (RFC 6275), the paper's
+//!   baseline, a separate core run by `lma home-agent`.
 
 mod aaa;
 pub mod binding_cache;
@@ -20,6 +22,7 @@ pub mod core;
 pub mod ctl;
 mod heartbeat;
 pub mod hnp_pool;
+pub mod home_agent;
 pub mod ipv4_home;
 mod mh;
 mod pbu;

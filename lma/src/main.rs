@@ -6,6 +6,8 @@
 //!     --port /run/netns/lma:wan1,addr=2001:db8:ff:1::1/64,advertise \
 //!     --port /run/netns/lma:wan2,addr=2001:db8:ff:2::1/64,advertise
 //! ```
+//!
+//! `lma home-agent ...` runs the Mobile IPv6 home agent instead (`home_agent_cli`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,6 +17,7 @@ use argh::FromArgs;
 use lma::{Lma, LmaConfig, Ordering};
 use log::info;
 use router::Duration;
+use router::aaa::AaaOptions;
 use router::engine::EnginePort;
 use router::heartbeat::HeartbeatConfig;
 use router::netio::{EventLoop, Stop, logger, open_tap};
@@ -22,7 +25,10 @@ use router::plain::advert;
 use router::policy::Policy;
 use router::portspec::{PortSpec, default_mac};
 
-/// The Local Mobility Anchor of a Proxy Mobile IPv6 domain (RFC 5213).
+mod home_agent_cli;
+
+/// The Local Mobility Anchor of a Proxy Mobile IPv6 domain (RFC 5213);
+/// `lma home-agent --help` for the Mobile IPv6 home agent.
 #[derive(FromArgs)]
 struct Args {
     /// name used in logs
@@ -58,6 +64,10 @@ struct Args {
     /// MISSING_HEARTBEATS_ALLOWED before a MAG is logged as failed (RFC 5847)
     #[argh(option, default = "3")]
     missing_heartbeats: u32,
+    /// policy store: file (the default), or
+    /// radius,server=ADDR:PORT[,server=..],secret_file=PATH[,netns=NETNS_PATH]
+    #[argh(option, default = "AaaOptions::default()")]
+    aaa: AaaOptions,
     /// log every frame decision, not only events
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -107,13 +117,25 @@ fn run(args: Args) -> anyhow::Result<()> {
         policy.nodes.len(),
         policy.pools.len()
     );
+    // The LMA's own address in RADIUS requests (NAS-IPv6-Address).
+    let lmaa = ports
+        .iter()
+        .flat_map(|p| p.addresses.iter())
+        .map(|a| a.addr())
+        .next();
+    let (aaa, radius_socket) = args.aaa.open(&args.name, lmaa)?;
     let mut event_loop = EventLoop::new(taps, stop)?;
     if let Some(path) = &args.ctl {
         event_loop = event_loop.with_control(path)?;
         info!("control socket {}", path.display());
     }
+    if let Some(socket) = radius_socket {
+        event_loop = event_loop.with_udp_socket(socket)?;
+    }
+    info!("policy store: {aaa}");
     let now = event_loop.now();
     let mut cfg = LmaConfig::new(&args.name, ports, policy, event_loop.epoch());
+    cfg.aaa = aaa;
     if args.sequence_numbers {
         cfg.ordering = Ordering::SequenceNumbers;
     }
@@ -127,7 +149,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         cfg.restart_counter
     );
     cfg.min_delay_before_bce_delete = Duration::from_millis(args.min_delay_before_bce_delete_ms);
-    let mut core = Lma::new(cfg, now);
+    let mut core = Lma::try_new(cfg, now)?;
     info!("running; SIGTERM or SIGINT stops");
     let reason = event_loop.run(&mut core)?;
     info!("stopped by {reason}");
@@ -138,6 +160,10 @@ fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("home-agent") {
+        return home_agent_cli::main(&argv[2..]);
+    }
     let args: Args = argh::from_env();
     let name = args.name.clone();
     logger::run_main(&name, args.verbose, || run(args))

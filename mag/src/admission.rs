@@ -7,11 +7,13 @@
 //! An answer that comes later (RADIUS) leaves the node waiting, one question
 //! per node, while the loop goes on forwarding. A refusal is remembered for a
 //! while, so a refused node's every frame does not become another question:
-//! a refusal proper for `REFUSED_FOR`, a store that could not answer for
-//! `UNANSWERED_FOR`, after which the node's next frame asks again.
+//! a refusal proper for `REFUSED_FOR`, after which the node's next frame asks
+//! again. When no server answered, the MAG itself asks again every
+//! `UNANSWERED_FOR` for `RETRY_FOR`: a node that attached while the AAA server
+//! was down may say nothing more, and must not stay unregistered for it.
 
 use crate::attach::Sighting;
-use crate::core::Mag;
+use crate::core::{Mag, Timer};
 use router::aaa::{Answer, Lookup, Question, Refusal, Token};
 use router::core::{PortId, Tx};
 use router::mac::Mac;
@@ -20,15 +22,20 @@ use std::net::SocketAddr;
 
 /// How long a node the store refused is not asked about again.
 const REFUSED_FOR: Duration = Duration::from_secs(30);
-/// How long a node no AAA server answered for waits before it is asked again.
+/// How long after no AAA server answered for a node it is asked about again,
+/// frame or no frame: an idle node may not speak again.
 const UNANSWERED_FOR: Duration = Duration::from_secs(5);
+/// How long after it was seen a node no server answered for is asked about
+/// on that timer; after that only its next frame asks again.
+const RETRY_FOR: Duration = Duration::from_secs(120);
 
-/// A node waiting for the store's answer: where and how it was seen.
+/// A node the store is asked about: where and how it was seen, and since when.
 #[derive(Debug, Clone)]
 pub(crate) struct Waiting {
     pub port: PortId,
     pub sighting: Sighting,
     pub mn_id: String,
+    pub since: Instant,
 }
 
 impl Mag {
@@ -53,45 +60,80 @@ impl Mag {
         if self.asking.contains_key(&s.mac) {
             return false;
         }
-        let question = Question::Attach { mn_id, mac: s.mac };
+        let w = Waiting {
+            port,
+            sighting: s,
+            mn_id: mn_id.to_string(),
+            since: now,
+        };
+        self.ask(now, &w, tx)
+    }
+
+    /// Asks the store about `w`'s node: `true` if it may attach now.
+    fn ask(&mut self, now: Instant, w: &Waiting, tx: &mut dyn Tx) -> bool {
+        let mac = w.sighting.mac;
+        let question = Question::Attach {
+            mn_id: &w.mn_id,
+            mac,
+        };
         match self.store.lookup(now, &question, tx) {
             Lookup::Ready(Answer::Accept(_)) => true,
             Lookup::Ready(Answer::Refuse(refusal)) => {
-                self.refuse(now, s.mac, mn_id, &refusal);
+                self.refuse(now, w.clone(), &refusal);
                 false
             }
             Lookup::Pending(token) => {
                 log::info!(
-                    "{} ({mn_id}) seen ({}): asked the AAA server whether it may attach here; no PBU until it answers",
-                    s.mac,
-                    s.trigger
+                    "{mac} ({}) seen ({}): asked the AAA server whether it may attach here; no PBU until it answers",
+                    w.mn_id,
+                    w.sighting.trigger
                 );
                 self.counters.bump("mag.attach.asked");
-                self.asking.insert(s.mac, token);
-                let waiting = Waiting {
-                    port,
-                    sighting: s,
-                    mn_id: mn_id.to_string(),
-                };
-                self.waiting.insert(token, waiting);
+                self.asking.insert(mac, token);
+                self.waiting.insert(token, w.clone());
                 false
             }
         }
     }
 
-    fn refuse(&mut self, now: Instant, mac: Mac, mn_id: &str, refusal: &Refusal) {
-        let unanswered = matches!(refusal, Refusal::Unreachable { .. } | Refusal::Busy { .. });
-        let (hold, outcome) = if unanswered {
-            (UNANSWERED_FOR, "asked again at its next frame after")
-        } else {
-            (REFUSED_FOR, "not asked about again for")
-        };
+    fn refuse(&mut self, now: Instant, w: Waiting, refusal: &Refusal) {
+        let mac = w.sighting.mac;
         self.counters.bump("mag.attach.refused");
-        log::warn!(
-            "{mac} ({mn_id}) may not attach here: {refusal} -> no PBU, no RA (RFC 5213 6.9.1.1); {outcome} {} s",
-            hold.secs()
+        let unanswered = matches!(refusal, Refusal::Unreachable { .. } | Refusal::Busy { .. });
+        let head = format!(
+            "{mac} ({}) may not attach here: {refusal} -> no PBU, no RA (RFC 5213 6.9.1.1)",
+            w.mn_id
         );
-        self.refused.insert(mac, now + hold);
+        if !unanswered {
+            log::warn!("{head}; not asked about again for {} s", REFUSED_FOR.secs());
+            self.refused.insert(mac, now + REFUSED_FOR);
+            return;
+        }
+        self.refused.insert(mac, now + UNANSWERED_FOR);
+        if now < w.since + RETRY_FOR {
+            log::warn!("{head}; asked again in {} s", UNANSWERED_FOR.secs());
+            self.timers.set(Timer::Reask(mac), now + UNANSWERED_FOR);
+            self.retrying.insert(mac, w);
+        } else {
+            log::warn!(
+                "{head}; no answer for {} s: asked again at its next frame",
+                RETRY_FOR.secs()
+            );
+        }
+    }
+
+    /// A node no AAA server answered for is asked about again.
+    pub(crate) fn on_reask_timer(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) {
+        let Some(w) = self.retrying.remove(&mac) else {
+            return;
+        };
+        if self.bul.contains(&mac) || self.asking.contains_key(&mac) {
+            return;
+        }
+        self.refused.remove(&mac);
+        if self.ask(now, &w, tx) {
+            self.attach_admitted(now, w.port, w.sighting, &w.mn_id, tx);
+        }
     }
 
     /// The store answered about a waiting node.
@@ -110,7 +152,7 @@ impl Mag {
                 self.attach_admitted(now, w.port, w.sighting, &w.mn_id, tx);
             }
             Answer::Accept(_) => {}
-            Answer::Refuse(refusal) => self.refuse(now, w.sighting.mac, &w.mn_id, &refusal),
+            Answer::Refuse(refusal) => self.refuse(now, w, &refusal),
         }
     }
 

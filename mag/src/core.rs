@@ -127,6 +127,8 @@ pub(crate) enum Timer {
     Discover(u8),
     /// An announcement of the node put off by MAX_UPDATE_RATE.
     Announced(Mac),
+    /// Asks the policy store again about a node no AAA server answered for.
+    Reask(Mac),
 }
 
 /// How often the MAG checks that it knows the LMA's link-layer address.
@@ -146,6 +148,8 @@ pub struct Mag {
     pub(crate) asking: HashMap<Mac, Token>,
     /// Nodes the store refused, not asked about again until then.
     pub(crate) refused: HashMap<Mac, Instant>,
+    /// Nodes no AAA server answered for, asked about again on a timer.
+    pub(crate) retrying: HashMap<Mac, Waiting>,
     pub(crate) counters: Counters,
 }
 
@@ -200,6 +204,7 @@ impl Mag {
             waiting: HashMap::new(),
             asking: HashMap::new(),
             refused: HashMap::new(),
+            retrying: HashMap::new(),
             counters: Counters::default(),
         })
     }
@@ -239,12 +244,13 @@ impl Mag {
     }
 
     /// The MAG's own state, entry by kind (see `engine_tables::sizes`).
-    pub fn sizes(&self) -> [(&'static str, usize); 4] {
+    pub fn sizes(&self) -> [(&'static str, usize); 5] {
         [
             ("binding update list", self.bul.len()),
             ("timers", self.timers.len()),
             ("nodes awaiting the policy store", self.waiting.len()),
             ("nodes refused recently", self.refused.len()),
+            ("nodes asked about again", self.retrying.len()),
         ]
     }
 
@@ -356,6 +362,7 @@ impl Core for Mag {
                 Timer::Heartbeat => self.heartbeat_timer(now, tx),
                 Timer::Discover(round) => self.discover(now, round, tx),
                 Timer::Announced(mac) => self.on_announced_timer(now, mac, tx),
+                Timer::Reask(mac) => self.on_reask_timer(now, mac, tx),
             }
         }
         self.store_timer(now, tx);

@@ -9,8 +9,11 @@
 //!   link, detachment, heartbeats, and a node's IPv4 side: its home address
 //!   and ARP, `ipv4`, and the DHCPv4 server, `dhcp`).
 //! - [`ctl`]: the control-socket tables.
+//! - [`access_router`]: a plain access router for the Mobile IPv6 baseline
+//!   (`mag access-router`), a separate core.
 
 pub mod access;
+pub mod access_router;
 mod admission;
 pub mod attach;
 mod attachment;

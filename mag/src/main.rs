@@ -5,6 +5,8 @@
 //!     --uplink /run/netns/mag1:wan1,addr=2001:db8:ff:1::2/64 \
 //!     --access /run/netns/mag1:access1 --ctl /tmp/mag1.sock
 //! ```
+//!
+//! `mag access-router ...` runs a plain access router instead (`access_router_cli`).
 
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
@@ -16,16 +18,20 @@ use log::info;
 use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
 use mag::{AccessConfig, DetectConfig, Mag, MagConfig, UplinkConfig};
 use router::Duration;
+use router::aaa::AaaOptions;
 use router::heartbeat::HeartbeatConfig;
 use router::netio::{EventLoop, Stop, logger, open_tap};
 use router::policy::Policy;
 use router::portspec::{PortSpec, default_mac};
 use router::wire::AccessTechnologyType;
 
+mod access_router_cli;
+
 /// How long the loop keeps running after SIGTERM so de-registrations leave.
 const DRAIN: Duration = Duration::from_millis(300);
 
-/// A PMIPv6 mobile access gateway (RFC 5213) over TAP devices.
+/// A PMIPv6 mobile access gateway (RFC 5213) over TAP devices;
+/// `mag access-router --help` for the plain access router.
 #[derive(FromArgs)]
 struct Args {
     /// name used in logs and matched against the policy's [[mag]] names
@@ -76,6 +82,10 @@ struct Args {
     /// DHCP lease handed to IPv4 nodes, in seconds (default 0: the binding lifetime)
     #[argh(option, default = "0")]
     dhcp_lease_s: u32,
+    /// policy store: file (the default), or
+    /// radius,server=ADDR:PORT[,server=..],secret_file=PATH[,netns=NETNS_PATH]
+    #[argh(option, default = "AaaOptions::default()")]
+    aaa: AaaOptions,
     /// log every frame decision, not only events
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -145,10 +155,18 @@ fn run(args: Args) -> anyhow::Result<()> {
         info!("port {id}: {role} TAP {} in {}", port.name(), spec.place());
         ports.push(port);
     }
+    let (aaa, radius_socket) = args
+        .aaa
+        .open(&args.name, Some(cfg.uplink.proxy_coa.addr()))?;
     let mut event_loop = EventLoop::new(ports, stop)?;
     if let Some(path) = &args.ctl {
         event_loop = event_loop.with_control(path)?;
     }
+    if let Some(socket) = radius_socket {
+        event_loop = event_loop.with_udp_socket(socket)?;
+    }
+    info!("policy store: {aaa}");
+    cfg.aaa = aaa;
     let now = event_loop.now();
     cfg.epoch = event_loop.epoch();
     // RFC 5847 3.2: a value that changes at every start, with no state on disk.
@@ -165,7 +183,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             "sequence numbers"
         }
     );
-    let mut core = Mag::new(cfg, policy, now);
+    let mut core = Mag::try_new(cfg, policy, now)?;
     info!("running; SIGTERM or SIGINT de-registers every binding and stops");
     let reason = event_loop.run(&mut core)?;
     info!("stopped by {reason}");
@@ -177,6 +195,10 @@ fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("access-router") {
+        return access_router_cli::main(&argv[2..]);
+    }
     let args: Args = argh::from_env();
     let name = args.name.clone();
     logger::run_main(&name, args.verbose, || run(args))

@@ -132,6 +132,8 @@ fn users_file(users: &[User]) -> String {
 }
 
 fn radiusd_conf(dir: &Path, port: u16, secret: &str) -> String {
+    // Every router of a lab asks from loopback in the AAA namespace, as the
+    // tests do from theirs: one client entry serves them all.
     let d = dir.display();
     format!(
         r#"raddbdir = {d}
@@ -185,30 +187,53 @@ server default {{
     )
 }
 
+/// Writes a FreeRADIUS configuration for `users` answering on loopback port
+/// `port` with `secret` into `dir` (created 0700: FreeRADIUS refuses a
+/// configuration others may change) and returns the command line that runs
+/// it in the foreground, logging to stdout.
+pub fn configure(
+    dir: &Path,
+    port: u16,
+    secret: &str,
+    users: &[User],
+) -> Result<Vec<String>, LabError> {
+    let program = binary()?;
+    std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .map_err(io(format!("chmod {}", dir.display())))?;
+    let conf = dir.join("radiusd.conf");
+    std::fs::write(&conf, radiusd_conf(dir, port, secret))
+        .map_err(io(format!("writing {}", conf.display())))?;
+    let users_path = dir.join("users");
+    std::fs::write(&users_path, users_file(users))
+        .map_err(io(format!("writing {}", users_path.display())))?;
+    Ok([program, "-f", "-l", "stdout", "-d"]
+        .iter()
+        .map(|a| a.to_string())
+        .chain(std::iter::once(dir.display().to_string()))
+        .collect())
+}
+
+/// The line FreeRADIUS logs once it answers requests.
+pub const READY_LINE: &str = "Ready to process requests";
+
 impl FreeRadius {
     /// Writes the configuration into a fresh temporary directory named after
     /// `tag` (0700: FreeRADIUS refuses a configuration others may change; removed
     /// on drop unless `TAPMIP_KEEP` is set) and starts the server on a free
     /// loopback port; returns once it is ready to process requests.
     pub fn start(tag: &str, secret: &str, users: &[User]) -> Result<FreeRadius, LabError> {
-        let program = binary()?;
         loopback_up()?;
         let dir = std::env::temp_dir().join(format!("tapmip-radius-{}-{tag}", std::process::id()));
         let dir = dir.as_path();
-        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .map_err(io(format!("chmod {}", dir.display())))?;
         let port = free_port()?;
-        let conf = dir.join("radiusd.conf");
-        std::fs::write(&conf, radiusd_conf(dir, port, secret))
-            .map_err(io(format!("writing {}", conf.display())))?;
-        let users_path = dir.join("users");
-        std::fs::write(&users_path, users_file(users))
-            .map_err(io(format!("writing {}", users_path.display())))?;
-        let cmd = format!("{program} -f -l stdout -d {}", dir.display());
+        let argv = configure(dir, port, secret, users)?;
+        let cmd = argv.join(" ");
+        let (program, args) = argv
+            .split_first()
+            .ok_or_else(|| LabError::Check("no FreeRADIUS command".into()))?;
         let mut child = Command::new(program)
-            .args(["-f", "-l", "stdout", "-d"])
-            .arg(dir)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -235,7 +260,7 @@ impl FreeRadius {
             let ready = ready_tx.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if line.contains("Ready to process requests") {
+                    if line.contains(READY_LINE) {
                         let _ = ready.send(());
                     }
                     if let Ok(mut log) = log.lock() {

@@ -6,12 +6,13 @@ use std::process::Command;
 pub const ROUTER: &str = "tapmip-router";
 
 /// Every binary a lab runs, with the package that builds it.
-pub const LAB: [(&str, &str); 5] = [
+pub const LAB: [(&str, &str); 6] = [
     ("router", ROUTER),
     ("lma", "lma"),
     ("mag", "mag"),
     ("tapbridge", "tapbridge"),
     ("netns-tests", "tapmip-probe"),
+    ("netns-tests", "tapmip-mn"),
 ];
 
 /// The binary `name` next to the running executable (all of a profile's binaries

@@ -11,6 +11,7 @@ pub mod binaries;
 pub mod bulk;
 pub mod domain;
 pub mod host;
+pub mod mn;
 pub mod paper;
 pub mod payload;
 pub mod plain_router;

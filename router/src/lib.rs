@@ -27,6 +27,7 @@
 //! - [`aaa`]: the policy store a core asks (the policy file, or RADIUS answering
 //!   later) and a RADIUS client without I/O.
 //! - [`portspec`]: the `--port` syntax shared by the router binaries.
+//! - [`private_file`]: secrets read only from files no one else may read.
 //! - [`plain`]: a plain IPv6 router core built from the pieces above.
 //! - [`netio`]: TAP ports, network-namespace plumbing, the mio loop and both ends of
 //!   the control socket (all the I/O).
@@ -59,6 +60,7 @@ pub mod pcap;
 pub mod plain;
 pub mod policy;
 pub mod portspec;
+pub mod private_file;
 pub mod rng;
 pub mod routes;
 pub mod sim;

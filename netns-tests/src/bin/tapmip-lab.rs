@@ -12,6 +12,8 @@ use argh::FromArgs;
 use netns_tests::LabError;
 use netns_tests::domain::Topology;
 use netns_tests::domain::daemon::{self, LOG_FILE, LabRequest, STATE_FILE, State};
+use netns_tests::domain::run::RADIUS_PROCESS;
+use netns_tests::domain::topology::Aaa;
 use router::ctl::Table;
 
 const DEFAULT_DIR: &str = "/tmp/tapmip-lab";
@@ -57,6 +59,10 @@ struct Up {
     /// the lab's directory: state.json, lab.log, the control sockets
     #[argh(option, default = "default_dir()")]
     dir: PathBuf,
+    /// who authorises nodes: file (the policy file) or radius (a FreeRADIUS
+    /// in namespace aaa); overrides the topology's `aaa`
+    #[argh(option)]
+    aaa: Option<Aaa>,
 }
 
 /// (internal) run the lab in the foreground; `up` starts this in a user namespace
@@ -69,6 +75,9 @@ struct Supervise {
     /// the lab's directory
     #[argh(option)]
     dir: PathBuf,
+    /// overrides the topology's `aaa`
+    #[argh(option)]
+    aaa: Option<Aaa>,
 }
 
 /// run a command in a node's network namespace: exec NODE -- CMD...
@@ -303,7 +312,7 @@ fn print_tables(tables: Result<Vec<Table>, LabError>) -> Result<(), LabError> {
 }
 
 fn supervise(a: &Supervise) -> Result<(), LabError> {
-    let topology = match &a.topology {
+    let mut topology = match &a.topology {
         Some(file) => {
             let text = std::fs::read_to_string(file)
                 .map_err(io_err(format!("reading {}", file.display())))?;
@@ -311,6 +320,9 @@ fn supervise(a: &Supervise) -> Result<(), LabError> {
         }
         None => Topology::default(),
     };
+    if let Some(aaa) = a.aaa {
+        topology.aaa = aaa;
+    }
     daemon::supervise(&a.dir, topology)
 }
 
@@ -340,6 +352,9 @@ fn up(a: &Up) -> Result<(), LabError> {
             .canonicalize()
             .map_err(io_err(format!("resolving {}", t.display())))?;
         args.extend(["--topology".into(), t.display().to_string()]);
+    }
+    if let Some(aaa) = a.aaa {
+        args.extend(["--aaa".into(), aaa.to_string()]);
     }
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut cmd = netns_tests::userns::command(&exe, &argv);
@@ -497,6 +512,41 @@ fn capture(a: &Capture) -> Result<(), LabError> {
     bridge(&a.dir, &["capture", &a.segment, &file])
 }
 
+/// The lab's FreeRADIUS and what each router asked it.
+fn aaa_table(state: &State, pid: u32) -> Result<Vec<Table>, LabError> {
+    let mut t = Table::new(
+        &format!(
+            "FreeRADIUS (pid {pid}, namespace aaa, log {}/{RADIUS_PROCESS}.log)",
+            state.workdir.display()
+        ),
+        &["router", "requests", "accepted", "refused", "unanswered"],
+    );
+    let routers = state
+        .sockets
+        .iter()
+        .filter(|s| s.name != "bridge" && s.name != "lab");
+    for s in routers {
+        let tables = ask_socket(&s.path, &router::ctl::Request::Status {})?;
+        let counter = |name: &str| -> u64 {
+            tables
+                .iter()
+                .filter(|t| t.title == "counters")
+                .flat_map(|t| &t.rows)
+                .filter(|r| r.first().is_some_and(|c| c.starts_with(name)))
+                .filter_map(|r| r.get(1)?.parse::<u64>().ok())
+                .sum()
+        };
+        t.row(vec![
+            s.name.clone(),
+            counter("radius.request").to_string(),
+            counter("aaa.accept").to_string(),
+            (counter("aaa.refuse") - counter("aaa.refuse.unreachable")).to_string(),
+            counter("aaa.refuse.unreachable").to_string(),
+        ]);
+    }
+    Ok(vec![t])
+}
+
 fn status(dir: &Path) -> Result<(), LabError> {
     let state = State::read(dir)?;
     let mut asks: Vec<(String, Result<Vec<Table>, LabError>)> = Vec::new();
@@ -509,6 +559,9 @@ fn status(dir: &Path) -> Result<(), LabError> {
             s.name.clone(),
             ask_socket(&s.path, &router::ctl::Request::Bindings {}),
         ));
+    }
+    if let Some(pid) = state.pid_of(RADIUS_PROCESS) {
+        asks.push(("aaa".into(), aaa_table(&state, pid)));
     }
     let bridge_sock = dir.join("bridge.sock");
     for request in [

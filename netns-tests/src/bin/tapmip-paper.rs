@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use argh::FromArgs;
-use netns_tests::domain::Binaries;
+use netns_tests::domain::{Binaries, Mobility};
 use netns_tests::paper::{self, Config, PAPER_RTTS};
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -29,7 +29,8 @@ fn default_rtts() -> String {
 }
 
 /// Live migrations of a VM between two MAGs at the paper's WAN round trips, with
-/// the paper's probes; writes report.md, runs.csv, overhead.csv and SVG charts.
+/// the paper's probes, with PMIPv6 and with the Mobile IPv6 baseline; writes
+/// report.md, runs.csv, overhead.csv and SVG charts.
 #[derive(FromArgs)]
 struct Args {
     /// migrations per RTT (default: $PAPER_RUNS or 70)
@@ -50,6 +51,9 @@ struct Args {
     /// comma-separated MAG-LMA round trips in ms (default 0.02,30,90,160)
     #[argh(option, default = "default_rtts()")]
     rtts: String,
+    /// comma-separated approaches: pmipv6 (ours), mipv6 (the paper's baseline); default both
+    #[argh(option, default = "String::from(\"pmipv6,mipv6\")")]
+    approaches: String,
     /// rewrite report.md and the charts from the CSV files already in --out
     #[argh(switch)]
     replot: bool,
@@ -75,7 +79,19 @@ fn main() -> ExitCode {
         eprintln!("tapmip-paper: --runs must be at least 1");
         return ExitCode::FAILURE;
     }
+    let mut approaches = Vec::new();
+    for a in args.approaches.split(',').map(str::trim) {
+        match a {
+            "pmipv6" => approaches.push(Mobility::Pmipv6),
+            "mipv6" => approaches.push(Mobility::Mipv6),
+            other => {
+                eprintln!("tapmip-paper: --approaches: '{other}' is neither pmipv6 nor mipv6");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let cfg = Config {
+        approaches,
         rtts,
         runs: args.runs,
         precopy_mb: args.precopy_mb,

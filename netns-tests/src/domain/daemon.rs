@@ -300,7 +300,12 @@ fn migrate(
         ..Default::default()
     };
     let times = domain.migrate(vm, to, &opts)?;
-    let handoff_ms = times.handoff_ms.map_or("-".into(), |h| h.to_string());
+    let handoff_ms = times.handoff_ms.map_or("-".into(), |h| format!("{h:.0}"));
+    if domain.topology.mobility == super::Mobility::Mipv6 {
+        let mut binding = domain.home_bindings()?;
+        binding.title = format!("home agent: {}", binding.title);
+        return Ok(vec![times_table(vm, &times, &handoff_ms), binding]);
+    }
     let mut binding = bul(domain, to)?;
     let mn = binding.columns.iter().position(|c| c == "mn_id");
     binding

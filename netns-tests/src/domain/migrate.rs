@@ -49,6 +49,7 @@ pub struct MigrationTimes {
     pub announced: Vec<IpAddr>,
     /// The new MAG's handoff latency, attachment detected -> RA sent, once it
     /// registered the VM (`None` if it had not within [`HANDOFF_TIMEOUT`]).
+    /// MIPv6: resume -> the home agent bound the new care-of address.
     pub handoff_ms: Option<f64>,
     /// QEMU's own figures, when QEMU migrated the VM (the pre-copy, pause and
     /// resume above are then QEMU's: the options' pre-copy and pause are unused).
@@ -132,6 +133,7 @@ impl Domain {
             to: to_segment,
         })?;
         self.bridge(&BridgeRequest::Resume { member: vm.into() })?;
+        let resumed = Instant::now();
         let resumed_at = start.elapsed();
         if opts.announce {
             self.bridge(&BridgeRequest::Announce {
@@ -144,6 +146,20 @@ impl Domain {
             if v == vm {
                 *m = to.to_string();
             }
+        }
+        if self.topology.mobility == super::Mobility::Mipv6 {
+            let handoff_ms = self.mip_handoff(vm, to, resumed, HANDOFF_TIMEOUT)?;
+            return Ok(MigrationTimes {
+                from,
+                to: to.into(),
+                precopy,
+                paused_at,
+                resumed_at,
+                total: start.elapsed(),
+                announced,
+                handoff_ms,
+                qemu: None,
+            });
         }
         let handoff_ms = self.await_handoff(to, &mn_id, detected_before)?;
         Ok(MigrationTimes {

@@ -6,12 +6,14 @@ pub mod daemon;
 pub mod demo;
 pub mod ipv4;
 pub mod migrate;
+pub mod mipv6;
 pub mod probes;
 pub mod qemu_vm;
 pub mod run;
 pub mod topology;
 pub mod trace;
+mod trace_mip;
 
 pub use migrate::{MigrateOptions, MigrationTimes};
 pub use run::{Binaries, Domain, Tuning};
-pub use topology::Topology;
+pub use topology::{Mobility, Topology};

@@ -20,11 +20,17 @@ use router::ctl::Table;
 use tapbridge::ctl::Request as BridgeRequest;
 
 use super::qemu_vm::Guests;
-use super::topology::{CORE_PREFIX, LMA_CORE4, MAG_ACCESS_MAC, Mag, Topology, VmKind};
+use super::topology::{
+    AAA_NODE, Aaa, CORE_PREFIX, LMA_CORE4, MAG_ACCESS_MAC, Mag, Mobility, Topology, VmKind,
+};
 use crate::binaries;
 use crate::{LabError, Sandbox, host};
 
 const SLAAC_TIMEOUT: Duration = Duration::from_secs(30);
+/// Where the lab's FreeRADIUS listens, in its namespace.
+const RADIUS_PORT: u16 = 1812;
+/// The background process name of the lab's FreeRADIUS.
+pub const RADIUS_PROCESS: &str = "radius";
 
 /// Where the lab's programs are.
 #[derive(Debug, Clone)]
@@ -33,6 +39,8 @@ pub struct Binaries {
     pub mag: PathBuf,
     pub tapbridge: PathBuf,
     pub probe: PathBuf,
+    /// The mobile node agent of the MIPv6 baseline.
+    pub mn: PathBuf,
 }
 
 impl Binaries {
@@ -64,6 +72,7 @@ impl Binaries {
             mag: find("mag")?,
             tapbridge: find("tapbridge")?,
             probe: find("tapmip-probe")?,
+            mn: find("tapmip-mn")?,
         })
     }
 }
@@ -82,6 +91,9 @@ pub struct Tuning {
     /// HEARTBEAT_INTERVAL of the LMA and the MAGs (RFC 5847): how fast a
     /// restart is noticed.
     pub heartbeat_interval_ms: u64,
+    /// With `aaa = "radius"`: VMs the lab's FreeRADIUS rejects, with the
+    /// Reply-Message it gives. They get no address, and `up` does not wait.
+    pub radius_rejects: Vec<(String, String)>,
 }
 
 impl Tuning {
@@ -103,6 +115,7 @@ impl Default for Tuning {
             mag_args: Vec::new(),
             capture: Vec::new(),
             heartbeat_interval_ms: 5_000,
+            radius_rejects: Vec::new(),
         }
     }
 }
@@ -122,11 +135,28 @@ pub struct Domain {
     pub(super) qemu: Guests,
 }
 
-fn say(msg: &str) {
+/// Writes a file only its owner may read, as the routers demand of secrets.
+fn write_private(path: &Path, content: &[u8]) -> Result<(), LabError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(content))
+        .map_err(|error| LabError::Io {
+            what: format!("writing {}", path.display()),
+            error,
+        })
+}
+
+pub(super) fn say(msg: &str) {
     println!("lab: {msg}");
 }
 
-fn path_str(p: &Path) -> Result<&str, LabError> {
+pub(super) fn path_str(p: &Path) -> Result<&str, LabError> {
     p.to_str()
         .ok_or_else(|| LabError::Check(format!("{} is not UTF-8", p.display())))
 }
@@ -137,6 +167,11 @@ impl Domain {
     /// its MAG's unicast RA carrying its HNP.
     pub fn up(topology: Topology, binaries: Binaries, tuning: &Tuning) -> Result<Domain, LabError> {
         crate::ensure_tun_access().map_err(LabError::Check)?;
+        if topology.aaa == Aaa::Radius && topology.mobility == Mobility::Mipv6 {
+            return Err(LabError::Check(
+                "aaa = \"radius\" needs mobility = \"pmipv6\": the MIPv6 baseline asks no AAA server".into(),
+            ));
+        }
         let lab = Sandbox::new("lab")?;
         let placement = topology
             .vms
@@ -216,33 +251,52 @@ impl Domain {
         // a bridge that is not there yet: every run starts the same way.
         self.start_bridge()?;
         self.set_wan_links()?;
-        // The LMA runs before any MAG starts, so a MAG's first solicitation
-        // of it is answered at once.
-        self.start_lma(&policy, tuning)?;
+        // The VMs stay silent until the captures run: a frame a VM sent while
+        // a MAG was starting would register it before the first ladder is
+        // recorded.
+        self.set_vm_links("down")?;
+        if t.aaa == Aaa::Radius {
+            self.start_radius(&tuning.radius_rejects)?;
+        }
+        // The LMA (or home agent) runs before any MAG starts, so a MAG's first
+        // solicitation of it is answered at once.
+        match t.mobility {
+            Mobility::Pmipv6 => self.start_lma(&policy, tuning)?,
+            Mobility::Mipv6 => self.start_home_agent(&policy)?,
+        }
         self.wait_ready("lma")?;
         for m in &t.mags {
-            self.start_mag(m, &policy, tuning)?;
+            match t.mobility {
+                Mobility::Pmipv6 => self.start_mag(m, &policy, tuning)?,
+                Mobility::Mipv6 => self.start_access_router(m)?,
+            }
         }
         for m in &t.mags {
             self.wait_ready(&m.name)?;
         }
-        // Captures start now, and the VMs' interfaces (up since the bridge
-        // opened them, before any MAG ran) come up again: what a booting guest
-        // sends (MLD reports, DAD, RS) reaches a MAG that knows its LMA, and
-        // the first ladder shows just that, in every run alike.
+        // Captures start now, then the VMs' interfaces come up: what a
+        // booting guest sends (MLD reports, DAD, RS) reaches a MAG that knows
+        // its LMA, and the first ladder shows just that, in every run alike.
         for segment in &tuning.capture {
             let file = Some(path_str(&self.pcap(segment))?.to_string());
             let segment = segment.clone();
             self.bridge(&BridgeRequest::Capture { segment, file })?;
         }
-        for v in t.vms.iter().filter(|v| v.kind == VmKind::Netns) {
-            self.lab
-                .exec(&v.name, &["ip", "link", "set", "dev", "eth0", "down"])?;
-            self.lab
-                .exec(&v.name, &["ip", "link", "set", "dev", "eth0", "up"])?;
+        self.set_vm_links("up")?;
+        self.wait_for_addresses(&tuning.radius_rejects)?;
+        if t.mobility == Mobility::Mipv6 {
+            self.start_mobile_nodes()?;
         }
-        self.wait_for_addresses()?;
         self.boot_guests()
+    }
+
+    /// Sets every namespace VM's `eth0` `up` or `down`.
+    fn set_vm_links(&self, state: &str) -> Result<(), LabError> {
+        for v in self.topology.vms.iter().filter(|v| v.kind == VmKind::Netns) {
+            self.lab
+                .exec(&v.name, &["ip", "link", "set", "dev", "eth0", state])?;
+        }
+        Ok(())
     }
 
     /// Each router's namespace and the TAPs it opens there.
@@ -287,6 +341,60 @@ impl Domain {
         })
     }
 
+    /// FreeRADIUS on loopback in namespace `aaa`, knowing every VM; the
+    /// routers open their RADIUS sockets there (`--aaa radius,...,netns=`), so
+    /// AAA traffic does not cross the emulated WAN.
+    fn start_radius(&mut self, rejects: &[(String, String)]) -> Result<(), LabError> {
+        let secret = format!(
+            "lab-{:016x}",
+            self.topology.seed ^ u64::from(std::process::id())
+        );
+        let file = self.radius_secret_file();
+        write_private(&file, secret.as_bytes())?;
+        let dir = self.lab.workdir().join("radius");
+        let users = self.topology.radius_users(rejects);
+        let argv = crate::aaa_server::configure(&dir, RADIUS_PORT, &secret, &users)?;
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        self.lab.spawn(Some(AAA_NODE), RADIUS_PROCESS, &argv)?;
+        let ready = crate::wait::until(Duration::from_secs(20), || {
+            Ok(self
+                .lab
+                .log_of(RADIUS_PROCESS)
+                .contains(crate::aaa_server::READY_LINE)
+                .then_some(()))
+        })?;
+        if ready.is_none() {
+            return Err(LabError::Check(format!(
+                "FreeRADIUS did not become ready in namespace {AAA_NODE}; its log:\n{}",
+                self.lab.log_of(RADIUS_PROCESS)
+            )));
+        }
+        say(&format!(
+            "FreeRADIUS on 127.0.0.1:{RADIUS_PORT} in namespace {AAA_NODE}, {} users",
+            users.len()
+        ));
+        Ok(())
+    }
+
+    fn radius_secret_file(&self) -> PathBuf {
+        self.lab.workdir().join("radius.secret")
+    }
+
+    /// The routers' `--aaa` argument.
+    fn aaa_arg(&self) -> Result<Vec<String>, LabError> {
+        Ok(match self.topology.aaa {
+            Aaa::File => Vec::new(),
+            Aaa::Radius => vec![
+                "--aaa".into(),
+                format!(
+                    "radius,server=127.0.0.1:{RADIUS_PORT},secret_file={},netns={}",
+                    path_str(&self.radius_secret_file())?,
+                    path_str(&self.lab.ns_path(AAA_NODE))?
+                ),
+            ],
+        })
+    }
+
     fn start_lma(&mut self, policy: &Path, tuning: &Tuning) -> Result<(), LabError> {
         let t = &self.topology;
         let mut args: Vec<String> = vec![
@@ -315,6 +423,7 @@ impl Domain {
                 m.lma_address()
             ));
         }
+        args.extend(self.aaa_arg()?);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         self.lab.spawn(Some("lma"), "lma", &argv)
     }
@@ -342,6 +451,7 @@ impl Domain {
             tuning.heartbeat_interval_ms.to_string(),
         ];
         args.extend(tuning.mag_args.iter().cloned());
+        args.extend(self.aaa_arg()?);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         self.lab.spawn(Some(&m.name), &m.name, &argv)
     }
@@ -439,7 +549,7 @@ impl Domain {
         Ok(())
     }
 
-    fn wait_for_addresses(&mut self) -> Result<(), LabError> {
+    fn wait_for_addresses(&mut self, rejected: &[(String, String)]) -> Result<(), LabError> {
         let t = self.topology.clone();
         let core: Ipv6Net = CORE_PREFIX
             .parse()
@@ -447,19 +557,31 @@ impl Domain {
         let mut wanted: Vec<(String, Ipv6Net)> =
             t.correspondents.iter().map(|c| (c.clone(), core)).collect();
         wanted.extend(t.mags.iter().map(|m| (m.host(), m.wan_prefix())));
-        let served = t
+        let served: Vec<_> = t
             .vms
             .iter()
-            .filter(|v| v.in_policy && v.kind == VmKind::Netns);
-        let v6 = served.clone().filter(|v| v.family.has_ipv6());
-        wanted.extend(v6.map(|v| (v.name.clone(), v.hnp())));
-        for c in &t.correspondents {
-            let a = self.configure_correspondent4(c)?;
-            self.addresses4.push((c.clone(), a));
-        }
-        let v4: Vec<_> = served.filter(|v| v.family.has_ipv4()).cloned().collect();
-        for v in &v4 {
-            self.start_dhcp_client(&v.name)?;
+            .filter(|v| v.in_policy && v.kind == VmKind::Netns)
+            .filter(|v| !rejected.iter().any(|(r, _)| *r == v.name))
+            .cloned()
+            .collect();
+        wanted.extend(served.iter().filter(|v| v.family.has_ipv6()).map(|v| {
+            let prefix = match (t.mobility, t.mag(&v.mag)) {
+                (Mobility::Mipv6, Some(m)) => m.access_prefix(),
+                _ => v.hnp(),
+            };
+            (v.name.clone(), prefix)
+        }));
+        // IPv4 is PMIPv6's (RFC 5844); the MIPv6 baseline is IPv6-only.
+        let mut v4 = Vec::new();
+        if t.mobility == Mobility::Pmipv6 {
+            for c in &t.correspondents {
+                let a = self.configure_correspondent4(c)?;
+                self.addresses4.push((c.clone(), a));
+            }
+            v4 = served.into_iter().filter(|v| v.family.has_ipv4()).collect();
+            for v in &v4 {
+                self.start_dhcp_client(&v.name)?;
+            }
         }
         for (node, prefix) in wanted {
             let addr = host::wait_for_slaac(&self.lab, &node, "eth0", prefix, SLAAC_TIMEOUT)?
@@ -486,6 +608,7 @@ impl Domain {
         for name in std::iter::once("lma".to_string())
             .chain(self.topology.mags.iter().map(|m| m.name.clone()))
             .chain(std::iter::once("bridge".to_string()))
+            .chain((self.topology.aaa == Aaa::Radius).then(|| RADIUS_PROCESS.to_string()))
         {
             s += &format!(
                 "--- {name} log ---\n{}\n",
@@ -525,7 +648,7 @@ impl Domain {
     }
 }
 
-fn lma_core_address() -> &'static str {
+pub(super) fn lma_core_address() -> &'static str {
     "2001:db8:c::1/64"
 }
 

@@ -3,8 +3,11 @@
 //!
 //! ```toml
 //! seed = 1              # link emulation RNG
+//! mobility = "pmipv6"   # or "mipv6": the paper's baseline (home agent, access routers,
+//!                       # the VM's own mobile node agent), see `Mobility`
 //! wan_rtt_ms = 30.0     # MAG<->LMA round trip, added on the LMA's WAN links
 //! wan_loss = 0.0        # loss on those links, per direction
+//! aaa = "file"          # or "radius": a FreeRADIUS in namespace `aaa` decides
 //!
 //! [[mag]]
 //! name = "mag1"         # optional per-MAG wan_rtt_ms / wan_loss override the defaults
@@ -42,6 +45,8 @@ pub const CORE_PREFIX: &str = "2001:db8:c::/64";
 /// Its IPv4 prefix; the LMA is 192.0.2.1 there, correspondent i 192.0.2.(10 + i).
 pub const CORE_PREFIX4: &str = "192.0.2.0/24";
 pub const LMA_CORE4: &str = "192.0.2.1/24";
+/// The namespace of the lab's FreeRADIUS (`aaa = "radius"`).
+pub const AAA_NODE: &str = "aaa";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TopologyError {
@@ -51,15 +56,45 @@ pub enum TopologyError {
     Invalid { field: String, reason: String },
 }
 
+/// Which mobility protocol keeps the VMs reachable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mobility {
+    /// Proxy Mobile IPv6 (RFC 5213): the LMA, the MAGs, an unmodified VM.
+    #[default]
+    Pmipv6,
+    /// Mobile IPv6 (RFC 6275), the paper's baseline: the LMA's host as home
+    /// agent, the MAGs' hosts as plain access routers with a prefix each, and
+    /// a mobile node agent (`tapmip-mn`) in every VM.
+    Mipv6,
+}
+
+impl Mobility {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mobility::Pmipv6 => "pmipv6",
+            Mobility::Mipv6 => "mipv6",
+        }
+    }
+}
+
+/// The home agent's address and the home network of the VMs (MIPv6).
+pub const HOME_AGENT: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 1);
+pub const HOME_PREFIX: &str = "2001:db8:1::/48";
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTopology {
     #[serde(default = "default_seed")]
     seed: u64,
     #[serde(default)]
+    mobility: Mobility,
+    #[serde(default)]
     wan_rtt_ms: f64,
     #[serde(default)]
     wan_loss: f64,
+    #[serde(default)]
+    aaa: Aaa,
     #[serde(default)]
     mag: Vec<RawMag>,
     #[serde(default)]
@@ -115,6 +150,37 @@ impl Family {
 
     pub fn has_ipv4(self) -> bool {
         self != Family::Ipv6
+    }
+}
+
+/// Who the routers ask whether a node may attach and which prefix it has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aaa {
+    /// The policy file the lab writes.
+    #[default]
+    File,
+    /// A FreeRADIUS the lab starts in its own namespace, `aaa`.
+    Radius,
+}
+
+impl std::fmt::Display for Aaa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Aaa::File => "file",
+            Aaa::Radius => "radius",
+        })
+    }
+}
+
+impl std::str::FromStr for Aaa {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Aaa, String> {
+        match s {
+            "file" => Ok(Aaa::File),
+            "radius" => Ok(Aaa::Radius),
+            other => Err(format!("--aaa {other}: expected file or radius")),
+        }
     }
 }
 
@@ -176,6 +242,18 @@ impl Mag {
     pub fn access_segment(&self) -> String {
         format!("access{}", self.index)
     }
+    /// MIPv6: the prefix of this access router's link, its own.
+    pub fn access_prefix(&self) -> Ipv6Net {
+        net(
+            Ipv6Addr::new(0x2001, 0xdb8, 0xa, self.index, 0, 0, 0, 0),
+            64,
+        )
+    }
+    /// MIPv6: the access router's MAC there, so its link-local address is its own.
+    pub fn access_router_mac(&self) -> Mac {
+        let [hi, lo] = self.index.to_be_bytes();
+        Mac([0x02, 0x61, 0x72, hi, lo, 0x01])
+    }
     /// The hypervisor host on this MAG's WAN link (host1 for mag1, ...).
     pub fn host(&self) -> String {
         format!("host{}", self.index)
@@ -213,6 +291,12 @@ impl Vm {
     pub fn ipv4_router(&self) -> Ipv4Addr {
         router::policy::first_host(self.ipv4())
     }
+    /// MIPv6: the home address, the address PMIPv6 would give it (SLAAC in
+    /// its HNP), so both approaches are probed at the same address.
+    pub fn home_address(&self) -> Ipv6Addr {
+        let iid = u128::from(router::engine::eui64_link_local(self.mac())) & u128::from(u64::MAX);
+        Ipv6Addr::from(u128::from(self.hnp().network()) | iid)
+    }
 }
 
 fn net(addr: Ipv6Addr, len: u8) -> Ipv6Net {
@@ -222,6 +306,8 @@ fn net(addr: Ipv6Addr, len: u8) -> Ipv6Net {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Topology {
     pub seed: u64,
+    pub aaa: Aaa,
+    pub mobility: Mobility,
     pub mags: Vec<Mag>,
     pub vms: Vec<Vm>,
     pub correspondents: Vec<String>,
@@ -247,6 +333,8 @@ fn testbed(kind: &str, family: &str) -> Topology {
     ))
     .unwrap_or(Topology {
         seed: 1,
+        aaa: Aaa::File,
+        mobility: Mobility::Pmipv6,
         mags: Vec::new(),
         vms: Vec::new(),
         correspondents: Vec::new(),
@@ -279,13 +367,13 @@ fn check_name(field: &str, name: &str, taken: &mut Vec<String>) -> Result<(), To
             format!("'{name}' must be 1-12 lowercase letters or digits"),
         ));
     }
-    if ["lma", "bridge"].contains(&name)
+    if ["lma", "bridge", "aaa"].contains(&name)
         || name.starts_with("host")
         || taken.iter().any(|t| t == name)
     {
         return Err(invalid(
             field,
-            format!("'{name}' is taken (lma, bridge and hostN are reserved)"),
+            format!("'{name}' is taken (lma, bridge, aaa and hostN are reserved)"),
         ));
     }
     taken.push(name.to_string());
@@ -366,6 +454,18 @@ impl Topology {
                 netdev: v.netdev.unwrap_or_default(),
             });
         }
+        if raw.mobility == Mobility::Mipv6 && vms.iter().any(|v| v.kind != VmKind::Netns) {
+            return Err(invalid(
+                "mobility",
+                "mipv6 runs its mobile node agent in the VM's namespace: every [[vm]] must be kind = \"netns\"",
+            ));
+        }
+        if raw.mobility == Mobility::Mipv6 && vms.iter().any(|v| v.family.has_ipv4()) {
+            return Err(invalid(
+                "vm.family",
+                "the MIPv6 baseline is IPv6-only: with mobility = \"mipv6\" every [[vm]] must be family = \"ipv6\"",
+            ));
+        }
         let mut correspondents = Vec::new();
         for c in &raw.correspondent {
             check_name("correspondent.name", &c.name, &mut taken)?;
@@ -373,6 +473,8 @@ impl Topology {
         }
         Ok(Topology {
             seed: raw.seed,
+            aaa: raw.aaa,
+            mobility: raw.mobility,
             mags,
             vms,
             correspondents,
@@ -446,7 +548,34 @@ impl Topology {
                 .filter(|v| v.kind == VmKind::Netns)
                 .map(|v| v.name.clone()),
         );
+        if self.aaa == Aaa::Radius {
+            n.push(AAA_NODE.to_string());
+        }
         n
+    }
+
+    /// What the lab's FreeRADIUS knows: for the LMA (NAS-Identifier `lma`)
+    /// each VM's home network prefix; for a MAG, the VM whose MAC is the
+    /// caller; the VMs named in `rejects` it rejects with the reason given.
+    pub fn radius_users(&self, rejects: &[(String, String)]) -> Vec<crate::aaa_server::User> {
+        use crate::aaa_server::User;
+        let mut users = Vec::new();
+        for v in &self.vms {
+            if let Some((_, reason)) = rejects.iter().find(|(name, _)| *name == v.name) {
+                users.push(User::reject(&v.mn_id(), reason));
+                continue;
+            }
+            let prefix = format!("Framed-IPv6-Prefix = {}", v.hnp());
+            users.push(User::accept(
+                &v.mn_id(),
+                &["NAS-Identifier == \"lma\""],
+                &[prefix.as_str()],
+            ));
+            let mac = router::aaa::radius_store::calling_station_mac(&v.mac());
+            let caller = format!("Calling-Station-Id == \"{mac}\"");
+            users.push(User::accept(&v.mn_id(), &[caller.as_str()], &[]));
+        }
+        users
     }
 }
 
@@ -495,6 +624,11 @@ mod tests {
         assert!(e("[[mag]]\nname = \"m\"\nwan_loss = 1.5\n").contains("wan_loss"));
         assert!(e("").contains("give 1 to 200"));
         assert!(e("[[mag]]\nname = \"m\"\nspeed = 3\n").contains("unknown field"));
+        assert!(e("mobility = \"mip4\"\n[[mag]]\nname = \"m\"\n").contains("mobility"));
+        assert!(
+            e("mobility = \"mipv6\"\n[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nkind = \"qemu\"\n")
+                .contains("kind = \"netns\"")
+        );
         assert!(
             e("[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nfamily = \"ipx\"\n")
                 .contains("unknown variant")
@@ -523,5 +657,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.vm("v").unwrap().netdev, QemuNetdev::Stream);
+    }
+
+    #[test]
+    fn mipv6_refuses_an_ipv4_vm() {
+        let e = Topology::parse(
+            "mobility = \"mipv6\"\n[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nfamily = \"dual\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("IPv6-only"), "{e}");
+    }
+
+    #[test]
+    fn mipv6_gives_each_access_router_its_prefix_and_the_vm_its_home_address() {
+        let t = Topology::parse(
+            "mobility = \"mipv6\"\n[[mag]]\nname = \"mag1\"\n[[mag]]\nname = \"mag2\"\n[[vm]]\nname = \"vm1\"\nmag = \"mag1\"\n",
+        )
+        .unwrap();
+        assert_eq!(t.mobility, Mobility::Mipv6);
+        assert_eq!(Topology::default().mobility, Mobility::Pmipv6);
+        let m2 = t.mag("mag2").unwrap();
+        assert_eq!(m2.access_prefix().to_string(), "2001:db8:a:2::/64");
+        assert_eq!(m2.access_router_mac().to_string(), "02:61:72:00:02:01");
+        let vm = t.vm("vm1").unwrap();
+        assert_eq!(vm.home_address().to_string(), "2001:db8:1:1:5054:ff:feaa:1");
     }
 }

@@ -71,6 +71,8 @@ const FIELDS: &[&str] = &[
     "dhcp.ip.your",
     "dhcp.ip.client",
     "dhcp.option.requested_ip_address",
+    "mip6.ba.p_flag",
+    "ipv6.opt.mipv6.home_address",
 ];
 
 const MH_PBU: &str = "5";
@@ -84,7 +86,7 @@ const ICMP_NA: &str = "136";
 const RARP_REQUEST_REVERSE: &str = "3";
 
 #[derive(Debug, Clone, PartialEq)]
-enum Kind {
+pub(super) enum Kind {
     /// What makes a MAG notice a node (RFC 5213 6.9.1): the `what` of the event.
     Trigger(String),
     Pbu {
@@ -106,22 +108,22 @@ enum Kind {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-struct Frame {
+pub(super) struct Frame {
     /// Seconds on the bridge's clock.
-    at: f64,
-    segment: String,
-    eth_src: String,
-    eth_dst: String,
+    pub at: f64,
+    pub segment: String,
+    pub eth_src: String,
+    pub eth_dst: String,
     /// Outer addresses (the tunnel's for tunnelled packets).
-    src: String,
-    dst: String,
+    pub src: String,
+    pub dst: String,
     /// Innermost addresses: the end-to-end ones.
-    inner_src: String,
-    inner_dst: String,
-    kind: Kind,
+    pub inner_src: String,
+    pub inner_dst: String,
+    pub kind: Kind,
 }
 
-fn check(msg: impl Into<String>) -> LabError {
+pub(super) fn check(msg: impl Into<String>) -> LabError {
     LabError::Check(msg.into())
 }
 
@@ -175,7 +177,7 @@ pub fn ladder(
     Ok(events(&picked, names))
 }
 
-fn read(segment: &str, path: &Path) -> Result<Vec<Frame>, LabError> {
+pub(super) fn read(segment: &str, path: &Path) -> Result<Vec<Frame>, LabError> {
     let file = path
         .to_str()
         .ok_or_else(|| check(format!("{} is not UTF-8", path.display())))?;
@@ -276,31 +278,48 @@ fn parse_row(segment: &str, line: &str) -> Option<Frame> {
                 .map(|(name, _)| name)
                 .collect();
             let lifetime = get("mip6.bu.lifetime").parse::<u64>().unwrap_or(0) * 4;
+            let hoa = get("ipv6.opt.mipv6.home_address");
             Kind::Pbu {
                 seq: get("mip6.bu.seqnr").into(),
-                what: format!(
-                    "PBU seq {} HI={} lifetime {lifetime} s ({}) HNP {}{}",
-                    get("mip6.bu.seqnr"),
-                    get("mip6.hi"),
-                    flags.join(" "),
-                    prefixes("mip6.nemo.mnp.mnp", "mip6.nemo.mnp.pfl"),
-                    ipv4_home()
-                ),
+                // A mobile node's own BU (RFC 6275) names its home address.
+                what: if !hoa.is_empty() {
+                    format!(
+                        "BU seq {} lifetime {lifetime} s ({}) home address {hoa}",
+                        get("mip6.bu.seqnr"),
+                        flags.join(" ")
+                    )
+                } else {
+                    format!(
+                        "PBU seq {} HI={} lifetime {lifetime} s ({}) HNP {}{}",
+                        get("mip6.bu.seqnr"),
+                        get("mip6.hi"),
+                        flags.join(" "),
+                        prefixes("mip6.nemo.mnp.mnp", "mip6.nemo.mnp.pfl"),
+                        ipv4_home()
+                    )
+                },
             }
         }
         (MH_PBA, _) => {
             let status = get("mip6.ba.status");
             let accepted = status.parse::<u8>().is_ok_and(|s| s < 128);
             let lifetime = get("mip6.ba.lifetime").parse::<u64>().unwrap_or(0) * 4;
+            let verdict = if accepted { "accepted" } else { "rejected" };
             Kind::Pba {
                 seq: get("mip6.ba.seqnr").into(),
-                what: format!(
-                    "PBA seq {} status {status} {} lifetime {lifetime} s HNP {}{}",
-                    get("mip6.ba.seqnr"),
-                    if accepted { "accepted" } else { "rejected" },
-                    prefixes("mip6.nemo.mnp.mnp", "mip6.nemo.mnp.pfl"),
-                    ipv4_home()
-                ),
+                what: if flag("mip6.ba.p_flag") {
+                    format!(
+                        "PBA seq {} status {status} {verdict} lifetime {lifetime} s HNP {}{}",
+                        get("mip6.ba.seqnr"),
+                        prefixes("mip6.nemo.mnp.mnp", "mip6.nemo.mnp.pfl"),
+                        ipv4_home()
+                    )
+                } else {
+                    format!(
+                        "BA seq {} status {status} {verdict} lifetime {lifetime} s",
+                        get("mip6.ba.seqnr")
+                    )
+                },
             }
         }
         _ if get("arp.opcode") == RARP_REQUEST_REVERSE => Kind::Trigger("RARP announcement".into()),
@@ -540,7 +559,10 @@ impl super::Domain {
         for m in &t.mags {
             names.insert(m.proxy_coa().to_string(), m.name.clone());
             names.insert(m.lma_address().to_string(), "lma".to_string());
+            let ar_ll = router::engine::eui64_link_local(m.access_router_mac());
+            names.insert(ar_ll.to_string(), m.name.clone());
         }
+        names.insert(super::topology::HOME_AGENT.to_string(), "ha".to_string());
         for v in &t.vms {
             names.insert(v.mac().to_string(), v.name.clone());
         }
@@ -570,6 +592,9 @@ impl super::Domain {
             })
             .filter(|(_, f)| f.exists())
             .collect();
+        if self.topology.mobility == super::Mobility::Mipv6 {
+            return super::trace_mip::ladder(&captures, v.mac(), &self.names());
+        }
         ladder(&captures, v.mac(), &self.names())
     }
 }
@@ -625,6 +650,7 @@ mod tests {
                 ("mip6.bu.a_flag", "1"),
                 ("mip6.bu.h_flag", "1"),
                 ("mip6.bu.p_flag", "1"),
+                ("mip6.ba.p_flag", "1"),
                 ("mip6.hi", "3"),
                 ("mip6.ba.status", "0"),
                 ("mip6.nemo.mnp.mnp", "2001:db8:1:1::"),

@@ -121,6 +121,13 @@ mod tests {
             (old.downtime4_ms, old.error.as_deref()),
             (None, Some("no handoff"))
         );
+        // And one from before the IPv4 columns, with the approach.
+        let old = "30,1,mag1->mag2,290.00,5000.00,250,31.00,,,true,100,90,false,,mipv6";
+        let old = RunRecord::parse_csv_row(old).unwrap();
+        assert_eq!(
+            (old.approach, old.downtime4_ms, old.error),
+            (crate::domain::Mobility::Mipv6, None, None)
+        );
         c.dual_stack = false;
         let single = [RttResult {
             rtt_ms: 30.0,

@@ -1,9 +1,11 @@
-//! The paper's measurements repeated on the lab (`make paper`): for each WAN RTT,
-//! N live migrations of the VM back and forth between MAG1 and MAG2 with the
+//! The paper's measurements repeated on the lab (`make paper`): for each
+//! approach (our PMIPv6, the Mobile IPv6 baseline) and each WAN RTT, N live
+//! migrations of the VM back and forth between MAG1 and MAG2 with the
 //! paper's probes, the LMA's WAN links captured for the signalling overhead, and
 //! a report with the paper's Tables I-IV and Fig. 7 next to ours. With
 //! `dual_stack` the VM runs IPv4 too and the probes measure both families.
 
+pub mod baseline;
 pub mod ipv4;
 pub mod overhead;
 pub mod report;
@@ -19,7 +21,7 @@ use tapbridge::ctl::Request as BridgeRequest;
 use crate::LabError;
 use crate::domain::migrate::HANDOFF_TIMEOUT;
 use crate::domain::probes::ProbeFamily;
-use crate::domain::{Binaries, Domain, MigrateOptions, Topology, Tuning};
+use crate::domain::{Binaries, Domain, MigrateOptions, Mobility, Topology, Tuning};
 use report::{Conditions, RttResult, RunRecord};
 
 const VM: &str = "vm1";
@@ -36,6 +38,8 @@ const MAG_RA_INTERVAL_MS: u64 = 1000;
 
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// PMIPv6 and the MIPv6 baseline, each on its own domain, in this order.
+    pub approaches: Vec<Mobility>,
     pub rtts: Vec<f64>,
     pub runs: usize,
     pub precopy_mb: u64,
@@ -66,18 +70,6 @@ fn mm_ss(d: Duration) -> String {
 pub fn run(cfg: &Config, binaries: Binaries) -> Result<(), LabError> {
     std::fs::create_dir_all(&cfg.out).map_err(io_err(format!("creating {}", cfg.out.display())))?;
     let first_rtt = cfg.rtts.first().copied().unwrap_or(0.0);
-    let family = if cfg.dual_stack { "dual" } else { "ipv6" };
-    let topology = Topology::parse(&format!(
-        "wan_rtt_ms = {first_rtt}\n[[mag]]\nname = \"mag1\"\n[[mag]]\nname = \"mag2\"\n\
-         [[vm]]\nname = \"{VM}\"\nmag = \"mag1\"\nfamily = \"{family}\"\n\
-         [[correspondent]]\nname = \"{CLIENT}\"\n"
-    ))
-    .map_err(|e| LabError::Check(e.to_string()))?;
-    let tuning = Tuning {
-        mag_ra_interval_ms: MAG_RA_INTERVAL_MS,
-        ..Tuning::default()
-    };
-    let mut domain = Domain::up(topology, binaries, &tuning)?;
     let csv_path = cfg.out.join("runs.csv");
     let mut csv = std::fs::File::create(&csv_path)
         .map_err(io_err(format!("creating {}", csv_path.display())))?;
@@ -85,46 +77,70 @@ pub fn run(cfg: &Config, binaries: Binaries) -> Result<(), LabError> {
     writeln!(csv, "{}", RunRecord::CSV_HEADER).map_err(csv_err())?;
 
     let started = Instant::now();
-    let total_runs = cfg.rtts.len() * cfg.runs;
+    let total_runs = cfg.approaches.len() * cfg.rtts.len() * cfg.runs;
     let mut results = Vec::new();
-    for (k, &rtt) in cfg.rtts.iter().enumerate() {
-        for mag in MAGS {
-            domain.set_wan(mag, rtt, 0.0)?;
-        }
-        let rtt_start = Instant::now();
-        let mut result = RttResult {
-            rtt_ms: rtt,
-            ..RttResult::default()
+    for (a, &approach) in cfg.approaches.iter().enumerate() {
+        // A dual-stack VM for PMIPv6 (RFC 5844); the MIPv6 baseline is IPv6-only.
+        let family = if cfg.dual_stack && approach == Mobility::Pmipv6 {
+            "dual"
+        } else {
+            "ipv6"
         };
-        for i in 1..=cfg.runs {
-            let done = k * cfg.runs + i - 1;
-            let eta = (done > 0).then(|| {
-                started
-                    .elapsed()
-                    .mul_f64((total_runs - done) as f64 / done as f64)
-            });
-            println!(
-                "RTT {rtt} ms: run {i} of {}, ETA {}",
-                cfg.runs,
-                eta.map_or("--:--".into(), mm_ss)
-            );
-            let capture = i <= cfg.overhead_runs;
-            let (record, overhead) = one_run(&mut domain, cfg, rtt, i, capture);
-            println!("  {}", describe(&record));
-            writeln!(csv, "{}", record.csv_row()).map_err(csv_err())?;
-            if let Some(o) = overhead {
-                result.overhead.merge(&o);
-                result.captured += 1;
+        let topology = Topology::parse(&format!(
+            "mobility = \"{}\"\nwan_rtt_ms = {first_rtt}\n[[mag]]\nname = \"mag1\"\n[[mag]]\nname = \"mag2\"\n\
+             [[vm]]\nname = \"{VM}\"\nmag = \"mag1\"\nfamily = \"{family}\"\n\
+             [[correspondent]]\nname = \"{CLIENT}\"\n",
+            approach.name()
+        ))
+        .map_err(|e| LabError::Check(e.to_string()))?;
+        let tuning = Tuning {
+            mag_ra_interval_ms: MAG_RA_INTERVAL_MS,
+            ..Tuning::default()
+        };
+        println!("{}: bringing the domain up", approach.name());
+        let mut domain = Domain::up(topology, binaries.clone(), &tuning)?;
+        for (k, &rtt) in cfg.rtts.iter().enumerate() {
+            for mag in MAGS {
+                domain.set_wan(mag, rtt, 0.0)?;
             }
-            result.runs.push(record);
+            let rtt_start = Instant::now();
+            let mut result = RttResult {
+                approach,
+                rtt_ms: rtt,
+                ..RttResult::default()
+            };
+            for i in 1..=cfg.runs {
+                let done = (a * cfg.rtts.len() + k) * cfg.runs + i - 1;
+                let eta = (done > 0).then(|| {
+                    started
+                        .elapsed()
+                        .mul_f64((total_runs - done) as f64 / done as f64)
+                });
+                println!(
+                    "{} RTT {rtt} ms: run {i} of {}, ETA {}",
+                    approach.name(),
+                    cfg.runs,
+                    eta.map_or("--:--".into(), mm_ss)
+                );
+                let capture = i <= cfg.overhead_runs;
+                let (mut record, overhead) = one_run(&mut domain, cfg, rtt, i, capture);
+                record.approach = approach;
+                println!("  {}", describe(&record));
+                writeln!(csv, "{}", record.csv_row()).map_err(csv_err())?;
+                if let Some(o) = overhead {
+                    result.overhead.merge(&o);
+                    result.captured += 1;
+                }
+                result.runs.push(record);
+            }
+            result.wall_s = rtt_start.elapsed().as_secs_f64();
+            println!(
+                "RTT {rtt} ms: {} runs in {} (mm:ss)",
+                cfg.runs,
+                mm_ss(rtt_start.elapsed())
+            );
+            results.push(result);
         }
-        result.wall_s = rtt_start.elapsed().as_secs_f64();
-        println!(
-            "RTT {rtt} ms: {} runs in {} (mm:ss)",
-            cfg.runs,
-            mm_ss(rtt_start.elapsed())
-        );
-        results.push(result);
     }
 
     write_outputs(cfg, &results)?;
@@ -160,8 +176,14 @@ fn write_outputs(cfg: &Config, results: &[RttResult]) -> Result<(), LabError> {
         mag_ra_interval_ms: MAG_RA_INTERVAL_MS,
         dual_stack: cfg.dual_stack,
     };
+    let (pmip, mip): (Vec<RttResult>, Vec<RttResult>) = results
+        .iter()
+        .cloned()
+        .partition(|r| r.approach == Mobility::Pmipv6);
+    let report =
+        report::markdown(&conditions, &pmip) + &baseline::section(&conditions, &pmip, &mip);
     let files = [
-        ("report.md", report::markdown(&conditions, results)),
+        ("report.md", report),
         ("overhead.csv", report::overhead_csv(results)),
         ("times.csv", report::times_csv(results)),
         ("downtime_vs_rtt.svg", report::downtime_chart(results)),
@@ -169,7 +191,7 @@ fn write_outputs(cfg: &Config, results: &[RttResult]) -> Result<(), LabError> {
             "total_migration_time_vs_rtt.svg",
             report::total_time_chart(results),
         ),
-        ("overhead.svg", report::overhead_chart(results)),
+        ("overhead.svg", report::overhead_chart(&pmip)),
     ];
     for (name, text) in files {
         write_file(&cfg.out.join(name), &text)?;
@@ -317,8 +339,8 @@ fn measure(
         announce: true,
     };
     let probes = domain.start_probes(VM, CLIENT)?;
-    let probes4 = cfg
-        .dual_stack
+    let dual = cfg.dual_stack && domain.topology.vm(VM).is_some_and(|v| v.family.has_ipv4());
+    let probes4 = dual
         .then(|| domain.start_probes_over(VM, CLIENT, ProbeFamily::Ipv4))
         .transpose()?;
     // The migration waits for the new MAG to report its handoff.

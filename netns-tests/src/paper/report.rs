@@ -7,6 +7,7 @@ use std::fmt::Write;
 use super::overhead::{Class, Overhead, Tally};
 use super::stats::Summary;
 use super::svg::{BarChart, LineChart, Point, Series};
+use crate::domain::Mobility;
 
 /// The paper's Tables I-IV (Kassahun et al., CloudNet 2014, "Measurements"), by WAN RTT.
 pub struct PaperPoint {
@@ -62,6 +63,8 @@ pub fn paper_at(rtt_ms: f64) -> Option<&'static PaperPoint> {
 /// One migration.
 #[derive(Debug, Clone, Default)]
 pub struct RunRecord {
+    /// PMIPv6 (ours) or the Mobile IPv6 baseline.
+    pub approach: Mobility,
     pub rtt_ms: f64,
     pub run: usize,
     pub direction: String,
@@ -86,7 +89,7 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    pub const CSV_HEADER: &'static str = "rtt_ms,run,direction,downtime_ms,total_migration_time_ms,pause_ms,handoff_ms,precopy_ms,migration_ms,tcp_survived,udp_sent,udp_answered,captured,downtime4_ms,total_migration_time4_ms,tcp4_survived,error";
+    pub const CSV_HEADER: &'static str = "rtt_ms,run,direction,downtime_ms,total_migration_time_ms,pause_ms,handoff_ms,precopy_ms,migration_ms,tcp_survived,udp_sent,udp_answered,captured,error,approach,downtime4_ms,total_migration_time4_ms,tcp4_survived";
 
     pub fn csv_row(&self) -> String {
         let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.2}"));
@@ -96,7 +99,7 @@ impl RunRecord {
             .unwrap_or_default()
             .replace(['"', '\n', ','], " ");
         format!(
-            "{},{},{},{},{},{:.0},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{:.0},{},{},{},{},{},{},{},{},{},{},{},{}",
             self.rtt_ms,
             self.run,
             self.direction,
@@ -110,22 +113,22 @@ impl RunRecord {
             self.udp_sent,
             self.udp_answered,
             self.captured,
+            error,
+            self.approach.name(),
             f(self.downtime4_ms),
             f(self.total_migration_time4_ms),
-            self.tcp4_survived.map_or(String::new(), |s| s.to_string()),
-            error
+            self.tcp4_survived.map_or(String::new(), |s| s.to_string())
         )
     }
 
-    /// A row of `runs.csv` back, from before the IPv4 columns too; `None`
-    /// for a malformed one.
+    /// A row of `runs.csv` back, from before the approach and IPv4 columns
+    /// too; `None` for a malformed one.
     pub fn parse_csv_row(line: &str) -> Option<RunRecord> {
         let c: Vec<&str> = line.split(',').collect();
         let cell = |i: usize| c.get(i).copied().unwrap_or_default();
         let num = |i: usize| cell(i).parse::<f64>().ok();
-        let v4 = c.len() > 14;
-        let error = if v4 { 16 } else { 13 };
         Some(RunRecord {
+            approach: approach_of(cell(14)),
             rtt_ms: num(0)?,
             run: cell(1).parse().ok()?,
             direction: cell(2).into(),
@@ -139,10 +142,10 @@ impl RunRecord {
             udp_sent: cell(10).parse().ok()?,
             udp_answered: cell(11).parse().ok()?,
             captured: cell(12).parse().ok()?,
-            downtime4_ms: num(13).filter(|_| v4),
-            total_migration_time4_ms: num(14).filter(|_| v4),
-            tcp4_survived: cell(15).parse().ok().filter(|_| v4),
-            error: Some(cell(error).to_string()).filter(|e| !e.is_empty()),
+            downtime4_ms: num(15),
+            total_migration_time4_ms: num(16),
+            tcp4_survived: cell(17).parse().ok(),
+            error: Some(cell(13).to_string()).filter(|e| !e.is_empty()),
         })
     }
 
@@ -156,9 +159,19 @@ impl RunRecord {
     }
 }
 
-/// Everything measured at one WAN RTT.
+/// An approach by its name in the CSV files; files from before the approach
+/// column hold PMIPv6 only.
+pub fn approach_of(name: &str) -> Mobility {
+    match name {
+        "mipv6" => Mobility::Mipv6,
+        _ => Mobility::Pmipv6,
+    }
+}
+
+/// Everything measured at one WAN RTT with one approach.
 #[derive(Debug, Clone, Default)]
 pub struct RttResult {
+    pub approach: Mobility,
     pub rtt_ms: f64,
     pub runs: Vec<RunRecord>,
     /// Summed over `captured` runs.
@@ -171,6 +184,9 @@ impl RttResult {
     pub(super) fn sample(&self, f: impl Fn(&RunRecord) -> Option<f64>) -> Option<Summary> {
         let v: Vec<f64> = self.runs.iter().filter(|r| r.ok()).filter_map(f).collect();
         Summary::of(&v)
+    }
+    pub(super) fn ok_sample(&self, f: impl Fn(&RunRecord) -> Option<f64>) -> Option<Summary> {
+        self.sample(f)
     }
     pub fn downtime(&self) -> Option<Summary> {
         self.sample(|r| r.downtime_ms)
@@ -199,9 +215,16 @@ pub struct Conditions {
 
 /// Wall time per RTT, for the report's "Time taken".
 pub fn times_csv(results: &[RttResult]) -> String {
-    let mut s = String::from("rtt_ms,runs,wall_s\n");
+    let mut s = String::from("rtt_ms,runs,wall_s,approach\n");
     for r in results {
-        let _ = writeln!(s, "{},{},{:.1}", r.rtt_ms, r.runs.len(), r.wall_s);
+        let _ = writeln!(
+            s,
+            "{},{},{:.1},{}",
+            r.rtt_ms,
+            r.runs.len(),
+            r.wall_s,
+            r.approach.name()
+        );
     }
     s
 }
@@ -210,11 +233,15 @@ pub fn times_csv(results: &[RttResult]) -> String {
 /// `overhead.csv` and `times.csv` (the last two may be missing).
 pub fn parse_csvs(runs: &str, overhead: Option<&str>, times: Option<&str>) -> Vec<RttResult> {
     let mut results: Vec<RttResult> = Vec::new();
-    let slot = |results: &mut Vec<RttResult>, rtt: f64| -> usize {
-        match results.iter().position(|r| r.rtt_ms == rtt) {
+    let slot = |results: &mut Vec<RttResult>, approach: Mobility, rtt: f64| -> usize {
+        match results
+            .iter()
+            .position(|r| r.rtt_ms == rtt && r.approach == approach)
+        {
             Some(i) => i,
             None => {
                 results.push(RttResult {
+                    approach,
                     rtt_ms: rtt,
                     ..RttResult::default()
                 });
@@ -223,7 +250,7 @@ pub fn parse_csvs(runs: &str, overhead: Option<&str>, times: Option<&str>) -> Ve
         }
     };
     for record in runs.lines().skip(1).filter_map(RunRecord::parse_csv_row) {
-        let i = slot(&mut results, record.rtt_ms);
+        let i = slot(&mut results, record.approach, record.rtt_ms);
         if let Some(r) = results.get_mut(i) {
             r.runs.push(record);
         }
@@ -239,7 +266,8 @@ pub fn parse_csvs(runs: &str, overhead: Option<&str>, times: Option<&str>) -> Ve
         ) else {
             continue;
         };
-        let i = slot(&mut results, rtt);
+        let approach = approach_of(c.get(5).copied().unwrap_or_default());
+        let i = slot(&mut results, approach, rtt);
         if let Some(r) = results.get_mut(i) {
             r.captured = captured;
             r.overhead.add_tally(class, Tally { frames, bytes });
@@ -249,8 +277,11 @@ pub fn parse_csvs(runs: &str, overhead: Option<&str>, times: Option<&str>) -> Ve
         let c: Vec<&str> = line.split(',').collect();
         let rtt = c.first().and_then(|v| v.parse::<f64>().ok());
         let wall = c.get(2).and_then(|v| v.parse::<f64>().ok());
+        let approach = approach_of(c.get(3).copied().unwrap_or_default());
         if let (Some(rtt), Some(wall)) = (rtt, wall)
-            && let Some(r) = results.iter_mut().find(|r| r.rtt_ms == rtt)
+            && let Some(r) = results
+                .iter_mut()
+                .find(|r| r.rtt_ms == rtt && r.approach == approach)
         {
             r.wall_s = wall;
         }
@@ -259,18 +290,19 @@ pub fn parse_csvs(runs: &str, overhead: Option<&str>, times: Option<&str>) -> Ve
 }
 
 pub fn overhead_csv(results: &[RttResult]) -> String {
-    let mut s = String::from("rtt_ms,captured_runs,class,frames,bytes\n");
+    let mut s = String::from("rtt_ms,captured_runs,class,frames,bytes,approach\n");
     for r in results {
         for c in Class::ALL {
             let t = r.overhead.get(c);
             let _ = writeln!(
                 s,
-                "{},{},{},{},{}",
+                "{},{},{},{},{},{}",
                 r.rtt_ms,
                 r.captured,
                 c.name(),
                 t.frames,
-                t.bytes
+                t.bytes,
+                r.approach.name()
             );
         }
     }
@@ -665,6 +697,22 @@ fn overhead_section(w: &mut String, c: &Conditions, results: &[RttResult]) {
 const OURS: &str = "#1f5fbf";
 const PMIP: &str = "#d0502a";
 const MIP: &str = "#5a9a3a";
+const OURS_MIP: &str = "#1f8f8f";
+
+/// One result per RTT (the PMIPv6 ones where both approaches ran), for axes
+/// and the paper's series.
+fn per_rtt(results: &[RttResult]) -> Vec<RttResult> {
+    let mut seen: Vec<RttResult> = Vec::new();
+    for r in results {
+        if !seen.iter().any(|s| s.rtt_ms == r.rtt_ms) {
+            seen.push(RttResult {
+                rtt_ms: r.rtt_ms,
+                ..RttResult::default()
+            });
+        }
+    }
+    seen
+}
 
 fn x_ticks(results: &[RttResult]) -> Vec<(f64, String)> {
     results
@@ -699,13 +747,22 @@ fn paper_series(
     }
 }
 
-fn ours(results: &[RttResult], f: impl Fn(&RttResult) -> Option<Summary>) -> Series {
+fn ours(
+    results: &[RttResult],
+    approach: Mobility,
+    f: impl Fn(&RttResult) -> Option<Summary>,
+) -> Series {
+    let (name, color) = match approach {
+        Mobility::Pmipv6 => ("tapmip PMIPv6 (mean, 95 % CI)", OURS),
+        Mobility::Mipv6 => ("tapmip MIPv6 baseline (mean, 95 % CI)", OURS_MIP),
+    };
     Series {
-        name: "tapmip (mean, 95 % CI)".into(),
-        color: OURS,
+        name: name.into(),
+        color,
         dashed: false,
         points: results
             .iter()
+            .filter(|r| r.approach == approach)
             .filter_map(|r| {
                 let s = f(r)?;
                 Some(Point {
@@ -719,14 +776,16 @@ fn ours(results: &[RttResult], f: impl Fn(&RttResult) -> Option<Summary>) -> Ser
     }
 }
 
-pub fn downtime_chart(results: &[RttResult]) -> String {
+pub fn downtime_chart(all: &[RttResult]) -> String {
+    let results = &per_rtt(all);
     LineChart {
         title: "Service downtime vs WAN RTT".into(),
         x_label: "MAG-LMA round-trip time (ms)".into(),
         y_label: "downtime (ms)".into(),
         x_ticks: x_ticks(results),
         series: vec![
-            ours(results, RttResult::downtime),
+            ours(all, Mobility::Pmipv6, RttResult::downtime),
+            ours(all, Mobility::Mipv6, RttResult::downtime),
             paper_series("paper PMIPv6 (min-max)", PMIP, results, |p| {
                 let [m, lo, hi] = p.pmip_downtime;
                 (m, lo, hi)
@@ -740,14 +799,16 @@ pub fn downtime_chart(results: &[RttResult]) -> String {
     .render()
 }
 
-pub fn total_time_chart(results: &[RttResult]) -> String {
+pub fn total_time_chart(all: &[RttResult]) -> String {
+    let results = &per_rtt(all);
     LineChart {
         title: "Total migration time vs WAN RTT".into(),
         x_label: "MAG-LMA round-trip time (ms)".into(),
         y_label: "total migration time (s)".into(),
         x_ticks: x_ticks(results),
         series: vec![
-            ours(results, RttResult::total_s),
+            ours(all, Mobility::Pmipv6, RttResult::total_s),
+            ours(all, Mobility::Mipv6, RttResult::total_s),
             paper_series("paper PMIPv6 (mean)", PMIP, results, |p| {
                 (p.pmip_total_s, p.pmip_total_s, p.pmip_total_s)
             }),
@@ -899,6 +960,6 @@ mod tests {
         let cols = RunRecord::CSV_HEADER.split(',').count();
         let row = r.csv_row();
         assert_eq!(row.split(',').count(), cols, "{row}");
-        assert!(row.ends_with("no handoff  within 30 s"));
+        assert!(row.ends_with("no handoff  within 30 s,pmipv6,,,"), "{row}");
     }
 }

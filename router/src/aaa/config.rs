@@ -27,3 +27,21 @@ impl AaaConfig {
         })
     }
 }
+
+impl std::fmt::Display for AaaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AaaConfig::File => f.write_str("the policy file"),
+            AaaConfig::Radius(cfg) => {
+                let servers: Vec<String> =
+                    cfg.servers.iter().map(|s| s.address.to_string()).collect();
+                write!(
+                    f,
+                    "RADIUS at {} (in that order; NAS-Identifier {})",
+                    servers.join(", "),
+                    cfg.nas_identifier
+                )
+            }
+        }
+    }
+}

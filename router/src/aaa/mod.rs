@@ -58,6 +58,7 @@ mod file_store;
 pub mod radius_auth;
 pub mod radius_client;
 pub mod radius_store;
+mod setup;
 mod store;
 
 pub use config::AaaConfig;
@@ -66,4 +67,5 @@ pub use radius_client::{
     AccessRequest, Outcome, RadiusClient, RadiusConfig, RadiusConfigError, RadiusServer,
 };
 pub use radius_store::RadiusStore;
+pub use setup::{AaaOptions, AaaSetupError, StoreKind};
 pub use store::{Answer, Grant, Lookup, PolicyStore, Question, Refusal, Token};

@@ -58,7 +58,7 @@ impl RadiusStore {
 }
 
 /// RFC 3580 3.21's form of a MAC in Calling-Station-Id.
-fn calling_station_mac(mac: &Mac) -> String {
+pub fn calling_station_mac(mac: &Mac) -> String {
     let [a, b, c, d, e, f] = mac.0;
     format!("{a:02X}-{b:02X}-{c:02X}-{d:02X}-{e:02X}-{f:02X}")
 }

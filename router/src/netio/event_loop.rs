@@ -99,9 +99,21 @@ impl EventLoop {
     /// Binds a UDP socket at `bind` (port 0: any) for the core's datagrams
     /// ([`Tx::send_datagram`], [`Core::on_datagram`]); its family must be the
     /// servers' (`0.0.0.0:0` to reach IPv4 servers, `[::]:0` for IPv6).
-    pub fn with_datagram_socket(mut self, bind: SocketAddr) -> Result<EventLoop, LoopError> {
-        let err = |error| LoopError::Datagram { addr: bind, error };
-        let mut socket = UdpSocket::bind(bind).map_err(err)?;
+    pub fn with_datagram_socket(self, bind: SocketAddr) -> Result<EventLoop, LoopError> {
+        let socket = std::net::UdpSocket::bind(bind)
+            .map_err(|error| LoopError::Datagram { addr: bind, error })?;
+        self.with_udp_socket(socket)
+    }
+
+    /// [`EventLoop::with_datagram_socket`] with a socket bound elsewhere, e.g.
+    /// in another network namespace ([`super::within`]).
+    pub fn with_udp_socket(mut self, socket: std::net::UdpSocket) -> Result<EventLoop, LoopError> {
+        let addr = socket
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let err = |error| LoopError::Datagram { addr, error };
+        socket.set_nonblocking(true).map_err(err)?;
+        let mut socket = UdpSocket::from_std(socket);
         self.poll
             .registry()
             .register(&mut socket, DATAGRAM, Interest::READABLE)

@@ -85,8 +85,10 @@ fn write_u16(bytes: &mut [u8], value: u16) {
 
 mod binding_error;
 mod heartbeat;
+mod home_address;
 mod mh;
 mod mh_option;
+mod mn_packet;
 mod pba;
 mod pbu;
 mod radius;
@@ -99,12 +101,19 @@ pub use binding_error::{
     BE_STATUS_UNKNOWN_BINDING, BE_STATUS_UNRECOGNIZED_MH_TYPE, BindingErrorRepr,
 };
 pub use heartbeat::HeartbeatRepr;
+pub use home_address::{
+    HOME_ADDRESS_HEADER_LEN, HOME_ADDRESS_OPTION, HomeAddressError, HomeAddressRepr,
+    IPPROTO_DSTOPTS,
+};
 pub use mh::{
     IPPROTO_MH, IPPROTO_NONE, MhError, MhPacket, MhRepr, MhType, OPTIONS_OFFSET, mh_ipv6_packet,
 };
 pub use mh_option::{
     AccessTechnologyType, HandoffIndicator, Ipv4HomeAddressReply, Ipv4HomeAddressRequest,
     MN_ID_SUBTYPE_NAI, MhOption, MhOptionRepr, MhOptionType, MhOptionsIterator, MobilityOptions,
+};
+pub use mn_packet::{
+    HomeAddressIn, IPPROTO_ROUTING, MnPacketError, MnPacketRepr, TYPE2_HEADER_LEN,
 };
 pub use pba::PbaRepr;
 pub use pbu::PbuRepr;
