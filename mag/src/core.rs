@@ -13,9 +13,10 @@ use crate::attach::{self, DetectConfig, Sighting, Trigger};
 use crate::bul::BindingUpdateList;
 use ipnet::Ipv6Net;
 use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
+use router::auth::{Authenticator, KeyRing, Rekey, Sending, Signalling};
 use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
-use router::ctl::{Request, Response};
+use router::ctl::{Request, Response, Table};
 use router::engine::{Engine, EngineEvent, EnginePort};
 use router::heartbeat::{HeartbeatConfig, HeartbeatPeer};
 use router::mac::Mac;
@@ -79,6 +80,9 @@ pub struct MagConfig {
     /// The DHCP lease handed to IPv4 nodes, in seconds; 0: the binding's
     /// granted lifetime.
     pub dhcp_lease_secs: u32,
+    /// The keys this MAG shares with its LMA (under the LMAA). The default has
+    /// none: no PBA is accepted until they are given.
+    pub signalling: Signalling,
     /// Who says whether a node may attach here (see `admission`).
     pub aaa: AaaConfig,
 }
@@ -108,6 +112,7 @@ impl MagConfig {
             heartbeat: Some(HeartbeatConfig::default()),
             restart_counter: 0,
             dhcp_lease_secs: 0,
+            signalling: Signalling::default(),
             aaa: AaaConfig::File,
         }
     }
@@ -142,6 +147,8 @@ pub struct Mag {
     pub(crate) timers: TimerQueue<Timer>,
     pub(crate) next_sequence: u16,
     pub(crate) lma: Option<HeartbeatPeer>,
+    /// Checks what the LMA sends and signs what goes to it.
+    pub(crate) auth: Authenticator,
     pub(crate) store: Box<dyn PolicyStore>,
     /// Nodes waiting for the store's answer, and the lookup asked per node.
     pub(crate) waiting: HashMap<Token, Waiting>,
@@ -192,7 +199,9 @@ impl Mag {
             timers.set(Timer::Heartbeat, peer.poll_at());
             peer
         });
+        let auth = Authenticator::new(cfg.signalling.clone(), Sending::Newest);
         Ok(Mag {
+            auth,
             cfg,
             policy,
             engine,
@@ -293,6 +302,14 @@ impl Mag {
                 }
             }
         }
+    }
+}
+
+/// Key rollover: the MAG's keys change, its bindings stay.
+impl Rekey for Mag {
+    fn rekey(&mut self, keys: KeyRing) -> Table {
+        self.auth.set_keys(keys);
+        self.auth.table()
     }
 }
 

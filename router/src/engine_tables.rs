@@ -129,6 +129,7 @@ pub fn answer(engine: &Engine, all_counters: &Counters, request: &Request) -> Re
         Request::Status {} => Response::tables(status(engine, all_counters)),
         Request::Bindings {} => Response::error("bindings: this router keeps none"),
         Request::Log { .. } => Response::error("log: handled by the event loop"),
+        Request::ReloadKeys {} => Response::error("reload_keys: this router has no keys"),
     }
 }
 

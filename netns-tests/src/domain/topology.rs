@@ -45,6 +45,8 @@ pub const CORE_PREFIX: &str = "2001:db8:c::/64";
 /// Its IPv4 prefix; the LMA is 192.0.2.1 there, correspondent i 192.0.2.(10 + i).
 pub const CORE_PREFIX4: &str = "192.0.2.0/24";
 pub const LMA_CORE4: &str = "192.0.2.1/24";
+/// The SPI of every MAG's key in the lab (each MAG has its own key).
+pub const LAB_SPI: u32 = 256;
 /// The namespace of the lab's FreeRADIUS (`aaa = "radius"`).
 pub const AAA_NODE: &str = "aaa";
 
@@ -494,14 +496,16 @@ impl Topology {
         self.vms.iter().find(|v| v.name == name)
     }
 
-    /// The policy store both the LMA and the MAGs read.
+    /// The policy store both the LMA and the MAGs read. Each MAG's key is
+    /// the file [`Topology::key_file`] names, next to the policy.
     pub fn policy_toml(&self) -> String {
         let mut s = String::from("# written by tapmip-lab from the topology\n");
         for m in &self.mags {
             s += &format!(
-                "\n[[mag]]\nname = \"{}\"\naddress = \"{}\"\n",
+                "\n[[mag]]\nname = \"{}\"\naddress = \"{}\"\n\n[[mag.key]]\nspi = {LAB_SPI}\nfile = \"{}\"\n",
                 m.name,
-                m.proxy_coa()
+                m.proxy_coa(),
+                Self::key_file(m)
             );
         }
         for v in self.vms.iter().filter(|v| v.in_policy) {
@@ -525,6 +529,11 @@ impl Topology {
         let i = self.correspondents.iter().position(|c| c == name)?;
         let host = u8::try_from(10 + i).ok()?;
         Ipv4Net::new(Ipv4Addr::new(192, 0, 2, host), 24).ok()
+    }
+
+    /// The key file of MAG `m`, relative to the policy file.
+    pub fn key_file(m: &Mag) -> String {
+        format!("keys/{}.key", m.name)
     }
 
     /// The segments where mobility happens: every MAG's access and WAN link.
@@ -610,6 +619,8 @@ mod tests {
             "192.0.2.10/24"
         );
         assert_eq!(policy.mags.len(), 2);
+        assert_eq!(policy.mags[1].keys[0].spi, LAB_SPI);
+        assert_eq!(policy.mags[1].keys[0].file.to_str(), Some("keys/mag2.key"));
     }
 
     #[test]
