@@ -7,7 +7,7 @@
 //! from a fresh heap. A benchmark, not a test: it asserts nothing about speed.
 
 use lma::binding_cache::Binding;
-use lma::{Lma, LmaConfig};
+use lma::{Lma, LmaConfig, LmaLimits};
 use router::Instant;
 use router::auth::{Algorithm, Key, KeyRing, Signalling, sealed_packet};
 use router::core::{Core, PortId};
@@ -16,6 +16,7 @@ use router::mac::Mac;
 use router::nd::frames::ethernet_ipv6;
 use router::policy::Policy;
 use router::timestamp::{WallClock, timestamp};
+use router::token_bucket::Rate;
 use router::wire::{
     AccessTechnologyType, HandoffIndicator, MhRepr, MobilityOptions, PbuRepr, mh_ipv6_packet,
 };
@@ -111,6 +112,16 @@ fn config(policy: Policy, authenticated: bool) -> LmaConfig {
         })
         .collect();
     let mut cfg = LmaConfig::new("lma", ports, policy, EPOCH);
+    // The bench measures the PBU path itself: no cap or rate limit in the way.
+    let unlimited = Rate::new(u32::MAX, u32::MAX);
+    cfg.limits = LmaLimits {
+        max_bindings: usize::MAX,
+        max_held_pbus: usize::MAX,
+        max_awaiting_aaa: usize::MAX,
+        per_source: unlimited,
+        unknown_sources: unlimited,
+        per_mag: unlimited,
+    };
     cfg.signalling = if authenticated {
         let mut ring = KeyRing::new();
         for m in mags() {
