@@ -45,7 +45,7 @@ fn random_source(rng: &mut SplitMix64) -> Ipv6Addr {
 /// link-layer address.
 fn flood_frame(rng: &mut SplitMix64, i: u32) -> Vec<u8> {
     let (mac, src) = (random_mac(rng), random_source(rng));
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         build_rs(&Addressing {
             src_mac: mac,
             dst_mac: multicast_mac(ip("ff02::2")),

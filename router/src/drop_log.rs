@@ -83,7 +83,11 @@ mod tests {
         let t0 = Instant::from_millis(0);
         let mut log = DropLog::new(t0);
         for i in 0..1000 {
-            log.line(t0 + Duration::from_micros(i * 100), "auth.drop", String::new);
+            log.line(
+                t0 + Duration::from_micros(i * 100),
+                "auth.drop",
+                String::new,
+            );
         }
         // The burst of 20 printed; the flood lasts 0.1 s, before the next
         // line is due.

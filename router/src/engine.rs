@@ -286,7 +286,12 @@ impl Engine {
 
     /// Counts a dropped message under `counter` and logs `line()` unless a
     /// flood of them is being summed up (see [`DropLog`]).
-    pub fn note_drop(&mut self, now: Instant, counter: &'static str, line: impl FnOnce() -> String) {
+    pub fn note_drop(
+        &mut self,
+        now: Instant,
+        counter: &'static str,
+        line: impl FnOnce() -> String,
+    ) {
         self.counters.bump(counter);
         self.drop_log.line(now, counter, line);
     }

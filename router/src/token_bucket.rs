@@ -89,6 +89,13 @@ impl TokenBucket {
         true
     }
 
+    /// Whether a token is left, without taking it: for limits that charge
+    /// only some of what they let through.
+    pub fn has_token(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens > 0
+    }
+
     /// Whether the bucket is full at `now`: it remembers nothing, and may be
     /// forgotten.
     pub fn is_full(&mut self, now: Instant) -> bool {

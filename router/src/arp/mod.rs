@@ -81,7 +81,11 @@ impl ArpPort {
     /// Frames refused, by reason (`arp.drop.*`), and what was answered.
     pub fn counters(&self) -> Counters {
         let mut all = self.counters.clone();
-        let names = ["arp.evicted", "arp.drop.evicted_queue", "arp.drop.table_full"];
+        let names = [
+            "arp.evicted",
+            "arp.drop.evicted_queue",
+            "arp.drop.table_full",
+        ];
         self.cache.cap_counts().add_to(&mut all, names);
         all
     }

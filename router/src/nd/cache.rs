@@ -401,7 +401,10 @@ impl<A: Copy + Eq + Hash + Ord> NeighborCache<A> {
     /// them, which NUD alone would never probe (RFC 4861 7.3.1).
     pub fn probe(&mut self, now: Instant, ip: A, mac: Mac, even_if_reachable: bool) -> Option<Mac> {
         if !self.entries.contains_key(&ip)
-            && !self.insert(ip, Entry::new(Some(mac), NudState::Stale, 0, VecDeque::new()))
+            && !self.insert(
+                ip,
+                Entry::new(Some(mac), NudState::Stale, 0, VecDeque::new()),
+            )
         {
             return None;
         }
