@@ -237,6 +237,9 @@ fn floods_leave_tables_and_memory_bounded_and_a_migration_completes() {
     let lines = log.lines().count();
     let summaries = log.matches("not logged one by one").count();
     println!("lma log: {lines} lines, {summaries} summaries");
+    if let Some(line) = log.lines().find(|l| l.contains("not logged one by one")) {
+        println!("{line}");
+    }
     assert!(
         summaries > 0 && (lines as u64) < forged / 4,
         "{lines} log lines"
