@@ -32,8 +32,8 @@ use std::fmt;
 use std::net::Ipv6Addr;
 use std::str::FromStr;
 
-/// The LMA's limits; the defaults suit a domain of up to a few hundred
-/// thousand nodes on one LMA (about 256 bytes per binding).
+/// The LMA's limits; the defaults suit a domain of up to 200 000 nodes on
+/// one LMA (some 400 bytes of memory per binding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LmaLimits {
     /// Binding Cache entries, de-registered ones waiting for deletion included.
