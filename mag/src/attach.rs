@@ -82,6 +82,8 @@ pub enum Trigger {
     /// A frame from `::`, such as the MLD report a node sends while its
     /// addresses are still tentative: an interface coming up.
     Configuring,
+    /// A hypervisor's "arriving" hint on the control socket (`proactive`).
+    Hint,
 }
 
 impl Trigger {
@@ -92,6 +94,7 @@ impl Trigger {
             Trigger::DadNs => cfg.dad_ns,
             Trigger::Rarp => cfg.rarp,
             Trigger::UnknownSource | Trigger::Configuring => cfg.unknown_source,
+            Trigger::Hint => true,
         }
     }
 
@@ -110,6 +113,7 @@ impl Trigger {
             Trigger::Rarp => "mag.attach.rarp",
             Trigger::UnknownSource => "mag.attach.unknown_source",
             Trigger::Configuring => "mag.attach.configuring",
+            Trigger::Hint => "mag.attach.hint",
         }
     }
 }
@@ -123,6 +127,7 @@ impl fmt::Display for Trigger {
             Trigger::Rarp => "RARP announcement",
             Trigger::UnknownSource => "frame from unknown source",
             Trigger::Configuring => "frame from :: (interface coming up)",
+            Trigger::Hint => "arrival hint",
         })
     }
 }
@@ -153,6 +158,8 @@ impl Sighting {
             // QEMU announces a NIC after an incoming migration (or when told to):
             // the guest was running elsewhere a moment ago.
             (Trigger::Rarp, _) => HandoffIndicator::InterMag,
+            // A hypervisor moving the VM here (see `proactive` for why 3).
+            (Trigger::Hint, _) => HandoffIndicator::InterMag,
             _ => HandoffIndicator::Unknown,
         }
     }

@@ -11,6 +11,7 @@
 use crate::admission::Waiting;
 use crate::attach::{self, DetectConfig, Sighting, Trigger};
 use crate::bul::BindingUpdateList;
+use crate::proactive::{HintConfig, Hints};
 use ipnet::Ipv6Net;
 use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
 use router::core::{Core, PortId, Tx};
@@ -78,6 +79,8 @@ pub struct MagConfig {
     pub restart_counter: u32,
     /// Who says whether a node may attach here (see `admission`).
     pub aaa: AaaConfig,
+    /// Hypervisor hints: timeouts and how much downlink is held per node.
+    pub hints: HintConfig,
 }
 
 impl MagConfig {
@@ -105,6 +108,7 @@ impl MagConfig {
             heartbeat: Some(HeartbeatConfig::default()),
             restart_counter: 0,
             aaa: AaaConfig::File,
+            hints: HintConfig::default(),
         }
     }
 }
@@ -125,6 +129,10 @@ pub(crate) enum Timer {
     Announced(Mac),
     /// Asks the policy store again about a node no AAA server answered for.
     Reask(Mac),
+    /// An "arriving" hint runs out (or its arrival's window ends).
+    Arrival(Mac),
+    /// A "leaving" hint runs out.
+    Leaving(Mac),
 }
 
 /// How often the MAG checks that it knows the LMA's link-layer address.
@@ -146,6 +154,7 @@ pub struct Mag {
     pub(crate) refused: HashMap<Mac, Instant>,
     /// Nodes no AAA server answered for, asked about again on a timer.
     pub(crate) retrying: HashMap<Mac, Waiting>,
+    pub(crate) hints: Hints,
     pub(crate) counters: Counters,
 }
 
@@ -200,6 +209,7 @@ impl Mag {
             asking: HashMap::new(),
             refused: HashMap::new(),
             retrying: HashMap::new(),
+            hints: Hints::default(),
             counters: Counters::default(),
         })
     }
@@ -239,13 +249,14 @@ impl Mag {
     }
 
     /// The MAG's own state, entry by kind (see `engine_tables::sizes`).
-    pub fn sizes(&self) -> [(&'static str, usize); 5] {
+    pub fn sizes(&self) -> [(&'static str, usize); 6] {
         [
             ("binding update list", self.bul.len()),
             ("timers", self.timers.len()),
             ("nodes awaiting the policy store", self.waiting.len()),
             ("nodes refused recently", self.refused.len()),
             ("nodes asked about again", self.retrying.len()),
+            ("hinted nodes", self.hints.len()),
         ]
     }
 
@@ -297,6 +308,11 @@ impl Core for Mag {
         let source = (port != UPLINK)
             .then(|| attach::frame_source(frame))
             .flatten();
+        if let Some((mac, _)) = source
+            && self.is_expected(&mac)
+        {
+            self.hinted_node_seen(now, port, mac, tx);
+        }
         let heard = source.is_some_and(|(mac, _)| self.heard(now, mac));
         // The engine drops what is not IPv6, such as a hypervisor's RARP.
         if let Some(s) = source.and_then(|_| attach::from_rarp(frame)) {
@@ -314,6 +330,9 @@ impl Core for Mag {
             Some(EngineEvent::Local { port, packet, .. }) => self.on_local(now, port, packet, tx),
             Some(EngineEvent::Nd { port, event }) => self.on_nd(now, port, event, tx),
             None => {}
+        }
+        if !self.hints.expected.is_empty() {
+            self.collect_held(now);
         }
         if heard && let Some((mac, _)) = source {
             self.on_confirmed(now, mac, tx);
@@ -348,6 +367,8 @@ impl Core for Mag {
                 Timer::Discover(round) => self.discover(now, round, tx),
                 Timer::Announced(mac) => self.on_announced_timer(now, mac, tx),
                 Timer::Reask(mac) => self.on_reask_timer(now, mac, tx),
+                Timer::Arrival(mac) => self.on_arrival_timer(now, mac, tx),
+                Timer::Leaving(mac) => self.on_leaving_timer(now, mac, tx),
             }
         }
         self.store_timer(now, tx);
@@ -368,8 +389,11 @@ impl Core for Mag {
         self.on_store_datagram(now, from, datagram, tx);
     }
 
-    fn control(&mut self, now: Instant, request: &Request, _tx: &mut dyn Tx) -> Response {
-        crate::ctl::answer(self, now, request)
+    fn control(&mut self, now: Instant, request: &Request, tx: &mut dyn Tx) -> Response {
+        match request {
+            Request::Arriving { .. } | Request::Leaving { .. } => self.on_hint(now, request, tx),
+            _ => crate::ctl::answer(self, now, request),
+        }
     }
 
     /// RFC 5213 6.9.1.3: a MAG going away de-registers every binding it holds.

@@ -83,6 +83,7 @@ impl Mag {
 
     /// The node answered a probe, or sent anything: it is here.
     pub(crate) fn on_confirmed(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) {
+        self.leaving_disproved(&mac);
         let Some(then) = self.bul.get_mut(&mac).and_then(|e| e.confirming.take()) else {
             return;
         };
@@ -147,6 +148,10 @@ impl Mag {
         self.timers.cancel(&Timer::Binding(mac));
         self.timers.cancel(&Timer::Ra(mac));
         self.timers.cancel(&Timer::Announced(mac));
+        // A node said to be leaving is served by the next MAG: its binding
+        // is that MAG's now, not this one's to de-register.
+        let dereg = dereg.filter(|_| !self.is_leaving(&mac));
+        self.end_hints(&mac, &e.hnps);
         if let Some(nd) = self.engine.nd_mut(e.port) {
             for ip in &e.addresses {
                 nd.forget(ip);

@@ -341,7 +341,8 @@ impl Mag {
             self.remove_routes(&old);
             self.install_routes(port, &hnps);
         }
-        if first {
+        if self.hold_if_expected(mac, &hnps) {
+        } else if first {
             self.send_ra(now, mac, tx);
             log::info!(
                 "PBA seq {} accepted: {} lifetime {} s -> routes via tunnel to {}, RA sent to {mac}",

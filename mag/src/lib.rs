@@ -8,6 +8,9 @@
 //!   the modules its behaviour is split into (attachment, exchanges, the node's
 //!   link, detachment, heartbeats).
 //! - [`ctl`]: the control-socket tables.
+//! - [`proactive`]: hints from a hypervisor ("arriving", "leaving") that make
+//!   a live migration's handover happen during its pause; [`held`] is the
+//!   bounded queue of a hinted node's downlink.
 //! - [`access_router`]: a plain access router for the Mobile IPv6 baseline
 //!   (`mag access-router`), a separate core.
 
@@ -22,8 +25,10 @@ pub mod ctl;
 mod detachment;
 mod exchange;
 mod heartbeat;
+pub mod held;
 mod node_link;
 pub mod pbu;
+pub mod proactive;
 
 pub use crate::core::{AccessConfig, Mag, MagConfig, UPLINK, UplinkConfig};
 pub use attach::DetectConfig;

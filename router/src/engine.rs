@@ -26,6 +26,7 @@ use smoltcp::wire::{
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv6Addr};
 
+mod hold;
 mod offload;
 
 /// Configuration of one engine port.
@@ -122,6 +123,7 @@ pub struct Engine {
     /// port without the source route (EnableMAGLocalRouting, RFC 5213 6.10.3).
     pub local_routing: bool,
     icmp_limit: IcmpRateLimit,
+    hold: hold::Hold,
     scratch: Vec<u8>,
     encap: Vec<u8>,
     /// The Ethernet frame being sent to a resolved neighbor.
@@ -170,6 +172,7 @@ impl Engine {
             counters: Counters::default(),
             local_routing: false,
             icmp_limit: IcmpRateLimit::new(10, Duration::from_millis(10), now),
+            hold: hold::Hold::default(),
             scratch: Vec::with_capacity(2048),
             encap: Vec::with_capacity(2048),
             frame: Vec::with_capacity(2048),
@@ -225,6 +228,24 @@ impl Engine {
     /// Adds an own address at run time (e.g. the MAG's Proxy-CoA learnt later).
     pub fn add_local(&mut self, addr: Ipv6Addr) {
         self.local.insert(addr);
+    }
+
+    /// Packets to `prefix` that would be forwarded are kept for the core
+    /// ([`Engine::take_held`]) instead, until [`Engine::release`].
+    pub fn hold(&mut self, prefix: Ipv6Net) {
+        self.hold.add(prefix);
+    }
+
+    pub fn release(&mut self, prefix: Ipv6Net) {
+        self.hold.remove(prefix);
+    }
+
+    /// The held packets caught since the last call, in arrival order.
+    pub fn take_held(&mut self) -> Vec<Vec<u8>> {
+        if self.hold.is_idle() {
+            return Vec::new();
+        }
+        self.hold.take()
     }
 
     pub fn poll_at(&self) -> Option<Instant> {
@@ -369,6 +390,13 @@ impl Engine {
 
     /// Forwards a packet that is not for the router.
     fn forward(&mut self, now: Instant, packet: &[u8], arrival: Arrival, tx: &mut dyn Tx) {
+        if self
+            .hold
+            .catch(Ipv6Packet::new_unchecked(packet).dst_addr(), packet)
+        {
+            self.counters.bump("fwd.held");
+            return;
+        }
         let Some(hop) = self.route(now, packet, arrival, tx) else {
             return;
         };

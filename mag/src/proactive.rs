@@ -1,0 +1,546 @@
+//! Proactive handover: a hypervisor (or an orchestrator, a libvirt hook, a
+//! QMP listener) tells the MAGs about a live migration before the node can
+//! show it, over the control socket:
+//!
+//! ```text
+//! destination MAG <- {"cmd":"arriving","mac":"52:54:00:aa:00:01","mn_id":"vm1@tapmip"}
+//! source MAG      <- {"cmd":"leaving","mac":"52:54:00:aa:00:01"}
+//! ```
+//!
+//! On "arriving" the destination MAG registers the node at once, while the VM
+//! is still paused in its stop-and-copy, so the LMA moves the binding during
+//! the pause instead of one MAG-LMA round trip after it. Its Handoff Indicator
+//! is 3, "handoff between mobile access gateways for the same interface"
+//! (RFC 5213 5.4.1, 6.9.1.1): the VM keeps its one virtual NIC, MAC and
+//! addresses, so it is the same interface moving, not another interface of
+//! the node (2, which asks the LMA to treat the prefixes as moving between
+//! interfaces) nor a new attachment (1, which would get new prefixes). The
+//! node's downlink, re-routed here before the node is, is held in a bounded
+//! queue ([`crate::held`]) and delivered in order the moment the node is seen
+//! on the access link (any frame: its hypervisor's announcement, an NA, a
+//! packet), followed by its Router Advertisement. Its uplink goes through
+//! the tunnel from its first frame, the binding being in place already.
+//!
+//! On "leaving" the source MAG stops probing the node (probes of a paused VM
+//! fail and would end in a de-registration racing the new MAG's registration)
+//! and, while the hint lasts, never de-registers the node: the binding is the
+//! destination MAG's now. When the hint runs out the node is checked once: a
+//! node that answers never left (the hint was wrong) and is registered again
+//! here, as a handoff back (HI=3), in case another MAG took it meanwhile; one
+//! that does not is forgotten without a de-registration.
+//!
+//! A node that never arrives is undone when its hint runs out: de-registered,
+//! its held packets dropped and counted. Without hints all of this is idle and
+//! the MAG is reactive as before.
+
+use crate::attach::{Sighting, Trigger};
+use crate::bul::Confirming;
+use crate::core::{Mag, Timer};
+use crate::held::{Held, HoldLimits};
+use ipnet::Ipv6Net;
+use router::core::{PortId, Tx};
+use router::ctl::{Request, Response, Table};
+use router::mac::Mac;
+use router::{Duration, Instant};
+use smoltcp::wire::Ipv6Packet;
+use std::collections::HashMap;
+
+/// How long after a hinted node arrived its hypervisor's announcements are
+/// not taken as a new arrival: the binding was made for this very arrival.
+const ARRIVED_WINDOW: Duration = Duration::from_secs(2);
+/// Destinations of held packets told to neighbor discovery on delivery, so
+/// the packets right after them need no resolution either.
+const NOTED_DESTINATIONS: usize = 8;
+
+/// The MAG's hint settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HintConfig {
+    /// How long a node announced as arriving is waited for before the hint is
+    /// undone, unless the hint says otherwise.
+    pub arrival_timeout: Duration,
+    /// How long a node announced as leaving is taken to be gone before it is
+    /// checked, unless the hint says otherwise.
+    pub leaving_timeout: Duration,
+    pub hold: HoldLimits,
+}
+
+impl Default for HintConfig {
+    fn default() -> Self {
+        HintConfig {
+            arrival_timeout: Duration::from_secs(10),
+            leaving_timeout: Duration::from_secs(10),
+            hold: HoldLimits::default(),
+        }
+    }
+}
+
+/// A node announced as arriving, not seen yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Expected {
+    pub since: Instant,
+    pub until: Instant,
+    pub held: Held,
+}
+
+/// A node announced as leaving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Leaving {
+    pub since: Instant,
+    pub until: Instant,
+    /// The hint ran out and the node is being checked.
+    pub checking: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Hints {
+    pub expected: HashMap<Mac, Expected>,
+    /// Hinted nodes that arrived, for `ARRIVED_WINDOW`.
+    pub arrived: HashMap<Mac, Instant>,
+    pub leaving: HashMap<Mac, Leaving>,
+}
+
+impl Hints {
+    pub fn len(&self) -> usize {
+        self.expected.len() + self.arrived.len() + self.leaving.len()
+    }
+}
+
+impl Mag {
+    /// Answers an `arriving` or `leaving` request.
+    pub(crate) fn on_hint(&mut self, now: Instant, request: &Request, tx: &mut dyn Tx) -> Response {
+        let (arriving, mac, mn_id, timeout_ms) = match request {
+            Request::Arriving {
+                mac,
+                mn_id,
+                timeout_ms,
+            } => (true, mac, mn_id, timeout_ms),
+            Request::Leaving {
+                mac,
+                mn_id,
+                timeout_ms,
+            } => (false, mac, mn_id, timeout_ms),
+            _ => return Response::error("not a hint"),
+        };
+        let (mac, mn_id) = match self.hinted_node(mac.as_deref(), mn_id.as_deref()) {
+            Ok(node) => node,
+            Err(e) => {
+                self.counters.bump("mag.hint.refused");
+                return Response::error(e);
+            }
+        };
+        let timeout = timeout_ms.map(Duration::from_millis);
+        let outcome = if arriving {
+            self.counters.bump("mag.hint.arriving");
+            let timeout = timeout.unwrap_or(self.cfg.hints.arrival_timeout);
+            self.arriving(now, mac, &mn_id, timeout, tx)
+        } else {
+            self.counters.bump("mag.hint.leaving");
+            let timeout = timeout.unwrap_or(self.cfg.hints.leaving_timeout);
+            self.leaving(now, mac, timeout)
+        };
+        let mut t = Table::new("hint", &["mn_id", "mac", "outcome"]);
+        t.row(vec![mn_id, mac.to_string(), outcome.to_string()]);
+        Response::tables(vec![t])
+    }
+
+    /// The node a hint names: by MAC, by MN-ID, or by both when they agree;
+    /// always one of the policy's nodes.
+    fn hinted_node(&self, mac: Option<&str>, mn_id: Option<&str>) -> Result<(Mac, String), String> {
+        let by_mac = match mac {
+            Some(text) => {
+                let mac: Mac = text
+                    .parse()
+                    .map_err(|e| format!("mac: {text:?} is not a MAC address: {e}"))?;
+                let node = self
+                    .policy
+                    .node_by_mac(&mac)
+                    .ok_or_else(|| format!("mac: {mac} is not a node of the policy"))?;
+                Some(node)
+            }
+            None => None,
+        };
+        let by_id = match mn_id {
+            Some(id) => Some(
+                self.policy
+                    .node_by_mn_id(id)
+                    .ok_or_else(|| format!("mn_id: {id:?} is not a node of the policy"))?,
+            ),
+            None => None,
+        };
+        match (by_mac, by_id) {
+            (Some(a), Some(b)) if a.mn_id != b.mn_id => Err(format!(
+                "mn_id: {:?} is not the node of mac {} ({:?})",
+                b.mn_id, a.mac, a.mn_id
+            )),
+            (Some(n), _) | (None, Some(n)) => Ok((n.mac, n.mn_id.clone())),
+            (None, None) => Err("mac or mn_id: a hint names its node".into()),
+        }
+    }
+
+    fn arriving(
+        &mut self,
+        now: Instant,
+        mac: Mac,
+        mn_id: &str,
+        timeout: Duration,
+        tx: &mut dyn Tx,
+    ) -> &'static str {
+        if self.hints.leaving.remove(&mac).is_some() {
+            self.timers.cancel(&Timer::Leaving(mac));
+        }
+        self.hints.arrived.remove(&mac);
+        let here = self.bul.get(&mac).map(|e| {
+            let heard = now - e.last_heard <= crate::attachment::MIN_GAP_BETWEEN_EXCHANGES;
+            (e.is_registered(), e.outstanding.is_some(), heard)
+        });
+        if let Some((_, _, true)) = here {
+            // Seen on the link this very moment: the reactive path has it.
+            self.counters.bump("mag.hint.already_here");
+            return "already here";
+        }
+        self.hints.expected.insert(
+            mac,
+            Expected {
+                since: now,
+                until: now + timeout,
+                held: Held::default(),
+            },
+        );
+        self.timers.set(Timer::Arrival(mac), now + timeout);
+        match here {
+            // A node this MAG still holds from an earlier stay: a handoff back.
+            Some((true, false, _)) => {
+                self.reregister(now, mac, tx);
+                if let Some(hnps) = self.bul.get(&mac).map(|e| e.hnps.clone()) {
+                    self.hold_downlink(&hnps);
+                }
+                log::info!(
+                    "{mac} ({mn_id}) arriving (hint): registered again -> PBU HI=3 to {}; its downlink is held until it shows up",
+                    self.cfg.lmaa
+                );
+                "registering again"
+            }
+            Some(_) => "registration under way",
+            None => {
+                let s = Sighting {
+                    mac,
+                    trigger: Trigger::Hint,
+                    address: None,
+                };
+                // The hint does not say which access link: the first, until
+                // the node shows up on another.
+                if self.admitted(now, 1, s, mn_id, tx) {
+                    self.attach_admitted(now, 1, s, mn_id, tx);
+                }
+                "registering"
+            }
+        }
+    }
+
+    fn leaving(&mut self, now: Instant, mac: Mac, timeout: Duration) -> &'static str {
+        if !self.bul.contains(&mac) {
+            return "not here";
+        }
+        if let Some(e) = self.hints.expected.remove(&mac) {
+            self.timers.cancel(&Timer::Arrival(mac));
+            self.count_dropped(e.held.len(), "mag.hold.dropped.left");
+        }
+        self.hints.leaving.insert(
+            mac,
+            Leaving {
+                since: now,
+                until: now + timeout,
+                checking: false,
+            },
+        );
+        self.timers.set(Timer::Leaving(mac), now + timeout);
+        log::info!(
+            "{mac} leaving (hint): no more probes, and no de-registration of what the next MAG registers"
+        );
+        "leaving"
+    }
+
+    pub(crate) fn is_expected(&self, mac: &Mac) -> bool {
+        self.hints.expected.contains_key(mac)
+    }
+
+    pub(crate) fn is_leaving(&self, mac: &Mac) -> bool {
+        self.hints.leaving.contains_key(mac)
+    }
+
+    /// Whether `mac` arrived as hinted a moment ago: its hypervisor's
+    /// announcement is that same arrival, not a reason to register again.
+    pub(crate) fn arrived_as_hinted(&self, mac: &Mac) -> bool {
+        self.hints.arrived.contains_key(mac)
+    }
+
+    fn hold_downlink(&mut self, hnps: &[Ipv6Net]) {
+        for hnp in hnps {
+            self.engine.hold(*hnp);
+        }
+    }
+
+    /// The binding of an expected node is in place: its downlink is held.
+    pub(crate) fn hold_if_expected(&mut self, mac: Mac, hnps: &[Ipv6Net]) -> bool {
+        let expected = self.is_expected(&mac);
+        if expected {
+            self.hold_downlink(hnps);
+            log::info!(
+                "{mac} is registered here before it arrived: {} held until it shows up",
+                crate::node_link::prefixes(hnps)
+            );
+        }
+        expected
+    }
+
+    /// The packets the engine held since the last frame, each to the queue
+    /// of the expected node whose prefix it is for.
+    pub(crate) fn collect_held(&mut self, now: Instant) {
+        for packet in self.engine.take_held() {
+            let Ok(ip) = Ipv6Packet::new_checked(&packet[..]) else {
+                continue;
+            };
+            let dst = ip.dst_addr();
+            let owner = self.hints.expected.keys().copied().find(|mac| {
+                self.bul
+                    .get(mac)
+                    .is_some_and(|e| e.hnps.iter().any(|p| p.contains(&dst)))
+            });
+            let limits = self.cfg.hints.hold;
+            let verdict = owner
+                .and_then(|mac| self.hints.expected.get_mut(&mac))
+                .map(|exp| exp.held.push(now, packet, &limits));
+            match verdict {
+                Some(Ok(())) => self.counters.bump("mag.hold.held"),
+                Some(Err(limit)) => self.counters.bump(limit.counter()),
+                None => self.counters.bump("mag.hold.dropped.no_node"),
+            }
+        }
+    }
+
+    fn count_dropped(&mut self, n: usize, counter: &'static str) {
+        for _ in 0..n {
+            self.counters.bump(counter);
+        }
+    }
+
+    /// A frame from an expected node on access port `port`: it is here. Its
+    /// held downlink goes first, in order, then its RA.
+    pub(crate) fn hinted_node_seen(
+        &mut self,
+        now: Instant,
+        port: PortId,
+        mac: Mac,
+        tx: &mut dyn Tx,
+    ) {
+        let Some(mut exp) = self.hints.expected.remove(&mac) else {
+            return;
+        };
+        self.hints.arrived.insert(mac, now);
+        self.timers.set(Timer::Arrival(mac), now + ARRIVED_WINDOW);
+        self.counters.bump("mag.hint.arrived");
+        let Some(e) = self.bul.get_mut(&mac) else {
+            // Still waiting for the policy store: attached when it answers.
+            self.count_dropped(exp.held.len(), "mag.hold.dropped.not_admitted");
+            return;
+        };
+        e.last_heard = now;
+        let (hnps, registered, moved) = (e.hnps.clone(), e.is_registered(), e.port != port);
+        e.port = port;
+        for hnp in &hnps {
+            self.engine.release(*hnp);
+            if moved && registered {
+                self.engine.routes_mut().connect(*hnp, port);
+            }
+        }
+        let limits = self.cfg.hints.hold;
+        let (packets, stale) = exp.held.drain(now, &limits);
+        self.count_dropped(stale, crate::held::HoldDrop::Age.counter());
+        let delivered = self.deliver_held(now, port, mac, &packets, tx);
+        if registered {
+            self.send_ra(now, mac, tx);
+        }
+        log::info!(
+            "{mac} arrived as hinted {} ms after the hint: {delivered} held packets delivered in order{}{}",
+            (now - exp.since).total_millis(),
+            if stale > 0 {
+                format!(
+                    " ({stale} older than {} ms dropped)",
+                    limits.age.total_millis()
+                )
+            } else {
+                String::new()
+            },
+            if registered {
+                ", then its RA"
+            } else {
+                "; its RA follows the PBA"
+            }
+        );
+    }
+
+    /// Sends held packets to the node's MAC directly: it is the only node of
+    /// its prefixes on the link, so they need no address resolution.
+    fn deliver_held(
+        &mut self,
+        now: Instant,
+        port: PortId,
+        mac: Mac,
+        packets: &[Vec<u8>],
+        tx: &mut dyn Tx,
+    ) -> usize {
+        let Some(access) = port.checked_sub(1).and_then(|i| self.cfg.access.get(i)) else {
+            return 0;
+        };
+        let (own, mtu) = (access.mac, access.mtu);
+        let mut frame = Vec::with_capacity(2048);
+        let mut noted = Vec::new();
+        let mut delivered = 0;
+        for packet in packets {
+            let mut ip = Ipv6Packet::new_unchecked(packet.clone());
+            if ip.hop_limit() <= 1 || packet.len() > mtu {
+                self.counters.bump("mag.hold.dropped.undeliverable");
+                continue;
+            }
+            ip.set_hop_limit(ip.hop_limit() - 1);
+            let dst = ip.dst_addr();
+            if noted.len() < NOTED_DESTINATIONS && !noted.contains(&dst) {
+                noted.push(dst);
+            }
+            frame.clear();
+            frame.extend_from_slice(mac.as_bytes());
+            frame.extend_from_slice(own.as_bytes());
+            frame.extend_from_slice(&[0x86, 0xdd]);
+            frame.extend_from_slice(&ip.into_inner());
+            tx.send(port, &frame);
+            delivered += 1;
+        }
+        self.count_dropped(delivered, "mag.hold.delivered");
+        if let Some(nd) = self.engine.nd_mut(port) {
+            for dst in noted {
+                nd.note_neighbor(now, dst, mac, tx);
+            }
+        }
+        delivered
+    }
+
+    /// An arrival hint ran out: undone if the node never came.
+    pub(crate) fn on_arrival_timer(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) {
+        if self.hints.arrived.remove(&mac).is_some() {
+            return;
+        }
+        let Some(exp) = self.hints.expected.remove(&mac) else {
+            return;
+        };
+        self.counters.bump("mag.hint.expired");
+        self.count_dropped(exp.held.len(), "mag.hold.dropped.expired");
+        if let Some(hnps) = self.bul.get(&mac).map(|e| e.hnps.clone()) {
+            for hnp in hnps {
+                self.engine.release(hnp);
+            }
+        }
+        log::warn!(
+            "{mac}: announced as arriving {} ms ago, never seen: hint undone ({} held packets dropped)",
+            (now - exp.since).total_millis(),
+            exp.held.len()
+        );
+        self.forget_node(now, mac, Some("never arrived as hinted"), tx);
+    }
+
+    /// Removes a node the MAG no longer serves, and whatever waits for it.
+    fn forget_node(&mut self, now: Instant, mac: Mac, why: Option<&str>, tx: &mut dyn Tx) {
+        if let Some(token) = self.asking.remove(&mac) {
+            self.waiting.remove(&token);
+        }
+        self.retrying.remove(&mac);
+        self.timers.cancel(&Timer::Reask(mac));
+        self.remove(now, mac, why, tx);
+    }
+
+    /// A leaving hint ran out: the node is checked; one that answers never
+    /// left and is registered again, one that does not was right to go.
+    pub(crate) fn on_leaving_timer(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) {
+        let Some(l) = self.hints.leaving.get_mut(&mac) else {
+            return;
+        };
+        if !self.bul.contains(&mac) {
+            self.hints.leaving.remove(&mac);
+            return;
+        }
+        l.checking = true;
+        log::info!("{mac}: announced as leaving; checking whether it is still here");
+        self.confirm_then(now, mac, Confirming::Reregister, tx);
+        if self.bul.get(&mac).is_some_and(|e| e.confirming.is_none()) {
+            // Heard a moment ago: registered again at once.
+            self.leaving_disproved(&mac);
+        }
+    }
+
+    /// The node answered while a leaving hint was being checked: it stays.
+    pub(crate) fn leaving_disproved(&mut self, mac: &Mac) {
+        if self.hints.leaving.get(mac).is_some_and(|l| l.checking) {
+            self.hints.leaving.remove(mac);
+            self.counters.bump("mag.hint.leaving_wrong");
+            log::info!("{mac} is still here: the leaving hint was wrong");
+        }
+    }
+
+    /// Whatever hint a node being removed had ends with it.
+    pub(crate) fn end_hints(&mut self, mac: &Mac, hnps: &[Ipv6Net]) {
+        self.hints.leaving.remove(mac);
+        self.timers.cancel(&Timer::Leaving(*mac));
+        if let Some(exp) = self.hints.expected.remove(mac) {
+            self.timers.cancel(&Timer::Arrival(*mac));
+            self.count_dropped(exp.held.len(), "mag.hold.dropped.expired");
+        }
+        for hnp in hnps {
+            self.engine.release(*hnp);
+        }
+    }
+
+    /// The hints table of `status`.
+    pub(crate) fn hints_table(&self, now: Instant) -> Table {
+        let mut t = Table::new(
+            "hints",
+            &["mac", "hint", "since_ms", "left_ms", "held", "held_bytes"],
+        );
+        let left = |until: Instant| {
+            if until > now {
+                (until - now).total_millis().to_string()
+            } else {
+                "0".into()
+            }
+        };
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        for (mac, e) in &self.hints.expected {
+            rows.push(vec![
+                mac.to_string(),
+                "arriving".into(),
+                e.since.total_millis().to_string(),
+                left(e.until),
+                e.held.len().to_string(),
+                e.held.bytes().to_string(),
+            ]);
+        }
+        for (mac, l) in &self.hints.leaving {
+            rows.push(vec![
+                mac.to_string(),
+                if l.checking {
+                    "leaving (checking)"
+                } else {
+                    "leaving"
+                }
+                .into(),
+                l.since.total_millis().to_string(),
+                left(l.until),
+                "-".into(),
+                "-".into(),
+            ]);
+        }
+        rows.sort();
+        for r in rows {
+            t.row(r);
+        }
+        t
+    }
+}

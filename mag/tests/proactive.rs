@@ -1,0 +1,377 @@
+//! Proactive handover in the MAG core: "arriving" and "leaving" hints on the
+//! control socket, the held downlink (order, limits), the node's first frame
+//! releasing it, the undo of a hint for a node that never came, and the
+//! source MAG that never de-registers what the next MAG holds.
+
+mod support;
+use mag::held::HoldLimits;
+use support::*;
+
+const HNP: &str = "2001:db8:1:1::/64";
+const VM_IP: &str = "2001:db8:1:1::5";
+
+fn arriving(
+    lab: &mut Lab,
+    now: Instant,
+    mac: Option<&str>,
+    mn_id: Option<&str>,
+) -> (router::ctl::Response, Out) {
+    hint(lab, now, true, mac, mn_id)
+}
+
+fn hint(
+    lab: &mut Lab,
+    now: Instant,
+    arriving: bool,
+    mac: Option<&str>,
+    mn_id: Option<&str>,
+) -> (router::ctl::Response, Out) {
+    let (mac, mn_id) = (mac.map(String::from), mn_id.map(String::from));
+    let request = if arriving {
+        Request::Arriving {
+            mac,
+            mn_id,
+            timeout_ms: None,
+        }
+    } else {
+        Request::Leaving {
+            mac,
+            mn_id,
+            timeout_ms: None,
+        }
+    };
+    let mut sent = Sent::default();
+    let answer = lab.mag.control(now, &request, &mut sent);
+    let out = lab.settle(now, sent.frames);
+    (answer, out)
+}
+
+/// A downlink packet with payload byte `n`, tunnelled by the LMA.
+fn downlink(n: u8) -> Vec<u8> {
+    let mut down = udp("2001:db8:c::9", VM_IP, 20);
+    let last = down.len() - 1;
+    down[last] = n;
+    let mut encap = vec![0u8; 40];
+    Ipv6Repr {
+        src_addr: lmaa(),
+        dst_addr: pcoa(),
+        next_header: IpProtocol::Unknown(41),
+        payload_len: down.len(),
+        hop_limit: 64,
+    }
+    .emit(&mut Ipv6Packet::new_unchecked(&mut encap[..]));
+    encap.extend_from_slice(&down);
+    ethernet_ipv6(LMA_MAC, UPLINK_MAC, &encap)
+}
+
+/// The payload markers of the packets delivered to the node, in order.
+fn delivered(out: &Out) -> Vec<u8> {
+    out.iter()
+        .filter(|(p, _)| *p == ACCESS)
+        .filter_map(|(_, f)| {
+            let eth = EthernetFrame::new_checked(&f[..]).ok()?;
+            let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
+            (ip.next_header() == IpProtocol::Udp && Mac::from(eth.dst_addr()) == VM1)
+                .then(|| *ip.payload().last().unwrap())
+        })
+        .collect()
+}
+
+/// The node's first frame after its pause: its hypervisor's RARP
+/// announcement. What the MAG sends is returned in the order it sent it (the
+/// bench's `feed` answers neighbor solicitations and reorders).
+fn announce(lab: &mut Lab, now: Instant) -> Out {
+    let frame = router::wire::RarpRepr::announcement(VM1).frame(VM1);
+    let mut sent = Sent::default();
+    lab.mag.on_frame(now, ACCESS, &frame, &mut sent);
+    sent.frames
+}
+
+/// A MAG told VM1 is arriving, registered by the LMA: (lab, the PBU).
+fn hinted_and_registered() -> (Lab, PbuRepr) {
+    let mut lab = Lab::default();
+    lab.run_until(t(0));
+    let (answer, out) = arriving(
+        &mut lab,
+        t(10),
+        Some("52:54:00:aa:00:01"),
+        Some("vm1@tapmip"),
+    );
+    assert!(answer.ok, "{answer:?}");
+    assert_eq!(answer.tables[0].rows[0][2], "registering");
+    let pbu = only_pbu(&out);
+    assert_eq!(
+        handoff(&pbu),
+        HandoffIndicator::InterMag,
+        "HI=3, same interface"
+    );
+    assert_eq!(pbu.lifetime_secs, 100);
+    let out = lab.pba(t(40), &pbu, PbaStatus::Accepted, HNP);
+    assert!(
+        ras(&out).is_empty(),
+        "no RA for a node that is not here yet"
+    );
+    let e = lab.mag.bindings().get(&VM1).unwrap();
+    assert_eq!(e.state, BindingState::Registered);
+    (lab, pbu)
+}
+
+#[test]
+fn arriving_registers_at_once_and_delivers_the_held_downlink_in_order_then_the_ra() {
+    let (mut lab, _) = hinted_and_registered();
+    for n in 0..50 {
+        let out = lab.feed(t(50 + i64::from(n)), UPLINK, &downlink(n));
+        assert!(out.is_empty(), "held, not sent to a paused node: {out:?}");
+    }
+    assert_eq!(counter(&lab, "mag.hold.held"), 50);
+    let out = announce(&mut lab, t(400));
+    assert_eq!(delivered(&out), (0..50).collect::<Vec<u8>>());
+    let ra_at = out
+        .iter()
+        .position(|(_, f)| !ras(&[(ACCESS, f.clone())]).is_empty());
+    assert_eq!(ra_at, Some(50), "the RA comes after the held packets");
+    assert_eq!(counter(&lab, "mag.hold.delivered"), 50);
+    assert!(
+        pbus(&out).is_empty(),
+        "the announcement is the hinted arrival, no new PBU"
+    );
+    // Held packets were forwarded: their hop limit went down by one.
+    let (_, first) = out.iter().find(|(p, _)| *p == ACCESS).unwrap();
+    let eth = EthernetFrame::new_checked(&first[..]).unwrap();
+    assert_eq!(
+        Ipv6Packet::new_checked(eth.payload()).unwrap().hop_limit(),
+        63
+    );
+
+    // After the arrival the downlink flows as usual, and so does the uplink.
+    lab.answers.insert(ip(VM_IP), VM1);
+    let out = lab.feed(t(410), UPLINK, &downlink(99));
+    assert_eq!(delivered(&out), vec![99]);
+    let up = udp(VM_IP, "2001:db8:c::9", 20);
+    let out = lab.feed(t(420), ACCESS, &ethernet_ipv6(VM1, FIXED_MAC, &up));
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].0, UPLINK);
+    let table = lab
+        .mag
+        .control(t(430), &Request::Status {}, &mut Out::new());
+    let hints = table.tables.iter().find(|t| t.title == "hints").unwrap();
+    assert!(hints.rows.is_empty(), "{hints:?}");
+}
+
+#[test]
+fn uplink_works_from_the_nodes_first_frame() {
+    let (mut lab, _) = hinted_and_registered();
+    let up = udp(VM_IP, "2001:db8:c::9", 20);
+    let out = lab.feed(t(300), ACCESS, &ethernet_ipv6(VM1, FIXED_MAC, &up));
+    let uplink: Vec<_> = out.iter().filter(|(p, _)| *p == UPLINK).collect();
+    assert_eq!(uplink.len(), 1, "the first frame itself is tunnelled");
+    assert_eq!(ras(&out).len(), 1, "and the node gets its RA");
+}
+
+#[test]
+fn the_held_downlink_is_bounded_and_every_drop_is_counted() {
+    let mut cfg = config();
+    cfg.hints.hold = HoldLimits {
+        packets: 10,
+        bytes: 1 << 20,
+        age: Duration::from_millis(500),
+    };
+    let mut lab = Lab::new(cfg);
+    lab.run_until(t(0));
+    let (_, out) = arriving(&mut lab, t(10), None, Some("vm1@tapmip"));
+    lab.pba(t(40), &only_pbu(&out), PbaStatus::Accepted, HNP);
+    for n in 0..15 {
+        lab.feed(t(50 + i64::from(n)), UPLINK, &downlink(n));
+    }
+    assert_eq!(counter(&lab, "mag.hold.held"), 10);
+    assert_eq!(counter(&lab, "mag.hold.dropped.packets"), 5);
+    // The first ten, a gap-free run, are kept; the oldest are past their age
+    // only when the node comes later than the age limit.
+    let out = announce(&mut lab, t(300));
+    assert_eq!(delivered(&out), (0..10).collect::<Vec<u8>>());
+
+    let mut lab = Lab::new({
+        let mut cfg = config();
+        cfg.hints.hold.age = Duration::from_millis(100);
+        cfg
+    });
+    lab.run_until(t(0));
+    let (_, out) = arriving(&mut lab, t(10), None, Some("vm1@tapmip"));
+    lab.pba(t(40), &only_pbu(&out), PbaStatus::Accepted, HNP);
+    lab.feed(t(50), UPLINK, &downlink(1));
+    lab.feed(t(250), UPLINK, &downlink(2));
+    let out = announce(&mut lab, t(300));
+    assert_eq!(delivered(&out), vec![2]);
+    assert_eq!(counter(&lab, "mag.hold.dropped.age"), 1);
+}
+
+#[test]
+fn a_node_that_never_arrives_is_undone_after_the_timeout() {
+    let (mut lab, pbu) = hinted_and_registered();
+    for n in 0..5 {
+        lab.feed(t(50 + i64::from(n)), UPLINK, &downlink(n));
+    }
+    let sent = lab.run_until(t(9_000));
+    assert!(
+        sent.iter()
+            .all(|(_, p, f)| pbus(&[(*p, f.clone())]).is_empty())
+    );
+    let sent = lab.run_until(t(10_100));
+    let dereg: Vec<PbuRepr> = sent
+        .iter()
+        .flat_map(|(_, p, f)| pbus(&[(*p, f.clone())]))
+        .collect();
+    assert_eq!(dereg.len(), 1, "{dereg:?}");
+    assert_eq!(dereg[0].lifetime_secs, 0);
+    assert_eq!(dereg[0].options.mn_id, pbu.options.mn_id);
+    assert!(lab.mag.bindings().is_empty());
+    assert!(
+        lab.mag
+            .engine()
+            .routes()
+            .get(RouteTable::Destination, net(HNP))
+            .is_none()
+    );
+    assert_eq!(counter(&lab, "mag.hint.expired"), 1);
+    assert_eq!(counter(&lab, "mag.hold.dropped.expired"), 5);
+    // Nothing is held any more, and a late node attaches reactively.
+    let out = lab.feed(t(10_200), UPLINK, &downlink(7));
+    assert!(delivered(&out).is_empty());
+    assert_eq!(counter(&lab, "mag.hold.held"), 5);
+    let out = announce(&mut lab, t(10_300));
+    assert_eq!(handoff(&only_pbu(&out)), HandoffIndicator::InterMag);
+}
+
+#[test]
+fn a_node_seen_before_the_pba_gets_its_ra_with_the_pba() {
+    let mut lab = Lab::default();
+    lab.run_until(t(0));
+    let (_, out) = arriving(&mut lab, t(10), Some("52:54:00:aa:00:01"), None);
+    let pbu = only_pbu(&out);
+    let out = announce(&mut lab, t(20));
+    assert!(
+        pbus(&out).is_empty(),
+        "the hint's PBU is still out: {out:?}"
+    );
+    lab.answers.insert(ip("fe80::5"), VM1);
+    let out = lab.pba(t(40), &pbu, PbaStatus::Accepted, HNP);
+    assert_eq!(ras(&out).len(), 1);
+    let out = lab.feed(t(50), UPLINK, &downlink(3));
+    assert_eq!(counter(&lab, "mag.hold.held"), 0);
+    assert!(out.iter().all(|(p, _)| *p == ACCESS));
+}
+
+#[test]
+fn without_hints_the_mag_stays_reactive() {
+    let mut lab = Lab::default();
+    lab.run_until(t(0));
+    let out = announce(&mut lab, t(10));
+    let pbu = only_pbu(&out);
+    assert_eq!(handoff(&pbu), HandoffIndicator::InterMag);
+    lab.answers.insert(ip("fe80::5"), VM1);
+    lab.answers.insert(ip(VM_IP), VM1);
+    let out = lab.pba(t(40), &pbu, PbaStatus::Accepted, HNP);
+    assert_eq!(ras(&out).len(), 1);
+    let out = lab.feed(t(50), UPLINK, &downlink(3));
+    assert_eq!(delivered(&out), vec![3]);
+    assert_eq!(counter(&lab, "mag.hold.held"), 0);
+    assert_eq!(counter(&lab, "fwd.held"), 0);
+}
+
+#[test]
+fn hints_are_checked_and_refusals_name_the_field() {
+    let mut lab = Lab::default();
+    let cases = [
+        (Some("zz"), None, "mac: \"zz\""),
+        (Some("52:54:00:bb:00:09"), None, "not a node of the policy"),
+        (None, Some("nobody"), "mn_id: \"nobody\""),
+        (
+            Some("52:54:00:aa:00:01"),
+            Some("vm2@tapmip"),
+            "is not the node of mac",
+        ),
+        (None, None, "mac or mn_id"),
+    ];
+    for (mac, mn_id, why) in cases {
+        let (answer, out) = arriving(&mut lab, t(10), mac, mn_id);
+        assert!(!answer.ok);
+        assert!(answer.error.as_deref().unwrap().contains(why), "{answer:?}");
+        assert!(pbus(&out).is_empty());
+    }
+    assert!(lab.mag.bindings().is_empty());
+    assert_eq!(counter(&lab, "mag.hint.refused"), 5);
+    let (answer, _) = hint(&mut lab, t(10), false, Some("52:54:00:aa:00:01"), None);
+    assert_eq!(answer.tables[0].rows[0][2], "not here");
+}
+
+#[test]
+fn an_arriving_hint_for_a_node_on_the_link_now_changes_nothing() {
+    let mut lab = Lab::default();
+    lab.register(t(0), VM1, "fe80::5", HNP);
+    let (answer, out) = arriving(&mut lab, t(100), None, Some("vm1@tapmip"));
+    assert_eq!(answer.tables[0].rows[0][2], "already here");
+    assert!(out.is_empty());
+}
+
+#[test]
+fn a_leaving_node_is_not_probed_and_never_de_registered() {
+    let mut lab = Lab::default();
+    lab.register(t(0), VM1, "fe80::5", HNP);
+    let (answer, _) = hint(&mut lab, t(1_000), false, Some("52:54:00:aa:00:01"), None);
+    assert_eq!(answer.tables[0].rows[0][2], "leaving");
+    // The VM is paused: nothing answers any more.
+    lab.answers.clear();
+    let sent = lab.run_until(t(9_999));
+    assert_eq!(
+        counter(&lab, "mag.nud.probes"),
+        0,
+        "no probes while it leaves"
+    );
+    assert!(
+        sent.iter()
+            .all(|(_, p, f)| pbus(&[(*p, f.clone())]).is_empty())
+    );
+    // The hint runs out: the node is checked, does not answer, and is
+    // forgotten without a de-registration (the next MAG holds the binding).
+    let sent = lab.run_until(t(30_000));
+    let pbus: Vec<PbuRepr> = sent
+        .iter()
+        .flat_map(|(_, p, f)| pbus(&[(*p, f.clone())]))
+        .collect();
+    assert!(pbus.is_empty(), "{pbus:?}");
+    assert!(lab.mag.bindings().is_empty());
+    assert!(
+        lab.mag
+            .engine()
+            .routes()
+            .get(RouteTable::Destination, net(HNP))
+            .is_none()
+    );
+}
+
+#[test]
+fn a_wrong_leaving_hint_changes_nothing_visible() {
+    let mut lab = Lab::default();
+    lab.register(t(0), VM1, "fe80::5", HNP);
+    lab.answers.insert(ip(VM_IP), VM1);
+    hint(&mut lab, t(1_000), false, None, Some("vm1@tapmip"));
+    // The node never left: its downlink still reaches it meanwhile.
+    let out = lab.feed(t(2_000), UPLINK, &downlink(1));
+    assert_eq!(delivered(&out), vec![1]);
+    // When the hint runs out the node answers its check and is registered
+    // again (HI=3), in case another MAG had claimed it meanwhile.
+    let sent = lab.run_until(t(11_500));
+    let again: Vec<PbuRepr> = sent
+        .iter()
+        .flat_map(|(_, p, f)| pbus(&[(*p, f.clone())]))
+        .collect();
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(handoff(&again[0]), HandoffIndicator::InterMag);
+    assert!(again[0].lifetime_secs > 0);
+    lab.pba(t(11_600), &again[0], PbaStatus::Accepted, HNP);
+    assert_eq!(counter(&lab, "mag.hint.leaving_wrong"), 1);
+    let e = lab.mag.bindings().get(&VM1).unwrap();
+    assert_eq!(e.state, BindingState::Registered);
+    let out = lab.feed(t(12_000), UPLINK, &downlink(2));
+    assert_eq!(delivered(&out), vec![2]);
+}
