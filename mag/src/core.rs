@@ -304,6 +304,9 @@ impl Mag {
 
 impl Core for Mag {
     fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
+        if port == UPLINK && self.hints.takes_copies() && self.take_peer_copy(now, frame, tx) {
+            return;
+        }
         // Checked before the engine, which drops frames not addressed to the MAG.
         let source = (port != UPLINK)
             .then(|| attach::frame_source(frame))
@@ -331,8 +334,8 @@ impl Core for Mag {
             Some(EngineEvent::Nd { port, event }) => self.on_nd(now, port, event, tx),
             None => {}
         }
-        if !self.hints.expected.is_empty() {
-            self.collect_held(now);
+        if self.hints.holding() {
+            self.collect_held(now, tx);
         }
         if heard && let Some((mac, _)) = source {
             self.on_confirmed(now, mac, tx);

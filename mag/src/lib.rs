@@ -24,6 +24,7 @@ pub mod core;
 pub mod ctl;
 mod detachment;
 mod exchange;
+mod forwarding;
 mod heartbeat;
 pub mod held;
 mod node_link;

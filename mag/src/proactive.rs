@@ -44,6 +44,7 @@ use router::mac::Mac;
 use router::{Duration, Instant};
 use smoltcp::wire::Ipv6Packet;
 use std::collections::HashMap;
+use std::net::Ipv6Addr;
 
 /// How long after a hinted node arrived its hypervisor's announcements are
 /// not taken as a new arrival: the binding was made for this very arrival.
@@ -89,6 +90,8 @@ pub(crate) struct Leaving {
     pub until: Instant,
     /// The hint ran out and the node is being checked.
     pub checking: bool,
+    /// The destination MAG the node's downlink is copied to (`forwarding`).
+    pub to: Option<Ipv6Addr>,
 }
 
 #[derive(Debug, Default)]
@@ -103,23 +106,41 @@ impl Hints {
     pub fn len(&self) -> usize {
         self.expected.len() + self.arrived.len() + self.leaving.len()
     }
+
+    /// Whether the engine may be holding packets for a hint.
+    pub fn holding(&self) -> bool {
+        !self.expected.is_empty() || self.leaving.values().any(|l| l.to.is_some())
+    }
+
+    /// Whether a peer MAG's copies may be for a node here.
+    pub fn takes_copies(&self) -> bool {
+        !self.expected.is_empty() || !self.arrived.is_empty()
+    }
 }
 
 impl Mag {
     /// Answers an `arriving` or `leaving` request.
     pub(crate) fn on_hint(&mut self, now: Instant, request: &Request, tx: &mut dyn Tx) -> Response {
-        let (arriving, mac, mn_id, timeout_ms) = match request {
+        let (arriving, mac, mn_id, timeout_ms, to) = match request {
             Request::Arriving {
                 mac,
                 mn_id,
                 timeout_ms,
-            } => (true, mac, mn_id, timeout_ms),
+            } => (true, mac, mn_id, timeout_ms, &None),
             Request::Leaving {
                 mac,
                 mn_id,
                 timeout_ms,
-            } => (false, mac, mn_id, timeout_ms),
+                to,
+            } => (false, mac, mn_id, timeout_ms, to),
             _ => return Response::error("not a hint"),
+        };
+        let to = match to.as_deref().map(|t| self.peer_mag(t)).transpose() {
+            Ok(to) => to,
+            Err(e) => {
+                self.counters.bump("mag.hint.refused");
+                return Response::error(e);
+            }
         };
         let (mac, mn_id) = match self.hinted_node(mac.as_deref(), mn_id.as_deref()) {
             Ok(node) => node,
@@ -136,7 +157,7 @@ impl Mag {
         } else {
             self.counters.bump("mag.hint.leaving");
             let timeout = timeout.unwrap_or(self.cfg.hints.leaving_timeout);
-            self.leaving(now, mac, timeout)
+            self.leaving(now, mac, timeout, to)
         };
         let mut t = Table::new("hint", &["mn_id", "mac", "outcome"]);
         t.row(vec![mn_id, mac.to_string(), outcome.to_string()]);
@@ -185,9 +206,7 @@ impl Mag {
         timeout: Duration,
         tx: &mut dyn Tx,
     ) -> &'static str {
-        if self.hints.leaving.remove(&mac).is_some() {
-            self.timers.cancel(&Timer::Leaving(mac));
-        }
+        self.end_leaving(&mac);
         self.hints.arrived.remove(&mac);
         let here = self.bul.get(&mac).map(|e| {
             let heard = now - e.last_heard <= crate::attachment::MIN_GAP_BETWEEN_EXCHANGES;
@@ -237,10 +256,17 @@ impl Mag {
         }
     }
 
-    fn leaving(&mut self, now: Instant, mac: Mac, timeout: Duration) -> &'static str {
+    fn leaving(
+        &mut self,
+        now: Instant,
+        mac: Mac,
+        timeout: Duration,
+        to: Option<Ipv6Addr>,
+    ) -> &'static str {
         if !self.bul.contains(&mac) {
             return "not here";
         }
+        self.end_leaving(&mac);
         if let Some(e) = self.hints.expected.remove(&mac) {
             self.timers.cancel(&Timer::Arrival(mac));
             self.count_dropped(e.held.len(), "mag.hold.dropped.left");
@@ -251,8 +277,12 @@ impl Mag {
                 since: now,
                 until: now + timeout,
                 checking: false,
+                to,
             },
         );
+        if let Some(to) = to {
+            self.start_forwarding(mac, to);
+        }
         self.timers.set(Timer::Leaving(mac), now + timeout);
         log::info!(
             "{mac} leaving (hint): no more probes, and no de-registration of what the next MAG registers"
@@ -293,14 +323,34 @@ impl Mag {
         expected
     }
 
-    /// The packets the engine held since the last frame, each to the queue
-    /// of the expected node whose prefix it is for.
-    pub(crate) fn collect_held(&mut self, now: Instant) {
+    /// Ends a node's leaving hint, and the copying of its downlink.
+    fn end_leaving(&mut self, mac: &Mac) {
+        self.timers.cancel(&Timer::Leaving(*mac));
+        if let Some(Leaving { to: Some(to), .. }) = self.hints.leaving.remove(mac) {
+            self.stop_forwarding(mac, to);
+        }
+    }
+
+    /// The packets the engine held since the last frame: each to the queue
+    /// of the expected node whose prefix it is for, or, for a leaving node
+    /// whose destination MAG is known, to the node and a copy to that MAG.
+    pub(crate) fn collect_held(&mut self, now: Instant, tx: &mut dyn Tx) {
         for packet in self.engine.take_held() {
             let Ok(ip) = Ipv6Packet::new_checked(&packet[..]) else {
                 continue;
             };
             let dst = ip.dst_addr();
+            let leaving = self.hints.leaving.iter().find_map(|(mac, l)| {
+                let to = l.to?;
+                let port = self.bul.get(mac)?.port;
+                let theirs = self.node_hnps(mac).iter().any(|p| p.contains(&dst));
+                theirs.then_some((*mac, port, to))
+            });
+            if let Some((mac, port, to)) = leaving {
+                self.copy_to_peer(now, to, &packet, tx);
+                self.deliver_held(now, port, mac, &[packet], tx);
+                continue;
+            }
             let owner = self.hints.expected.keys().copied().find(|mac| {
                 self.bul
                     .get(mac)
@@ -381,7 +431,7 @@ impl Mag {
 
     /// Sends held packets to the node's MAC directly: it is the only node of
     /// its prefixes on the link, so they need no address resolution.
-    fn deliver_held(
+    pub(crate) fn deliver_held(
         &mut self,
         now: Instant,
         port: PortId,
@@ -468,6 +518,9 @@ impl Mag {
             return;
         }
         l.checking = true;
+        if let Some(to) = l.to.take() {
+            self.stop_forwarding(&mac, to);
+        }
         log::info!("{mac}: announced as leaving; checking whether it is still here");
         self.confirm_then(now, mac, Confirming::Reregister, tx);
         if self.bul.get(&mac).is_some_and(|e| e.confirming.is_none()) {
@@ -487,8 +540,7 @@ impl Mag {
 
     /// Whatever hint a node being removed had ends with it.
     pub(crate) fn end_hints(&mut self, mac: &Mac, hnps: &[Ipv6Net]) {
-        self.hints.leaving.remove(mac);
-        self.timers.cancel(&Timer::Leaving(*mac));
+        self.end_leaving(mac);
         if let Some(exp) = self.hints.expected.remove(mac) {
             self.timers.cancel(&Timer::Arrival(*mac));
             self.count_dropped(exp.held.len(), "mag.hold.dropped.expired");

@@ -38,6 +38,7 @@ fn hint(
             mac,
             mn_id,
             timeout_ms: None,
+            to: None,
         }
     };
     let mut sent = Sent::default();
@@ -374,4 +375,124 @@ fn a_wrong_leaving_hint_changes_nothing_visible() {
     assert_eq!(e.state, BindingState::Registered);
     let out = lab.feed(t(12_000), UPLINK, &downlink(2));
     assert_eq!(delivered(&out), vec![2]);
+}
+
+const MAG2: &str = "2001:db8:ff:2::2";
+
+/// The bench's MAG with a policy that also names a second MAG.
+fn lab_with_peer() -> Lab {
+    let policy = format!("{POLICY}\n[[mag]]\nname = \"mag2\"\naddress = \"{MAG2}\"\n");
+    let policy = Policy::parse(&policy, "policy.toml").unwrap();
+    Lab {
+        mag: Mag::new(config(), policy, t(0)),
+        answers: HashMap::new(),
+        datagrams: Vec::new(),
+    }
+}
+
+fn leaving_to(lab: &mut Lab, now: Instant, to: &str) -> (router::ctl::Response, Out) {
+    let request = Request::Leaving {
+        mac: Some("52:54:00:aa:00:01".into()),
+        mn_id: None,
+        timeout_ms: None,
+        to: Some(to.into()),
+    };
+    let mut sent = Sent::default();
+    let answer = lab.mag.control(now, &request, &mut sent);
+    (answer, sent.frames)
+}
+
+/// `inner` as a peer MAG at `from` tunnels it to this MAG.
+fn from_peer(from: &str, inner: &[u8]) -> Vec<u8> {
+    let mut encap = vec![0u8; 40];
+    Ipv6Repr {
+        src_addr: ip(from),
+        dst_addr: pcoa(),
+        next_header: IpProtocol::Unknown(41),
+        payload_len: inner.len(),
+        hop_limit: 63,
+    }
+    .emit(&mut Ipv6Packet::new_unchecked(&mut encap[..]));
+    encap.extend_from_slice(inner);
+    ethernet_ipv6(LMA_MAC, UPLINK_MAC, &encap)
+}
+
+#[test]
+fn a_leaving_node_s_downlink_is_copied_to_the_destination_mag() {
+    let mut lab = lab_with_peer();
+    lab.register(t(0), VM1, "fe80::5", HNP);
+    let (answer, _) = leaving_to(&mut lab, t(100), "2001:db8:ff:9::2");
+    assert!(answer.error.unwrap().contains("not a MAG of the policy"));
+    let (answer, _) = leaving_to(&mut lab, t(100), &pcoa().to_string());
+    assert!(answer.error.unwrap().contains("own Proxy-CoA"));
+    let (answer, _) = leaving_to(&mut lab, t(100), MAG2);
+    assert!(answer.ok, "{answer:?}");
+
+    let mut sent = Sent::default();
+    lab.mag.on_frame(t(200), UPLINK, &downlink(4), &mut sent);
+    // The node may still be here (the hint may be wrong): it gets the packet,
+    // and the destination MAG a copy through the tunnel, via the LMA.
+    assert_eq!(delivered(&sent.frames), vec![4]);
+    let copies: Vec<_> = sent.frames.iter().filter(|(p, _)| *p == UPLINK).collect();
+    assert_eq!(copies.len(), 1);
+    let eth = EthernetFrame::new_checked(&copies[0].1[..]).unwrap();
+    assert_eq!(Mac::from(eth.dst_addr()), LMA_MAC);
+    let outer = Ipv6Packet::new_checked(eth.payload()).unwrap();
+    assert_eq!((outer.src_addr(), outer.dst_addr()), (pcoa(), ip(MAG2)));
+    let inner = Ipv6Packet::new_checked(outer.payload()).unwrap();
+    assert_eq!((inner.dst_addr(), inner.hop_limit()), (ip(VM_IP), 63));
+    assert_eq!(*inner.payload().last().unwrap(), 4);
+
+    // When the hint runs out the copying ends, and so does the route to the peer.
+    lab.run_until(t(10_200));
+    let mut sent = Sent::default();
+    lab.answers.insert(ip(VM_IP), VM1);
+    lab.mag.on_frame(t(10_300), UPLINK, &downlink(5), &mut sent);
+    assert_eq!(delivered(&sent.frames), vec![5]);
+    assert_eq!(counter(&lab, "mag.forward.copied"), 1);
+    let host = net(&format!("{MAG2}/128"));
+    assert!(
+        lab.mag
+            .engine()
+            .routes()
+            .get(RouteTable::Destination, host)
+            .is_none()
+    );
+}
+
+#[test]
+fn copies_from_a_peer_mag_are_held_with_the_rest_and_delivered_in_arrival_order() {
+    let mut lab = lab_with_peer();
+    lab.run_until(t(0));
+    let (_, out) = arriving(&mut lab, t(10), None, Some("vm1@tapmip"));
+    let pbu = only_pbu(&out);
+    // A copy before the PBA: the policy's prefix tells whose it is.
+    let copy = |n: u8| {
+        let mut p = udp("2001:db8:c::9", VM_IP, 20);
+        let last = p.len() - 1;
+        p[last] = n;
+        from_peer(MAG2, &p)
+    };
+    assert!(lab.feed(t(20), UPLINK, &copy(1)).is_empty());
+    lab.pba(t(40), &pbu, PbaStatus::Accepted, HNP);
+    lab.feed(t(50), UPLINK, &downlink(2));
+    lab.feed(t(60), UPLINK, &copy(3));
+    // A tunnel from anyone else is not a peer's: the engine drops it.
+    lab.feed(
+        t(70),
+        UPLINK,
+        &from_peer("2001:db8:ff:9::2", &udp("2001:db8:c::9", VM_IP, 20)),
+    );
+    assert_eq!(counter(&lab, "mag.forward.held"), 2);
+    let out = announce(&mut lab, t(300));
+    assert_eq!(delivered(&out), vec![1, 2, 3]);
+    // A late copy, after the node arrived, is delivered at once.
+    let mut sent = Sent::default();
+    lab.mag.on_frame(t(310), UPLINK, &copy(4), &mut sent);
+    assert_eq!(delivered(&sent.frames), vec![4]);
+    // Without a hint for the node, a copy is dropped.
+    lab.run_until(t(5_000));
+    let mut sent = Sent::default();
+    lab.mag.on_frame(t(5_010), UPLINK, &copy(5), &mut sent);
+    assert!(delivered(&sent.frames).is_empty());
 }

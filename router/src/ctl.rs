@@ -56,6 +56,9 @@ pub enum Request {
         /// How long the node is taken to be gone before it is checked, in ms.
         #[serde(default)]
         timeout_ms: Option<u64>,
+        /// The destination MAG's Proxy-CoA: the node's downlink is copied there.
+        #[serde(default)]
+        to: Option<String>,
     },
 }
 
