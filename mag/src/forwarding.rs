@@ -9,7 +9,8 @@
 //! node's downlink on its own link (the hint may be wrong, and the VM may
 //! still run) and sends a copy of each packet through an IPv6-in-IPv6 tunnel
 //! (RFC 2473) to the destination MAG, which holds it with the rest of the
-//! node's downlink. A copy the node also got before its pause is a duplicate
+//! node's downlink and delivers the copies first: they are what the LMA sent
+//! before it re-routed the node. A copy the node also got before its pause is a duplicate
 //! to it, which IP allows; one the destination MAG has no hint for is dropped.
 //!
 //! Only MAGs of the policy are accepted as tunnel peers, and only for nodes
@@ -155,7 +156,7 @@ impl Mag {
         if let Some(mac) = expected
             && let Some(exp) = self.hints.expected.get_mut(&mac)
         {
-            match exp.held.push(now, inner.to_vec(), &limits) {
+            match exp.copies.push(now, inner.to_vec(), &limits) {
                 Ok(()) => self.counters.bump("mag.forward.held"),
                 Err(limit) => self.counters.bump(limit.counter()),
             }

@@ -80,7 +80,18 @@ impl Default for HintConfig {
 pub(crate) struct Expected {
     pub since: Instant,
     pub until: Instant,
+    /// What the LMA sent here, once it re-routed the node.
     pub held: Held,
+    /// Copies from the source MAG (`forwarding`): what the LMA sent there
+    /// before it re-routed the node, so all older than `held`, and delivered
+    /// first whenever they came in.
+    pub copies: Held,
+}
+
+impl Expected {
+    fn len(&self) -> usize {
+        self.held.len() + self.copies.len()
+    }
 }
 
 /// A node announced as leaving.
@@ -223,6 +234,7 @@ impl Mag {
                 since: now,
                 until: now + timeout,
                 held: Held::default(),
+                copies: Held::default(),
             },
         );
         self.timers.set(Timer::Arrival(mac), now + timeout);
@@ -269,7 +281,7 @@ impl Mag {
         self.end_leaving(&mac);
         if let Some(e) = self.hints.expected.remove(&mac) {
             self.timers.cancel(&Timer::Arrival(mac));
-            self.count_dropped(e.held.len(), "mag.hold.dropped.left");
+            self.count_dropped(e.len(), "mag.hold.dropped.left");
         }
         self.hints.leaving.insert(
             mac,
@@ -292,6 +304,12 @@ impl Mag {
 
     pub(crate) fn is_expected(&self, mac: &Mac) -> bool {
         self.hints.expected.contains_key(mac)
+    }
+
+    /// Whether the MAG holds the downlink of `mac`, announced as arriving
+    /// and not seen yet.
+    pub fn awaits(&self, mac: &Mac) -> bool {
+        self.is_expected(mac)
     }
 
     pub(crate) fn is_leaving(&self, mac: &Mac) -> bool {
@@ -391,7 +409,7 @@ impl Mag {
         self.counters.bump("mag.hint.arrived");
         let Some(e) = self.bul.get_mut(&mac) else {
             // Still waiting for the policy store: attached when it answers.
-            self.count_dropped(exp.held.len(), "mag.hold.dropped.not_admitted");
+            self.count_dropped(exp.len(), "mag.hold.dropped.not_admitted");
             return;
         };
         e.last_heard = now;
@@ -404,7 +422,10 @@ impl Mag {
             }
         }
         let limits = self.cfg.hints.hold;
-        let (packets, stale) = exp.held.drain(now, &limits);
+        let (mut packets, mut stale) = exp.copies.drain(now, &limits);
+        let (direct, stale_direct) = exp.held.drain(now, &limits);
+        packets.extend(direct);
+        stale += stale_direct;
         self.count_dropped(stale, crate::held::HoldDrop::Age.counter());
         let delivered = self.deliver_held(now, port, mac, &packets, tx);
         if registered {
@@ -483,7 +504,7 @@ impl Mag {
             return;
         };
         self.counters.bump("mag.hint.expired");
-        self.count_dropped(exp.held.len(), "mag.hold.dropped.expired");
+        self.count_dropped(exp.len(), "mag.hold.dropped.expired");
         if let Some(hnps) = self.bul.get(&mac).map(|e| e.hnps.clone()) {
             for hnp in hnps {
                 self.engine.release(hnp);
@@ -492,7 +513,7 @@ impl Mag {
         log::warn!(
             "{mac}: announced as arriving {} ms ago, never seen: hint undone ({} held packets dropped)",
             (now - exp.since).total_millis(),
-            exp.held.len()
+            exp.len()
         );
         self.forget_node(now, mac, Some("never arrived as hinted"), tx);
     }
@@ -543,7 +564,7 @@ impl Mag {
         self.end_leaving(mac);
         if let Some(exp) = self.hints.expected.remove(mac) {
             self.timers.cancel(&Timer::Arrival(*mac));
-            self.count_dropped(exp.held.len(), "mag.hold.dropped.expired");
+            self.count_dropped(exp.len(), "mag.hold.dropped.expired");
         }
         for hnp in hnps {
             self.engine.release(*hnp);
@@ -570,8 +591,8 @@ impl Mag {
                 "arriving".into(),
                 e.since.total_millis().to_string(),
                 left(e.until),
-                e.held.len().to_string(),
-                e.held.bytes().to_string(),
+                e.len().to_string(),
+                (e.held.bytes() + e.copies.bytes()).to_string(),
             ]);
         }
         for (mac, l) in &self.hints.leaving {

@@ -240,6 +240,11 @@ impl Engine {
         self.hold.remove(prefix);
     }
 
+    /// Whether packets to `dst` are held.
+    pub fn holds(&self, dst: Ipv6Addr) -> bool {
+        self.hold.holds(dst)
+    }
+
     /// The held packets caught since the last call, in arrival order.
     pub fn take_held(&mut self) -> Vec<Vec<u8>> {
         if self.hold.is_idle() {

@@ -8,9 +8,11 @@
 //! cn --core-- LMA ==wan[i]== MAG[i] --access[i]-- VMs
 //! ```
 
+mod hints;
 mod invariant;
 pub mod random;
 
+pub use hints::{Handover, Stream};
 pub use invariant::Bound;
 use invariant::Events;
 use ipnet::Ipv6Net;

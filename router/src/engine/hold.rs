@@ -32,6 +32,10 @@ impl Hold {
         true
     }
 
+    pub(super) fn holds(&self, dst: Ipv6Addr) -> bool {
+        self.prefixes.lookup_v6(dst).is_some()
+    }
+
     pub(super) fn take(&mut self) -> Vec<Vec<u8>> {
         std::mem::take(&mut self.packets)
     }
