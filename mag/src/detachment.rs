@@ -53,6 +53,18 @@ impl Mag {
         let Some(e) = self.bul.get(&mac) else {
             return;
         };
+        if self.is_expected(&mac) {
+            // A node announced as arriving is registered on the hint's word
+            // once; anything more waits for its first frame here, so that no
+            // PBU stamped later than a real sighting elsewhere (a migration
+            // that failed) claims it for this MAG.
+            self.counters.bump("mag.hint.pbu_waits_for_node");
+            if let Some(e) = self.bul.get_mut(&mac) {
+                e.confirming = Some(then);
+            }
+            self.timers.cancel(&Timer::Binding(mac));
+            return;
+        }
         if e.nud_address().is_none() || now - e.last_heard <= FRESH {
             return self.act_on(now, mac, then, tx);
         }

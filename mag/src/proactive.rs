@@ -217,13 +217,24 @@ impl Mag {
         timeout: Duration,
         tx: &mut dyn Tx,
     ) -> &'static str {
+        let was_leaving = self.is_leaving(&mac);
         self.end_leaving(&mac);
         self.hints.arrived.remove(&mac);
         let here = self.bul.get(&mac).map(|e| {
             let heard = now - e.last_heard <= crate::attachment::MIN_GAP_BETWEEN_EXCHANGES;
             (e.is_registered(), e.outstanding.is_some(), heard)
         });
-        if let Some((_, _, true)) = here {
+        if let Some((registered, outstanding, true)) = here {
+            if was_leaving && registered && !outstanding {
+                // A migration that failed: the VM runs here again, and the
+                // binding may be at the MAG it was going to.
+                self.reregister(now, mac, tx);
+                log::info!(
+                    "{mac} ({mn_id}) arriving (hint) back where it was leaving from -> PBU HI=3 to {}",
+                    self.cfg.lmaa
+                );
+                return "back: registering again";
+            }
             // Seen on the link this very moment: the reactive path has it.
             self.counters.bump("mag.hint.already_here");
             return "already here";

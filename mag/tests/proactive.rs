@@ -497,3 +497,27 @@ fn copies_from_a_peer_mag_are_held_and_delivered_before_what_the_lma_sent_here()
     lab.mag.on_frame(t(5_010), UPLINK, &copy(5), &mut sent);
     assert!(delivered(&sent.frames).is_empty());
 }
+
+#[test]
+fn a_hinted_registration_is_sent_once_and_retried_only_when_the_node_shows_up() {
+    let mut lab = Lab::default();
+    lab.run_until(t(0));
+    let (_, out) = arriving(&mut lab, t(10), None, Some("vm1@tapmip"));
+    let first = only_pbu(&out);
+    // Its PBA is lost: no retransmission stamped later on the hint's word,
+    // which could outdate a sighting of the node at another MAG.
+    let sent = lab.run_until(t(5_000));
+    assert!(
+        sent.iter()
+            .all(|(_, p, f)| pbus(&[(*p, f.clone())]).is_empty())
+    );
+    assert_eq!(counter(&lab, "mag.hint.pbu_waits_for_node"), 1);
+    // The node shows up: the PBU goes at once, and completes the handoff.
+    let out = announce(&mut lab, t(5_100));
+    let again = only_pbu(&out);
+    assert!(again.sequence != first.sequence);
+    assert!(again.options.timestamp > first.options.timestamp);
+    lab.answers.insert(ip("fe80::5"), VM1);
+    let out = lab.pba(t(5_140), &again, PbaStatus::Accepted, HNP);
+    assert_eq!(ras(&out).len(), 1);
+}

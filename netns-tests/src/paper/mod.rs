@@ -316,6 +316,7 @@ fn measure(
         precopy_bytes: cfg.precopy_mb << 20,
         pause: Duration::from_millis(cfg.pause_ms),
         announce: true,
+        hints: false,
     };
     let probes = domain.start_probes(VM, CLIENT)?;
     // The migration waits for the new MAG to report its handoff.

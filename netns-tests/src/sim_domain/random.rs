@@ -39,6 +39,12 @@ enum Event {
         to: usize,
         copy: bool,
     },
+    /// A failed migration's VM resumed on MAG `at`: the orchestrator says
+    /// it is arriving there, where it was.
+    Back {
+        v: usize,
+        at: usize,
+    },
     RestartLma,
     RestartMag(usize),
     /// The correspondent pings VM `v` (traffic its MAG hears).
@@ -138,10 +144,28 @@ impl Run {
 
     /// When the hints of a migration that paused for `pause` are sent: as
     /// the stop-and-copy starts, during it, around the resume (racing the
-    /// VM's announcement and the reactive registration), or never.
-    fn plan_hints(&mut self, v: usize, from: usize, to: usize, pause: Duration) {
+    /// VM's announcement and the reactive registration), or never. An
+    /// aborted migration's hints come before its VM resumes (an orchestrator
+    /// learns of the failure after it sent them), sometimes followed by an
+    /// "arriving" where the VM resumed.
+    fn plan_hints(&mut self, v: usize, from: usize, to: usize, pause: Duration, aborted: bool) {
         let now = self.d.now();
         let pick = self.rng.unit();
+        if aborted {
+            let after = between(
+                &mut self.rng,
+                Duration::ZERO,
+                pause - Duration::from_micros(1),
+            );
+            let copy = self.rng.unit() < 0.7;
+            self.at(now + after, Event::Hint { v, from, to, copy });
+            if pick < 0.5 {
+                let back =
+                    pause + between(&mut self.rng, Duration::ZERO, Duration::from_millis(20));
+                self.at(now + back, Event::Back { v, at: from });
+            }
+            return;
+        }
         let after = if pick < 0.4 {
             Duration::ZERO
         } else if pick < 0.6 {
@@ -171,13 +195,16 @@ impl Run {
                         to
                     };
                     self.at(now + pause, Event::Arrive { v, to: resume_at });
-                    self.plan_hints(v, from, to, pause);
+                    self.plan_hints(v, from, to, pause, aborted);
                 }
             }
             Event::Hint { v, from, to, copy } => {
                 self.d.hint_leaving(v, from, copy.then_some(to));
                 self.d.hint_arriving(v, to);
                 self.stats.hinted += 1;
+            }
+            Event::Back { v, at } => {
+                self.d.hint_arriving(v, at);
             }
             Event::Arrive { v, to } => {
                 self.d.arrive(v, to);
