@@ -148,11 +148,7 @@ impl Mag {
             .bul
             .get(&s.mac)
             .is_some_and(|e| e.is_registered() && e.outstanding.is_none());
-        if announced
-            && idle
-            && !self.arrived_as_hinted(&s.mac)
-            && self.may_start_exchange(now, s.mac)
-        {
+        if announced && idle && self.may_start_exchange(now, s.mac) {
             self.reregister(now, s.mac, tx);
             self.counters.bump("mag.pbu.reattach");
             log::info!(

@@ -18,8 +18,11 @@
 //! node's downlink, re-routed here before the node is, is held in a bounded
 //! queue ([`crate::held`]) and delivered in order the moment the node is seen
 //! on the access link (any frame: its hypervisor's announcement, an NA, a
-//! packet), followed by its Router Advertisement. Its uplink goes through
-//! the tunnel from its first frame, the binding being in place already.
+//! packet), followed by its Router Advertisement, and the registration is
+//! confirmed with a PBU stamped at that frame (the hint's may have been
+//! overtaken meanwhile, by a failed migration's VM announcing itself where it
+//! was). Its uplink goes through the tunnel from its first frame, the
+//! binding being in place already.
 //!
 //! On "leaving" the source MAG stops probing the node (probes of a paused VM
 //! fail and would end in a de-registration racing the new MAG's registration)
@@ -46,8 +49,8 @@ use smoltcp::wire::Ipv6Packet;
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
 
-/// How long after a hinted node arrived its hypervisor's announcements are
-/// not taken as a new arrival: the binding was made for this very arrival.
+/// How long after a hinted node arrived the source MAG's copies of its
+/// downlink are still taken (they cross the LMA: a round trip late).
 const ARRIVED_WINDOW: Duration = Duration::from_secs(2);
 /// Destinations of held packets told to neighbor discovery on delivery, so
 /// the packets right after them need no resolution either.
@@ -108,7 +111,8 @@ pub(crate) struct Leaving {
 #[derive(Debug, Default)]
 pub(crate) struct Hints {
     pub expected: HashMap<Mac, Expected>,
-    /// Hinted nodes that arrived, for `ARRIVED_WINDOW`.
+    /// Hinted nodes that arrived, for `ARRIVED_WINDOW`: late copies from the
+    /// source MAG are delivered to them.
     pub arrived: HashMap<Mac, Instant>,
     pub leaving: HashMap<Mac, Leaving>,
 }
@@ -327,12 +331,6 @@ impl Mag {
         self.hints.leaving.contains_key(mac)
     }
 
-    /// Whether `mac` arrived as hinted a moment ago: its hypervisor's
-    /// announcement is that same arrival, not a reason to register again.
-    pub(crate) fn arrived_as_hinted(&self, mac: &Mac) -> bool {
-        self.hints.arrived.contains_key(mac)
-    }
-
     fn hold_downlink(&mut self, hnps: &[Ipv6Net]) {
         for hnp in hnps {
             self.engine.hold(*hnp);
@@ -441,6 +439,13 @@ impl Mag {
         let delivered = self.deliver_held(now, port, mac, &packets, tx);
         if registered {
             self.send_ra(now, mac, tx);
+            // The hint's registration is as old as the hint, and anything
+            // may have happened since (a failed migration whose VM resumed
+            // where it was, announced there): one PBU stamped now, with the
+            // node here, makes the claim certain. Routes stay meanwhile.
+            if self.bul.get(&mac).is_some_and(|e| e.outstanding.is_none()) {
+                self.reregister(now, mac, tx);
+            }
         }
         log::info!(
             "{mac} arrived as hinted {} ms after the hint: {delivered} held packets delivered in order{}{}",

@@ -132,10 +132,11 @@ fn arriving_registers_at_once_and_delivers_the_held_downlink_in_order_then_the_r
         .position(|(_, f)| !ras(&[(ACCESS, f.clone())]).is_empty());
     assert_eq!(ra_at, Some(50), "the RA comes after the held packets");
     assert_eq!(counter(&lab, "mag.hold.delivered"), 50);
-    assert!(
-        pbus(&out).is_empty(),
-        "the announcement is the hinted arrival, no new PBU"
-    );
+    // The arrival confirms the hint's registration with a PBU stamped now.
+    let confirm = only_pbu(&out);
+    assert_eq!(handoff(&confirm), HandoffIndicator::InterMag);
+    let pbu_at = out.iter().position(|(p, _)| *p == UPLINK);
+    assert_eq!(pbu_at, Some(51), "after the held packets and the RA");
     // Held packets were forwarded: their hop limit went down by one.
     let (_, first) = out.iter().find(|(p, _)| *p == ACCESS).unwrap();
     let eth = EthernetFrame::new_checked(&first[..]).unwrap();
@@ -164,8 +165,10 @@ fn uplink_works_from_the_nodes_first_frame() {
     let (mut lab, _) = hinted_and_registered();
     let up = udp(VM_IP, "2001:db8:c::9", 20);
     let out = lab.feed(t(300), ACCESS, &ethernet_ipv6(VM1, FIXED_MAC, &up));
-    let uplink: Vec<_> = out.iter().filter(|(p, _)| *p == UPLINK).collect();
-    assert_eq!(uplink.len(), 1, "the first frame itself is tunnelled");
+    let tunnelled = out
+        .iter()
+        .filter(|(p, f)| *p == UPLINK && pbus(&[(*p, f.clone())]).is_empty());
+    assert_eq!(tunnelled.count(), 1, "the first frame itself is tunnelled");
     assert_eq!(ras(&out).len(), 1, "and the node gets its RA");
 }
 
