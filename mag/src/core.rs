@@ -133,6 +133,8 @@ pub(crate) enum Timer {
     Arrival(Mac),
     /// A "leaving" hint runs out.
     Leaving(Mac),
+    /// The next burst of an arrived node's held packets.
+    Drain(Mac),
 }
 
 /// How often the MAG checks that it knows the LMA's link-layer address.
@@ -372,6 +374,7 @@ impl Core for Mag {
                 Timer::Reask(mac) => self.on_reask_timer(now, mac, tx),
                 Timer::Arrival(mac) => self.on_arrival_timer(now, mac, tx),
                 Timer::Leaving(mac) => self.on_leaving_timer(now, mac, tx),
+                Timer::Drain(mac) => self.drain_step(now, mac, tx),
             }
         }
         self.store_timer(now, tx);

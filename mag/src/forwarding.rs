@@ -160,6 +160,12 @@ impl Mag {
                 Ok(()) => self.counters.bump("mag.forward.held"),
                 Err(limit) => self.counters.bump(limit.counter()),
             }
+        } else if let Some(d) = self
+            .draining_for(&inner_dst)
+            .and_then(|mac| self.hints.draining.get_mut(&mac))
+        {
+            self.counters.bump("mag.forward.late");
+            d.queue.push_back(inner.to_vec());
         } else if let Some(mac) = arrived
             && let Some(port) = self.bul.get(&mac).map(|e| e.port)
         {

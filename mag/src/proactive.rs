@@ -55,6 +55,11 @@ const ARRIVED_WINDOW: Duration = Duration::from_secs(2);
 /// Destinations of held packets told to neighbor discovery on delivery, so
 /// the packets right after them need no resolution either.
 const NOTED_DESTINATIONS: usize = 8;
+/// Held packets go to an arrived node at most this many at a time, one
+/// burst per `DRAIN_GAP`: hundreds at once would overflow the queues of the
+/// link to it (a TAP's, a packet socket's) and be lost there after all.
+const DRAIN_BURST: usize = 32;
+const DRAIN_GAP: Duration = Duration::from_millis(1);
 
 /// The MAG's hint settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +102,13 @@ impl Expected {
     }
 }
 
+/// An arrived node whose held packets are being delivered (`drain_step`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Draining {
+    pub port: PortId,
+    pub queue: std::collections::VecDeque<Vec<u8>>,
+}
+
 /// A node announced as leaving.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Leaving {
@@ -115,21 +127,24 @@ pub(crate) struct Hints {
     /// source MAG are delivered to them.
     pub arrived: HashMap<Mac, Instant>,
     pub leaving: HashMap<Mac, Leaving>,
+    pub draining: HashMap<Mac, Draining>,
 }
 
 impl Hints {
     pub fn len(&self) -> usize {
-        self.expected.len() + self.arrived.len() + self.leaving.len()
+        self.expected.len() + self.arrived.len() + self.leaving.len() + self.draining.len()
     }
 
     /// Whether the engine may be holding packets for a hint.
     pub fn holding(&self) -> bool {
-        !self.expected.is_empty() || self.leaving.values().any(|l| l.to.is_some())
+        !self.expected.is_empty()
+            || !self.draining.is_empty()
+            || self.leaving.values().any(|l| l.to.is_some())
     }
 
     /// Whether a peer MAG's copies may be for a node here.
     pub fn takes_copies(&self) -> bool {
-        !self.expected.is_empty() || !self.arrived.is_empty()
+        !self.expected.is_empty() || !self.arrived.is_empty() || !self.draining.is_empty()
     }
 }
 
@@ -350,6 +365,15 @@ impl Mag {
         expected
     }
 
+    /// The draining node whose prefix `dst` is in.
+    pub(crate) fn draining_for(&self, dst: &std::net::Ipv6Addr) -> Option<Mac> {
+        self.hints
+            .draining
+            .keys()
+            .copied()
+            .find(|mac| self.node_hnps(mac).iter().any(|p| p.contains(dst)))
+    }
+
     /// Ends a node's leaving hint, and the copying of its downlink.
     fn end_leaving(&mut self, mac: &Mac) {
         self.timers.cancel(&Timer::Leaving(*mac));
@@ -383,6 +407,15 @@ impl Mag {
                     .get(mac)
                     .is_some_and(|e| e.hnps.iter().any(|p| p.contains(&dst)))
             });
+            if let Some(d) = owner
+                .is_none()
+                .then(|| self.draining_for(&dst))
+                .flatten()
+                .and_then(|mac| self.hints.draining.get_mut(&mac))
+            {
+                d.queue.push_back(packet);
+                continue;
+            }
             let limits = self.cfg.hints.hold;
             let verdict = owner
                 .and_then(|mac| self.hints.expected.get_mut(&mac))
@@ -424,9 +457,8 @@ impl Mag {
         e.last_heard = now;
         let (hnps, registered, moved) = (e.hnps.clone(), e.is_registered(), e.port != port);
         e.port = port;
-        for hnp in &hnps {
-            self.engine.release(*hnp);
-            if moved && registered {
+        if moved && registered {
+            for hnp in &hnps {
                 self.engine.routes_mut().connect(*hnp, port);
             }
         }
@@ -436,20 +468,10 @@ impl Mag {
         packets.extend(direct);
         stale += stale_direct;
         self.count_dropped(stale, crate::held::HoldDrop::Age.counter());
-        let delivered = self.deliver_held(now, port, mac, &packets, tx);
-        if registered {
-            self.send_ra(now, mac, tx);
-            // The hint's registration is as old as the hint, and anything
-            // may have happened since (a failed migration whose VM resumed
-            // where it was, announced there): one PBU stamped now, with the
-            // node here, makes the claim certain. Routes stay meanwhile.
-            if self.bul.get(&mac).is_some_and(|e| e.outstanding.is_none()) {
-                self.reregister(now, mac, tx);
-            }
-        }
         log::info!(
-            "{mac} arrived as hinted {} ms after the hint: {delivered} held packets delivered in order{}{}",
+            "{mac} arrived as hinted {} ms after the hint: {} held packets go to it in order{}, then its RA",
             (now - exp.since).total_millis(),
+            packets.len(),
             if stale > 0 {
                 format!(
                     " ({stale} older than {} ms dropped)",
@@ -458,12 +480,54 @@ impl Mag {
             } else {
                 String::new()
             },
-            if registered {
-                ", then its RA"
-            } else {
-                "; its RA follows the PBA"
-            }
         );
+        if !registered {
+            // Nothing was routed here yet: its RA follows the PBA.
+            return;
+        }
+        self.hints.draining.insert(
+            mac,
+            Draining {
+                port,
+                queue: packets.into(),
+            },
+        );
+        self.drain_step(now, mac, tx);
+    }
+
+    /// The next `DRAIN_BURST` of a node's held packets; the RA and the
+    /// confirming PBU once none is left. New downlink queues behind the held
+    /// until then, so nothing overtakes it.
+    pub(crate) fn drain_step(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) {
+        let Some(d) = self.hints.draining.get_mut(&mac) else {
+            return;
+        };
+        let n = d.queue.len().min(DRAIN_BURST);
+        let burst: Vec<Vec<u8>> = d.queue.drain(..n).collect();
+        let (port, done) = (d.port, d.queue.is_empty());
+        self.deliver_held(now, port, mac, &burst, tx);
+        if !done {
+            self.timers.set(Timer::Drain(mac), now + DRAIN_GAP);
+            return;
+        }
+        self.hints.draining.remove(&mac);
+        self.timers.cancel(&Timer::Drain(mac));
+        for hnp in self.node_hnps(&mac) {
+            self.engine.release(hnp);
+        }
+        self.send_ra(now, mac, tx);
+        // The hint's registration is as old as the hint, and anything may
+        // have happened since (a failed migration whose VM resumed where it
+        // was, announced there): one PBU stamped now, with the node here,
+        // makes the claim certain. Routes stay meanwhile.
+        if self.bul.get(&mac).is_some_and(|e| e.outstanding.is_none()) {
+            let kept = self.bul.get(&mac).map(|e| (e.detected_at, e.ra_sent_at));
+            self.reregister(now, mac, tx);
+            // The handoff is the hint's: detected then, done with this RA.
+            if let (Some((detected, ra)), Some(e)) = (kept, self.bul.get_mut(&mac)) {
+                (e.detected_at, e.ra_sent_at) = (detected, ra);
+            }
+        }
     }
 
     /// Sends held packets to the node's MAC directly: it is the only node of
@@ -578,6 +642,10 @@ impl Mag {
     /// Whatever hint a node being removed had ends with it.
     pub(crate) fn end_hints(&mut self, mac: &Mac, hnps: &[Ipv6Net]) {
         self.end_leaving(mac);
+        if let Some(d) = self.hints.draining.remove(mac) {
+            self.timers.cancel(&Timer::Drain(*mac));
+            self.count_dropped(d.queue.len(), "mag.hold.dropped.expired");
+        }
         if let Some(exp) = self.hints.expected.remove(mac) {
             self.timers.cancel(&Timer::Arrival(*mac));
             self.count_dropped(exp.len(), "mag.hold.dropped.expired");

@@ -25,7 +25,7 @@ fn options() -> MigrateOptions {
     MigrateOptions {
         precopy_bytes: 4 << 20,
         pause: PAUSE,
-        announce: true,
+        ..MigrateOptions::default()
     }
 }
 

@@ -127,8 +127,18 @@ pub fn run(binaries: Binaries, out: &Path, qemu: bool) -> Result<(), LabError> {
         ));
     }
     say(&format!(
-        "service downtime: {:.1} ms (paper, PMIPv6 at 30 ms RTT: 320.62 ms)",
-        udp.downtime_ms
+        "handover: {}",
+        times.hinted_at.map_or(
+            "reactive (the MAGs found out themselves)".into(),
+            |at| format!(
+                "proactive (hints to mag1 and mag2 at {} ms, as the stop-and-copy began)",
+                at.as_millis()
+            )
+        )
+    ));
+    say(&format!(
+        "service downtime: {:.1} ms (paper, PMIPv6 at 30 ms RTT: 320.62 ms); {} probe requests lost, {} late (held and delivered), longest silence at the client {:.1} ms",
+        udp.downtime_ms, udp.lost, udp.late, udp.largest_silence_ms
     ));
     say(&format!(
         "total migration time: {:.2} s (paper: 8.38 s with 256 MB)",

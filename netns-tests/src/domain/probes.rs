@@ -11,7 +11,8 @@ use crate::probe::report::{TcpReport, UdpReport, read_report};
 
 const UDP_PORT: u16 = 7000;
 const TCP_PORT: u16 = 7001;
-const INTERVAL_MS: &str = "10";
+/// The paper's probe interval, in ms.
+pub const PAPER_INTERVAL_MS: u64 = 10;
 
 /// Probes that are running until [`Domain::stop_probes`].
 pub struct Probes {
@@ -34,8 +35,22 @@ impl Domain {
         })
     }
 
-    /// Starts both probes between `vm` and the correspondent `client`.
+    /// Starts both probes between `vm` and the correspondent `client`, the
+    /// paper's way: a request every 10 ms.
     pub fn start_probes(&mut self, vm: &str, client: &str) -> Result<Probes, LabError> {
+        self.start_probes_every(vm, client, PAPER_INTERVAL_MS)
+    }
+
+    /// Both probes, the UDP one sending every `udp_interval_ms` (1 ms resolves
+    /// what the paper's 10 ms cannot: a downtime of the pause + 2 ms).
+    pub fn start_probes_every(
+        &mut self,
+        vm: &str,
+        client: &str,
+        udp_interval_ms: u64,
+    ) -> Result<Probes, LabError> {
+        let udp_interval = udp_interval_ms.max(1).to_string();
+        let tcp_interval = PAPER_INTERVAL_MS.to_string();
         let probe = self
             .binaries
             .probe
@@ -88,7 +103,7 @@ impl Domain {
                 "--to",
                 &format!("[{vm_addr}]:{UDP_PORT}"),
                 "--interval-ms",
-                INTERVAL_MS,
+                &udp_interval,
                 "--until-file",
                 &s(&p.stop_file),
                 "--out",
@@ -104,7 +119,7 @@ impl Domain {
                 "--to",
                 &format!("[{tcp_to}]:{TCP_PORT}"),
                 "--interval-ms",
-                INTERVAL_MS,
+                &tcp_interval,
                 "--until-file",
                 &s(&p.stop_file),
                 "--out",
