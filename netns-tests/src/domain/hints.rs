@@ -1,10 +1,14 @@
-//! The hypervisor's side of a proactive handover in the lab: when a VM's
+//! The hypervisor's side of a proactive handover in the lab: as a VM's
 //! stop-and-copy starts, "leaving" (naming the destination) goes to the
 //! source MAG's control socket and "arriving" to the destination MAG's, the
 //! same JSON lines a libvirt hook or a QMP listener would send
-//! (docs/proactive.md). With QEMU guests the moment comes from QEMU itself:
-//! the source's STOP event, or its MIGRATION event entering the "device"
-//! phase, whichever is seen first.
+//! (docs/proactive.md). The lab's own migration sends "leaving" just before
+//! it pauses the VM (the source then copies the downlink the paused VM would
+//! lose; what the VM still got before the pause reaches it twice) and
+//! "arriving" right after. With QEMU guests the moment comes from QEMU
+//! itself: the source's STOP event, or its MIGRATION event entering the
+//! "device" phase, whichever is seen first; what reaches the source between
+//! that and the "leaving" is lost.
 
 use std::time::Instant;
 
@@ -31,54 +35,62 @@ pub fn stop_and_copy_began(event: &QmpEvent) -> bool {
 }
 
 impl Domain {
-    /// Tells MAG `from` that `vm` is leaving for MAG `to`, and `to` that it
-    /// is arriving.
+    /// Both hints for `vm` moving from MAG `from` to MAG `to`, leaving first.
     pub fn send_hints(&self, vm: &str, from: &str, to: &str) -> Result<HintsSent, LabError> {
         let at = Instant::now();
-        let (mac, to_coa) = {
-            let v = self
-                .topology
-                .vm(vm)
-                .ok_or_else(|| LabError::Check(format!("no VM named {vm}")))?;
-            let m = self
-                .topology
-                .mag(to)
-                .ok_or_else(|| LabError::Check(format!("no MAG named {to}")))?;
-            (v.mac().to_string(), m.proxy_coa().to_string())
-        };
-        let outcome = |tables: Vec<router::ctl::Table>| {
-            tables
-                .first()
-                .and_then(|t| t.rows.first())
-                .and_then(|r| r.get(2))
-                .cloned()
-                .unwrap_or_default()
-        };
-        // Arriving first: it is what re-routes the VM; the leaving hint
-        // only keeps the source from getting in the way.
-        let arriving = outcome(self.router(
-            to,
-            &Request::Arriving {
-                mac: Some(mac.clone()),
-                mn_id: None,
-                timeout_ms: None,
-            },
-        )?);
-        let leaving = outcome(self.router(
-            from,
-            &Request::Leaving {
-                mac: Some(mac),
-                mn_id: None,
-                timeout_ms: None,
-                to: Some(to_coa),
-            },
-        )?);
+        let leaving = self.hint_leaving(vm, from, to)?;
+        let arriving = self.hint_arriving(vm, to)?;
         Ok(HintsSent {
             at,
             arriving,
             leaving,
         })
     }
+
+    /// Tells MAG `from` that `vm` is leaving for MAG `to` (whose Proxy-CoA
+    /// the hint carries, for the copies of its downlink); the MAG's outcome.
+    pub fn hint_leaving(&self, vm: &str, from: &str, to: &str) -> Result<String, LabError> {
+        let to_coa = self
+            .topology
+            .mag(to)
+            .ok_or_else(|| LabError::Check(format!("no MAG named {to}")))?
+            .proxy_coa()
+            .to_string();
+        let request = Request::Leaving {
+            mac: Some(self.vm_mac(vm)?),
+            mn_id: None,
+            timeout_ms: None,
+            to: Some(to_coa),
+        };
+        Ok(outcome(self.router(from, &request)?))
+    }
+
+    /// Tells MAG `to` that `vm` is arriving; the MAG's outcome.
+    pub fn hint_arriving(&self, vm: &str, to: &str) -> Result<String, LabError> {
+        let request = Request::Arriving {
+            mac: Some(self.vm_mac(vm)?),
+            mn_id: None,
+            timeout_ms: None,
+        };
+        Ok(outcome(self.router(to, &request)?))
+    }
+
+    fn vm_mac(&self, vm: &str) -> Result<String, LabError> {
+        self.topology
+            .vm(vm)
+            .map(|v| v.mac().to_string())
+            .ok_or_else(|| LabError::Check(format!("no VM named {vm}")))
+    }
+}
+
+/// The outcome column of a MAG's answer to a hint.
+fn outcome(tables: Vec<router::ctl::Table>) -> String {
+    tables
+        .first()
+        .and_then(|t| t.rows.first())
+        .and_then(|r| r.get(2))
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -126,14 +126,18 @@ impl Domain {
         self.precopy(&src_host, &dst_host, opts.precopy_bytes)?;
         let precopy = start.elapsed();
         let announced = self.vm_addresses(vm)?;
-        self.bridge(&BridgeRequest::Pause { member: vm.into() })?;
-        let paused_at = start.elapsed();
         let hinted_at = if hint {
-            let sent = self.send_hints(vm, &from, to)?;
-            Some(sent.at - start)
+            let at = start.elapsed();
+            self.hint_leaving(vm, &from, to)?;
+            Some(at)
         } else {
             None
         };
+        self.bridge(&BridgeRequest::Pause { member: vm.into() })?;
+        let paused_at = start.elapsed();
+        if hint {
+            self.hint_arriving(vm, to)?;
+        }
         std::thread::sleep(opts.pause);
         self.bridge(&BridgeRequest::Move {
             member: vm.into(),
