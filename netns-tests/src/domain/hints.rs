@@ -18,6 +18,34 @@ use super::run::Domain;
 use crate::LabError;
 use crate::qemu::qmp::QmpEvent;
 
+/// How a migration's handover is driven.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Handover {
+    /// The MAGs learn of it from the VM itself (its announcement, NUD).
+    #[default]
+    Reactive,
+    /// The hypervisor's hints tell both MAGs as the stop-and-copy starts.
+    Proactive,
+}
+
+impl Handover {
+    pub fn name(self) -> &'static str {
+        match self {
+            Handover::Reactive => "reactive",
+            Handover::Proactive => "proactive",
+        }
+    }
+
+    /// A handover by its name in the paper's CSV files; files from before
+    /// the column hold reactive runs only.
+    pub fn of_name(name: &str) -> Handover {
+        match name {
+            "proactive" => Handover::Proactive,
+            _ => Handover::Reactive,
+        }
+    }
+}
+
 /// When the hints went out, and what the MAGs made of them.
 #[derive(Debug, Clone)]
 pub struct HintsSent {

@@ -20,6 +20,8 @@ pub struct Probes {
     stop_file: PathBuf,
     udp_report: PathBuf,
     tcp_report: PathBuf,
+    /// A second UDP stream at a finer interval, beside the first.
+    fine_report: Option<PathBuf>,
 }
 
 impl Domain {
@@ -49,6 +51,19 @@ impl Domain {
         client: &str,
         udp_interval_ms: u64,
     ) -> Result<Probes, LabError> {
+        self.start_probes_with(vm, client, udp_interval_ms, None)
+    }
+
+    /// Both probes, and with `fine_interval_ms` a second UDP stream to the
+    /// same echo beside the first (the paper's 10 ms and 1 ms from one
+    /// migration).
+    pub fn start_probes_with(
+        &mut self,
+        vm: &str,
+        client: &str,
+        udp_interval_ms: u64,
+        fine_interval_ms: Option<u64>,
+    ) -> Result<Probes, LabError> {
         let udp_interval = udp_interval_ms.max(1).to_string();
         let tcp_interval = PAPER_INTERVAL_MS.to_string();
         let probe = self
@@ -65,6 +80,7 @@ impl Domain {
             stop_file: dir.join(format!("probes-{vm}.stop")),
             udp_report: dir.join(format!("udp-{vm}.json")),
             tcp_report: dir.join(format!("tcp-{vm}.json")),
+            fine_report: fine_interval_ms.map(|_| dir.join(format!("udp-fine-{vm}.json"))),
         };
         let _ = std::fs::remove_file(&p.stop_file);
         let s = |p: &PathBuf| p.display().to_string();
@@ -110,6 +126,24 @@ impl Domain {
                 &s(&p.udp_report),
             ],
         )?;
+        if let (Some(ms), Some(report)) = (fine_interval_ms, &p.fine_report) {
+            self.lab.spawn(
+                Some(client),
+                &format!("udp-fine-client-{vm}"),
+                &[
+                    &probe,
+                    "udp-client",
+                    "--to",
+                    &format!("[{vm_addr}]:{UDP_PORT}"),
+                    "--interval-ms",
+                    &ms.max(1).to_string(),
+                    "--until-file",
+                    &s(&p.stop_file),
+                    "--out",
+                    &s(report),
+                ],
+            )?;
+        }
         self.lab.spawn(
             Some(tcp_sender),
             &format!("tcp-client-{vm}"),
@@ -131,14 +165,26 @@ impl Domain {
 
     /// Ends both streams and returns their reports.
     pub fn stop_probes(&mut self, p: Probes) -> Result<(UdpReport, TcpReport), LabError> {
+        self.stop_all_probes(p).map(|(udp, tcp, _)| (udp, tcp))
+    }
+
+    /// Ends every stream; the third report is the finer UDP stream's.
+    pub fn stop_all_probes(
+        &mut self,
+        p: Probes,
+    ) -> Result<(UdpReport, TcpReport, Option<UdpReport>), LabError> {
         std::fs::write(&p.stop_file, b"stop").map_err(|error| LabError::Io {
             what: format!("writing {}", p.stop_file.display()),
             error,
         })?;
-        for name in [
+        let mut clients = vec![
             format!("udp-client-{}", p.vm),
             format!("tcp-client-{}", p.vm),
-        ] {
+        ];
+        if p.fine_report.is_some() {
+            clients.push(format!("udp-fine-client-{}", p.vm));
+        }
+        for name in clients {
             let lab = &mut self.lab;
             crate::wait::until(Duration::from_secs(10), || {
                 Ok(lab.exited(&name)?.map(|_| ()))
@@ -151,7 +197,11 @@ impl Domain {
             |e: crate::probe::ProbeError| LabError::Check(format!("probe report: {e}"));
         let udp: UdpReport = read_report(&p.udp_report).map_err(report_err)?;
         let tcp: TcpReport = read_report(&p.tcp_report).map_err(report_err)?;
-        Ok((udp, tcp))
+        let fine = match &p.fine_report {
+            Some(path) => Some(read_report(path).map_err(report_err)?),
+            None => None,
+        };
+        Ok((udp, tcp, fine))
     }
 
     /// A node's global address, as autoconfigured.

@@ -56,14 +56,7 @@ impl SimDomain {
     }
 }
 
-/// How a migration's handover is driven.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handover {
-    /// The MAGs learn of it from the VM itself (its announcement, NUD).
-    Reactive,
-    /// The hypervisor's hints tell both MAGs as the stop-and-copy starts.
-    Proactive,
-}
+pub use crate::domain::hints::Handover;
 
 /// What a stream of Echo Requests from the correspondent met.
 #[derive(Debug, Clone, PartialEq, Eq)]
