@@ -119,6 +119,11 @@ impl Mag {
         let Some((node, nud_ip)) = owner else {
             return;
         };
+        if self.is_expected(&node) {
+            // Announced as arriving: its silence is the pause, not a departure.
+            self.counters.bump("mag.nud.expected_silent");
+            return;
+        }
         // NUD only counts solicited answers; a node that sent anything while
         // it was being probed (a migrated VM announcing itself on its return)
         // is here, whatever the probes that went out while it was away say.

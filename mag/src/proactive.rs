@@ -275,6 +275,9 @@ impl Mag {
                 if let Some(hnps) = self.bul.get(&mac).map(|e| e.hnps.clone()) {
                     self.hold_downlink(&hnps);
                 }
+                // It may never have left (a wrong hint, a silent node): one
+                // that answers this probe is here, and its downlink flows.
+                self.probe_node(now, mac, true, tx);
                 log::info!(
                     "{mac} ({mn_id}) arriving (hint): registered again -> PBU HI=3 to {}; its downlink is held until it shows up",
                     self.cfg.lmaa

@@ -530,3 +530,21 @@ fn a_hinted_registration_is_sent_once_and_retried_only_when_the_node_shows_up() 
     let out = lab.pba(t(5_140), &again, PbaStatus::Accepted, HNP);
     assert_eq!(ras(&out).len(), 1);
 }
+
+#[test]
+fn a_wrong_arriving_hint_for_a_node_that_is_here_is_settled_by_a_probe() {
+    let mut lab = Lab::default();
+    lab.register(t(0), VM1, "fe80::5", HNP);
+    lab.answers.insert(ip(VM_IP), VM1);
+    // Silent for a while, then a hint says it is arriving: it is probed,
+    // and its answer releases its downlink at once.
+    lab.run_until(t(5_000));
+    let (answer, _) = arriving(&mut lab, t(5_000), None, Some("vm1@tapmip"));
+    assert_eq!(answer.tables[0].rows[0][2], "registering again");
+    assert!(
+        !lab.mag.awaits(&VM1),
+        "the probe's answer showed it is here"
+    );
+    let out = lab.feed(t(5_100), UPLINK, &downlink(9));
+    assert_eq!(delivered(&out), vec![9]);
+}
