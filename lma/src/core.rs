@@ -5,8 +5,10 @@ use crate::binding_cache::{BindingCache, BindingId};
 use crate::hnp_pool::HnpPools;
 use crate::pbu::Sender;
 use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
+use router::auth::{Authenticator, KeyRing, Rekey, Sending, Signalling};
 use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
+use router::ctl::Table;
 use router::ctl::{Request, Response};
 use router::engine::{Engine, EngineEvent, EnginePort};
 use router::heartbeat::{HeartbeatConfig, HeartbeatPeer};
@@ -44,6 +46,9 @@ pub struct LmaConfig {
     /// This LMA's Restart Counter (RFC 5847 3.2): must change whenever the LMA
     /// restarts, e.g. the wall-clock second it started at.
     pub restart_counter: u32,
+    /// The keys shared with each MAG (by its Proxy-CoA). The default has none:
+    /// every PBU is refused until they are given.
+    pub signalling: Signalling,
     /// Who authorises MAGs for nodes and assigns their prefixes.
     pub aaa: AaaConfig,
 }
@@ -63,6 +68,7 @@ impl LmaConfig {
             max_delay_before_new_bce_assign: Duration::from_millis(1_500),
             heartbeat: Some(HeartbeatConfig::default()),
             restart_counter: u32::try_from(epoch.as_secs()).unwrap_or(u32::MAX),
+            signalling: Signalling::default(),
             aaa: AaaConfig::File,
         }
     }
@@ -105,6 +111,8 @@ pub struct Lma {
     pub(crate) restart_counter: u32,
     /// The MAGs watched with heartbeats: every MAG that registered a node.
     pub(crate) mags: HashMap<Ipv6Addr, HeartbeatPeer>,
+    /// Checks and signs every PBU, PBA and Heartbeat; follows each MAG's key.
+    pub(crate) auth: Authenticator,
     pub(crate) store: Box<dyn PolicyStore>,
     /// PBUs held for the policy store's answer, and the lookup asked per node.
     pub(crate) awaiting: HashMap<Token, PendingPbu>,
@@ -138,6 +146,7 @@ impl Lma {
             heartbeat: cfg.heartbeat,
             restart_counter: cfg.restart_counter,
             mags: HashMap::new(),
+            auth: Authenticator::new(cfg.signalling, Sending::FollowPeer),
             store,
             awaiting: HashMap::new(),
             asking: HashMap::new(),
@@ -179,6 +188,14 @@ impl Lma {
             all.add(name, value);
         }
         all
+    }
+}
+
+/// Key rollover: the MAGs' keys change, the bindings stay.
+impl Rekey for Lma {
+    fn rekey(&mut self, keys: KeyRing) -> Table {
+        self.auth.set_keys(keys);
+        self.auth.table()
     }
 }
 

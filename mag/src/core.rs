@@ -14,9 +14,10 @@ use crate::bul::BindingUpdateList;
 use crate::proactive::{HintConfig, Hints};
 use ipnet::Ipv6Net;
 use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
+use router::auth::{Authenticator, KeyRing, Rekey, Sending, Signalling};
 use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
-use router::ctl::{Request, Response};
+use router::ctl::{Request, Response, Table};
 use router::engine::{Engine, EngineEvent, EnginePort};
 use router::heartbeat::{HeartbeatConfig, HeartbeatPeer};
 use router::mac::Mac;
@@ -77,6 +78,9 @@ pub struct MagConfig {
     pub heartbeat: Option<HeartbeatConfig>,
     /// This MAG's Restart Counter (RFC 5847 3.2), changed at every start.
     pub restart_counter: u32,
+    /// The keys this MAG shares with its LMA (under the LMAA). The default has
+    /// none: no PBA is accepted until they are given.
+    pub signalling: Signalling,
     /// Who says whether a node may attach here (see `admission`).
     pub aaa: AaaConfig,
     /// Hypervisor hints: timeouts and how much downlink is held per node.
@@ -107,6 +111,7 @@ impl MagConfig {
             access_nud: NudConfig::default(),
             heartbeat: Some(HeartbeatConfig::default()),
             restart_counter: 0,
+            signalling: Signalling::default(),
             aaa: AaaConfig::File,
             hints: HintConfig::default(),
         }
@@ -148,6 +153,8 @@ pub struct Mag {
     pub(crate) timers: TimerQueue<Timer>,
     pub(crate) next_sequence: u16,
     pub(crate) lma: Option<HeartbeatPeer>,
+    /// Checks what the LMA sends and signs what goes to it.
+    pub(crate) auth: Authenticator,
     pub(crate) store: Box<dyn PolicyStore>,
     /// Nodes waiting for the store's answer, and the lookup asked per node.
     pub(crate) waiting: HashMap<Token, Waiting>,
@@ -198,7 +205,9 @@ impl Mag {
             timers.set(Timer::Heartbeat, peer.poll_at());
             peer
         });
+        let auth = Authenticator::new(cfg.signalling.clone(), Sending::Newest);
         Ok(Mag {
+            auth,
             cfg,
             policy,
             engine,
@@ -301,6 +310,14 @@ impl Mag {
                 }
             }
         }
+    }
+}
+
+/// Key rollover: the MAG's keys change, its bindings stay.
+impl Rekey for Mag {
+    fn rekey(&mut self, keys: KeyRing) -> Table {
+        self.auth.set_keys(keys);
+        self.auth.table()
     }
 }
 

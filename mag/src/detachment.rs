@@ -4,11 +4,11 @@
 
 use crate::bul::Confirming;
 use crate::core::{Mag, Timer};
-use crate::pbu::{PbuContent, build_pbu, pbu_packet};
+use crate::pbu::{PBU_HOP_LIMIT, PbuContent, build_pbu};
 use router::core::{PortId, Tx};
 use router::mac::Mac;
 use router::timestamp::timestamp;
-use router::wire::{HandoffIndicator, PbuRepr};
+use router::wire::{HandoffIndicator, MhRepr, PbuRepr};
 use router::{Duration, Instant};
 use std::net::Ipv6Addr;
 
@@ -195,14 +195,19 @@ impl Mag {
                 lifetime: 0,
             },
         );
-        let packet = pbu_packet(self.proxy_coa(), self.cfg.lmaa, &pbu);
+        let (mn_id, hnps) = (e.mn_id.clone(), crate::node_link::prefixes(&e.hnps));
+        let ends = (self.proxy_coa(), self.cfg.lmaa);
         self.counters.bump("mag.pbu.dereg");
-        self.engine.send_ipv6(now, &packet, tx);
+        self.auth.send(
+            &mut self.engine,
+            now,
+            ends,
+            PBU_HOP_LIMIT,
+            MhRepr::Pbu(pbu),
+            tx,
+        );
         log::info!(
-            "{} ({}) {why} -> de-registration PBU seq {seq} for {} to {}",
-            e.mac,
-            e.mn_id,
-            crate::node_link::prefixes(&e.hnps),
+            "{mac} ({mn_id}) {why} -> de-registration PBU seq {seq} for {hnps} to {}",
             self.cfg.lmaa
         );
     }

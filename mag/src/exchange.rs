@@ -4,16 +4,14 @@
 
 use crate::bul::{BindingState, Confirming, Outstanding};
 use crate::core::{Mag, Timer, UPLINK};
-use crate::pbu::{
-    INITIAL_BINDACK_TIMEOUT, MAX_BINDACK_TIMEOUT, PbuContent, answers, backoff, build_pbu,
-    pbu_packet,
-};
+use crate::pbu::{INITIAL_BINDACK_TIMEOUT, PBU_HOP_LIMIT, PbuContent, answers, backoff, build_pbu};
 use ipnet::Ipv6Net;
+use router::auth::Admitted;
 use router::core::{PortId, Tx};
 use router::mac::Mac;
 use router::mh_errors;
 use router::timestamp::timestamp;
-use router::wire::{HandoffIndicator, MhPacket, MhRepr, PbaRepr, PbaStatus};
+use router::wire::{HandoffIndicator, MhRepr, PbaRepr, PbaStatus};
 use router::{Duration, Instant};
 use smoltcp::wire::{IpProtocol, Ipv6Packet};
 
@@ -104,14 +102,21 @@ impl Mag {
         out.pbu.options.timestamp = ts;
         e.sequence = seq;
         e.sent.push((seq, ts));
-        let packet = pbu_packet(proxy_coa, lmaa, &out.pbu);
+        let pbu = MhRepr::Pbu(out.pbu.clone());
         let mut at = now + out.timeout;
         if let Some(expiry) = e.expires_at {
             at = at.min(expiry);
         }
         self.timers.set(Timer::Binding(mac), at);
         self.counters.bump("mag.pbu.sent");
-        self.engine.send_ipv6(now, &packet, tx);
+        self.auth.send(
+            &mut self.engine,
+            now,
+            (proxy_coa, lmaa),
+            PBU_HOP_LIMIT,
+            pbu,
+            tx,
+        );
         seq
     }
 
@@ -182,25 +187,12 @@ impl Mag {
             self.transmit_outstanding(now, mac, tx);
             return;
         }
-        let registered = e.expires_at.is_some();
-        let next = match backoff(out.timeout) {
-            Some(next) => next,
-            // A refresh never gives up while the binding lasts: retrying at
-            // MAX_BINDACK_TIMEOUT catches an LMA that comes back in time.
-            None if registered => MAX_BINDACK_TIMEOUT,
-            None => {
-                self.counters.bump("mag.pbu.gave_up");
-                log::warn!(
-                    "{} ({}): no PBA from {} after {} retransmissions, giving up",
-                    e.mac,
-                    e.mn_id,
-                    self.cfg.lmaa,
-                    e.retransmissions
-                );
-                self.remove(now, mac, None, tx);
-                return;
-            }
-        };
+        // RFC 6275 11.8: back off to MAX_BINDACK_TIMEOUT, then go on at that
+        // rate. Each retransmission first confirms the node is still on the
+        // link (and drops it if not), so a registration is never abandoned
+        // for a node that is here: a lossy WAN that ate five PBAs in a row,
+        // while the LMA took the PBUs, would otherwise strand it there.
+        let next = backoff(out.timeout);
         out.timeout = next;
         e.retransmissions += 1;
         let n = e.retransmissions;
@@ -225,10 +217,18 @@ impl Mag {
             self.engine.counters.bump("drop.no_local_service");
             return;
         }
-        let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        let parsed =
-            MhPacket::new_checked(ip.payload()).and_then(|mh| MhRepr::parse(&mh, &src, &dst));
-        match parsed {
+        // Before anything in it is used: a PBA or Heartbeat the LMA did not
+        // make is dropped unanswered and changes nothing (RFC 5213 4; the
+        // LMA's dispatch says why there is no answer).
+        let lmaa = self.cfg.lmaa;
+        let name =
+            |a: &std::net::Ipv6Addr| if *a == lmaa { "the LMA" } else { "not the LMA" }.into();
+        let Some(Admitted { src, dst, mh }) =
+            self.auth.admit(&mut self.engine, now, packet, tx, name)
+        else {
+            return;
+        };
+        match MhRepr::parse_checked(&mh) {
             Ok(_) if src != self.cfg.lmaa => {
                 self.counters.bump("mag.mh.wrong_source");
                 log::debug!(

@@ -122,6 +122,7 @@ pub fn answer(engine: &Engine, all_counters: &Counters, request: &Request) -> Re
         Request::Arriving { .. } | Request::Leaving { .. } => {
             Response::error("arriving/leaving: only a MAG takes hints about its nodes")
         }
+        Request::ReloadKeys {} => Response::error("reload_keys: this router has no keys"),
     }
 }
 

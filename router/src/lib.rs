@@ -20,6 +20,8 @@
 //! - [`core`]: the `(now, event) -> actions` contract every protocol core implements.
 //! - [`ctl`]: the control protocol: JSON-line requests, answers as tables.
 //! - [`policy`]: the policy file shared by the LMA and the MAGs (nodes, prefixes, MAGs).
+//! - [`auth`]: authenticated signalling: keys per MAG-LMA pair, the RFC 4285
+//!   option in every PBU, PBA and Heartbeat, key rollover.
 //! - [`aaa`]: the policy store a core asks (the policy file, or RADIUS answering
 //!   later) and a RADIUS client without I/O.
 //! - [`portspec`]: the `--port` syntax shared by the router binaries.
@@ -35,6 +37,7 @@
 //! - [`sim`]: deterministic in-memory simulation of cores with a fake clock.
 
 pub mod aaa;
+pub mod auth;
 pub mod core;
 pub mod counters;
 pub mod ctl;

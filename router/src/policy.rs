@@ -12,6 +12,13 @@
 //! ordering = "timestamps"           # or "sequence-numbers" (RFC 5213 5.5);
 //!                                   # absent: the LMA's default
 //!
+//! [[mag.key]]                       # the key this MAG and the LMA share
+//! spi = 257                         # Mobility SPI, 256 or above (RFC 4285)
+//! file = "keys/mag1-257.key"        # mode 0600; relative to this file's directory
+//! algorithm = "hmac-sha256"         # the default; or "hmac-sha512"
+//! encoding = "hex"                  # the default; or "raw" (the file's octets)
+//!                                   # a second [[mag.key]]: a rollover (crate::auth)
+//!
 //! [pool.vms]
 //! prefix = "2001:db8:100::/48"      # HNPs are carved from here ...
 //! length = 64                       # ... one /64 per node
@@ -27,8 +34,10 @@ use ipnet::Ipv6Net;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv6Addr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use toml::Spanned;
+
+use crate::auth::{Algorithm, KeyEncoding, KeySpec, key::MIN_SPI};
 
 pub use crate::mac::Mac;
 
@@ -47,6 +56,8 @@ pub struct MagEntry {
     pub address: Ipv6Addr,
     /// `None`: whatever the LMA is configured to expect by default.
     pub ordering: Option<Ordering>,
+    /// The keys this MAG shares with the LMA, oldest first.
+    pub keys: Vec<KeySpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +119,17 @@ struct RawMag {
     name: Spanned<String>,
     address: Spanned<String>,
     ordering: Option<Spanned<String>>,
+    #[serde(default)]
+    key: Vec<RawKey>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKey {
+    spi: Spanned<i64>,
+    file: Spanned<String>,
+    algorithm: Option<Spanned<String>>,
+    encoding: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -175,13 +197,79 @@ impl Checker<'_> {
     }
 }
 
+impl Checker<'_> {
+    fn key(&self, mag: &str, k: &RawKey, keys: &[KeySpec]) -> Result<KeySpec, PolicyError> {
+        let spi = u32::try_from(*k.spi.get_ref())
+            .ok()
+            .filter(|spi| *spi >= MIN_SPI)
+            .ok_or_else(|| {
+                self.fail(
+                    &k.spi,
+                    format!(
+                        "mag.key.spi: {} must lie within {MIN_SPI}..={} (0-255 are reserved, RFC 4303 2.1)",
+                        k.spi.get_ref(),
+                        u32::MAX
+                    ),
+                )
+            })?;
+        if keys.iter().any(|other| other.spi == spi) {
+            return Err(self.fail(
+                &k.spi,
+                format!("mag.key.spi: mag '{mag}' has SPI {spi} twice"),
+            ));
+        }
+        let algorithm = match &k.algorithm {
+            None => Algorithm::DEFAULT,
+            Some(a) => Algorithm::from_name(a.get_ref()).ok_or_else(|| {
+                let known: Vec<_> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+                self.fail(
+                    a,
+                    format!(
+                        "mag.key.algorithm: '{}' is not one of {}",
+                        a.get_ref(),
+                        known.join(", ")
+                    ),
+                )
+            })?,
+        };
+        let encoding = match &k.encoding {
+            None => KeyEncoding::Hex,
+            Some(e) => KeyEncoding::from_name(e.get_ref()).ok_or_else(|| {
+                self.fail(
+                    e,
+                    format!(
+                        "mag.key.encoding: '{}' is neither \"hex\" nor \"raw\"",
+                        e.get_ref()
+                    ),
+                )
+            })?,
+        };
+        if k.file.get_ref().is_empty() {
+            return Err(self.fail(&k.file, "mag.key.file: empty path".into()));
+        }
+        Ok(KeySpec {
+            spi,
+            algorithm,
+            file: PathBuf::from(k.file.get_ref()),
+            encoding,
+        })
+    }
+}
+
 impl Policy {
+    /// Reads and checks the policy file; key files named relative to it are
+    /// taken from its directory (they are read later, by [`crate::auth`]).
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
         let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
             path: path.display().to_string(),
             source,
         })?;
-        Policy::parse(&text, &path.display().to_string())
+        let mut policy = Policy::parse(&text, &path.display().to_string())?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for key in policy.mags.iter_mut().flat_map(|m| m.keys.iter_mut()) {
+            key.file = dir.join(&key.file);
+        }
+        Ok(policy)
     }
 
     /// Parses policy text; `file` names it in error messages.
@@ -224,10 +312,15 @@ impl Policy {
                     }
                 }),
             };
+            let mut keys = Vec::new();
+            for k in &m.key {
+                keys.push(ck.key(m.name.get_ref(), k, &keys)?);
+            }
             policy.mags.push(MagEntry {
                 name: m.name.get_ref().clone(),
                 address,
                 ordering,
+                keys,
             });
         }
         for (name, p) in &raw.pool {
@@ -429,6 +522,65 @@ pool = "vms"
                 .contains("give it hnps")
         );
         assert!(err_of("this is = not toml =").starts_with("p.toml:1:"));
+    }
+
+    const KEYS: &str = r#"
+[[mag]]
+name = "mag1"
+address = "2001:db8:ff:1::2"
+
+[[mag.key]]
+spi = 257
+file = "keys/mag1-257.key"
+
+[[mag.key]]
+spi = 258
+file = "/etc/tapmip/mag1-258.key"
+algorithm = "hmac-sha512"
+encoding = "raw"
+"#;
+
+    #[test]
+    fn key_entries() {
+        let p = Policy::parse(KEYS, "p.toml").unwrap();
+        let keys = &p.mags[0].keys;
+        assert_eq!(
+            keys[0],
+            KeySpec {
+                spi: 257,
+                algorithm: Algorithm::HmacSha256,
+                file: "keys/mag1-257.key".into(),
+                encoding: KeyEncoding::Hex,
+            }
+        );
+        assert_eq!(
+            (keys[1].spi, keys[1].algorithm, keys[1].encoding),
+            (258, Algorithm::HmacSha512, KeyEncoding::Raw)
+        );
+        let e = |from: &str, to: &str| err_of(&KEYS.replace(from, to));
+        assert!(
+            e("spi = 258", "spi = 257")
+                .contains("p.toml:11: mag.key.spi: mag 'mag1' has SPI 257 twice")
+        );
+        assert!(e("spi = 258", "spi = 255").contains("mag.key.spi: 255 must lie within 256..="));
+        assert!(e("spi = 258", "spi = 4294967296").contains("must lie within"));
+        assert!(e("hmac-sha512", "md5").contains(
+            "p.toml:13: mag.key.algorithm: 'md5' is not one of hmac-sha256, hmac-sha512"
+        ));
+        assert!(e("\"raw\"", "\"base64\"").contains("mag.key.encoding: 'base64'"));
+        assert!(e("spi = 257\n", "").contains("missing field `spi`"));
+        // Relative key files are the policy file's neighbours.
+        let dir = std::env::temp_dir().join(format!("tapmip-policy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("policy.toml");
+        std::fs::write(&path, KEYS).unwrap();
+        let loaded = Policy::load(&path).unwrap();
+        assert_eq!(loaded.mags[0].keys[0].file, dir.join("keys/mag1-257.key"));
+        assert_eq!(
+            loaded.mags[0].keys[1].file,
+            PathBuf::from("/etc/tapmip/mag1-258.key")
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::core::{Lma, Timer};
 use router::Instant;
 use router::core::{PortId, Tx};
 use router::mac::Mac;
-use router::wire::{MhRepr, PbaStatus, PbuRepr, mh_ipv6_packet};
+use router::wire::{MhRepr, PbaStatus, PbuRepr};
 use std::net::Ipv6Addr;
 
 /// Hop limit of the PBAs the LMA sends.
@@ -225,10 +225,17 @@ impl Lma {
                 lifetime,
                 hnps: entry,
             };
-            let pba = self.pba(now, pbu, answer);
-            let packet = mh_ipv6_packet(from.lma, from.mag, PBA_HOP_LIMIT, &MhRepr::Pba(pba));
-            self.counters.bump(pba_counter(status));
-            self.engine.send_ipv6(now, &packet, tx);
+            let pba = MhRepr::Pba(self.pba(now, pbu, answer));
+            if self.auth.send(
+                &mut self.engine,
+                now,
+                (from.lma, from.mag),
+                PBA_HOP_LIMIT,
+                pba,
+                tx,
+            ) {
+                self.counters.bump(pba_counter(status));
+            }
         }
         if deregistered
             && let Some(id) = binding
@@ -284,15 +291,14 @@ impl Lma {
                 lifetime: 0,
                 hnps: None,
             };
-            let pba = self.pba(now, held.pbu, answer);
-            let packet = mh_ipv6_packet(
-                held.from.lma,
-                held.from.mag,
-                PBA_HOP_LIMIT,
-                &MhRepr::Pba(pba),
-            );
-            self.counters.bump(pba_counter(status));
-            self.engine.send_ipv6(now, &packet, tx);
+            let pba = MhRepr::Pba(self.pba(now, held.pbu, answer));
+            let ends = (held.from.lma, held.from.mag);
+            if self
+                .auth
+                .send(&mut self.engine, now, ends, PBA_HOP_LIMIT, pba, tx)
+            {
+                self.counters.bump(pba_counter(status));
+            }
         }
     }
 

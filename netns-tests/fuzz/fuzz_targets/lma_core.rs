@@ -1,5 +1,6 @@
-//! The LMA core fed a sequence of PBUs (well-formed but with any values),
-//! arbitrary frames and timer ticks, from two MAGs and a stranger. After every
+//! The LMA core fed a sequence of PBUs (well-formed but with any values,
+//! authenticated with each MAG's key, the stranger's with one the LMA does not
+//! know), arbitrary frames and timer ticks, from two MAGs and a stranger. After every
 //! step its state must be consistent: an active binding's prefixes route into
 //! the tunnel to its MAG, no prefix routes into a tunnel without one, and the
 //! cache holds no more entries than the policy has nodes.
@@ -9,15 +10,18 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use lma::Lma;
 use lma::binding_cache::BindingState;
-use mag::pbu::{PbuContent, build_pbu, pbu_packet};
-use netns_tests::sim_domain::{DomainSpec, EPOCH, lma_wan, proxy_coa, vm_hnp, vm_mac, vm_mn_id};
+use mag::pbu::{PBU_HOP_LIMIT, PbuContent, build_pbu};
+use netns_tests::sim_domain::{
+    DomainSpec, EPOCH, FIRST_SPI, lma_wan, mag_key, proxy_coa, vm_hnp, vm_mac, vm_mn_id,
+};
+use router::auth::sealed_packet;
 use router::core::Core;
 use router::fib::NextHop;
 use router::mac::Mac;
 use router::nd::frames::ethernet_ipv6;
 use router::routes::RouteTable;
 use router::timestamp::timestamp;
-use router::wire::{AccessTechnologyType, HandoffIndicator};
+use router::wire::{AccessTechnologyType, HandoffIndicator, MhRepr};
 use router::{Duration, Instant};
 
 #[derive(Debug, Arbitrary)]
@@ -92,7 +96,8 @@ fuzz_target!(|ops: Vec<Op>| {
                     m => (m + 1, proxy_coa(m).addr()),
                 };
                 let dst = lma_wan(port - 1).addr();
-                let packet = pbu_packet(src, dst, &pbu);
+                let key = mag_key(m, FIRST_SPI);
+                let packet = sealed_packet(&key, src, dst, PBU_HOP_LIMIT, MhRepr::Pbu(pbu));
                 let lma_mac = lma.engine().port_mac(port).unwrap_or(Mac::BROADCAST);
                 let frame =
                     ethernet_ipv6(Mac([0x02, 0x7a, 0x6d, 0, 0, m as u8 + 1]), lma_mac, &packet);

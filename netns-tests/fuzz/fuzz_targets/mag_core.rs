@@ -1,6 +1,7 @@
 //! The MAG core fed what its access link and the LMA could send: sightings
 //! of policy nodes (RS, unsolicited NA, any frame), PBAs with any status and
-//! sequence number, arbitrary frames, timer ticks. After every step: a
+//! sequence number (authenticated with the MAG's key), arbitrary frames, timer
+//! ticks. After every step: a
 //! registered node's prefixes route to its access port and its traffic into
 //! the one tunnel to the LMA, nothing routes for a node that is not
 //! registered, and the BUL never holds more nodes than the policy.
@@ -9,7 +10,10 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use mag::{Mag, UPLINK};
-use netns_tests::sim_domain::{DomainSpec, lma_wan, proxy_coa, vm_hnp, vm_mac, vm_mn_id};
+use netns_tests::sim_domain::{
+    DomainSpec, FIRST_SPI, lma_wan, mag_key, proxy_coa, vm_hnp, vm_mac, vm_mn_id,
+};
+use router::auth::sealed_packet;
 use router::core::Core;
 use router::fib::NextHop;
 use router::mac::Mac;
@@ -18,7 +22,7 @@ use router::nd::frames::{
 };
 use router::policy::Policy;
 use router::routes::RouteTable;
-use router::wire::{MhRepr, MobilityOptions, PbaRepr, PbaStatus, mh_ipv6_packet};
+use router::wire::{MhRepr, MobilityOptions, PbaRepr, PbaStatus};
 use router::{Duration, Instant};
 
 #[derive(Debug, Arbitrary)]
@@ -113,11 +117,12 @@ fuzz_target!(|ops: Vec<Op>| {
                         ..MobilityOptions::default()
                     },
                 };
-                let packet = mh_ipv6_packet(
+                let packet = sealed_packet(
+                    &mag_key(0, FIRST_SPI),
                     lma_wan(0).addr(),
                     proxy_coa(0).addr(),
                     64,
-                    &MhRepr::Pba(pba),
+                    MhRepr::Pba(pba),
                 );
                 let frame = ethernet_ipv6(Mac([0x02, 0x4c, 0, 0, 0, 1]), uplink_mac, &packet);
                 mag.on_frame(now, UPLINK, &frame, &mut out);

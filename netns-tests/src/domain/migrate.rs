@@ -74,6 +74,19 @@ impl Domain {
             .map(|(_, m)| m.clone())
     }
 
+    /// Waits up to `limit` for `mag`'s Binding Update List to show `mn_id`
+    /// registered; whether it did.
+    pub fn wait_registered(&self, mag: &str, mn_id: &str, limit: Duration) -> bool {
+        crate::wait::until(limit, || {
+            let bul = self.router(mag, &router::ctl::Request::Bindings {})?;
+            let state = bul.first().and_then(|t| t.cell(mn_id, "state"));
+            Ok((state == Some("registered")).then_some(()))
+        })
+        .ok()
+        .flatten()
+        .is_some()
+    }
+
     /// Every IPv6 address of `vm`'s eth0 (global ones first, as Linux lists them), as
     /// its guest announces them after a migration.
     pub fn vm_addresses(&self, vm: &str) -> Result<Vec<Ipv6Addr>, LabError> {

@@ -91,6 +91,9 @@ pub struct Tuning {
     /// HEARTBEAT_INTERVAL of the LMA and the MAGs (RFC 5847): how fast a
     /// restart is noticed.
     pub heartbeat_interval_ms: u64,
+    /// Runs the routers with `--insecure` (no authenticated signalling), for
+    /// interoperability tests only.
+    pub insecure: bool,
     /// With `aaa = "radius"`: VMs the lab's FreeRADIUS rejects, with the
     /// Reply-Message it gives. They get no address, and `up` does not wait.
     pub radius_rejects: Vec<(String, String)>,
@@ -115,6 +118,7 @@ impl Default for Tuning {
             mag_args: Vec::new(),
             capture: Vec::new(),
             heartbeat_interval_ms: 5_000,
+            insecure: false,
             radius_rejects: Vec::new(),
         }
     }
@@ -224,6 +228,7 @@ impl Domain {
             what: format!("writing {}", policy.display()),
             error,
         })?;
+        self.write_keys()?;
         say(&format!(
             "namespaces {} (files in {})",
             t.nodes().join(", "),
@@ -271,6 +276,27 @@ impl Domain {
             self.start_mobile_nodes()?;
         }
         self.boot_guests()
+    }
+
+    /// A fresh key for each MAG, mode 0600, where the policy names it: the
+    /// routers refuse a key file others can read.
+    fn write_keys(&self) -> Result<(), LabError> {
+        let dir = self.lab.workdir().join("keys");
+        std::fs::create_dir_all(&dir).map_err(|error| LabError::Io {
+            what: format!("creating {}", dir.display()),
+            error,
+        })?;
+        for m in &self.topology.mags {
+            let path = self.lab.workdir().join(Topology::key_file(m));
+            let _ = std::fs::remove_file(&path);
+            router::auth::key::write_new_key_file(&path, router::auth::Algorithm::DEFAULT)
+                .map_err(|e| LabError::Check(e.to_string()))?;
+        }
+        say(&format!(
+            "a key for each MAG and the LMA in {} (mode 0600)",
+            dir.display()
+        ));
+        Ok(())
     }
 
     /// Sets every namespace VM's `eth0` `up` or `down`.
@@ -403,6 +429,9 @@ impl Domain {
                 m.lma_address()
             ));
         }
+        if tuning.insecure {
+            args.push("--insecure".into());
+        }
         args.extend(self.aaa_arg()?);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         self.lab.spawn(Some("lma"), "lma", &argv)
@@ -431,6 +460,9 @@ impl Domain {
             tuning.heartbeat_interval_ms.to_string(),
         ];
         args.extend(tuning.mag_args.iter().cloned());
+        if tuning.insecure {
+            args.push("--insecure".into());
+        }
         args.extend(self.aaa_arg()?);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         self.lab.spawn(Some(&m.name), &m.name, &argv)

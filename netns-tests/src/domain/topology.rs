@@ -38,6 +38,8 @@ pub const MAG_ACCESS_MAC: &str = "02:7a:70:00:00:01";
 pub const MAG_ACCESS_LINK_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
 /// The correspondents' link: the LMA's "core" side.
 pub const CORE_PREFIX: &str = "2001:db8:c::/64";
+/// The SPI of every MAG's key in the lab (each MAG has its own key).
+pub const LAB_SPI: u32 = 256;
 /// The namespace of the lab's FreeRADIUS (`aaa = "radius"`).
 pub const AAA_NODE: &str = "aaa";
 
@@ -429,14 +431,16 @@ impl Topology {
         self.vms.iter().find(|v| v.name == name)
     }
 
-    /// The policy store both the LMA and the MAGs read.
+    /// The policy store both the LMA and the MAGs read. Each MAG's key is
+    /// the file [`Topology::key_file`] names, next to the policy.
     pub fn policy_toml(&self) -> String {
         let mut s = String::from("# written by tapmip-lab from the topology\n");
         for m in &self.mags {
             s += &format!(
-                "\n[[mag]]\nname = \"{}\"\naddress = \"{}\"\n",
+                "\n[[mag]]\nname = \"{}\"\naddress = \"{}\"\n\n[[mag.key]]\nspi = {LAB_SPI}\nfile = \"{}\"\n",
                 m.name,
-                m.proxy_coa()
+                m.proxy_coa(),
+                Self::key_file(m)
             );
         }
         for v in &self.vms {
@@ -448,6 +452,11 @@ impl Topology {
             );
         }
         s
+    }
+
+    /// The key file of MAG `m`, relative to the policy file.
+    pub fn key_file(m: &Mag) -> String {
+        format!("keys/{}.key", m.name)
     }
 
     /// The segments where mobility happens: every MAG's access and WAN link.
@@ -527,6 +536,8 @@ mod tests {
             vec![vm.hnp()]
         );
         assert_eq!(policy.mags.len(), 2);
+        assert_eq!(policy.mags[1].keys[0].spi, LAB_SPI);
+        assert_eq!(policy.mags[1].keys[0].file.to_str(), Some("keys/mag2.key"));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! A PMIPv6 domain in memory (the lab's addresses) on [`SimNet`]: one LMA,
 //! N MAGs, VMs ([`SimHost`]) that migrate between the MAGs' access links, and a
 //! correspondent on the LMA's core link. Tests and benchmarks build it, steer it
-//! (move a VM, change a link) and look into the cores; the fake clock makes every
-//! run repeat exactly from its seed.
+//! (move a VM, change a link, roll a MAG's key over) and look into the cores;
+//! the fake clock makes every run repeat exactly from its seed. Signalling is
+//! authenticated, as in the lab: each MAG shares a key with the LMA
+//! ([`mag_key`]).
 //!
 //! ```text
 //! cn --core-- LMA ==wan[i]== MAG[i] --access[i]-- VMs
@@ -21,6 +23,7 @@ use lma::{Lma, LmaConfig};
 use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
 use mag::bul::BulEntry;
 use mag::{AccessConfig, Mag, MagConfig, UplinkConfig};
+use router::auth::{Algorithm, Key, KeyRing, Rekey, Signalling};
 use router::engine::EnginePort;
 use router::fib::NextHop;
 use router::mac::Mac;
@@ -64,6 +67,16 @@ pub fn lma_wan(m: usize) -> Ipv6Net {
         64,
     )
     .unwrap_or_default()
+}
+
+/// The SPI every MAG's first key has.
+pub const FIRST_SPI: u32 = 256;
+
+/// The key MAG `m` and the LMA share under `spi`: 32 octets drawn from both.
+pub fn mag_key(m: usize, spi: u32) -> Key {
+    let mut rng = router::rng::SplitMix64::new(((m as u64) << 32) | u64::from(spi));
+    let secret: Vec<u8> = (0..32).map(|_| rng.next_u64() as u8).collect();
+    Key::new(spi, Algorithm::HmacSha256, &secret).unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub fn vm_mac(v: usize) -> Mac {
@@ -116,6 +129,8 @@ pub struct DomainSpec {
     pub access: LinkParams,
     /// Interval of the LMA's multicast RAs on the core and WAN links.
     pub lma_ra_interval: Duration,
+    /// PBUs, PBAs and Heartbeats carry the authentication option (the default).
+    pub authenticated: bool,
 }
 
 impl DomainSpec {
@@ -131,7 +146,33 @@ impl DomainSpec {
             wan: LinkParams::default(),
             access: LinkParams::default(),
             lma_ra_interval: Duration::from_secs(30),
+            authenticated: true,
         }
+    }
+
+    /// What the LMA checks with when MAG `m` holds the keys `spis[m]`.
+    fn lma_signalling(&self, spis: &[Vec<u32>]) -> Signalling {
+        if !self.authenticated {
+            return Signalling::Insecure;
+        }
+        let mut ring = KeyRing::new();
+        for (m, list) in spis.iter().enumerate() {
+            for spi in list {
+                ring.insert(proxy_coa(m).addr(), mag_key(m, *spi));
+            }
+        }
+        Signalling::Authenticated(ring)
+    }
+
+    fn mag_signalling(&self, m: usize, spis: &[u32]) -> Signalling {
+        if !self.authenticated {
+            return Signalling::Insecure;
+        }
+        let mut ring = KeyRing::new();
+        for spi in spis {
+            ring.insert(lma_wan(m).addr(), mag_key(m, *spi));
+        }
+        Signalling::Authenticated(ring)
     }
 
     /// The LMA's configuration: core port 0, WAN port `m + 1` per MAG.
@@ -147,7 +188,9 @@ impl DomainSpec {
         }
         let policy = Policy::parse(&self.lma_policy, "lma-policy.toml")
             .unwrap_or_else(|e| panic!("LMA policy: {e}"));
-        LmaConfig::new("lma", ports, policy, EPOCH)
+        let mut cfg = LmaConfig::new("lma", ports, policy, EPOCH);
+        cfg.signalling = self.lma_signalling(&vec![vec![FIRST_SPI]; self.mags]);
+        cfg
     }
 
     /// MAG `m`'s configuration: uplink on wan[m], one access link.
@@ -164,6 +207,7 @@ impl DomainSpec {
         }];
         let mut cfg = MagConfig::new(&mag_name(m), uplink, access, lma_wan(m).addr());
         cfg.epoch = EPOCH;
+        cfg.signalling = self.mag_signalling(m, &[FIRST_SPI]);
         cfg
     }
 
@@ -224,6 +268,8 @@ impl DomainSpec {
             mag_cfgs,
             mag_policy,
             events: Events::new(self.mags, self.vms),
+            spec: self.clone(),
+            lma_spis: vec![vec![FIRST_SPI]; self.mags],
         }
     }
 }
@@ -279,6 +325,9 @@ pub struct SimDomain {
     mag_policy: Policy,
     /// When what the invariant's bound counts from last happened.
     events: Events,
+    spec: DomainSpec,
+    /// The SPIs the LMA holds for each MAG.
+    lma_spis: Vec<Vec<u32>>,
 }
 
 impl SimDomain {
@@ -406,6 +455,29 @@ impl SimDomain {
         let mag = Mag::new(cfg.clone(), self.mag_policy.clone(), self.net.now());
         if let Some(node) = self.net.node_mut::<Mag>(self.mags[m]) {
             *node = mag;
+        }
+    }
+
+    /// The LMA takes `spis` as MAG `m`'s keys while it runs (a reload), and
+    /// keeps them across restarts.
+    pub fn set_lma_keys(&mut self, m: usize, spis: &[u32]) {
+        self.lma_spis[m] = spis.to_vec();
+        self.lma_cfg.signalling = self.spec.lma_signalling(&self.lma_spis);
+        if let Signalling::Authenticated(ring) = self.lma_cfg.signalling.clone()
+            && let Some(lma) = self.net.node_mut::<Lma>(self.lma)
+        {
+            lma.rekey(ring);
+        }
+    }
+
+    /// MAG `m` takes `spis` as its keys (the last one signs), as
+    /// [`SimDomain::set_lma_keys`] does for the LMA.
+    pub fn set_mag_keys(&mut self, m: usize, spis: &[u32]) {
+        self.mag_cfgs[m].signalling = self.spec.mag_signalling(m, spis);
+        if let Signalling::Authenticated(ring) = self.mag_cfgs[m].signalling.clone()
+            && let Some(mag) = self.net.node_mut::<Mag>(self.mags[m])
+        {
+            mag.rekey(ring);
         }
     }
 

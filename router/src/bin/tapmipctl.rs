@@ -5,6 +5,7 @@
 //! tapmipctl /tmp/lab/lma.sock bindings
 //! tapmipctl /tmp/lab/mag1.sock counters
 //! tapmipctl /tmp/lab/mag1.sock log debug
+//! tapmipctl /tmp/lab/lma.sock reload_keys
 //! tapmipctl /tmp/lab/mag2.sock arriving 52:54:00:aa:00:01
 //! tapmipctl /tmp/lab/mag1.sock leaving vm1@tapmip
 //! ```
@@ -29,6 +30,7 @@ struct Args {
     #[argh(positional)]
     socket: PathBuf,
     /// bindings | neighbors | tunnels | routes | counters | status | log LEVEL |
+    /// reload_keys (LMA, MAG: re-read the key files, for a key rollover) |
     /// arriving NODE | leaving NODE
     #[argh(positional)]
     command: String,
