@@ -3,6 +3,7 @@
 
 use crate::binding_cache::{BindingCache, BindingId};
 use crate::hnp_pool::HnpPools;
+use crate::ipv4_home::Ipv4Pools;
 use crate::pbu::Sender;
 use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
 use router::auth::{Authenticator, KeyRing, Rekey, Sending, Signalling};
@@ -105,6 +106,7 @@ pub struct Lma {
     pub(crate) engine: Engine,
     pub(crate) cache: BindingCache,
     pub(crate) pools: HnpPools,
+    pub(crate) ipv4_pools: Ipv4Pools,
     pub(crate) timers: TimerQueue<Timer>,
     pub(crate) pending: HashMap<BindingId, PendingPbu>,
     pub(crate) heartbeat: Option<HeartbeatConfig>,
@@ -137,6 +139,7 @@ impl Lma {
             min_delay_before_bce_delete: cfg.min_delay_before_bce_delete,
             max_delay_before_new_bce_assign: cfg.max_delay_before_new_bce_assign,
             pools: HnpPools::new(&cfg.policy.pools),
+            ipv4_pools: Ipv4Pools::new(&cfg.policy),
             // One entry per node at most: the policy bounds the cache.
             cache: BindingCache::with_capacity(cfg.policy.nodes.len()),
             policy: cfg.policy,
@@ -218,12 +221,17 @@ impl Core for Lma {
             Some(EngineEvent::Nd { port, event }) => {
                 log::debug!("port {port}: {event:?}")
             }
+            Some(EngineEvent::Local4 { .. }) => self.engine.counters.bump("drop.no_local_service"),
+            Some(EngineEvent::Arp { port, event }) => log::debug!("port {port}: {event:?}"),
             None => {}
         }
     }
 
     fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) {
         for (port, event) in self.engine.on_timer(now, tx) {
+            log::debug!("port {port}: {event:?}");
+        }
+        for (port, event) in self.engine.take_arp_events() {
             log::debug!("port {port}: {event:?}");
         }
         while let Some(timer) = self.timers.pop_due(now) {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! lma --name lma --policy policy.toml \
-//!     --port /run/netns/lma:core,addr=2001:db8:c::1/64,advertise \
+//!     --port /run/netns/lma:core,addr=2001:db8:c::1/64,addr=192.0.2.1/24,advertise \
 //!     --port /run/netns/lma:wan1,addr=2001:db8:ff:1::1/64,advertise \
 //!     --port /run/netns/lma:wan2,addr=2001:db8:ff:2::1/64,advertise
 //! ```
@@ -35,7 +35,7 @@ struct Args {
     /// name used in logs
     #[argh(option, default = "String::from(\"lma\")")]
     name: String,
-    /// [NETNS_PATH:]IFNAME,addr=A/LEN[,advertise][,mac=02:..][,mtu=N]; repeat per port
+    /// [NETNS_PATH:]IFNAME,addr=A/LEN[,addr=IPV4/LEN][,advertise][,mac=02:..][,mtu=N]; repeat per port
     #[argh(option)]
     port: Vec<PortSpec>,
     /// policy file (TOML): MAGs, pools and mobile nodes
@@ -118,12 +118,14 @@ fn run(args: Args) -> anyhow::Result<()> {
         let mut port = EnginePort::new(mac);
         port.mtu = spec.mtu_or_default();
         port.addresses = spec.all_addresses();
+        port.ipv4 = spec.ipv4.clone();
         let advertised = spec.advertised();
         if !advertised.is_empty() {
             port.advertise = Some(advert(&advertised, port.mtu, interval));
             port.answer_rs = true;
         }
-        let addrs: Vec<String> = port.addresses.iter().map(|a| a.to_string()).collect();
+        let v6 = port.addresses.iter().map(|a| a.to_string());
+        let addrs: Vec<String> = v6.chain(port.ipv4.iter().map(|a| a.to_string())).collect();
         info!(
             "port {id}: TAP {}, MAC {mac}, addresses [{}], RAs {}",
             tap.name(),

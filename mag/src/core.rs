@@ -78,6 +78,9 @@ pub struct MagConfig {
     pub heartbeat: Option<HeartbeatConfig>,
     /// This MAG's Restart Counter (RFC 5847 3.2), changed at every start.
     pub restart_counter: u32,
+    /// The DHCP lease handed to IPv4 nodes, in seconds; 0: the binding's
+    /// granted lifetime.
+    pub dhcp_lease_secs: u32,
     /// The keys this MAG shares with its LMA (under the LMAA). The default has
     /// none: no PBA is accepted until they are given.
     pub signalling: Signalling,
@@ -111,6 +114,7 @@ impl MagConfig {
             access_nud: NudConfig::default(),
             heartbeat: Some(HeartbeatConfig::default()),
             restart_counter: 0,
+            dhcp_lease_secs: 0,
             signalling: Signalling::default(),
             aaa: AaaConfig::File,
             hints: HintConfig::default(),
@@ -188,6 +192,7 @@ impl Mag {
             port.mtu = a.mtu;
             port.link_local = Some(a.link_local);
             port.nud = cfg.access_nud;
+            port.dhcp_server = true;
             ports.push(port);
         }
         let mut engine = Engine::new(ports, now);
@@ -351,6 +356,13 @@ impl Core for Mag {
         match self.engine.on_frame(now, port, frame, tx) {
             Some(EngineEvent::Local { port, packet, .. }) => self.on_local(now, port, packet, tx),
             Some(EngineEvent::Nd { port, event }) => self.on_nd(now, port, event, tx),
+            Some(EngineEvent::Local4 {
+                port,
+                src_mac,
+                packet,
+            }) if port != UPLINK => self.on_local4(now, port, src_mac, packet, tx),
+            Some(EngineEvent::Local4 { .. }) => self.engine.counters.bump("drop.no_local_service"),
+            Some(EngineEvent::Arp { port, event }) => self.on_arp(now, port, event, tx),
             None => {}
         }
         if self.hints.holding() {
@@ -379,6 +391,9 @@ impl Core for Mag {
     fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) {
         for (port, event) in self.engine.on_timer(now, tx) {
             self.on_nd(now, port, event, tx);
+        }
+        for (port, event) in self.engine.take_arp_events() {
+            self.on_arp(now, port, event, tx);
         }
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {

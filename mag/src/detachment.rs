@@ -32,12 +32,22 @@ impl Mag {
         even_if_reachable: bool,
         tx: &mut dyn Tx,
     ) -> bool {
-        let Some((port, Some(ip))) = self.bul.get(&mac).map(|e| (e.port, e.nud_address())) else {
+        let Some(e) = self.bul.get(&mac) else {
             return false;
         };
-        self.engine
-            .nd_mut(port)
-            .is_some_and(|nd| nd.probe(now, ip, mac, even_if_reachable, tx))
+        let (port, v6, v4) = (e.port, e.nud_address(), e.ipv4.map(|g| g.address.addr()));
+        match (v6, v4) {
+            (Some(ip), _) => self
+                .engine
+                .nd_mut(port)
+                .is_some_and(|nd| nd.probe(now, ip, mac, even_if_reachable, tx)),
+            // An IPv4-only node is checked with unicast ARP requests.
+            (None, Some(ip)) => self
+                .engine
+                .arp_mut(port)
+                .is_some_and(|arp| arp.probe(now, ip, mac, even_if_reachable, tx)),
+            (None, None) => false,
+        }
     }
 
     /// Probes the node and does `then` once it answers (or sends anything);
@@ -65,7 +75,8 @@ impl Mag {
             self.timers.cancel(&Timer::Binding(mac));
             return;
         }
-        if e.nud_address().is_none() || now - e.last_heard <= FRESH {
+        let probeable = e.nud_address().is_some() || e.ipv4.is_some();
+        if !probeable || now - e.last_heard <= FRESH {
             return self.act_on(now, mac, then, tx);
         }
         if let Some(e) = self.bul.get_mut(&mac) {
@@ -124,16 +135,7 @@ impl Mag {
             self.counters.bump("mag.nud.expected_silent");
             return;
         }
-        // NUD only counts solicited answers; a node that sent anything while
-        // it was being probed (a migrated VM announcing itself on its return)
-        // is here, whatever the probes that went out while it was away say.
-        let nud = self.cfg.access_nud;
-        let probing = nud.retrans_timer * u32::from(nud.max_unicast_solicit);
-        let heard = self
-            .bul
-            .get(&node)
-            .is_some_and(|e| now - e.last_heard < probing);
-        if heard {
+        if self.heard_while_probing(now, node) {
             self.counters.bump("mag.nud.heard_while_probing");
             if let Some(nd) = self.engine.nd_mut(port) {
                 nd.probe(now, ip, node, true, tx);
@@ -155,6 +157,17 @@ impl Mag {
         }
     }
 
+    /// NUD only counts solicited answers; a node that sent anything while it
+    /// was being probed (a migrated VM announcing itself on its return) is
+    /// here, whatever the probes that went out while it was away say.
+    pub(crate) fn heard_while_probing(&self, now: Instant, node: Mac) -> bool {
+        let nud = self.cfg.access_nud;
+        let probing = nud.retrans_timer * u32::from(nud.max_unicast_solicit);
+        self.bul
+            .get(&node)
+            .is_some_and(|e| now - e.last_heard < probing)
+    }
+
     /// Drops a node's binding: routes, neighbor entries and timers go, and a
     /// registered binding is de-registered at the LMA when `dereg` says why
     /// (RFC 5213 6.9.1.3; lifetime 0, not retransmitted: the MAG is done with it).
@@ -168,7 +181,8 @@ impl Mag {
         // A node said to be leaving is served by the next MAG: its binding
         // is that MAG's now, not this one's to de-register.
         let dereg = dereg.filter(|_| !self.is_leaving(&mac));
-        self.end_hints(&mac, &e.hnps);
+        let homes = crate::forwarding::home_nets(&e.hnps, e.ipv4.map(|g| g.address.addr()));
+        self.end_hints(&mac, &homes);
         if let Some(nd) = self.engine.nd_mut(e.port) {
             for ip in &e.addresses {
                 nd.forget(ip);
@@ -178,6 +192,9 @@ impl Mag {
             return;
         }
         self.remove_routes(&e.hnps);
+        if let Some(g) = e.ipv4 {
+            self.remove_ipv4(e.port, g);
+        }
         let Some(why) = dereg else {
             return;
         };
@@ -193,9 +210,10 @@ impl Mag {
                 mag_link_local: self.access_link_local(e.port),
                 timestamp: self.cfg.timestamps.then(|| timestamp(self.cfg.epoch, now)),
                 lifetime: 0,
+                ipv4: e.ipv4_request(),
             },
         );
-        let (mn_id, hnps) = (e.mn_id.clone(), crate::node_link::prefixes(&e.hnps));
+        let (mn_id, hnps) = (e.mn_id.clone(), crate::node_link::homes(&e.hnps, e.ipv4));
         let ends = (self.proxy_coa(), self.cfg.lmaa);
         self.counters.bump("mag.pbu.dereg");
         self.auth.send(

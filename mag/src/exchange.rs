@@ -45,13 +45,14 @@ impl Mag {
             0,
             &PbuContent {
                 mn_id: &e.mn_id,
-                hnps,
+                hnps: e.pbu_hnps(hnps),
                 handoff,
                 access_technology: self.cfg.access_technology,
                 mac,
                 mag_link_local: self.access_link_local(e.port),
                 timestamp: None,
                 lifetime: self.cfg.lifetime,
+                ipv4: e.ipv4_request(),
             },
         );
         if let Some(e) = self.bul.get_mut(&mac) {
@@ -303,10 +304,11 @@ impl Mag {
             .copied()
             .filter(|p| p.prefix_len() > 0)
             .collect();
+        let ipv4 = crate::ipv4::granted(pba);
         let problem = if pba.lifetime_secs == 0 {
             Some("a lifetime of 0")
-        } else if hnps.is_empty() {
-            Some("no home network prefix")
+        } else if hnps.is_empty() && ipv4.is_none() {
+            Some("no home network prefix and no IPv4 home address")
         } else {
             None
         };
@@ -327,6 +329,8 @@ impl Mag {
         // its RA now.
         let first = e.state == BindingState::Registering || e.ra_sent_at.is_none();
         let old = std::mem::replace(&mut e.hnps, hnps.clone());
+        let old4 = std::mem::replace(&mut e.ipv4, ipv4);
+        let refused4 = e.families.ipv4 && ipv4.is_none();
         e.state = BindingState::Registered;
         e.lifetime = pba.lifetime_secs;
         e.expires_at = Some(now + Duration::from_secs(u64::from(pba.lifetime_secs)));
@@ -341,23 +345,41 @@ impl Mag {
             self.remove_routes(&old);
             self.install_routes(port, &hnps);
         }
-        if self.hold_if_expected(mac, &hnps) {
+        if old4 != ipv4 {
+            if let Some(g) = old4 {
+                self.remove_ipv4(port, g);
+            }
+            if let Some(g) = ipv4 {
+                self.install_ipv4(now, port, mac, g, tx);
+            }
+        }
+        if refused4 {
+            let status = pba.options.ipv4_home_address_reply.map_or(0, |r| r.status);
+            self.counters.bump("mag.pba.ipv4_refused");
+            log::warn!(
+                "PBA seq {}: no IPv4 home address for {mac} (IPv4 Home Address Reply status {status}, RFC 5844 3.3.2)",
+                pba.sequence
+            );
+        }
+        let homes = crate::node_link::homes(&hnps, ipv4);
+        if self.hold_if_expected(mac) {
         } else if first {
             self.send_ra(now, mac, tx);
             log::info!(
-                "PBA seq {} accepted: {} lifetime {} s -> routes via tunnel to {}, RA sent to {mac}",
+                "PBA seq {} accepted: {homes} lifetime {} s -> routes via tunnel to {}, router announced to {mac}",
                 pba.sequence,
-                crate::node_link::prefixes(&hnps),
                 pba.lifetime_secs,
                 self.cfg.lmaa,
             );
         } else {
             log::info!(
-                "PBA seq {} accepted: {} refreshed, lifetime {} s",
+                "PBA seq {} accepted: {homes} refreshed, lifetime {} s",
                 pba.sequence,
-                crate::node_link::prefixes(&hnps),
                 pba.lifetime_secs
             );
+        }
+        if ipv4.is_some() {
+            self.ipv4_registered(now, mac, tx);
         }
     }
 

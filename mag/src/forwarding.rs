@@ -17,14 +17,34 @@
 //! hinted as arriving (or just arrived).
 
 use crate::core::{Mag, UPLINK};
-use ipnet::Ipv6Net;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use router::Instant;
 use router::core::Tx;
 use router::mac::Mac;
+use router::policy::Ipv4Assignment;
 use router::routes::RouteTable;
 use router::tunnel::{DEFAULT_TUNNEL_HOP_LIMIT, decapsulate, encapsulate};
-use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv6Packet};
-use std::net::{IpAddr, Ipv6Addr};
+use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, Ipv6Packet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// IPv6 prefixes and an IPv4 home address, as the engine holds them.
+pub(crate) fn home_nets(hnps: &[Ipv6Net], ipv4: Option<Ipv4Addr>) -> Vec<IpNet> {
+    let v4 = ipv4.map(|a| IpNet::V4(Ipv4Net::from(a)));
+    hnps.iter().copied().map(IpNet::V6).chain(v4).collect()
+}
+
+/// The destination of a checked IPv6 or IPv4 packet.
+pub(crate) fn destination(packet: &[u8]) -> Option<IpAddr> {
+    match packet.first().map(|b| b >> 4) {
+        Some(6) => Ipv6Packet::new_checked(packet)
+            .ok()
+            .map(|p| p.dst_addr().into()),
+        Some(4) => Ipv4Packet::new_checked(packet)
+            .ok()
+            .map(|p| p.dst_addr().into()),
+        _ => None,
+    }
+}
 
 impl Mag {
     /// The destination MAG a leaving hint names: a MAG of the policy, not this one.
@@ -41,24 +61,36 @@ impl Mag {
         Ok(to)
     }
 
-    /// The node's prefixes as far as this MAG knows them: its binding's, or
-    /// the policy's before the LMA granted any.
-    pub(crate) fn node_hnps(&self, mac: &Mac) -> Vec<Ipv6Net> {
-        match self.bul.get(mac) {
+    /// The node's prefixes and IPv4 home address as far as this MAG knows
+    /// them: its binding's, or the policy's before the LMA granted any (a
+    /// pool's IPv4 address is known from the PBA only).
+    pub(crate) fn node_homes(&self, mac: &Mac) -> Vec<IpNet> {
+        let e = self.bul.get(mac);
+        let profile = self.policy.node_by_mac(mac);
+        let hnps = match e {
             Some(e) if !e.hnps.is_empty() => e.hnps.clone(),
-            _ => self
-                .policy
-                .node_by_mac(mac)
-                .map(|n| n.hnps.clone())
-                .unwrap_or_default(),
-        }
+            _ => profile.map(|n| n.hnps.clone()).unwrap_or_default(),
+        };
+        let ipv4 = e
+            .and_then(|e| e.ipv4)
+            .map(|g| g.address.addr())
+            .or_else(|| match profile.and_then(|n| n.ipv4.as_ref()) {
+                Some(Ipv4Assignment::Fixed { address, .. }) => Some(address.addr()),
+                _ => None,
+            });
+        home_nets(&hnps, ipv4)
+    }
+
+    /// Whether `dst` is one of the node's home addresses.
+    pub(crate) fn is_home_of(&self, mac: &Mac, dst: IpAddr) -> bool {
+        self.node_homes(mac).iter().any(|h| h.contains(&dst))
     }
 
     /// Starts copying the node's downlink to `to`.
     pub(crate) fn start_forwarding(&mut self, mac: Mac, to: Ipv6Addr) {
-        let hnps = self.node_hnps(&mac);
-        for hnp in &hnps {
-            self.engine.hold(*hnp);
+        let homes = self.node_homes(&mac);
+        for home in &homes {
+            self.engine.hold(*home);
         }
         let (lmaa, on_link) = (self.cfg.lmaa, self.cfg.uplink.proxy_coa.contains(&to));
         let host = Ipv6Net::new(to, 128).unwrap_or_default();
@@ -69,14 +101,14 @@ impl Mag {
         }
         log::info!(
             "{mac} leaving for the MAG at {to}: its downlink ({}) is copied there meanwhile",
-            crate::node_link::prefixes(&hnps)
+            crate::node_link::prefixes(&homes)
         );
     }
 
     /// Stops copying the node's downlink to `to`.
     pub(crate) fn stop_forwarding(&mut self, mac: &Mac, to: Ipv6Addr) {
-        for hnp in self.node_hnps(mac) {
-            self.engine.release(hnp);
+        for home in self.node_homes(mac) {
+            self.engine.release(home);
         }
         let still_used = self.hints.leaving.values().any(|l| l.to == Some(to));
         let host = Ipv6Net::new(to, 128).unwrap_or_default();
@@ -137,7 +169,11 @@ impl Mag {
         };
         let ip = Ipv6Packet::new_unchecked(outer);
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        if ip.next_header() != IpProtocol::Unknown(router::tunnel::IPPROTO_IPV6)
+        let inner_kinds = [
+            IpProtocol::Unknown(router::tunnel::IPPROTO_IPV6),
+            IpProtocol::Unknown(router::tunnel::IPPROTO_IPIP),
+        ];
+        if !inner_kinds.contains(&ip.next_header())
             || dst != self.proxy_coa()
             || src == self.cfg.lmaa
             || self.policy.mag_by_address(&src).is_none()
@@ -148,8 +184,11 @@ impl Mag {
             self.counters.bump("mag.forward.malformed");
             return true;
         };
-        let inner_dst = Ipv6Packet::new_unchecked(inner).dst_addr();
-        let theirs = |mac: &Mac| self.node_hnps(mac).iter().any(|p| p.contains(&inner_dst));
+        let Some(inner_dst) = destination(inner) else {
+            self.counters.bump("mag.forward.malformed");
+            return true;
+        };
+        let theirs = |mac: &Mac| self.is_home_of(mac, inner_dst);
         let expected = self.hints.expected.keys().copied().find(|m| theirs(m));
         let arrived = self.hints.arrived.keys().copied().find(|m| theirs(m));
         let limits = self.cfg.hints.hold;
@@ -161,7 +200,7 @@ impl Mag {
                 Err(limit) => self.counters.bump(limit.counter()),
             }
         } else if let Some(d) = self
-            .draining_for(&inner_dst)
+            .draining_for(inner_dst)
             .and_then(|mac| self.hints.draining.get_mut(&mac))
         {
             self.counters.bump("mag.forward.late");

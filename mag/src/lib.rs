@@ -6,7 +6,8 @@
 //! - [`access`]: the per-node Router Advertisements of a shared access link.
 //! - [`core`]: [`Mag`], the [`router::core::Core`] the `mag` binary runs, and
 //!   the modules its behaviour is split into (attachment, exchanges, the node's
-//!   link, detachment, heartbeats).
+//!   link, detachment, heartbeats, and a node's IPv4 side: its home address
+//!   and ARP, `ipv4`, and the DHCPv4 server, `dhcp`).
 //! - [`ctl`]: the control-socket tables.
 //! - [`proactive`]: hints from a hypervisor ("arriving", "leaving") that make
 //!   a live migration's handover happen during its pause; [`held`] is the
@@ -23,10 +24,12 @@ pub mod bul;
 pub mod core;
 pub mod ctl;
 mod detachment;
+mod dhcp;
 mod exchange;
 mod forwarding;
 mod heartbeat;
 pub mod held;
+mod ipv4;
 mod node_link;
 pub mod pbu;
 pub mod proactive;

@@ -55,7 +55,7 @@ struct Args {
     /// control socket path (tapmipctl)
     #[argh(option)]
     ctl: Option<PathBuf>,
-    /// attachment triggers: rs,na,dad,rarp,unknown (default all) or none
+    /// attachment triggers: rs,na,dad,rarp,unknown,arp,dhcp (default all) or none
     #[argh(option, default = "DetectConfig::default()")]
     detect: DetectConfig,
     /// interval between per-node router advertisements, in milliseconds
@@ -82,6 +82,9 @@ struct Args {
     /// MISSING_HEARTBEATS_ALLOWED before the LMA is taken as failed (RFC 5847)
     #[argh(option, default = "3")]
     missing_heartbeats: u32,
+    /// DHCP lease handed to IPv4 nodes, in seconds (default 0: the binding lifetime)
+    #[argh(option, default = "0")]
+    dhcp_lease_s: u32,
     /// do not authenticate PBUs, PBAs and heartbeats (interoperability tests
     /// only: anyone on the WAN can then forge the LMA's answers)
     #[argh(switch)]
@@ -149,6 +152,7 @@ fn config(args: &Args) -> anyhow::Result<MagConfig> {
     cfg.ra_interval = Duration::from_millis(args.ra_interval_ms.max(1));
     cfg.lifetime = args.lifetime;
     cfg.local_routing = args.local_routing;
+    cfg.dhcp_lease_secs = args.dhcp_lease_s;
     cfg.timestamps = !args.sequence_numbers;
     cfg.heartbeat = (args.heartbeat_interval_ms > 0).then(|| HeartbeatConfig {
         interval: Duration::from_millis(args.heartbeat_interval_ms),

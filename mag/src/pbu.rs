@@ -5,7 +5,10 @@
 use ipnet::Ipv6Net;
 use router::Duration;
 use router::mac::Mac;
-use router::wire::{AccessTechnologyType, HandoffIndicator, MobilityOptions, PbaRepr, PbuRepr};
+use router::wire::{
+    AccessTechnologyType, HandoffIndicator, Ipv4HomeAddressRequest, MobilityOptions, PbaRepr,
+    PbuRepr,
+};
 use std::net::Ipv6Addr;
 
 /// RFC 6275 13: InitialBindackTimeoutFirstReg, for a node's first registration.
@@ -31,9 +34,13 @@ pub struct PbuContent<'a> {
     pub timestamp: Option<u64>,
     /// Seconds; 0 de-registers.
     pub lifetime: u32,
+    /// The IPv4 Home Address Request (RFC 5844 3.3.1): 0.0.0.0 asks the
+    /// LMA to pick, an address asks for that one; `None` asks for no IPv4.
+    pub ipv4: Option<Ipv4HomeAddressRequest>,
 }
 
-/// RFC 5213 6.9.1.1: A, H and P set; MN-ID, HNPs, HI, ATT always present.
+/// RFC 5213 6.9.1.1: A, H and P set; MN-ID, HNPs, HI, ATT always present
+/// (no HNP for an IPv4-only node, which has option 36 instead, RFC 5844 3.2.2).
 pub fn build_pbu(sequence: u16, c: &PbuContent<'_>) -> PbuRepr {
     PbuRepr {
         sequence,
@@ -49,6 +56,7 @@ pub fn build_pbu(sequence: u16, c: &PbuContent<'_>) -> PbuRepr {
             mn_link_layer_id: Some(c.mac.as_bytes().to_vec()),
             link_local_address: c.mag_link_local,
             timestamp: c.timestamp,
+            ipv4_home_address_request: c.ipv4,
             ..MobilityOptions::default()
         },
         ..PbuRepr::default()
@@ -89,6 +97,7 @@ mod tests {
             mag_link_local: Some("fe80::1".parse().unwrap()),
             timestamp: Some(0x1234_5678_0000),
             lifetime: 3600,
+            ipv4: None,
         }
     }
 

@@ -40,14 +40,14 @@ use crate::attach::{Sighting, Trigger};
 use crate::bul::Confirming;
 use crate::core::{Mag, Timer};
 use crate::held::{Held, HoldLimits};
-use ipnet::Ipv6Net;
+use ipnet::IpNet;
 use router::core::{PortId, Tx};
 use router::ctl::{Request, Response, Table};
 use router::mac::Mac;
 use router::{Duration, Instant};
 use smoltcp::wire::Ipv6Packet;
 use std::collections::HashMap;
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 
 /// How long after a hinted node arrived the source MAG's copies of its
 /// downlink are still taken (they cross the LMA: a round trip late).
@@ -146,6 +146,17 @@ impl Hints {
     pub fn takes_copies(&self) -> bool {
         !self.expected.is_empty() || !self.arrived.is_empty() || !self.draining.is_empty()
     }
+}
+
+/// The ethertype and destination of a held packet that may be forwarded
+/// onto a link of `mtu`: its hop limit (TTL) above 1 and within the MTU.
+fn forwarded(packet: &[u8], mtu: usize) -> Option<(u16, IpAddr)> {
+    let dst = crate::forwarding::destination(packet)?;
+    let (ethertype, hops) = match dst {
+        IpAddr::V6(_) => (0x86dd, Ipv6Packet::new_unchecked(packet).hop_limit()),
+        IpAddr::V4(_) => (0x0800, router::ipv4::ttl(packet)),
+    };
+    (hops > 1 && packet.len() <= mtu).then_some((ethertype, dst))
 }
 
 impl Mag {
@@ -272,9 +283,8 @@ impl Mag {
             // A node this MAG still holds from an earlier stay: a handoff back.
             Some((true, false, _)) => {
                 self.reregister(now, mac, tx);
-                if let Some(hnps) = self.bul.get(&mac).map(|e| e.hnps.clone()) {
-                    self.hold_downlink(&hnps);
-                }
+                let homes = self.node_homes(&mac);
+                self.hold_downlink(&homes);
                 // It may never have left (a wrong hint, a silent node): one
                 // that answers this probe is here, and its downlink flows.
                 self.probe_node(now, mac, true, tx);
@@ -349,32 +359,40 @@ impl Mag {
         self.hints.leaving.contains_key(mac)
     }
 
-    fn hold_downlink(&mut self, hnps: &[Ipv6Net]) {
-        for hnp in hnps {
-            self.engine.hold(*hnp);
+    fn hold_downlink(&mut self, homes: &[IpNet]) {
+        for home in homes {
+            self.engine.hold(*home);
         }
     }
 
-    /// The binding of an expected node is in place: its downlink is held.
-    pub(crate) fn hold_if_expected(&mut self, mac: Mac, hnps: &[Ipv6Net]) -> bool {
+    fn release_downlink(&mut self, homes: &[IpNet]) {
+        for home in homes {
+            self.engine.release(*home);
+        }
+    }
+
+    /// The binding of an expected node is in place: its downlink (IPv6 and
+    /// IPv4) is held.
+    pub(crate) fn hold_if_expected(&mut self, mac: Mac) -> bool {
         let expected = self.is_expected(&mac);
         if expected {
-            self.hold_downlink(hnps);
+            let homes = self.node_homes(&mac);
+            self.hold_downlink(&homes);
             log::info!(
                 "{mac} is registered here before it arrived: {} held until it shows up",
-                crate::node_link::prefixes(hnps)
+                crate::node_link::prefixes(&homes)
             );
         }
         expected
     }
 
-    /// The draining node whose prefix `dst` is in.
-    pub(crate) fn draining_for(&self, dst: &std::net::Ipv6Addr) -> Option<Mac> {
+    /// The draining node `dst` is a home address of.
+    pub(crate) fn draining_for(&self, dst: IpAddr) -> Option<Mac> {
         self.hints
             .draining
             .keys()
             .copied()
-            .find(|mac| self.node_hnps(mac).iter().any(|p| p.contains(dst)))
+            .find(|mac| self.is_home_of(mac, dst))
     }
 
     /// Ends a node's leaving hint, and the copying of its downlink.
@@ -390,29 +408,28 @@ impl Mag {
     /// whose destination MAG is known, to the node and a copy to that MAG.
     pub(crate) fn collect_held(&mut self, now: Instant, tx: &mut dyn Tx) {
         for packet in self.engine.take_held() {
-            let Ok(ip) = Ipv6Packet::new_checked(&packet[..]) else {
+            let Some(dst) = crate::forwarding::destination(&packet) else {
                 continue;
             };
-            let dst = ip.dst_addr();
             let leaving = self.hints.leaving.iter().find_map(|(mac, l)| {
                 let to = l.to?;
                 let port = self.bul.get(mac)?.port;
-                let theirs = self.node_hnps(mac).iter().any(|p| p.contains(&dst));
-                theirs.then_some((*mac, port, to))
+                self.is_home_of(mac, dst).then_some((*mac, port, to))
             });
             if let Some((mac, port, to)) = leaving {
                 self.copy_to_peer(now, to, &packet, tx);
                 self.deliver_held(now, port, mac, &[packet], tx);
                 continue;
             }
-            let owner = self.hints.expected.keys().copied().find(|mac| {
-                self.bul
-                    .get(mac)
-                    .is_some_and(|e| e.hnps.iter().any(|p| p.contains(&dst)))
-            });
+            let owner = self
+                .hints
+                .expected
+                .keys()
+                .copied()
+                .find(|mac| self.bul.contains(mac) && self.is_home_of(mac, dst));
             if let Some(d) = owner
                 .is_none()
-                .then(|| self.draining_for(&dst))
+                .then(|| self.draining_for(dst))
                 .flatten()
                 .and_then(|mac| self.hints.draining.get_mut(&mac))
             {
@@ -515,9 +532,8 @@ impl Mag {
         }
         self.hints.draining.remove(&mac);
         self.timers.cancel(&Timer::Drain(mac));
-        for hnp in self.node_hnps(&mac) {
-            self.engine.release(hnp);
-        }
+        let homes = self.node_homes(&mac);
+        self.release_downlink(&homes);
         self.send_ra(now, mac, tx);
         // The hint's registration is as old as the hint, and anything may
         // have happened since (a failed migration whose VM resumed where it
@@ -534,7 +550,8 @@ impl Mag {
     }
 
     /// Sends held packets to the node's MAC directly: it is the only node of
-    /// its prefixes on the link, so they need no address resolution.
+    /// its prefixes and its IPv4 home address on the link, so they need no
+    /// address resolution (ND or ARP).
     pub(crate) fn deliver_held(
         &mut self,
         now: Instant,
@@ -551,28 +568,42 @@ impl Mag {
         let mut noted = Vec::new();
         let mut delivered = 0;
         for packet in packets {
-            let mut ip = Ipv6Packet::new_unchecked(packet.clone());
-            if ip.hop_limit() <= 1 || packet.len() > mtu {
+            let Some((ethertype, dst)) = forwarded(packet, mtu) else {
                 self.counters.bump("mag.hold.dropped.undeliverable");
                 continue;
-            }
-            ip.set_hop_limit(ip.hop_limit() - 1);
-            let dst = ip.dst_addr();
+            };
             if noted.len() < NOTED_DESTINATIONS && !noted.contains(&dst) {
                 noted.push(dst);
             }
             frame.clear();
             frame.extend_from_slice(mac.as_bytes());
             frame.extend_from_slice(own.as_bytes());
-            frame.extend_from_slice(&[0x86, 0xdd]);
-            frame.extend_from_slice(&ip.into_inner());
+            frame.extend_from_slice(&ethertype.to_be_bytes());
+            let ip = frame.len();
+            frame.extend_from_slice(packet);
+            match dst {
+                IpAddr::V6(_) => {
+                    let mut p = Ipv6Packet::new_unchecked(&mut frame[ip..]);
+                    p.set_hop_limit(p.hop_limit() - 1);
+                }
+                IpAddr::V4(_) => router::ipv4::decrement_ttl(&mut frame[ip..]),
+            }
             tx.send(port, &frame);
             delivered += 1;
         }
         self.count_dropped(delivered, "mag.hold.delivered");
-        if let Some(nd) = self.engine.nd_mut(port) {
-            for dst in noted {
-                nd.note_neighbor(now, dst, mac, tx);
+        for dst in noted {
+            match dst {
+                IpAddr::V6(dst) => {
+                    if let Some(nd) = self.engine.nd_mut(port) {
+                        nd.note_neighbor(now, dst, mac, tx);
+                    }
+                }
+                IpAddr::V4(dst) => {
+                    if let Some(arp) = self.engine.arp_mut(port) {
+                        arp.note_neighbor(now, dst, mac, tx);
+                    }
+                }
             }
         }
         delivered
@@ -588,11 +619,8 @@ impl Mag {
         };
         self.counters.bump("mag.hint.expired");
         self.count_dropped(exp.len(), "mag.hold.dropped.expired");
-        if let Some(hnps) = self.bul.get(&mac).map(|e| e.hnps.clone()) {
-            for hnp in hnps {
-                self.engine.release(hnp);
-            }
-        }
+        let homes = self.node_homes(&mac);
+        self.release_downlink(&homes);
         log::warn!(
             "{mac}: announced as arriving {} ms ago, never seen: hint undone ({} held packets dropped)",
             (now - exp.since).total_millis(),
@@ -643,7 +671,7 @@ impl Mag {
     }
 
     /// Whatever hint a node being removed had ends with it.
-    pub(crate) fn end_hints(&mut self, mac: &Mac, hnps: &[Ipv6Net]) {
+    pub(crate) fn end_hints(&mut self, mac: &Mac, homes: &[IpNet]) {
         self.end_leaving(mac);
         if let Some(d) = self.hints.draining.remove(mac) {
             self.timers.cancel(&Timer::Drain(*mac));
@@ -653,9 +681,7 @@ impl Mag {
             self.timers.cancel(&Timer::Arrival(*mac));
             self.count_dropped(exp.len(), "mag.hold.dropped.expired");
         }
-        for hnp in hnps {
-            self.engine.release(*hnp);
-        }
+        self.release_downlink(homes);
     }
 
     /// The hints table of `status`.

@@ -214,6 +214,7 @@ fn sequence_numbers_are_ordered_across_mags() {
             mag_link_local: None,
             timestamp: None,
             lifetime: 60,
+            ipv4: None,
         },
     );
     inject_pbu(&mut d, 0, &stale);

@@ -52,9 +52,6 @@ fn days_of_random_migrations_restarts_and_lossy_links_keep_the_invariant() {
         totals.rollovers
     );
     assert!(
-        totals.refreshes > 0
-            && totals.migrations > 0
-            && totals.rollovers > 0
-            && totals.hinted > 0
+        totals.refreshes > 0 && totals.migrations > 0 && totals.rollovers > 0 && totals.hinted > 0
     );
 }

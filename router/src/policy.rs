@@ -23,17 +23,24 @@
 //! prefix = "2001:db8:100::/48"      # HNPs are carved from here ...
 //! length = 64                       # ... one /64 per node
 //!
+//! [ipv4_pool.vms4]                  # IPv4 home addresses (RFC 5844) ...
+//! prefix = "10.2.0.0/24"            # ... one host each, with this mask
+//! router = "10.2.0.1"               # their default router (absent: the first host)
+//!
 //! [[node]]
 //! mn_id = "vm1@tapmip"              # MN-ID (NAI, RFC 4283)
 //! mac = "52:54:00:aa:00:01"         # how a MAG recognises it on the access link
-//! hnps = ["2001:db8:1:1::/64"]      # fixed HNPs, or pool = "vms"
+//! hnps = ["2001:db8:1:1::/64"]      # fixed HNPs, or pool = "vms"; neither: no IPv6
+//! ipv4 = "10.1.1.5/24"              # fixed IPv4 home address, or ipv4_pool = "vms4";
+//!                                   # neither: no IPv4
+//! ipv4_router = "10.1.1.1"          # its default router (absent: the first host)
 //! mags = ["mag1", "mag2"]           # MAGs that may serve it (absent: any)
 //! ```
 
-use ipnet::Ipv6Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
@@ -67,6 +74,23 @@ pub struct HnpPool {
     pub length: u8,
 }
 
+/// A pool of IPv4 home addresses on one link: every host of `prefix` but
+/// the router (and the network and broadcast addresses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Pool {
+    pub prefix: Ipv4Net,
+    pub router: Ipv4Addr,
+}
+
+/// Where a node's IPv4 home address comes from (RFC 5844).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ipv4Assignment {
+    /// Always this address, with its link's prefix length and default router.
+    Fixed { address: Ipv4Net, router: Ipv4Addr },
+    /// Any free address of the named `[ipv4_pool.NAME]`.
+    Pool(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeProfile {
     pub mn_id: String,
@@ -76,12 +100,23 @@ pub struct NodeProfile {
     pub pool: Option<String>,
     /// Names of the MAGs that may serve this node; empty means any accepted MAG.
     pub mags: Vec<String>,
+    /// IPv4 home address mobility (RFC 5844); `None`: not authorized for it.
+    pub ipv4: Option<Ipv4Assignment>,
+}
+
+impl NodeProfile {
+    /// Whether the node is authorized for IPv6 home network prefixes (an
+    /// IPv4-only node is not, RFC 5844 3.1.3).
+    pub fn has_ipv6(&self) -> bool {
+        !self.hnps.is_empty() || self.pool.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
     pub mags: Vec<MagEntry>,
     pub pools: BTreeMap<String, HnpPool>,
+    pub ipv4_pools: BTreeMap<String, Ipv4Pool>,
     pub nodes: Vec<NodeProfile>,
     by_mac: HashMap<Mac, usize>,
     by_mn_id: HashMap<String, usize>,
@@ -110,7 +145,16 @@ struct RawPolicy {
     #[serde(default)]
     pool: BTreeMap<String, RawPool>,
     #[serde(default)]
+    ipv4_pool: BTreeMap<String, RawIpv4Pool>,
+    #[serde(default)]
     node: Vec<RawNode>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIpv4Pool {
+    prefix: Spanned<String>,
+    router: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -149,6 +193,9 @@ struct RawNode {
     pool: Option<Spanned<String>>,
     #[serde(default)]
     mags: Vec<Spanned<String>>,
+    ipv4: Option<Spanned<String>>,
+    ipv4_router: Option<Spanned<String>>,
+    ipv4_pool: Option<Spanned<String>>,
 }
 
 struct Checker<'a> {
@@ -195,6 +242,64 @@ impl Checker<'_> {
         }
         Ok(net)
     }
+
+    fn ipv4_addr(&self, field: &str, v: &Spanned<String>) -> Result<Ipv4Addr, PolicyError> {
+        v.get_ref().parse().map_err(|_| {
+            self.fail(
+                v,
+                format!("{field}: '{}' is not an IPv4 address", v.get_ref()),
+            )
+        })
+    }
+
+    /// An address with its link's prefix; the link must hold a router and
+    /// more than one host (/30 at most).
+    fn ipv4_net(&self, field: &str, v: &Spanned<String>) -> Result<Ipv4Net, PolicyError> {
+        let net: Ipv4Net = v.get_ref().parse().map_err(|_| {
+            self.fail(
+                v,
+                format!(
+                    "{field}: '{}' is not an IPv4 address with its prefix length (e.g. 10.1.1.5/24)",
+                    v.get_ref()
+                ),
+            )
+        })?;
+        if net.prefix_len() > 30 {
+            return Err(self.fail(
+                v,
+                format!("{field}: '{net}' leaves no room for a default router (at most /30)"),
+            ));
+        }
+        Ok(net)
+    }
+
+    /// The default router of `link`: `given`, or the link's first host.
+    fn ipv4_router(
+        &self,
+        field: &str,
+        link: Ipv4Net,
+        given: Option<&Spanned<String>>,
+        at: &Spanned<String>,
+    ) -> Result<Ipv4Addr, PolicyError> {
+        let router = match given {
+            Some(r) => self.ipv4_addr(field, r)?,
+            None => first_host(link),
+        };
+        let is_host =
+            link.contains(&router) && router != link.network() && router != link.broadcast();
+        if !is_host {
+            return Err(self.fail(
+                given.unwrap_or(at),
+                format!("{field}: {router} is not a host of {}", link.trunc()),
+            ));
+        }
+        Ok(router)
+    }
+}
+
+/// The first host address of an IPv4 link (its network address + 1).
+pub fn first_host(link: Ipv4Net) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(link.network()).wrapping_add(1))
 }
 
 impl Checker<'_> {
@@ -343,6 +448,23 @@ impl Policy {
                 .pools
                 .insert(name.clone(), HnpPool { prefix, length });
         }
+        for (name, p) in &raw.ipv4_pool {
+            let prefix = ck.ipv4_net("ipv4_pool.prefix", &p.prefix)?;
+            if prefix != prefix.trunc() {
+                return Err(ck.fail(
+                    &p.prefix,
+                    format!(
+                        "ipv4_pool.prefix: '{prefix}' has host bits set (did you mean {}?)",
+                        prefix.trunc()
+                    ),
+                ));
+            }
+            let router =
+                ck.ipv4_router("ipv4_pool.router", prefix, p.router.as_ref(), &p.prefix)?;
+            policy
+                .ipv4_pools
+                .insert(name.clone(), Ipv4Pool { prefix, router });
+        }
         for n in &raw.node {
             let mn_id = n.mn_id.get_ref().clone();
             if mn_id.is_empty() || mn_id.len() > 255 {
@@ -369,10 +491,70 @@ impl Policy {
                     format!("node.pool: no [pool.{}] is defined", pool.get_ref()),
                 ));
             }
-            if hnps.is_empty() && n.pool.is_none() {
+            let ipv4 = match (&n.ipv4, &n.ipv4_pool) {
+                (Some(_), Some(pool)) => {
+                    return Err(ck.fail(
+                        pool,
+                        "node.ipv4_pool: give either ipv4 or ipv4_pool, not both".into(),
+                    ));
+                }
+                (Some(address), None) => {
+                    let link = ck.ipv4_net("node.ipv4", address)?;
+                    if link.addr() == link.network() || link.addr() == link.broadcast() {
+                        return Err(ck.fail(
+                            address,
+                            format!(
+                                "node.ipv4: {} is not a host of {}",
+                                link.addr(),
+                                link.trunc()
+                            ),
+                        ));
+                    }
+                    let router =
+                        ck.ipv4_router("node.ipv4_router", link, n.ipv4_router.as_ref(), address)?;
+                    if router == link.addr() {
+                        return Err(ck.fail(
+                            address,
+                            format!("node.ipv4: {router} is the node's default router too"),
+                        ));
+                    }
+                    let taken = policy.nodes.iter().any(|o| {
+                        matches!(&o.ipv4, Some(Ipv4Assignment::Fixed { address, .. }) if address.addr() == link.addr())
+                    });
+                    if taken {
+                        return Err(ck.fail(
+                            address,
+                            format!("node.ipv4: {} belongs to two nodes", link.addr()),
+                        ));
+                    }
+                    Some(Ipv4Assignment::Fixed {
+                        address: link,
+                        router,
+                    })
+                }
+                (None, Some(pool)) => {
+                    if !policy.ipv4_pools.contains_key(pool.get_ref()) {
+                        return Err(ck.fail(
+                            pool,
+                            format!(
+                                "node.ipv4_pool: no [ipv4_pool.{}] is defined",
+                                pool.get_ref()
+                            ),
+                        ));
+                    }
+                    Some(Ipv4Assignment::Pool(pool.get_ref().clone()))
+                }
+                (None, None) => None,
+            };
+            if let (Some(r), None) = (&n.ipv4_router, &n.ipv4) {
+                return Err(ck.fail(r, "node.ipv4_router: only with a fixed ipv4".into()));
+            }
+            if hnps.is_empty() && n.pool.is_none() && ipv4.is_none() {
                 return Err(ck.fail(
                     &n.mn_id,
-                    format!("node '{mn_id}': give it hnps = [...] or pool = \"...\""),
+                    format!(
+                        "node '{mn_id}': give it hnps = [...] or pool = \"...\" (IPv6), ipv4 = \"...\" or ipv4_pool = \"...\" (IPv4), or both"
+                    ),
                 ));
             }
             for m in &n.mags {
@@ -396,6 +578,7 @@ impl Policy {
                 hnps,
                 pool: n.pool.as_ref().map(|p| p.get_ref().clone()),
                 mags: n.mags.iter().map(|m| m.get_ref().clone()).collect(),
+                ipv4,
             });
         }
         Ok(policy)
@@ -581,6 +764,59 @@ encoding = "raw"
             PathBuf::from("/etc/tapmip/mag1-258.key")
         );
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn ipv4_fixed_and_pooled() {
+        let text = format!(
+            "{GOOD}\n[ipv4_pool.v4]\nprefix = \"10.2.0.0/24\"\n\n[[node]]\nmn_id = \"vm3@tapmip\"\nmac = \"52:54:00:aa:00:03\"\nipv4 = \"10.1.1.5/24\"\n\n[[node]]\nmn_id = \"vm4@tapmip\"\nmac = \"52:54:00:aa:00:04\"\npool = \"vms\"\nipv4_pool = \"v4\"\n"
+        );
+        let p = Policy::parse(&text, "p.toml").unwrap();
+        let vm3 = p.node_by_mn_id("vm3@tapmip").unwrap();
+        assert!(!vm3.has_ipv6(), "an IPv4-only node");
+        assert_eq!(
+            vm3.ipv4,
+            Some(Ipv4Assignment::Fixed {
+                address: "10.1.1.5/24".parse().unwrap(),
+                router: "10.1.1.1".parse().unwrap()
+            })
+        );
+        let vm4 = p.node_by_mn_id("vm4@tapmip").unwrap();
+        assert!(vm4.has_ipv6());
+        assert_eq!(vm4.ipv4, Some(Ipv4Assignment::Pool("v4".into())));
+        assert_eq!(p.ipv4_pools["v4"].router.to_string(), "10.2.0.1");
+        assert_eq!(p.node_by_mn_id("vm1@tapmip").unwrap().ipv4, None);
+        let e = |from: &str, to: &str| err_of(&text.replace(from, to));
+        assert!(
+            e("ipv4 = \"10.1.1.5/24\"", "ipv4 = \"10.1.1.5\"")
+                .contains("node.ipv4: '10.1.1.5' is not an IPv4 address with its prefix length")
+        );
+        assert!(e("10.1.1.5/24", "10.1.1.5/31").contains("at most /30"));
+        assert!(e("10.1.1.5/24", "10.1.1.0/24").contains("is not a host of 10.1.1.0/24"));
+        assert!(e("10.1.1.5/24", "10.1.1.1/24").contains("default router too"));
+        assert!(e("ipv4_pool = \"v4\"", "ipv4_pool = \"v6\"").contains("no [ipv4_pool.v6]"));
+        assert!(e("10.2.0.0/24", "10.2.0.9/24").contains("has host bits set"));
+        assert!(
+            e(
+                "ipv4 = \"10.1.1.5/24\"",
+                "ipv4 = \"10.1.1.5/24\"\nipv4_router = \"10.9.9.9\""
+            )
+            .contains("node.ipv4_router: 10.9.9.9 is not a host of 10.1.1.0/24")
+        );
+        assert!(
+            e(
+                "pool = \"vms\"\nipv4_pool",
+                "ipv4 = \"10.1.1.5/24\"\nipv4_pool"
+            )
+            .contains("not both")
+        );
+        assert!(
+            e(
+                "mac = \"52:54:00:aa:00:04\"\npool = \"vms\"\nipv4_pool = \"v4\"",
+                "mac = \"52:54:00:aa:00:04\"\nipv4 = \"10.1.1.5/24\""
+            )
+            .contains("belongs to two nodes")
+        );
     }
 
     #[test]

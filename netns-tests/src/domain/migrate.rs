@@ -5,7 +5,7 @@
 //! access link, then resume and the guest's unsolicited NAs. The VM's interface
 //! never changes carrier state: its kernel does not notice the move.
 
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use tapbridge::ctl::Request as BridgeRequest;
@@ -50,7 +50,7 @@ pub struct MigrationTimes {
     pub paused_at: Duration,
     pub resumed_at: Duration,
     pub total: Duration,
-    pub announced: Vec<Ipv6Addr>,
+    pub announced: Vec<IpAddr>,
     /// The new MAG's handoff latency, attachment detected -> RA sent, once it
     /// registered the VM (`None` if it had not within [`HANDOFF_TIMEOUT`]).
     /// MIPv6: resume -> the home agent bound the new care-of address.
@@ -138,7 +138,13 @@ impl Domain {
         let start = Instant::now();
         self.precopy(&src_host, &dst_host, opts.precopy_bytes)?;
         let precopy = start.elapsed();
-        let announced = self.vm_addresses(vm)?;
+        let v4 = self.vm_ipv4(vm)?.map(|a| IpAddr::V4(a.addr()));
+        let announced: Vec<IpAddr> = self
+            .vm_addresses(vm)?
+            .into_iter()
+            .map(IpAddr::V6)
+            .chain(v4)
+            .collect();
         let hinted_at = if hint {
             let at = start.elapsed();
             self.hint_leaving(vm, &from, to)?;

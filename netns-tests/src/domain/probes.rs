@@ -1,7 +1,9 @@
 //! The paper's probes run across the domain: a UDP echo stream client -> VM (service
 //! downtime, total migration time) and a TCP stream VM -> client (survivability;
-//! client -> VM for a QEMU guest, whose servers its init starts).
+//! client -> VM for a QEMU guest, whose servers its init starts), over IPv6 or
+//! over IPv4 (a dual-stack VM runs both pairs at once).
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,11 +13,31 @@ use crate::probe::report::{TcpReport, UdpReport, read_report};
 
 const UDP_PORT: u16 = 7000;
 const TCP_PORT: u16 = 7001;
+/// The IPv4 probes' ports, so both families can run at once.
+const UDP_PORT4: u16 = 7010;
+const TCP_PORT4: u16 = 7011;
 /// The paper's probe interval, in ms.
 pub const PAPER_INTERVAL_MS: u64 = 10;
 
+/// Which IP version a pair of probes runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeFamily {
+    Ipv6,
+    Ipv4,
+}
+
+impl ProbeFamily {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProbeFamily::Ipv6 => "IPv6",
+            ProbeFamily::Ipv4 => "IPv4",
+        }
+    }
+}
+
 /// Probes that are running until [`Domain::stop_probes`].
 pub struct Probes {
+    /// Names the probes' processes and files: the VM, and `-4` for IPv4.
     vm: String,
     stop_file: PathBuf,
     udp_report: PathBuf,
@@ -37,50 +59,79 @@ impl Domain {
         })
     }
 
-    /// Starts both probes between `vm` and the correspondent `client`, the
-    /// paper's way: a request every 10 ms.
+    /// Starts both IPv6 probes between `vm` and the correspondent `client`,
+    /// the paper's way: a request every 10 ms.
     pub fn start_probes(&mut self, vm: &str, client: &str) -> Result<Probes, LabError> {
         self.start_probes_every(vm, client, PAPER_INTERVAL_MS)
     }
 
-    /// Both probes, the UDP one sending every `udp_interval_ms` (1 ms resolves
-    /// what the paper's 10 ms cannot: a downtime of the pause + 2 ms).
+    /// Both IPv6 probes, the UDP one sending every `udp_interval_ms` (1 ms
+    /// resolves what the paper's 10 ms cannot: a downtime of the pause + 2 ms).
     pub fn start_probes_every(
         &mut self,
         vm: &str,
         client: &str,
         udp_interval_ms: u64,
     ) -> Result<Probes, LabError> {
-        self.start_probes_with(vm, client, udp_interval_ms, None)
+        self.start_probes_with(vm, client, ProbeFamily::Ipv6, udp_interval_ms, None)
     }
 
-    /// Both probes, and with `fine_interval_ms` a second UDP stream to the
-    /// same echo beside the first (the paper's 10 ms and 1 ms from one
-    /// migration).
+    /// Starts both probes between `vm` and `client` over `family`, every 10 ms.
+    pub fn start_probes_over(
+        &mut self,
+        vm: &str,
+        client: &str,
+        family: ProbeFamily,
+    ) -> Result<Probes, LabError> {
+        self.start_probes_with(vm, client, family, PAPER_INTERVAL_MS, None)
+    }
+
+    /// Both probes over `family`, and with `fine_interval_ms` a second UDP
+    /// stream to the same echo beside the first (the paper's 10 ms and 1 ms
+    /// from one migration).
     pub fn start_probes_with(
         &mut self,
         vm: &str,
         client: &str,
+        family: ProbeFamily,
         udp_interval_ms: u64,
         fine_interval_ms: Option<u64>,
     ) -> Result<Probes, LabError> {
         let udp_interval = udp_interval_ms.max(1).to_string();
         let tcp_interval = PAPER_INTERVAL_MS.to_string();
+        let (vm_addr, client_addr, udp_port, tcp_port, any, tag): (IpAddr, IpAddr, _, _, _, _) =
+            match family {
+                ProbeFamily::Ipv6 => (
+                    self.global_of(vm)?.into(),
+                    self.global_of(client)?.into(),
+                    UDP_PORT,
+                    TCP_PORT,
+                    "[::]",
+                    vm.to_string(),
+                ),
+                ProbeFamily::Ipv4 => (
+                    self.ipv4_of(vm)?.into(),
+                    self.ipv4_of(client)?.into(),
+                    UDP_PORT4,
+                    TCP_PORT4,
+                    "0.0.0.0",
+                    format!("{vm}-4"),
+                ),
+            };
+        let at = |a: IpAddr, port: u16| std::net::SocketAddr::new(a, port).to_string();
         let probe = self
             .binaries
             .probe
             .to_str()
             .ok_or_else(|| LabError::Check("probe path is not UTF-8".into()))?
             .to_string();
-        let vm_addr = self.global_of(vm)?;
-        let client_addr = self.global_of(client)?;
         let dir = self.lab.workdir().to_path_buf();
         let p = Probes {
-            vm: vm.into(),
-            stop_file: dir.join(format!("probes-{vm}.stop")),
-            udp_report: dir.join(format!("udp-{vm}.json")),
-            tcp_report: dir.join(format!("tcp-{vm}.json")),
-            fine_report: fine_interval_ms.map(|_| dir.join(format!("udp-fine-{vm}.json"))),
+            vm: tag.clone(),
+            stop_file: dir.join(format!("probes-{tag}.stop")),
+            udp_report: dir.join(format!("udp-{tag}.json")),
+            tcp_report: dir.join(format!("tcp-{tag}.json")),
+            fine_report: fine_interval_ms.map(|_| dir.join(format!("udp-fine-{tag}.json"))),
         };
         let _ = std::fs::remove_file(&p.stop_file);
         let s = |p: &PathBuf| p.display().to_string();
@@ -94,30 +145,30 @@ impl Domain {
         if !qemu {
             self.lab.spawn(
                 Some(vm),
-                &format!("udp-echo-{vm}"),
-                &[&probe, "udp-echo", "--listen", &format!("[::]:{UDP_PORT}")],
+                &format!("udp-echo-{tag}"),
+                &[&probe, "udp-echo", "--listen", &format!("{any}:{udp_port}")],
             )?;
             self.lab.spawn(
                 Some(client),
-                &format!("tcp-server-{vm}"),
+                &format!("tcp-server-{tag}"),
                 &[
                     &probe,
                     "tcp-server",
                     "--listen",
-                    &format!("[::]:{TCP_PORT}"),
+                    &format!("{any}:{tcp_port}"),
                 ],
             )?;
-            self.wait_listening(&format!("udp-echo-{vm}"))?;
-            self.wait_listening(&format!("tcp-server-{vm}"))?;
+            self.wait_listening(&format!("udp-echo-{tag}"))?;
+            self.wait_listening(&format!("tcp-server-{tag}"))?;
         }
         self.lab.spawn(
             Some(client),
-            &format!("udp-client-{vm}"),
+            &format!("udp-client-{tag}"),
             &[
                 &probe,
                 "udp-client",
                 "--to",
-                &format!("[{vm_addr}]:{UDP_PORT}"),
+                &at(vm_addr, udp_port),
                 "--interval-ms",
                 &udp_interval,
                 "--until-file",
@@ -129,12 +180,12 @@ impl Domain {
         if let (Some(ms), Some(report)) = (fine_interval_ms, &p.fine_report) {
             self.lab.spawn(
                 Some(client),
-                &format!("udp-fine-client-{vm}"),
+                &format!("udp-fine-client-{tag}"),
                 &[
                     &probe,
                     "udp-client",
                     "--to",
-                    &format!("[{vm_addr}]:{UDP_PORT}"),
+                    &at(vm_addr, udp_port),
                     "--interval-ms",
                     &ms.max(1).to_string(),
                     "--until-file",
@@ -146,12 +197,12 @@ impl Domain {
         }
         self.lab.spawn(
             Some(tcp_sender),
-            &format!("tcp-client-{vm}"),
+            &format!("tcp-client-{tag}"),
             &[
                 &probe,
                 "tcp-client",
                 "--to",
-                &format!("[{tcp_to}]:{TCP_PORT}"),
+                &at(tcp_to, tcp_port),
                 "--interval-ms",
                 &tcp_interval,
                 "--until-file",

@@ -262,6 +262,7 @@ mod tests {
             interval_ms: 10,
             overhead_runs: 1,
             mag_ra_interval_ms: 1000,
+            dual_stack: false,
         }
     }
 

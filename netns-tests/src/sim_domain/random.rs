@@ -374,6 +374,14 @@ pub fn run(seed: u64, length: Duration) -> Result<RunStats, String> {
         .map(|m| run.d.mag(m).counters().get("mag.pbu.refresh"))
         .sum();
     leaks(&run.d).map_err(|e| format!("{setup}\n{e}"))?;
+    for v in 0..vms {
+        let held = run.d.vm_address4(v);
+        if held != Some(super::vm_ipv4(v).addr()) {
+            return Err(format!(
+                "{setup}\nVM {v} holds IPv4 {held:?}, not its lease"
+            ));
+        }
+    }
     refused(&run.d).map_err(|e| format!("{setup}\n{e}"))?;
     Ok(run.stats)
 }
