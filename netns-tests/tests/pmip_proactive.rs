@@ -4,7 +4,9 @@
 //! time. Every case is deterministic; figures are fake time and packet
 //! counts, never the machine's speed.
 
-use netns_tests::sim_domain::{Bound, DomainSpec, Handover, SimDomain, booted, vm_hnp};
+use netns_tests::sim_domain::{
+    Bound, DomainSpec, Handover, ProbeFamily, SimDomain, booted, vm_hnp, vm_ipv4, vm_mac,
+};
 use router::sim::LinkParams;
 use router::{Duration, Instant};
 
@@ -57,6 +59,59 @@ fn proactive_loses_nothing_and_keeps_order_at_every_paper_rtt() {
             .unwrap();
         assert!(d.leaks(0, 0).is_empty(), "{:?}", d.leaks(0, 0));
     }
+}
+
+/// A dual-stack VM (RFC 5844): the hint's one PBU registers its IPv4 home
+/// address beside its HNP (option 36), its IPv4 downlink is held like its
+/// IPv6 downlink, and the hypervisor's gratuitous ARP, the first frame of the
+/// resumed VM, delivers both, in order and with nothing lost.
+#[test]
+fn a_dual_stack_vm_loses_no_ipv4_either() {
+    let both = [ProbeFamily::Ipv6, ProbeFamily::Ipv4];
+    for (seed, rtt) in [(21, 30), (22, 160)] {
+        let (mut d, bound) = domain(seed, ms(rtt));
+        let timing = [ms(300), ms(1), ms(200), ms(500)];
+        let s = d
+            .migrate_under_streams(0, 1, timing, Handover::Proactive, &bound, &both)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (v6, v4) = (&s[0], &s[1]);
+        assert!(v4.sent >= 1000, "RTT {rtt} ms: {v4:?}");
+        assert_eq!((v6.lost(), v4.lost()), (0, 0), "RTT {rtt} ms: {s:?}");
+        // As for IPv6: the source MAG's copies come in after the resume
+        // when the pause is shorter than two round trips.
+        assert_eq!(v4.in_order, 2 * rtt <= 300, "RTT {rtt} ms: {v4:?}");
+        assert!(v4.largest_silence <= ms(300 + 2), "RTT {rtt} ms: {v4:?}");
+        assert!(d.settled_at(0, 1));
+        assert_eq!(d.mag(1).counters().get("mag.hold.dropped.no_node"), 0);
+
+        // Stopped half-way, in a domain of its own: before the VM resumes,
+        // MAG 1 holds the binding the hint's one PBU asked for, IPv4 home
+        // address included, and holds the VM's IPv4 downlink.
+        let (mut d, bound) = domain(seed + 10, ms(rtt));
+        d.depart(0);
+        d.hint_leaving(0, 0, Some(1));
+        d.hint_arriving(0, 1);
+        let pbus = d.mag(1).counters().get("mag.pbu.sent");
+        d.run_checked(ms(rtt + 20), ms(1), &bound).unwrap();
+        let e = d.bul(1, 0).expect("registered on the hint's word");
+        assert!(e.is_registered(), "RTT {rtt} ms");
+        assert_eq!(e.ipv4.map(|g| g.address), Some(vm_ipv4(0)));
+        assert_eq!((pbus, d.mag(1).counters().get("mag.pbu.sent")), (1, 1));
+        assert!(d.mag(1).awaits(&vm_mac(0)));
+        assert!(d.mag(1).engine().holds(vm_ipv4(0).addr()));
+        d.arrive(0, 1);
+        d.run_checked(ms(500), ms(1), &bound).unwrap();
+        assert!(d.settled_at(0, 1));
+        assert!(!d.mag(1).engine().holds(vm_ipv4(0).addr()));
+        assert_eq!(d.ping4(0, 20, ms(10)), 20, "RTT {rtt} ms");
+    }
+    // Without hints the IPv4 downlink of the pause is lost, as IPv6's is.
+    let (mut d, bound) = domain(23, ms(90));
+    let timing = [ms(300), ms(1), ms(200), ms(500)];
+    let s = d
+        .migrate_under_streams(0, 1, timing, Handover::Reactive, &bound, &both)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(s[1].lost() >= 300, "{s:?}");
 }
 
 #[test]
@@ -190,5 +245,6 @@ fn hints_racing_the_reactive_path_at_every_offset() {
         );
         assert_eq!(d.ping(0, 10, ms(10)), 10, "hint at {offset} ms");
         assert!(!d.mag(1).engine().holds(vm_hnp(0).addr()));
+        assert!(!d.mag(1).engine().holds(vm_ipv4(0).addr()));
     }
 }

@@ -3,11 +3,12 @@
 //! when a VM's stop-and-copy starts, sent to the cores' control interface
 //! exactly as the lab sends them to the MAGs' control sockets.
 
-use super::{SimDomain, proxy_coa, vm_mac};
+use super::{ProbeFamily, SimDomain, proxy_coa, vm_mac};
 use mag::Mag;
-use router::Duration;
 use router::core::Core;
 use router::ctl::{Request, Response};
+use router::{Duration, Instant};
+use std::collections::{HashMap, HashSet};
 
 impl SimDomain {
     /// Sends `request` to MAG `m`'s control interface now.
@@ -93,20 +94,40 @@ impl SimDomain {
         handover: Handover,
         bound: &super::Bound,
     ) -> Result<Stream, String> {
-        let Some(dst) = self.vm_address(v) else {
-            return Err("the VM has no address".into());
-        };
+        let timing = [pause, interval, before, after];
+        let mut streams =
+            self.migrate_under_streams(v, m, timing, handover, bound, &[ProbeFamily::Ipv6])?;
+        Ok(streams.remove(0))
+    }
+
+    /// The same with one stream per family of `families`, their requests
+    /// sent side by side; `timing` is `[pause, interval, before, after]`.
+    pub fn migrate_under_streams(
+        &mut self,
+        v: usize,
+        m: usize,
+        timing: [Duration; 4],
+        handover: Handover,
+        bound: &super::Bound,
+        families: &[ProbeFamily],
+    ) -> Result<Vec<Stream>, String> {
+        let [pause, interval, before, after] = timing;
         let from = self.location(v);
         // Every router on the way learns its neighbors first.
-        self.ping_once(v);
+        for family in families {
+            if self.ping_once_over(v, *family).is_none() {
+                return Err(format!("the VM has no {} address", family.name()));
+            }
+        }
         self.run_checked(Duration::from_millis(100), interval, bound)?;
-        let (first, start) = (self.next_seq, self.now());
-        let mut sent: u16 = 0;
+        let start = self.now();
+        let mut sent: Vec<Vec<u16>> = vec![Vec::new(); families.len()];
         let mut ping_for = |d: &mut SimDomain, span: Duration| -> Result<(), String> {
             let until = d.now() + span;
             while d.now() < until {
-                d.ping_once(v);
-                sent += 1;
+                for (family, seqs) in families.iter().zip(sent.iter_mut()) {
+                    seqs.extend(d.ping_once_over(v, *family));
+                }
                 d.run_checked(interval, interval, bound)?;
             }
             Ok(())
@@ -123,14 +144,32 @@ impl SimDomain {
         self.arrive(v, m);
         ping_for(self, after)?;
         self.run_checked(Duration::from_secs(1), interval, bound)?;
-        let in_window = |seq: u16| seq.wrapping_sub(first) < sent;
-        let mut answers: Vec<(router::Instant, u16)> = self
+        Ok(families
+            .iter()
+            .zip(&sent)
+            .map(|(family, seqs)| self.stream_of(v, *family, start, seqs))
+            .collect())
+    }
+
+    /// What the requests `sent` over `family` since `start` met.
+    fn stream_of(&self, v: usize, family: ProbeFamily, start: Instant, sent: &[u16]) -> Stream {
+        let (dst6, dst4) = (self.vm_address(v), self.vm_address4(v));
+        let reply = |p: &[u8]| match family {
+            ProbeFamily::Ipv6 => super::echo_reply_seq(p, dst6?),
+            ProbeFamily::Ipv4 => super::echo4_reply_seq(p, dst4?),
+        };
+        let request = |p: &[u8]| match family {
+            ProbeFamily::Ipv6 => echo_request_seq(p),
+            ProbeFamily::Ipv4 => echo4_request_seq(p),
+        };
+        let ours: HashSet<u16> = sent.iter().copied().collect();
+        let mut answers: Vec<(Instant, u16)> = self
             .cn()
             .received
             .iter()
             .filter(|r| r.at >= start)
-            .filter_map(|r| Some((r.at, super::echo_reply_seq(&r.packet, dst)?)))
-            .filter(|(_, s)| in_window(*s))
+            .filter_map(|r| Some((r.at, reply(&r.packet)?)))
+            .filter(|(_, s)| ours.contains(s))
             .collect();
         answers.sort_unstable();
         let largest_silence = answers
@@ -138,24 +177,22 @@ impl SimDomain {
             .map(|w| w[1].0 - w[0].0)
             .max()
             .unwrap_or(Duration::ZERO);
-        let mut distinct: Vec<u16> = answers.iter().map(|(_, s)| s.wrapping_sub(first)).collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        let requests: Vec<u16> = self
+        let distinct: HashSet<u16> = answers.iter().map(|(_, s)| *s).collect();
+        // Sequence numbers wrap: requests are ordered by when they were sent.
+        let rank: HashMap<u16, usize> = sent.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+        let requests: Vec<usize> = self
             .vm(v)
             .received
             .iter()
             .filter(|r| r.at >= start)
-            .filter_map(|r| echo_request_seq(&r.packet))
-            .filter(|s| in_window(*s))
-            .map(|s| s.wrapping_sub(first))
+            .filter_map(|r| rank.get(&request(&r.packet)?).copied())
             .collect();
-        Ok(Stream {
-            sent,
+        Stream {
+            sent: u16::try_from(sent.len()).unwrap_or(u16::MAX),
             answered: u16::try_from(distinct.len()).unwrap_or(u16::MAX),
             in_order: requests.windows(2).all(|w| w[0] <= w[1]),
             largest_silence,
-        })
+        }
     }
 }
 
@@ -168,4 +205,15 @@ fn echo_request_seq(packet: &[u8]) -> Option<u16> {
     }
     let icmp = Icmpv6Packet::new_checked(ip.payload()).ok()?;
     (u8::from(icmp.msg_type()) == 128).then(|| icmp.echo_seq_no())
+}
+
+/// The sequence number of an ICMPv4 Echo Request, if `packet` is one.
+fn echo4_request_seq(packet: &[u8]) -> Option<u16> {
+    use smoltcp::wire::{Icmpv4Message, Icmpv4Packet, IpProtocol, Ipv4Packet};
+    let ip = Ipv4Packet::new_checked(packet).ok()?;
+    if ip.next_header() != IpProtocol::Icmp {
+        return None;
+    }
+    let icmp = Icmpv4Packet::new_checked(ip.payload()).ok()?;
+    (icmp.msg_type() == Icmpv4Message::EchoRequest).then(|| icmp.echo_seq_no())
 }
