@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use netns_tests::binaries;
+use netns_tests::domain::probes::ProbeFamily;
 use netns_tests::domain::{Binaries, Domain, MigrateOptions, Topology, Tuning};
 use netns_tests::probe::report::{summary, tcp_summary};
 use router::ctl::{Request, Table};
@@ -15,9 +16,14 @@ use router::ctl::{Request, Table};
 const PAUSE: Duration = Duration::from_millis(300);
 
 fn up(rtt_ms: f64) -> Domain {
+    up_with(rtt_ms, "ipv6")
+}
+
+/// The domain with a VM of `family` (ipv6, dual, ipv4).
+fn up_with(rtt_ms: f64, family: &str) -> Domain {
     binaries::build(&binaries::LAB).unwrap_or_else(|e| panic!("{e}"));
     let topology = Topology::parse(&format!(
-        "wan_rtt_ms = {rtt_ms}\n[[mag]]\nname = \"mag1\"\n[[mag]]\nname = \"mag2\"\n[[vm]]\nname = \"vm1\"\nmag = \"mag1\"\n[[correspondent]]\nname = \"client\"\n"
+        "wan_rtt_ms = {rtt_ms}\n[[mag]]\nname = \"mag1\"\n[[mag]]\nname = \"mag2\"\n[[vm]]\nname = \"vm1\"\nmag = \"mag1\"\nfamily = \"{family}\"\n[[correspondent]]\nname = \"client\"\n"
     ))
     .unwrap();
     let bins = Binaries::siblings_of_target().unwrap();
@@ -110,6 +116,43 @@ fn proactive_migration_loses_nothing_and_reactive_still_works() {
     );
     assert_eq!(udp.unanswered_tail, 0, "{}", summary(&udp));
     assert_eq!(counter(&d, "mag1", "mag.hint.arriving"), 0);
+}
+
+/// A dual-stack VM (RFC 5844): its IPv4 downlink is held and delivered like
+/// its IPv6 downlink, both measured by 1 ms streams in the same migration.
+#[test]
+fn a_dual_stack_vm_loses_no_ipv4_either() {
+    let mut d = up_with(90.0, "dual");
+    let probes6 = d.start_probes_every("vm1", "client", 1).unwrap();
+    let probes4 = d
+        .start_probes_with("vm1", "client", ProbeFamily::Ipv4, 1, None)
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let there = d.migrate("vm1", "mag2", &options(true)).unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let (udp6, _) = d.stop_probes(probes6).unwrap();
+    let (udp4, tcp4) = d.stop_probes(probes4).unwrap();
+    println!(
+        "{there:?}\nIPv6 {}\nIPv4 {}\n{}",
+        summary(&udp6),
+        summary(&udp4),
+        tcp_summary(&tcp4)
+    );
+    assert_eq!(serving(&d).as_deref(), Some("mag2"), "{}", d.diagnosis());
+    assert!(tcp4.survived, "{}", tcp_summary(&tcp4));
+    for (family, udp) in [("IPv6", &udp6), ("IPv4", &udp4)] {
+        assert_eq!(udp.lost, 0, "{family}: held, not lost: {}", summary(udp));
+        assert!(udp.late > 0, "{family}: {}", summary(udp));
+        assert!(
+            udp.largest_silence_ms < PAUSE.as_secs_f64() * 1e3 + 250.0,
+            "{family}: {}",
+            summary(udp)
+        );
+    }
+    for limit in ["packets", "bytes", "age", "no_node"] {
+        let name = format!("mag.hold.dropped.{limit}");
+        assert_eq!(counter(&d, "mag2", &name), 0, "{name}");
+    }
 }
 
 #[test]
