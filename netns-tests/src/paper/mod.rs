@@ -360,6 +360,9 @@ fn describe(r: &RunRecord) -> String {
             "LOST"
         };
         s += &format!("; IPv4: downtime {d4:.1} ms, TCP {tcp4}");
+        if let (Some(lost), Some(late)) = (r.lost4, r.late4) {
+            s += &format!(", {lost} lost, {late} late");
+        }
     }
     if let Some(e) = &r.error {
         s += &format!(", ERROR: {e}");
@@ -494,6 +497,9 @@ fn measure(
         record.downtime4_ms = Some(udp4.downtime_ms);
         record.total_migration_time4_ms = Some(udp4.total_migration_time_ms);
         record.tcp4_survived = Some(tcp4.survived);
+        record.lost4 = Some(udp4.lost);
+        record.late4 = Some(udp4.late);
+        record.silence4_ms = Some(udp4.largest_silence_ms);
         if udp4.unanswered_tail > 0 {
             record.error = Some(format!(
                 "IPv4 was not back: last {} requests unanswered",

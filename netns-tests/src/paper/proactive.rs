@@ -167,6 +167,7 @@ pub fn section(c: &Conditions, reactive: &[RttResult], proactive: &[RttResult]) 
         w,
         "\n![proactive and reactive outage vs RTT](proactive_vs_reactive.svg)\n"
     );
+    ipv4(w, reactive, proactive);
     let _ = writeln!(w, "### Total migration time, Table III beside ours (s)\n");
     let _ = writeln!(
         w,
@@ -202,6 +203,51 @@ pub fn section(c: &Conditions, reactive: &[RttResult], proactive: &[RttResult]) 
     }
     let _ = writeln!(w);
     s
+}
+
+/// Both handovers over IPv4, for a dual-stack VM (`--dual-stack`); nothing
+/// when no run measured IPv4.
+fn ipv4(w: &mut String, reactive: &[RttResult], proactive: &[RttResult]) {
+    let measured = |rs: &[RttResult]| rs.iter().flat_map(|r| &r.runs).any(|x| x.lost4.is_some());
+    if !measured(reactive) && !measured(proactive) {
+        return;
+    }
+    let _ = writeln!(w, "### IPv4 (dual-stack VM, 10 ms stream)\n");
+    let _ = writeln!(
+        w,
+        "The VM's IPv4 home address is registered by the same PBU (option 36) and its \
+         IPv4 downlink held and delivered like its IPv6 downlink.\n"
+    );
+    let _ = writeln!(
+        w,
+        "| RTT (ms) | handover | runs ok | IPv4 outage mean | p95 | max | lost total (most in a run) | late per run |"
+    );
+    let _ = writeln!(w, "|---|---|---|---|---|---|---|---|");
+    for p in proactive {
+        for (name, r) in [
+            ("reactive", same_rtt(reactive, p.rtt_ms)),
+            ("proactive", Some(p)),
+        ] {
+            let Some(r) = r else { continue };
+            let (total, most) = lost(r, |x| x.lost4);
+            let late: Vec<u64> = r
+                .runs
+                .iter()
+                .filter(|x| x.ok())
+                .filter_map(|x| x.late4)
+                .collect();
+            let _ = writeln!(
+                w,
+                "| {} | {name} | {}/{} | {} | {total} ({most}) | {:.0} |",
+                rtt_text(r.rtt_ms),
+                r.runs.iter().filter(|x| x.ok()).count(),
+                r.runs.len(),
+                cells(spread(r, RunRecord::outage4_ms)),
+                late.iter().sum::<u64>() as f64 / late.len().max(1) as f64
+            );
+        }
+    }
+    let _ = writeln!(w);
 }
 
 /// Reactive downtime and proactive outage against RTT, with the paper's.
@@ -267,6 +313,26 @@ mod tests {
     }
 
     #[test]
+    fn a_dual_stack_vm_s_ipv4_figures_get_their_table() {
+        let with4 = |mut r: RttResult, lost4: u64| {
+            for x in &mut r.runs {
+                (x.downtime4_ms, x.silence4_ms) = (Some(0.0), Some(260.0));
+                (x.lost4, x.late4) = (Some(lost4), Some(25));
+            }
+            r
+        };
+        let reactive = vec![with4(series(Handover::Reactive, 30.0, &[290.0], 3), 3)];
+        let proactive = vec![with4(series(Handover::Proactive, 30.0, &[251.0], 0), 0)];
+        let s = section(&conditions(), &reactive, &proactive);
+        assert!(s.contains("### IPv4 (dual-stack VM, 10 ms stream)"), "{s}");
+        assert!(
+            s.contains("| 30 | proactive | 1/1 | 260.00 | 260.00 | 260.00 | 0 (0) | 25 |"),
+            "{s}"
+        );
+        assert!(s.contains("| 30 | reactive | 1/1 | 260.00 | 260.00 | 260.00 | 3 (3) | 25 |"));
+    }
+
+    #[test]
     fn percentiles_by_nearest_rank() {
         let v = [5.0, 1.0, 4.0, 2.0, 3.0];
         assert_eq!(percentile(&v, 0.95), Some(5.0));
@@ -294,6 +360,7 @@ mod tests {
             s.contains("407.88 [351.73, 491.89]"),
             "the paper's Table I beside"
         );
+        assert!(!s.contains("IPv4"), "no IPv4 table without IPv4 runs");
         assert!(section(&conditions(), &reactive, &[]).is_empty());
         assert!(chart(&reactive, &proactive).starts_with("<svg"));
     }

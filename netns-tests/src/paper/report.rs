@@ -86,6 +86,10 @@ pub struct RunRecord {
     pub downtime4_ms: Option<f64>,
     pub total_migration_time4_ms: Option<f64>,
     pub tcp4_survived: Option<bool>,
+    /// IPv4's requests lost, answered late, and its longest silence.
+    pub lost4: Option<u64>,
+    pub late4: Option<u64>,
+    pub silence4_ms: Option<f64>,
     pub error: Option<String>,
     /// Reactive (the paper's), or hinted by the hypervisor.
     pub handover: Handover,
@@ -102,7 +106,7 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    pub const CSV_HEADER: &'static str = "rtt_ms,run,direction,downtime_ms,total_migration_time_ms,pause_ms,handoff_ms,precopy_ms,migration_ms,tcp_survived,udp_sent,udp_answered,captured,error,approach,handover,lost,late,silence_ms,fine_downtime_ms,fine_lost,fine_late,fine_silence_ms,downtime4_ms,total_migration_time4_ms,tcp4_survived";
+    pub const CSV_HEADER: &'static str = "rtt_ms,run,direction,downtime_ms,total_migration_time_ms,pause_ms,handoff_ms,precopy_ms,migration_ms,tcp_survived,udp_sent,udp_answered,captured,error,approach,handover,lost,late,silence_ms,fine_downtime_ms,fine_lost,fine_late,fine_silence_ms,downtime4_ms,total_migration_time4_ms,tcp4_survived,lost4,late4,silence4_ms";
 
     pub fn csv_row(&self) -> String {
         let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.2}"));
@@ -113,7 +117,7 @@ impl RunRecord {
             .replace(['"', '\n', ','], " ");
         let n = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
         format!(
-            "{},{},{},{},{},{:.0},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{:.0},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             self.rtt_ms,
             self.run,
             self.direction,
@@ -140,6 +144,9 @@ impl RunRecord {
             f(self.downtime4_ms),
             f(self.total_migration_time4_ms),
             self.tcp4_survived.map_or(String::new(), |s| s.to_string()),
+            n(self.lost4),
+            n(self.late4),
+            f(self.silence4_ms),
         )
     }
 
@@ -176,6 +183,9 @@ impl RunRecord {
             downtime4_ms: num(23),
             total_migration_time4_ms: num(24),
             tcp4_survived: cell(25).parse().ok(),
+            lost4: count(26),
+            late4: count(27),
+            silence4_ms: num(28),
             error: Some(cell(13).to_string()).filter(|e| !e.is_empty()),
         })
     }
@@ -184,14 +194,15 @@ impl RunRecord {
     /// or the client's silence (requests held and answered late), whichever
     /// is longer; from the 1 ms stream with `fine`.
     pub fn outage_ms(&self, fine: bool) -> Option<f64> {
-        let (downtime, silence) = match fine {
-            true => (self.fine_downtime_ms, self.fine_silence_ms),
-            false => (self.downtime_ms, self.silence_ms),
-        };
-        match (downtime, silence) {
-            (Some(d), Some(s)) => Some(d.max(s)),
-            (d, s) => d.or(s),
+        match fine {
+            true => outage(self.fine_downtime_ms, self.fine_silence_ms),
+            false => outage(self.downtime_ms, self.silence_ms),
         }
+    }
+
+    /// The same over IPv4 (its 10 ms stream), for a dual-stack VM.
+    pub fn outage4_ms(&self) -> Option<f64> {
+        outage(self.downtime4_ms, self.silence4_ms)
     }
 
     /// The part of the downtime beyond the emulated stop-and-copy.
@@ -201,6 +212,13 @@ impl RunRecord {
 
     pub(super) fn ok(&self) -> bool {
         self.error.is_none()
+    }
+}
+
+fn outage(downtime: Option<f64>, silence: Option<f64>) -> Option<f64> {
+    match (downtime, silence) {
+        (Some(d), Some(s)) => Some(d.max(s)),
+        (d, s) => d.or(s),
     }
 }
 
@@ -1037,6 +1055,7 @@ mod tests {
         r.handover = Handover::Proactive;
         r.fine_lost = Some(0);
         r.fine_silence_ms = Some(251.5);
+        (r.downtime4_ms, r.lost4, r.silence4_ms) = (Some(0.0), Some(0), Some(262.5));
         let back = RunRecord::parse_csv_row(&r.csv_row()).unwrap();
         assert_eq!(
             (
@@ -1046,6 +1065,10 @@ mod tests {
                 back.lost
             ),
             (Handover::Proactive, Some(0), Some(251.5), None)
+        );
+        assert_eq!(
+            (back.lost4, back.late4, back.outage4_ms()),
+            (Some(0), None, Some(262.5))
         );
         // A row from before the handover columns reads as reactive.
         let old = "30,1,mag1->mag2,300.00,,250,,,,true,10,9,false,,pmipv6";
