@@ -269,7 +269,12 @@ fn held_addresses_go_to_the_core_in_order_and_untouched_until_released() {
     assert_eq!(e.counters.get("fwd.held"), 2);
     e.release(host);
     assert!(!e.holds(a("10.1.1.5")));
-    e.on_frame(t0(), 0, &ethernet_ipv4(CLIENT, CORE_MAC, &packets[0]), &mut tx);
+    e.on_frame(
+        t0(),
+        0,
+        &ethernet_ipv4(CLIENT, CORE_MAC, &packets[0]),
+        &mut tx,
+    );
     assert_eq!(tx.len(), 1, "forwarded again: its ARP request");
     assert!(e.take_held().is_empty());
 }
