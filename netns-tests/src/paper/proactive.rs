@@ -42,6 +42,12 @@ fn lost(r: &RttResult, f: impl Fn(&RunRecord) -> Option<u64>) -> (u64, u64) {
     (v.iter().sum(), v.iter().copied().max().unwrap_or(0))
 }
 
+/// Requests answered late per good run, on average.
+fn late_per_run(r: &RttResult, f: impl Fn(&RunRecord) -> Option<u64>) -> f64 {
+    let v: Vec<u64> = r.runs.iter().filter(|x| x.ok()).filter_map(f).collect();
+    v.iter().sum::<u64>() as f64 / v.len().max(1) as f64
+}
+
 fn target(c: &Conditions, rtt: f64, proactive: bool) -> f64 {
     c.pause_ms as f64 + SLACK_MS + if proactive { 0.0 } else { rtt }
 }
@@ -129,15 +135,7 @@ pub fn section(c: &Conditions, reactive: &[RttResult], proactive: &[RttResult]) 
             let Some(r) = r else { continue };
             let out = spread(r, |x| x.outage_ms(true));
             let (total, most) = lost(r, |x| x.fine_lost);
-            let late = {
-                let v: Vec<u64> = r
-                    .runs
-                    .iter()
-                    .filter(|x| x.ok())
-                    .filter_map(|x| x.fine_late)
-                    .collect();
-                v.iter().sum::<u64>() as f64 / v.len().max(1) as f64
-            };
+            let late = late_per_run(r, |x| x.fine_late);
             let t = target(c, r.rtt_ms, hinted);
             let met = out.map_or("-", |(_, p95, _)| {
                 if p95 <= t && (!hinted || total == 0) {
@@ -230,12 +228,6 @@ fn ipv4(w: &mut String, reactive: &[RttResult], proactive: &[RttResult]) {
         ] {
             let Some(r) = r else { continue };
             let (total, most) = lost(r, |x| x.lost4);
-            let late: Vec<u64> = r
-                .runs
-                .iter()
-                .filter(|x| x.ok())
-                .filter_map(|x| x.late4)
-                .collect();
             let _ = writeln!(
                 w,
                 "| {} | {name} | {}/{} | {} | {total} ({most}) | {:.0} |",
@@ -243,7 +235,7 @@ fn ipv4(w: &mut String, reactive: &[RttResult], proactive: &[RttResult]) {
                 r.runs.iter().filter(|x| x.ok()).count(),
                 r.runs.len(),
                 cells(spread(r, RunRecord::outage4_ms)),
-                late.iter().sum::<u64>() as f64 / late.len().max(1) as f64
+                late_per_run(r, |x| x.late4)
             );
         }
     }
