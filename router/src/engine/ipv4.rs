@@ -159,6 +159,10 @@ impl Engine {
     fn forward4(&mut self, now: Instant, packet: &[u8], arrival: Arrival, tx: &mut dyn Tx) {
         let ip = Ipv4Packet::new_unchecked(packet);
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
+        if self.hold.catch(dst.into(), packet) {
+            self.counters.bump("fwd.held");
+            return;
+        }
         if !forwardable(src, dst) {
             self.counters.bump("drop.martian");
             return;
