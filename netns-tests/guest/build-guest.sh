@@ -1,27 +1,30 @@
 #!/bin/sh
 # Builds the lab's QEMU guest from Debian packages only: the kernel and the
-# virtio-net modules of linux-image-amd64, busybox from busybox-static, and the
-# lab's own probe binary with the shared libraries ldd names for it.
+# virtio-net modules of linux-image-amd64, busybox from busybox-static (its
+# udhcpc the guest's DHCP client, with the lab's event script), and the lab's
+# own probe binary with the shared libraries ldd names for it.
 #
-#   build-guest.sh --out DIR --init INIT.sh --probe PATH/tapmip-probe [--kernel VERSION]
+#   build-guest.sh --out DIR --init INIT.sh --dhcp-script UDHCPC.script
+#                  --probe PATH/tapmip-probe [--kernel VERSION]
 #
 # DIR receives vmlinuz (the kernel, as installed in /boot), initramfs.cpio (an
 # uncompressed newc archive: under TCG, unpacking a compressed one costs seconds)
 # and kernel-version. Nothing is downloaded.
 set -eu
 
-out= init= probe= kver=${TAPMIP_GUEST_KERNEL:-}
+out= init= dhcp= probe= kver=${TAPMIP_GUEST_KERNEL:-}
 while [ $# -gt 0 ]; do
     case $1 in
     --out) out=$2; shift 2 ;;
     --init) init=$2; shift 2 ;;
+    --dhcp-script) dhcp=$2; shift 2 ;;
     --probe) probe=$2; shift 2 ;;
     --kernel) kver=$2; shift 2 ;;
     *) echo "build-guest: unknown argument $1" >&2; exit 2 ;;
     esac
 done
-[ -n "$out" ] && [ -n "$init" ] && [ -n "$probe" ] || {
-    echo "usage: build-guest.sh --out DIR --init INIT.sh --probe TAPMIP_PROBE [--kernel VERSION]" >&2
+[ -n "$out" ] && [ -n "$init" ] && [ -n "$dhcp" ] && [ -n "$probe" ] || {
+    echo "usage: build-guest.sh --out DIR --init INIT.sh --dhcp-script UDHCPC.script --probe TAPMIP_PROBE [--kernel VERSION]" >&2
     exit 2
 }
 
@@ -46,11 +49,13 @@ moddir=/lib/modules/$kver
 work=$(mktemp -d "${TMPDIR:-/tmp}/tapmip-guest.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 root=$work/root
-mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys" "$root/tmp" "$root/lib/modules/$kver"
+mkdir -p "$root/bin" "$root/etc/udhcpc" "$root/dev" "$root/proc" "$root/sys" "$root/tmp" "$root/lib/modules/$kver"
 cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$init" "$root/init"
 chmod 0755 "$root/init"
+cp "$dhcp" "$root/etc/udhcpc/default.script"
+chmod 0755 "$root/etc/udhcpc/default.script"
 
 # The virtio PCI transport and virtio-net, with what modules.dep says they need;
 # busybox's modprobe reads the same modules.dep.

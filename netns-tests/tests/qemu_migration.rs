@@ -1,4 +1,5 @@
-//! Real QEMU guests in the lab, live-migrated by QEMU: one on `-netdev dgram`,
+//! Real QEMU guests in the lab, live-migrated by QEMU: a dual-stack one on
+//! `-netdev dgram` (IPv4 by DHCP, busybox udhcpc in the guest), an IPv6-only
 //! one on `-netdev stream`, both NICs unix sockets into tapbridge. The new MAG
 //! attaches each guest from what QEMU and the guest send after the resume.
 //!
@@ -9,6 +10,7 @@
 use std::time::{Duration, Instant};
 
 use netns_tests::binaries;
+use netns_tests::domain::probes::ProbeFamily;
 use netns_tests::domain::trace::check_mobility_headers;
 use netns_tests::domain::{Binaries, Domain, MigrateOptions, Topology, Tuning};
 use netns_tests::probe::report::{summary, tcp_summary};
@@ -25,6 +27,7 @@ name = "mag2"
 name = "vm1"
 mag = "mag1"
 kind = "qemu"
+family = "dual"
 [[vm]]
 name = "vm2"
 mag = "mag2"
@@ -67,9 +70,23 @@ fn qemu_guests_migrate_keeping_addresses_and_tcp() {
         .exec("vm1", &["ip", "-6", "route", "show", "default"])
         .unwrap();
     assert!(route.contains("via fe80::1 dev eth0"), "{route}");
+    let profile = d.topology.vm("vm1").unwrap().clone();
+    let before4 = d.vm_ipv4("vm1").unwrap();
+    assert_eq!(
+        before4,
+        Some(profile.ipv4()),
+        "the policy's IPv4 home address"
+    );
+    let route4 = d.vm_ipv4_route("vm1").unwrap();
+    let router4 = format!("via {} dev eth0", profile.ipv4_router());
+    assert!(route4.contains(&router4), "{route4}");
+    println!("vm1: {before:?}, {before4:?} ({route4})");
 
-    // vm1 (dgram) to mag2 under both probes.
+    // vm1 (dgram) to mag2 under both probes over both families.
     let probes = d.start_probes("vm1", "client").unwrap();
+    let probes4 = d
+        .start_probes_over("vm1", "client", ProbeFamily::Ipv4)
+        .unwrap();
     std::thread::sleep(Duration::from_secs(1));
     let there = d
         .migrate("vm1", "mag2", &MigrateOptions::default())
@@ -77,31 +94,44 @@ fn qemu_guests_migrate_keeping_addresses_and_tcp() {
     assert!(registered(&d, "mag2", "vm1@tapmip"), "{}", d.diagnosis());
     std::thread::sleep(Duration::from_secs(1));
     let (udp, tcp) = d.stop_probes(probes).unwrap();
+    let (udp4, tcp4) = d.stop_probes(probes4).unwrap();
     let q = there.qemu.clone().expect("QEMU migrated it");
     println!(
-        "{}\n{}\n{}",
+        "IPv6 {}\nIPv6 {}\nIPv4 {}\nIPv4 {}\n{}",
         summary(&udp),
         tcp_summary(&tcp),
+        summary(&udp4),
+        tcp_summary(&tcp4),
         netns_tests::domain::qemu_vm::describe(&q)
     );
     assert_eq!(q.info.status, "completed");
     assert!(q.info.downtime.is_some() && q.info.ram.as_ref().is_some_and(|r| r.transferred > 0));
     assert_eq!(d.vm_addresses("vm1").unwrap(), before, "same addresses");
+    assert_eq!(d.vm_ipv4("vm1").unwrap(), before4, "same IPv4 address");
     assert!(tcp.survived, "{}", tcp_summary(&tcp));
+    assert!(tcp4.survived, "IPv4 {}", tcp_summary(&tcp4));
     assert_eq!(udp.unanswered_tail, 0, "{}", summary(&udp));
+    assert_eq!(udp4.unanswered_tail, 0, "IPv4 {}", summary(&udp4));
     // The migration's outage; under TCG the pre-copy can also starve the guest
     // for a few probe intervals, which counts as shorter outages before it.
     println!("outages: {:?}", udp.outages);
     assert!(!udp.outages.is_empty(), "{}", summary(&udp));
     // A sanity bound: QEMU's pause under TCG plus a WAN round trip is well under it.
     assert!(udp.downtime_ms < 5000.0, "{}", summary(&udp));
+    assert!(udp4.downtime_ms < 5000.0, "IPv4 {}", summary(&udp4));
     assert_eq!(
         bul(&d, "mag2", "vm1@tapmip", "trigger").as_deref(),
         Some("RARP announcement"),
         "QEMU's announce-self comes first"
     );
-    let arrivals = d.arrivals("vm1", "access2", q.resumed_at, 20).unwrap();
+    let arrivals = d.arrivals("vm1", "access2", q.resumed_at, 50).unwrap();
     println!("{arrivals:?}");
+    println!(
+        "first frames after the resume: {}",
+        netns_tests::domain::qemu_vm::describe_arrivals(&arrivals)
+    );
+    let garp = format!("gratuitous ARP {}", profile.ipv4().addr());
+    assert!(arrivals.iter().any(|a| a.what == garp), "{arrivals:?}");
     assert!(
         arrivals.iter().any(|a| a.what.starts_with("RARP")),
         "{arrivals:?}"
@@ -111,6 +141,16 @@ fn qemu_guests_migrate_keeping_addresses_and_tcp() {
             .iter()
             .any(|a| a.what.starts_with("unsolicited NA")),
         "{arrivals:?}"
+    );
+    // The lease renews through the new MAG, under the server id all MAGs
+    // share, with the same address.
+    let renewed = d.renew_dhcp_lease("vm1").unwrap_or_else(|e| panic!("{e}"));
+    println!("vm1 at mag2: {renewed}");
+    let same = format!("ip={} ", profile.ipv4().addr());
+    let server = format!("serverid={}", profile.ipv4_router());
+    assert!(
+        renewed.contains(&same) && renewed.contains(&server),
+        "{renewed}"
     );
     let ladder = d.trace("vm1").unwrap();
     assert!(ladder[0].what.starts_with("RARP"), "{ladder:?}");
@@ -155,6 +195,9 @@ fn qemu_guests_migrate_keeping_addresses_and_tcp() {
         let addr = d.global_of(vm).unwrap().to_string();
         netns_tests::host::ping(&d.lab, "client", &addr).unwrap_or_else(|e| panic!("{vm}: {e}"));
     }
+    let vm1 = profile.ipv4().addr().to_string();
+    d.exec("client", &["ping", "-4", "-n", "-c", "2", "-W", "2", &vm1])
+        .unwrap_or_else(|e| panic!("vm1 over IPv4 back at mag1: {e}"));
     let lma = d.router("lma", &Request::Bindings {}).unwrap();
     let text = lma[0].render();
     assert!(

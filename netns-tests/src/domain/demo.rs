@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::probes::ProbeFamily;
-use super::qemu_vm::{describe, first_of_each};
+use super::qemu_vm::{describe, describe_arrivals};
 use super::trace::render;
 use super::{Binaries, Domain, MigrateOptions, Topology, Tuning};
 use crate::LabError;
@@ -144,17 +144,9 @@ pub fn run(binaries: Binaries, out: &Path, qemu: bool) -> Result<(), LabError> {
     if let Some(q) = &times.qemu {
         say(&describe(q));
         let arrivals = d.arrivals(VM, "access2", q.resumed_at, 50)?;
-        let first: Vec<String> = first_of_each(&arrivals)
-            .iter()
-            .map(|a| format!("{} at {:+.1} ms", a.what, a.after_ms))
-            .collect();
         say(&format!(
             "{VM}'s first frames on access2 after the resume: {}",
-            if first.is_empty() {
-                "none".into()
-            } else {
-                first.join("; ")
-            }
+            describe_arrivals(&arrivals)
         ));
         let trigger = d.bul_cell("mag2", "vm1@tapmip", "trigger");
         say(&format!(

@@ -3,7 +3,8 @@
 //! `ipv4` runs a real DHCP client from Debian, busybox's `udhcpc`, in its
 //! namespace: it takes its IPv4 home address, mask, default router and MTU
 //! from its MAG's DHCP server and renews the lease there, as a guest does.
-//! An `ipv4` VM has IPv6 disabled in its namespace.
+//! An `ipv4` VM has IPv6 disabled in its namespace. A dual-stack QEMU guest
+//! runs the same client with the same script from its own init.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -19,23 +20,12 @@ use crate::LabError;
 const LEASE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The udhcpc event script: it configures what the lease says and logs
-/// each event, one line, for the tests and `make lab` to read.
-const SCRIPT: &str = r#"#!/bin/sh
-# udhcpc calls this with the event in $1 and the lease in the environment.
-log="${TAPMIP_DHCP_LOG:-/dev/null}"
-case "$1" in
-deconfig)
-    ip -4 addr flush dev "$interface"
-    ip link set dev "$interface" up
-    ;;
-bound|renew)
-    ip -4 addr replace "$ip/$subnet" dev "$interface"
-    [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
-    for r in $router; do ip -4 route replace default via "$r" dev "$interface"; break; done
-    ;;
-esac
-echo "$1 ip=$ip subnet=$subnet router=$router lease=$lease serverid=$serverid mtu=$mtu" >> "$log"
-"#;
+/// each event, one line, for the tests and `make lab` to read. A QEMU guest
+/// runs the same script from its image.
+const SCRIPT: &str = include_str!("../../guest/udhcpc.script");
+/// Where a QEMU guest's udhcpc logs its events and keeps its pid (`guest/init.sh`).
+const GUEST_DHCP_EVENTS: &str = "/tmp/dhcp.events";
+const GUEST_DHCP_PID: &str = "/tmp/udhcpc.pid";
 
 impl Domain {
     /// The udhcpc event script, written once into the lab's directory.
@@ -60,8 +50,11 @@ impl Domain {
 
     /// Every event `vm`'s DHCP client logged (`bound ip=...`, `renew ...`).
     pub fn dhcp_events(&self, vm: &str) -> Vec<String> {
-        std::fs::read_to_string(self.dhcp_events_file(vm))
-            .unwrap_or_default()
+        let text = match self.is_qemu(vm) {
+            true => self.guest_exec(vm, &["cat", GUEST_DHCP_EVENTS]).ok(),
+            false => std::fs::read_to_string(self.dhcp_events_file(vm)).ok(),
+        };
+        text.unwrap_or_default()
             .lines()
             .map(str::to_string)
             .collect()
@@ -86,6 +79,10 @@ impl Domain {
     /// Asks `vm`'s DHCP client to renew its lease now (SIGUSR1: a unicast
     /// DHCPREQUEST to the server that gave it, RFC 2131 4.4.5).
     pub fn renew_dhcp(&mut self, vm: &str) -> Result<(), LabError> {
+        if self.is_qemu(vm) {
+            let kill = format!("kill -USR1 $(cat {GUEST_DHCP_PID})");
+            return self.guest_exec(vm, &["sh", "-c", &kill]).map(|_| ());
+        }
         let pid = self.lab.pid(&format!("dhcp-{vm}"))?;
         // The process is `ip netns exec` turned into `env`, turned into busybox.
         let pid = libc::pid_t::try_from(pid).map_err(|_| LabError::Check("pid".into()))?;
@@ -98,6 +95,30 @@ impl Domain {
             )));
         }
         Ok(())
+    }
+
+    /// Renews `vm`'s lease now ([`Domain::renew_dhcp`]) and waits for the
+    /// client's `renew` event, which it returns (`renew ip=... serverid=...`).
+    pub fn renew_dhcp_lease(&mut self, vm: &str) -> Result<String, LabError> {
+        let renewals = |d: &Domain| {
+            d.dhcp_events(vm)
+                .into_iter()
+                .filter(|e| e.starts_with("renew"))
+                .collect::<Vec<_>>()
+        };
+        let before = renewals(self).len();
+        self.renew_dhcp(vm)?;
+        crate::wait::until(LEASE_TIMEOUT, || {
+            let renew = renewals(self);
+            Ok(renew.last().filter(|_| renew.len() > before).cloned())
+        })?
+        .ok_or_else(|| {
+            LabError::Check(format!(
+                "{vm} renewed no lease within {LEASE_TIMEOUT:?}: {:?}\n{}",
+                self.dhcp_events(vm),
+                self.diagnosis()
+            ))
+        })
     }
 
     /// `vm`'s IPv4 address on eth0 with its prefix, if it has one.

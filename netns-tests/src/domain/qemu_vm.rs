@@ -31,7 +31,8 @@ const MEMORY_MIB: u32 = 128;
 /// The migration stream's TCP port on the target host.
 const MIGRATION_PORT: u16 = 7200;
 const KVM_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Boot, virtio-net, SLAAC and the probe servers, under TCG on a busy machine.
+/// Boot, virtio-net, SLAAC, a DHCP lease and the probe servers, under TCG on
+/// a busy machine.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 const MIGRATION_TIMEOUT: Duration = Duration::from_secs(300);
 const SHELL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -151,6 +152,7 @@ impl Domain {
             qmp: self.guest_file(&v.name, host, "qmp"),
             console: self.guest_file(&v.name, host, "console"),
             shell: self.guest_file(&v.name, host, "shell"),
+            ipv4_dhcp: v.family.has_ipv4(),
             incoming,
         })
     }
@@ -172,7 +174,8 @@ impl Domain {
     }
 
     /// Boots every QEMU guest on its MAG's host and waits until it has its
-    /// address from its MAG and runs the probe servers.
+    /// addresses from its MAG (SLAAC, and a DHCP lease in a dual-stack
+    /// profile) and runs the probe servers.
     pub(super) fn boot_guests(&mut self) -> Result<(), LabError> {
         let vms: Vec<Vm> = self
             .topology
@@ -231,8 +234,16 @@ impl Domain {
                 .ok_or_else(|| {
                     LabError::Check(format!("{}: no address in {} ({ready})", v.name, v.hnp()))
                 })?;
+            let leased = match v.family.has_ipv4() {
+                true => {
+                    let a = self.wait_for_lease(&v.name, v.ipv4())?;
+                    self.addresses4.push((v.name.clone(), a));
+                    format!(", leased {a} by DHCP (busybox udhcpc)")
+                }
+                false => String::new(),
+            };
             println!(
-                "lab: {} booted on {host} and autoconfigured {addr} in {:.1} s",
+                "lab: {} booted on {host} and autoconfigured {addr}{leased} in {:.1} s",
                 v.name,
                 started.elapsed().as_secs_f64()
             );
@@ -434,6 +445,9 @@ impl Domain {
             "icmpv6.nd.na.target_address",
             "ipv6.dst",
             "_ws.col.Protocol",
+            "arp.src.proto_ipv4",
+            "arp.isgratuitous",
+            "ip.dst",
         ];
         let mut args = vec![
             "-r",
@@ -452,12 +466,27 @@ impl Domain {
             .filter_map(|line| {
                 let f: Vec<&str> = line.split('|').collect();
                 let at: f64 = f.first()?.parse().ok()?;
-                let what = match (f.get(1).copied()?, f.get(2).copied()?) {
+                let field = |i: usize| f.get(i).copied().unwrap_or_default();
+                let what = match (field(1), field(2)) {
                     ("3", _) => "RARP announcement (QEMU announce-self)".to_string(),
-                    (_, "136") => format!("unsolicited NA {}", f.get(3)?),
+                    // virtio-net's guest announce: the kernel's ARP for
+                    // each IPv4 address it holds (RFC 5227 2.4).
+                    ("1" | "2", _) if matches!(field(7), "1" | "True") => {
+                        format!("gratuitous ARP {}", field(6))
+                    }
+                    ("1", _) => format!("ARP request from {}", field(6)),
+                    ("2", _) => format!("ARP reply from {}", field(6)),
+                    (_, "136") => format!("unsolicited NA {}", field(3)),
                     (_, "133") => "RS".to_string(),
                     (_, "143") => "MLDv2 report".to_string(),
-                    _ => format!("{} to {}", f.get(5)?, f.get(4)?),
+                    _ => {
+                        let dst = if field(4).is_empty() {
+                            field(8)
+                        } else {
+                            field(4)
+                        };
+                        format!("{} to {dst}", field(5))
+                    }
                 };
                 Some(Arrival {
                     after_ms: (at - since_s) * 1e3,
@@ -490,6 +519,18 @@ pub fn first_of_each(arrivals: &[Arrival]) -> Vec<&Arrival> {
             new
         })
         .collect()
+}
+
+/// The first frame of each kind, with its delay after the resume, in one line.
+pub fn describe_arrivals(arrivals: &[Arrival]) -> String {
+    let first: Vec<String> = first_of_each(arrivals)
+        .iter()
+        .map(|a| format!("{} at {:+.1} ms", a.what, a.after_ms))
+        .collect();
+    match first.is_empty() {
+        true => "none".into(),
+        false => first.join("; "),
+    }
 }
 
 /// QEMU's figures of a migration, in one line.

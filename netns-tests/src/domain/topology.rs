@@ -21,7 +21,8 @@
 //! family = "dual"       # "ipv6" (the default), "dual" or "ipv4": IPv6 by SLAAC,
 //!                       # IPv4 by DHCP (busybox udhcpc), IPv6 off in an ipv4 VM
 //! policy = true         # false: the VM is not in the policy (gets nothing)
-//! # kind = "qemu"       # a real QEMU guest instead of a network namespace,
+//! # kind = "qemu"       # a real QEMU guest instead of a network namespace
+//!                       # (family "ipv6" or "dual", whose init runs udhcpc),
 //! # netdev = "stream"   # its NIC on QEMU's -netdev stream (default dgram)
 //!
 //! [[correspondent]]
@@ -437,11 +438,11 @@ impl Topology {
                     format!("vm '{}': only a kind = \"qemu\" VM has a netdev", v.name),
                 ));
             }
-            if v.kind == VmKind::Qemu && v.family.has_ipv4() {
+            if v.kind == VmKind::Qemu && !v.family.has_ipv6() {
                 return Err(invalid(
                     "vm.family",
                     format!(
-                        "vm '{}': a QEMU guest is IPv6-only for now (its image runs no DHCP client)",
+                        "vm '{}': a QEMU guest is \"ipv6\" or \"dual\" (its init waits for SLAAC)",
                         v.name
                     ),
                 ));
@@ -483,9 +484,9 @@ impl Topology {
         })
     }
 
-    /// The paper's testbed with vm1 a QEMU guest.
+    /// The paper's testbed with vm1 a dual-stack QEMU guest.
     pub fn qemu_testbed() -> Topology {
-        testbed("qemu", "ipv6")
+        testbed("qemu", "dual")
     }
 
     pub fn mag(&self, name: &str) -> Option<&Mag> {
@@ -663,6 +664,13 @@ mod tests {
         );
         let vm = t.vm("vm1").unwrap();
         assert_eq!((vm.kind, vm.netdev), (VmKind::Qemu, QemuNetdev::Dgram));
+        assert!(vm.family.has_ipv4() && vm.family.has_ipv6());
+        let e = Topology::parse(
+            "[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nkind = \"qemu\"\nfamily = \"ipv4\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("vm.family"), "{e}");
         let t = Topology::parse(
             "[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nkind = \"qemu\"\nnetdev = \"stream\"\n",
         )

@@ -1,6 +1,7 @@
-//! The lab's guest image: a Debian kernel and an initramfs of busybox, the
-//! virtio-net modules and the lab's probe, built by `guest/build-guest.sh` from
-//! installed Debian packages (linux-image-amd64, busybox-static) and cached.
+//! The lab's guest image: a Debian kernel and an initramfs of busybox (with
+//! the lab's udhcpc script), the virtio-net modules and the lab's probe, built
+//! by `guest/build-guest.sh` from installed Debian packages (linux-image-amd64,
+//! busybox-static) and cached.
 //!
 //! The recipe is compiled into the lab, so the image always matches the lab
 //! that boots it; it is rebuilt whenever the recipe or the probe binary change.
@@ -13,6 +14,7 @@ use crate::LabError;
 
 const BUILD_SCRIPT: &str = include_str!("../../guest/build-guest.sh");
 const INIT: &str = include_str!("../../guest/init.sh");
+const DHCP_SCRIPT: &str = include_str!("../../guest/udhcpc.script");
 const KEY_FILE: &str = "recipe-key";
 
 #[derive(Debug, Clone)]
@@ -45,7 +47,7 @@ pub fn default_dir(probe: &Path) -> PathBuf {
 fn key(probe: &Path) -> Result<String, LabError> {
     let meta = std::fs::metadata(probe).map_err(io(format!("reading {}", probe.display())))?;
     let mut h = DefaultHasher::new();
-    (BUILD_SCRIPT, INIT, meta.len()).hash(&mut h);
+    (BUILD_SCRIPT, INIT, DHCP_SCRIPT, meta.len()).hash(&mut h);
     meta.modified().ok().hash(&mut h);
     let mut kernels: Vec<String> = std::fs::read_dir("/boot")
         .map(|d| {
@@ -88,7 +90,8 @@ fn build(probe: &Path, dir: &Path) -> Result<(), LabError> {
     let recipe = dir.join("recipe");
     std::fs::create_dir_all(&recipe).map_err(io(format!("creating {}", recipe.display())))?;
     let (script, init) = (recipe.join("build-guest.sh"), recipe.join("init.sh"));
-    for (path, text) in [(&script, BUILD_SCRIPT), (&init, INIT)] {
+    let dhcp = recipe.join("udhcpc.script");
+    for (path, text) in [(&script, BUILD_SCRIPT), (&init, INIT), (&dhcp, DHCP_SCRIPT)] {
         std::fs::write(path, text).map_err(io(format!("writing {}", path.display())))?;
     }
     println!("lab: building the guest image in {} (once)", dir.display());
@@ -98,6 +101,8 @@ fn build(probe: &Path, dir: &Path) -> Result<(), LabError> {
         .arg(dir)
         .arg("--init")
         .arg(&init)
+        .arg("--dhcp-script")
+        .arg(&dhcp)
         .arg("--probe")
         .arg(probe)
         .output()

@@ -55,12 +55,16 @@ pub struct Machine {
     pub qmp: PathBuf,
     pub console: PathBuf,
     pub shell: PathBuf,
+    /// A dual-stack profile: the guest's init takes an IPv4 lease by DHCP.
+    pub ipv4_dhcp: bool,
     /// `Some(uri)` for a migration target, e.g. `tcp:[::]:7200`.
     pub incoming: Option<String>,
 }
 
 /// The kernel command line: quiet, as printing to an emulated UART is slow.
 const APPEND: &str = "console=ttyS0 panic=-1 quiet";
+/// What tells the guest's init (`guest/init.sh`) to run its DHCP client.
+const APPEND_IPV4_DHCP: &str = " tapmip.ipv4=dhcp";
 
 impl Machine {
     pub fn argv(&self, image: &GuestImage) -> Vec<String> {
@@ -75,6 +79,10 @@ impl Machine {
                 "stream,id=net0,server=off,addr.type=unix,addr.path={}",
                 p(bridge)
             ),
+        };
+        let append = match self.ipv4_dhcp {
+            true => format!("{APPEND}{APPEND_IPV4_DHCP}"),
+            false => APPEND.to_string(),
         };
         let mut argv: Vec<String> = [
             QEMU,
@@ -94,7 +102,7 @@ impl Machine {
             "-initrd",
             &p(&image.initrd),
             "-append",
-            APPEND,
+            &append,
             "-netdev",
             &netdev,
             "-device",
