@@ -82,15 +82,18 @@ fn qemu_guests_migrate_keeping_addresses_and_tcp() {
     assert!(route4.contains(&router4), "{route4}");
     println!("vm1: {before:?}, {before4:?} ({route4})");
 
-    // vm1 (dgram) to mag2 under both probes over both families.
+    // vm1 (dgram) to mag2 under both probes over both families, reactively:
+    // mag2 attaches it from what QEMU and the guest send after the resume.
+    let reactive = MigrateOptions {
+        hints: false,
+        ..MigrateOptions::default()
+    };
     let probes = d.start_probes("vm1", "client").unwrap();
     let probes4 = d
         .start_probes_over("vm1", "client", ProbeFamily::Ipv4)
         .unwrap();
     std::thread::sleep(Duration::from_secs(1));
-    let there = d
-        .migrate("vm1", "mag2", &MigrateOptions::default())
-        .unwrap();
+    let there = d.migrate("vm1", "mag2", &reactive).unwrap();
     assert!(registered(&d, "mag2", "vm1@tapmip"), "{}", d.diagnosis());
     std::thread::sleep(Duration::from_secs(1));
     let (udp, tcp) = d.stop_probes(probes).unwrap();
@@ -184,7 +187,8 @@ fn qemu_guests_migrate_keeping_addresses_and_tcp() {
         started.elapsed().as_secs_f64()
     );
 
-    // vm2 (stream) to mag1, and vm1 back to host1, where its old port is reused.
+    // vm2 (stream) to mag1, and vm1 back to host1, where its old port is
+    // reused, both hinted as QEMU's STOP event comes (proactive).
     d.migrate("vm2", "mag1", &MigrateOptions::default())
         .unwrap();
     assert!(registered(&d, "mag1", "vm2@tapmip"), "{}", d.diagnosis());

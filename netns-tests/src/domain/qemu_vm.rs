@@ -448,6 +448,7 @@ impl Domain {
             "arp.src.proto_ipv4",
             "arp.isgratuitous",
             "ip.dst",
+            "frame.protocols",
         ];
         let mut args = vec![
             "-r",
@@ -466,28 +467,7 @@ impl Domain {
             .filter_map(|line| {
                 let f: Vec<&str> = line.split('|').collect();
                 let at: f64 = f.first()?.parse().ok()?;
-                let field = |i: usize| f.get(i).copied().unwrap_or_default();
-                let what = match (field(1), field(2)) {
-                    ("3", _) => "RARP announcement (QEMU announce-self)".to_string(),
-                    // virtio-net's guest announce: the kernel's ARP for
-                    // each IPv4 address it holds (RFC 5227 2.4).
-                    ("1" | "2", _) if matches!(field(7), "1" | "True") => {
-                        format!("gratuitous ARP {}", field(6))
-                    }
-                    ("1", _) => format!("ARP request from {}", field(6)),
-                    ("2", _) => format!("ARP reply from {}", field(6)),
-                    (_, "136") => format!("unsolicited NA {}", field(3)),
-                    (_, "133") => "RS".to_string(),
-                    (_, "143") => "MLDv2 report".to_string(),
-                    _ => {
-                        let dst = if field(4).is_empty() {
-                            field(8)
-                        } else {
-                            field(4)
-                        };
-                        format!("{} to {dst}", field(5))
-                    }
-                };
+                let what = frame_kind(&f);
                 Some(Arrival {
                     after_ms: (at - since_s) * 1e3,
                     what,
@@ -495,6 +475,48 @@ impl Domain {
             })
             .take(limit)
             .collect())
+    }
+}
+
+/// What a frame the guest sent is, from the fields [`Domain::arrivals`] asks
+/// tshark for; a data frame as `PROTOCOL/FAMILY to DESTINATION`.
+fn frame_kind(f: &[&str]) -> String {
+    let field = |i: usize| f.get(i).copied().unwrap_or_default();
+    match (field(1), field(2)) {
+        ("3", _) => "RARP announcement (QEMU announce-self)".to_string(),
+        // virtio-net's guest announce: the kernel's ARP for each IPv4
+        // address it holds (RFC 5227 2.4), beside its unsolicited NAs.
+        ("1" | "2", _) if matches!(field(7), "1" | "True") => {
+            format!("gratuitous ARP {}", field(6))
+        }
+        ("1", _) => format!("ARP request from {}", field(6)),
+        ("2", _) => format!("ARP reply from {}", field(6)),
+        (_, "136") => format!("unsolicited NA {}", field(3)),
+        (_, "133") => "RS".to_string(),
+        (_, "143") => "MLDv2 report".to_string(),
+        _ => {
+            let (family, dst) = match (field(4), field(8)) {
+                ("", "") => return field(5).to_string(),
+                ("", v4) => ("IPv4", v4),
+                (v6, _) => ("IPv6", v6),
+            };
+            // The layer above IP, not the column tshark guesses from the
+            // port (the IPv4 probes' 7010 reads as "5co-legacy").
+            let layers: Vec<&str> = field(9).split(':').collect();
+            let upper = layers
+                .iter()
+                .position(|l| *l == "ip" || *l == "ipv6")
+                .and_then(|i| layers.get(i + 1));
+            let proto = match upper.copied() {
+                Some("udp") => "UDP".to_string(),
+                Some("tcp") => "TCP".to_string(),
+                Some("icmp") => "ICMP".to_string(),
+                Some("icmpv6") => "ICMPv6".to_string(),
+                Some(other) => other.to_uppercase(),
+                None => field(5).to_string(),
+            };
+            format!("{proto}/{family} to {dst}")
+        }
     }
 }
 
@@ -549,4 +571,41 @@ pub fn describe(q: &QemuMigration) -> String {
         ram.mbps,
         millis_between(q.stopped_at, q.resumed_at)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::frame_kind;
+
+    fn kind(line: &str) -> String {
+        frame_kind(&line.split('|').collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn frames_after_the_resume_are_named() {
+        assert_eq!(
+            kind("1.0|3||||RARP|||||eth:ethertype:arp"),
+            "RARP announcement (QEMU announce-self)"
+        );
+        assert_eq!(
+            kind("1.0|1||||ARP|10.1.1.5|1||eth:ethertype:arp"),
+            "gratuitous ARP 10.1.1.5"
+        );
+        assert_eq!(
+            kind("1.0|1||||ARP|10.1.1.5|0||eth:ethertype:arp"),
+            "ARP request from 10.1.1.5"
+        );
+        assert_eq!(
+            kind("1.0||136|2001:db8:1:1::5||ICMPv6||||eth:ethertype:ipv6:icmpv6"),
+            "unsolicited NA 2001:db8:1:1::5"
+        );
+        assert_eq!(
+            kind("1.0|||||5co-legacy|||192.0.2.10|eth:ethertype:ip:udp:5co-legacy"),
+            "UDP/IPv4 to 192.0.2.10"
+        );
+        assert_eq!(
+            kind("1.0||||2001:db8:c::10|TCP||||eth:ethertype:ipv6:tcp"),
+            "TCP/IPv6 to 2001:db8:c::10"
+        );
+    }
 }
