@@ -15,6 +15,7 @@
 //!   socket back ends), the control socket and the mio loop.
 
 pub mod bridge;
+pub mod capture;
 pub mod config;
 pub mod ctl;
 pub mod io;
