@@ -13,7 +13,7 @@ use crate::attach::{self, DetectConfig, Sighting, Trigger};
 use crate::bul::BindingUpdateList;
 use ipnet::Ipv6Net;
 use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
-use router::core::{Core, PortId, Tx};
+use router::core::{Core, PortId, Rx, Tx};
 use router::counters::Counters;
 use router::ctl::{Request, Response};
 use router::engine::{Engine, EngineEvent, EnginePort};
@@ -292,6 +292,23 @@ impl Mag {
 }
 
 impl Core for Mag {
+    /// From the LMA's side a superframe is forwarded whole ([`Engine::on_rx`]);
+    /// on an access link every frame is also a sighting of its node, so there
+    /// it is cut and each segment taken as an ordinary frame.
+    fn on_rx(&mut self, now: Instant, port: PortId, rx: Rx<'_>, tx: &mut dyn Tx) {
+        if port != UPLINK {
+            if let Err(e) = rx.into_plain(&mut |frame| self.on_frame(now, port, frame, tx)) {
+                log::debug!("port {port}: dropped a frame: {e}");
+            }
+            return;
+        }
+        match self.engine.on_rx(now, port, rx, tx) {
+            Some(EngineEvent::Local { port, packet, .. }) => self.on_local(now, port, packet, tx),
+            Some(EngineEvent::Nd { port, event }) => self.on_nd(now, port, event, tx),
+            None => {}
+        }
+    }
+
     fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
         // Checked before the engine, which drops frames not addressed to the MAG.
         let source = (port != UPLINK)
