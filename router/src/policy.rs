@@ -25,7 +25,9 @@
 
 use ipnet::Ipv6Net;
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::net::Ipv6Addr;
 use std::path::Path;
 use toml::Spanned;
@@ -72,8 +74,8 @@ pub struct Policy {
     pub mags: Vec<MagEntry>,
     pub pools: BTreeMap<String, HnpPool>,
     pub nodes: Vec<NodeProfile>,
-    by_mac: HashMap<Mac, usize>,
-    by_mn_id: HashMap<String, usize>,
+    by_mac: FxHashMap<Mac, usize>,
+    by_mn_id: FxHashMap<String, usize>,
 }
 
 #[derive(Debug, thiserror::Error)]

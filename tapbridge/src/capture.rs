@@ -25,8 +25,12 @@ use router::Instant;
 use router::gso::{MAX_SUPERFRAME, Offload, to_plain};
 use router::timestamp::WallClock;
 
-/// Frames queued for the writer: at 64 KB each, 16 MB at most per capture.
-pub const QUEUE: usize = 256;
+/// Frames queued for the writer: what a segment carries in a few polls.
+pub const QUEUE: usize = 1024;
+/// How long the writer sleeps when the queue is empty. It polls rather than
+/// waits on the channel so that queuing a frame never costs the forwarding
+/// thread a wake-up (a futex call per frame).
+const POLL: StdDuration = StdDuration::from_millis(1);
 /// Largest frame a record holds: a superframe with its Ethernet header.
 const SNAPLEN: u32 = 262_144;
 
@@ -156,7 +160,8 @@ impl Write for Shared {
 }
 
 /// The writer thread: every record, as ordinary frames, flushed whenever the
-/// queue is empty so that readers of a running capture see every frame.
+/// queue is empty so that readers of a running capture see every frame
+/// within a poll.
 fn write_all(sink: Sink, records: &Receiver<Record>, recycle: &Sender<Vec<u8>>) -> io::Result<u64> {
     let mut shared = Shared(Rc::new(RefCell::new(BufWriter::with_capacity(
         1 << 16,
@@ -172,18 +177,21 @@ fn write_all(sink: Sink, records: &Receiver<Record>, recycle: &Sender<Vec<u8>>) 
     shared.flush()?;
     let mut scratch = vec![0; MAX_SUPERFRAME].into_boxed_slice();
     let mut written = 0;
+    let mut unflushed = false;
     loop {
         let record = match records.try_recv() {
             Ok(record) => record,
             Err(TryRecvError::Empty) => {
-                shared.flush()?;
-                match records.recv() {
-                    Ok(record) => record,
-                    Err(_) => break,
+                if unflushed {
+                    shared.flush()?;
+                    unflushed = false;
                 }
+                std::thread::sleep(POLL);
+                continue;
             }
             Err(TryRecvError::Disconnected) => break,
         };
+        unflushed = true;
         let mut result = Ok(());
         let cut = to_plain(&record.frame, &record.offload, &mut scratch, &mut |f| {
             if result.is_ok() {

@@ -169,13 +169,13 @@ impl Lma {
                     .binding
                     .and_then(|id| self.cache.get(id))
                     .map_or(&pbu.options.hnps[..], |b| &b.hnps[..]);
-                let what = self.describe(done.decision, &from.mag, hnps);
                 if let Decision::Defer { .. } = done.decision {
-                    log::info!("{head}: {what}");
+                    log::info!("{head}: {}", self.describe(done.decision, &from.mag, hnps));
                     return;
                 }
                 log::info!(
-                    "{head}: {what} -> {}",
+                    "{head}: {} -> {}",
+                    self.describe(done.decision, &from.mag, hnps),
                     self.pba_note(&pbu, PbaStatus::Accepted, done.lifetime)
                 );
                 // The MAG is a neighbor on this link: keeping its MAC from an

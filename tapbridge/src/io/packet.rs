@@ -111,6 +111,9 @@ impl PacketSocket {
         if vnet {
             set_int(&fd, libc::SOL_PACKET, libc::PACKET_VNET_HDR, 1)?;
         }
+        // The TAP behind the interface is a queue of its own (its reader's):
+        // the qdisc in front of it only adds work per frame.
+        set_int(&fd, libc::SOL_PACKET, libc::PACKET_QDISC_BYPASS, 1)?;
         for (force, plain) in [
             (libc::SO_RCVBUFFORCE, libc::SO_RCVBUF),
             (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF),
