@@ -12,13 +12,27 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Counters {
     /// Each name once, in order, with its slot in `values`.
     by_name: BTreeMap<&'static str, usize>,
     /// The slot of each literal seen: (address, length) of the `&'static str`.
     by_literal: FxHashMap<(usize, usize), usize>,
     values: Vec<u64>,
+}
+
+/// Literals a set of counters meets without growing its index: a name met
+/// again from another literal, past the first packets, allocates nothing.
+const LITERALS: usize = 64;
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            by_name: BTreeMap::new(),
+            by_literal: FxHashMap::with_capacity_and_hasher(LITERALS, Default::default()),
+            values: Vec::new(),
+        }
+    }
 }
 
 impl Counters {

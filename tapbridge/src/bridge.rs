@@ -805,7 +805,7 @@ mod tests {
         };
         b.set_link("m0", Direction::In, delay).unwrap();
         b.set_link("m1", Direction::Out, delay).unwrap();
-        let written = crate::capture::Bytes::default();
+        let written = crate::testing::Bytes::default();
         let epoch = router::timestamp::WallClock::from_secs(1_700_000_000);
         let capture = Capture::start(Box::new(written.clone()), epoch, "s1").unwrap();
         assert!(b.set_capture("s1", Some(capture)).unwrap().is_none());
@@ -827,5 +827,70 @@ mod tests {
         // A 24-byte file header, one 16-byte record header and the 15-byte frame.
         assert_eq!(written.0.lock().unwrap().len(), 24 + 16 + 15);
         assert!(b.set_capture("s9", None).is_err());
+    }
+
+    /// Records which frames went out whole (with their offload) and which
+    /// as ordinary frames.
+    #[derive(Default)]
+    struct Recorder {
+        whole: Vec<PortId>,
+        plain: Vec<(PortId, usize)>,
+    }
+
+    impl Tx for Recorder {
+        fn send(&mut self, port: PortId, frame: &[u8]) {
+            self.plain.push((port, frame.len()));
+        }
+        fn send_offload(&mut self, port: PortId, _: &[u8], _: &Offload) {
+            self.whole.push(port);
+        }
+    }
+
+    fn receive_superframe(b: &mut Bridge, at: i64) -> Recorder {
+        let (mut f, offload) = crate::testing::tcp_superframe(B, A);
+        let mut scratch = vec![0; MAX_SUPERFRAME];
+        let mut tx = Recorder::default();
+        b.on_rx(t(at), 0, Rx::new(&mut f, offload, &mut scratch), &mut tx);
+        tx
+    }
+
+    #[test]
+    fn superframes_cross_whole_unless_a_link_acts_per_frame() {
+        let mut b = bridge();
+        b.on_frame(t(0), 1, &frame(BROADCAST, B, 1), &mut Vec::new());
+        let tx = receive_superframe(&mut b, 1);
+        assert_eq!(
+            (tx.whole, tx.plain.len()),
+            (vec![1], 0),
+            "whole to B's member"
+        );
+
+        let lossy = LinkParams {
+            loss_ppm: 1,
+            ..LinkParams::default()
+        };
+        b.set_link("m1", Direction::Out, lossy).unwrap();
+        let tx = receive_superframe(&mut b, 2);
+        assert!(tx.whole.is_empty());
+        let segments: Vec<usize> = tx.plain.iter().map(|(_, len)| *len).collect();
+        assert_eq!(segments, [1074; 3], "cut before the lossy egress link");
+
+        b.set_link("m1", Direction::Out, LinkParams::default())
+            .unwrap();
+        let jitter = LinkParams {
+            jitter_us: 1,
+            ..LinkParams::default()
+        };
+        b.set_link("m0", Direction::In, jitter).unwrap();
+        let tx = receive_superframe(&mut b, 3);
+        let mut tx2 = Recorder::default();
+        b.on_timer(t(10), &mut tx2);
+        assert!(tx.whole.is_empty() && tx2.whole.is_empty());
+        assert_eq!(
+            tx.plain.len() + tx2.plain.len(),
+            3,
+            "cut before the ingress link"
+        );
+        assert_eq!(b.stats(1).unwrap().tx_frames, 7);
     }
 }

@@ -222,25 +222,49 @@ fn pcap_error(e: pcap_file::PcapError) -> io::Error {
     }
 }
 
-/// A sink whose bytes a test reads after the capture finished.
-#[cfg(test)]
-#[derive(Clone, Default)]
-pub(crate) struct Bytes(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-#[cfg(test)]
-impl Write for Bytes {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{Bytes, tcp_superframe};
+    use smoltcp::wire::{IpAddress, Ipv6Packet, TcpPacket};
+
+    /// The records of a pcap file: (timestamp seconds, microseconds, frame).
+    fn records(file: &[u8]) -> Vec<(u32, u32, Vec<u8>)> {
+        let (mut rest, _) = PcapHeader::from_slice(file).unwrap();
+        let mut out = Vec::new();
+        while rest.len() >= 16 {
+            let word = |i: usize| u32::from_ne_bytes(rest[i..i + 4].try_into().unwrap());
+            let (sec, usec, len) = (word(0), word(4), word(8) as usize);
+            out.push((sec, usec, rest[16..16 + len].to_vec()));
+            rest = &rest[16 + len..];
+        }
+        out
+    }
+
+    #[test]
+    fn a_superframe_is_written_as_its_segments_with_final_checksums() {
+        let bytes = Bytes::default();
+        let epoch = WallClock::from_secs(1_700_000_000);
+        let mut capture = Capture::start(Box::new(bytes.clone()), epoch, "test").unwrap();
+        let (frame, offload) = tcp_superframe([2; 6], [4; 6]);
+        assert!(capture.frame(Instant::from_micros(7), &frame, &offload));
+        assert_eq!(capture.finish().unwrap().written, 3);
+        let file = bytes.0.lock().unwrap().clone();
+        let recs = records(&file);
+        assert_eq!(recs.len(), 3);
+        for (i, (_, usec, seg)) in recs.iter().enumerate() {
+            assert_eq!(*usec, 7);
+            assert_eq!(seg.len(), 14 + 40 + 20 + 1000);
+            let ip = Ipv6Packet::new_checked(&seg[14..]).unwrap();
+            let (src, dst) = (
+                IpAddress::Ipv6(ip.src_addr()),
+                IpAddress::Ipv6(ip.dst_addr()),
+            );
+            let tcp = TcpPacket::new_checked(ip.payload()).unwrap();
+            assert!(tcp.verify_checksum(&src, &dst), "segment {i}");
+            assert_eq!(tcp.seq_number().0, 1 + 1000 * i as i32);
+        }
+    }
 
     #[test]
     fn records_carry_wall_clock_time() {

@@ -21,3 +21,5 @@ pub mod ctl;
 pub mod io;
 pub mod link;
 pub mod mac_table;
+#[cfg(test)]
+mod testing;
