@@ -6,8 +6,9 @@ CARGO ?= cargo
 
 # tool -> Debian package that provides it
 DEPS := ip:iproute2 tshark:tshark unshare:util-linux ping:iputils-ping socat:socat \
-	radclient:freeradius-utils
-PACKAGES := iproute2 tshark python3-scapy util-linux iputils-ping socat freeradius freeradius-utils
+	radclient:freeradius-utils busybox:busybox-static
+PACKAGES := iproute2 tshark python3-scapy util-linux iputils-ping socat freeradius freeradius-utils \
+	busybox-static
 
 .PHONY: build lint deps test lab lab-qemu test-qemu qemu-deps bench paper soak
 
@@ -60,7 +61,7 @@ soak: deps
 # what earlier runs found (netns-tests/fuzz/corpus, not committed). A crash
 # stops the run and leaves its input in netns-tests/fuzz/artifacts/.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := wire_mh wire_nd tunnel control_lines config_files radius_reply virtio_net lma_core mag_core home_agent_core
+FUZZ_TARGETS := wire_mh wire_nd wire_ipv4 tunnel control_lines config_files radius_reply virtio_net lma_core mag_core home_agent_core
 fuzz:
 	@command -v cargo-fuzz >/dev/null 2>&1 || { \
 		echo "fuzz: cargo-fuzz is missing: cargo +nightly install cargo-fuzz --locked"; exit 1; }
@@ -121,7 +122,8 @@ qemu-deps:
 
 # The paper's measurements (Kassahun et al., CloudNet 2014) on the lab: PAPER_RUNS migrations per RTT
 # (default 70), PAPER_PRECOPY_MB of pre-copy (default 256); report in docs/paper/.
-# PAPER_ARGS passes more options (e.g. --pause-ms 300, --out DIR, --replot).
+# PAPER_ARGS passes more options (e.g. --pause-ms 300, --out DIR, --replot, --dual-stack:
+# an IPv4-and-IPv6 VM measured over both families).
 paper: deps
 	$(CARGO) build --release -p router --bin tapmip-router -p lma --bin lma -p mag --bin mag \
 		-p tapbridge --bin tapbridge -p netns-tests --bin tapmip-probe --bin tapmip-mn --bin tapmip-paper

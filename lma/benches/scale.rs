@@ -1,14 +1,17 @@
-//! Benchmark: the LMA core at 1, 1 000, 100 000 and 1 000 000 bindings. PBU
-//! frames are built in advance and fed to `Lma::on_frame` in a loop; it prints
-//! refresh and handoff PBUs per second, memory per binding, and the per-PBU
-//! handoff latency, then whether that latency stays flat across sizes. Each
-//! size runs in a child process so the memory figures start from a fresh
-//! heap; a child prints one `median-ns N` line the parent reads. A benchmark,
-//! not a test: it asserts nothing about speed.
+//! Benchmark: the LMA core at 1, 1 000, 100 000 and 1 000 000 bindings, with
+//! authenticated signalling (every PBU verified, every PBA signed, HMAC-SHA-256-128)
+//! and without (`--insecure`). PBU frames are built in advance and fed to
+//! `Lma::on_frame` in a loop; it prints refresh and handoff PBUs per second,
+//! memory per binding, and the per-PBU handoff latency, then whether that
+//! latency stays flat across sizes and the cost of authentication. Each run is
+//! a child process so the memory figures start from a fresh heap; a child ends
+//! with one `RESULT` line the parent reads. A benchmark, not a test: it asserts
+//! nothing about speed.
 
 use lma::binding_cache::Binding;
 use lma::{Lma, LmaConfig};
 use router::Instant;
+use router::auth::{Algorithm, Key, KeyRing, Signalling, sealed_packet};
 use router::core::{Core, PortId};
 use router::engine::EnginePort;
 use router::mac::Mac;
@@ -94,7 +97,12 @@ fn policy_text(n: usize) -> String {
     t
 }
 
-fn config(policy: Policy) -> LmaConfig {
+/// The key MAG `n` (1 or 2) shares with the LMA.
+fn key(n: PortId) -> Key {
+    Key::new(0x100 + n as u32, Algorithm::HmacSha256, &[n as u8; 32]).expect("key")
+}
+
+fn config(policy: Policy, authenticated: bool) -> LmaConfig {
     let addrs = [
         "2001:db8:c::1/64",
         "2001:db8:ff:1::1/64",
@@ -109,10 +117,26 @@ fn config(policy: Policy) -> LmaConfig {
             p
         })
         .collect();
-    LmaConfig::new("lma", ports, policy, EPOCH)
+    let mut cfg = LmaConfig::new("lma", ports, policy, EPOCH);
+    cfg.signalling = if authenticated {
+        let mut ring = KeyRing::new();
+        for m in mags() {
+            ring.insert(m.addr, key(m.port));
+        }
+        Signalling::Authenticated(ring)
+    } else {
+        Signalling::Insecure
+    };
+    cfg
 }
 
-fn pbu_frame(mag: &MagSide, k: usize, hi: HandoffIndicator, at: Instant) -> Vec<u8> {
+fn pbu_frame(
+    mag: &MagSide,
+    k: usize,
+    hi: HandoffIndicator,
+    at: Instant,
+    authenticated: bool,
+) -> Vec<u8> {
     let pbu = PbuRepr {
         sequence: 1,
         ack: true,
@@ -131,7 +155,11 @@ fn pbu_frame(mag: &MagSide, k: usize, hi: HandoffIndicator, at: Instant) -> Vec<
         },
         ..PbuRepr::default()
     };
-    let packet = mh_ipv6_packet(mag.addr, mag.lma, 64, &MhRepr::Pbu(pbu));
+    let packet = if authenticated {
+        sealed_packet(&key(mag.port), mag.addr, mag.lma, 64, MhRepr::Pbu(pbu))
+    } else {
+        mh_ipv6_packet(mag.addr, mag.lma, 64, &MhRepr::Pbu(pbu))
+    };
     ethernet_ipv6(mag.mac, LMA_MACS[mag.port], &packet)
 }
 
@@ -162,6 +190,7 @@ fn stream(
     count: usize,
     clock: &mut Clock,
     hi: HandoffIndicator,
+    authenticated: bool,
     mag_of: impl Fn(usize) -> usize,
 ) -> Vec<(PortId, Instant, Vec<u8>)> {
     let mags = mags();
@@ -169,7 +198,7 @@ fn stream(
         .map(|i| {
             let mag = &mags[mag_of(i / n)];
             let at = clock.tick();
-            (mag.port, at, pbu_frame(mag, i % n, hi, at))
+            (mag.port, at, pbu_frame(mag, i % n, hi, at, authenticated))
         })
         .collect()
 }
@@ -254,7 +283,15 @@ fn verdict(ok: bool) -> &'static str {
     if ok { "met" } else { "MISSED" }
 }
 
-fn run_size(n: usize) {
+fn mode(authenticated: bool) -> &'static str {
+    if authenticated {
+        "authenticated"
+    } else {
+        "insecure"
+    }
+}
+
+fn run_size(n: usize, authenticated: bool) {
     let text = policy_text(n);
     let rss_start = rss_bytes();
     let parse_start = Wall::now();
@@ -262,7 +299,7 @@ fn run_size(n: usize) {
     let parse_secs = parse_start.elapsed().as_secs_f64();
     drop(text);
     let mut clock = Clock(0);
-    let mut lma = Lma::new(config(policy), Instant::from_micros(0));
+    let mut lma = Lma::new(config(policy, authenticated), Instant::from_micros(0));
     let rss_policy = rss_bytes();
 
     // Registration: frames built one at a time so only the LMA's state stays.
@@ -271,7 +308,13 @@ fn run_size(n: usize) {
     let reg_start = Wall::now();
     for k in 0..n {
         let at = clock.tick();
-        let frame = pbu_frame(&mags[0], k, HandoffIndicator::NewInterface, at);
+        let frame = pbu_frame(
+            &mags[0],
+            k,
+            HandoffIndicator::NewInterface,
+            at,
+            authenticated,
+        );
         lma.on_frame(at, mags[0].port, &frame, &mut tx);
         tx.clear();
     }
@@ -282,23 +325,24 @@ fn run_size(n: usize) {
     let policy_per_node = rss_policy.saturating_sub(rss_start) as f64 / n as f64;
 
     let count = MIN_PBUS.max(n);
-    let refresh = stream(n, count, &mut clock, HandoffIndicator::NotChanged, |_| 0);
+    let a = authenticated;
+    let refresh = stream(n, count, &mut clock, HandoffIndicator::NotChanged, a, |_| 0);
     let (refresh_rate, refresh_pbas) = feed(&mut lma, &refresh);
     drop(refresh);
     // Round 0 moves every node to MAG2, round 1 back to MAG1, and so on.
-    let handoffs = stream(n, count, &mut clock, HandoffIndicator::InterMag, |r| {
+    let handoffs = stream(n, count, &mut clock, HandoffIndicator::InterMag, a, |r| {
         (r + 1) % 2
     });
     let (handoff_rate, handoff_pbas) = feed(&mut lma, &handoffs);
     drop(handoffs);
     let start_round = (count / n) % 2;
-    let timed = stream(n, count, &mut clock, HandoffIndicator::InterMag, |r| {
+    let timed = stream(n, count, &mut clock, HandoffIndicator::InterMag, a, |r| {
         (r + start_round + 1) % 2
     });
     let times = feed_timed(&mut lma, &timed);
     let counters = lma.counters();
 
-    println!("--- {n} bindings ---");
+    println!("--- {n} bindings, {} ---", mode(authenticated));
     println!(
         "  policy: {n} nodes parsed in {parse_secs:.2} s, {policy_per_node:.0} bytes RSS per node"
     );
@@ -328,7 +372,6 @@ fn run_size(n: usize) {
         times.last().copied().unwrap_or(0),
         times.len()
     );
-    println!("median-ns {}", percentile(&times, 0.5));
     println!(
         "  memory: {per_binding:.0} bytes RSS per binding (cache, FIB route, timer, tunnel use), size_of::<Binding>() = {} [target <= {TARGET_BYTES_PER_BINDING:.0}: {}]",
         std::mem::size_of::<Binding>(),
@@ -342,6 +385,28 @@ fn run_size(n: usize) {
         "  PBAs accepted in total: {}",
         counters.get("pba.sent.accepted")
     );
+    // For the parent's comparison: PBU/s of CPU, the handoff median in ns.
+    println!(
+        "RESULT {n} {} {:.0} {:.0} {}",
+        mode(authenticated),
+        refresh_rate.cpu,
+        handoff_rate.cpu,
+        percentile(&times, 0.5)
+    );
+}
+
+/// Refresh and handoff PBU/s of CPU and the handoff median (ns) of one run.
+type Result3 = (f64, f64, f64);
+
+/// A run's figures, from its RESULT line.
+fn result(stdout: &str) -> Option<Result3> {
+    let line = stdout.lines().find(|l| l.starts_with("RESULT "))?;
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    Some((
+        fields.get(3)?.parse().ok()?,
+        fields.get(4)?.parse().ok()?,
+        fields.get(5)?.parse().ok()?,
+    ))
 }
 
 fn main() {
@@ -352,41 +417,156 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|s| s.parse().ok())
     {
-        run_size(n);
+        run_size(n, !args.iter().any(|a| a == "--insecure"));
         return;
     }
+    let rounds: usize = std::env::var("SCALE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
     println!(
-        "lma scale: LMA core in memory (no I/O), one thread, debug={}, {} cores; PBUs built in advance (timestamps 1/65536 s apart, HI=5 refresh, HI=3 handoff with the same MN link-layer id), PBAs collected and discarded; 2 MAGs; each size in a fresh process",
+        "lma scale: LMA core in memory (no I/O), one thread, debug={}, {} cores; PBUs built in advance (timestamps 1/65536 s apart, HI=5 refresh, HI=3 handoff with the same MN link-layer id), PBAs collected and discarded; 2 MAGs; each size and mode in a fresh process, {rounds} rounds (SCALE_ROUNDS) alternating the modes, the first round shown in full; authenticated = every PBU's HMAC-SHA-256-128 checked and every PBA signed (RFC 4285 option, 32-octet keys), insecure = neither",
         cfg!(debug_assertions),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let exe = std::env::current_exe().expect("own path");
-    let mut medians = Vec::new();
-    for n in SIZES {
-        let out = Command::new(&exe)
-            .args(["--size", &n.to_string()])
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("run one size");
-        let text = String::from_utf8_lossy(&out.stdout);
-        for line in text.lines() {
-            match line.strip_prefix("median-ns ") {
-                Some(ns) => medians.push((n, ns.parse::<f64>().unwrap_or(0.0))),
-                None => println!("{line}"),
+    let mut results = Vec::new();
+    for round in 0..rounds {
+        for n in SIZES {
+            let modes = if round % 2 == 0 {
+                [true, false]
+            } else {
+                [false, true]
+            };
+            for authenticated in modes {
+                let mut cmd = Command::new(&exe);
+                cmd.args(["--size", &n.to_string()]);
+                if !authenticated {
+                    cmd.arg("--insecure");
+                }
+                let out = cmd.output().expect("run one size");
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                if round == 0 {
+                    for line in stdout.lines().filter(|l| !l.starts_with("RESULT ")) {
+                        println!("{line}");
+                    }
+                }
+                if !out.status.success() {
+                    eprintln!(
+                        "lma scale: size {n} {} failed: {}\n{}",
+                        mode(authenticated),
+                        out.status,
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    std::process::exit(1);
+                }
+                if let Some(r) = result(&stdout) {
+                    results.push((n, authenticated, r));
+                }
             }
         }
-        if !out.status.success() {
-            eprintln!("lma scale: size {n} failed: {}", out.status);
-            std::process::exit(1);
+    }
+    let largest = SIZES[SIZES.len() - 1];
+    for authenticated in [true, false] {
+        // The least disturbed median of the rounds at one size.
+        let median = |size: usize| {
+            results
+                .iter()
+                .filter(|(n, a, _)| *n == size && *a == authenticated)
+                .map(|(_, _, r)| r.2)
+                .fold(f64::INFINITY, f64::min)
+        };
+        let (small, large) = (median(1_000), median(largest));
+        if small.is_finite() && large.is_finite() {
+            let growth = large / small.max(1.0);
+            println!(
+                "--- handoff latency from 1000 to {largest} bindings, {}: median {small:.0} -> {large:.0} ns (lowest of {rounds} rounds), x{growth:.2} [target: flat, <= x{TARGET_FLAT}: {}]",
+                mode(authenticated),
+                verdict(growth <= TARGET_FLAT)
+            );
         }
     }
-    let at = |size| medians.iter().find(|(n, _)| *n == size).map(|(_, m)| *m);
-    if let (Some(small), Some(large)) = (at(1_000), at(SIZES[SIZES.len() - 1])) {
-        let growth = large / small.max(1.0);
-        println!(
-            "--- handoff latency from 1000 to {} bindings: median {small:.0} -> {large:.0} ns, x{growth:.2} [target: flat, <= x{TARGET_FLAT}: {}]",
-            SIZES[SIZES.len() - 1],
-            verdict(growth <= TARGET_FLAT)
-        );
+    println!(
+        "--- cost of authentication: PBU/s of CPU, best of {rounds} rounds (the least disturbed by other load), [lowest..highest] ---"
+    );
+    for n in SIZES {
+        let runs = |auth: bool, pick: fn(&Result3) -> f64| -> Vec<f64> {
+            results
+                .iter()
+                .filter(|(size, a, _)| *size == n && *a == auth)
+                .map(|(_, _, r)| pick(r))
+                .collect()
+        };
+        let best = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+        let range = |v: &[f64]| {
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            format!("[{lo:.0}..{:.0}]", best(v))
+        };
+        for (what, pick) in [
+            ("refresh", (|r: &Result3| r.0) as fn(&Result3) -> f64),
+            ("handoff", |r: &Result3| r.1),
+        ] {
+            let (a, i) = (runs(true, pick), runs(false, pick));
+            if a.is_empty() || i.is_empty() {
+                continue;
+            }
+            println!(
+                "  {n:>6} bindings, {what}: authenticated {:.0} {}, insecure {:.0} {}: {:.0} ns more per PBU",
+                best(&a),
+                range(&a),
+                best(&i),
+                range(&i),
+                1e9 / best(&a) - 1e9 / best(&i)
+            );
+        }
     }
+    auth_alone();
+}
+
+/// The two HMACs of one PBU/PBA exchange alone, without the LMA: the least
+/// noisy view of what authentication adds.
+fn auth_alone() {
+    let mags = mags();
+    let at = Instant::from_micros(0);
+    let frame = pbu_frame(&mags[0], 7, HandoffIndicator::InterMag, at, true);
+    let packet = &frame[14..];
+    let k = key(mags[0].port);
+    const N: u32 = 200_000;
+    let start = Wall::now();
+    for _ in 0..N {
+        let ok =
+            router::auth::message::verify(mags[0].addr, mags[0].lma, &packet[40..], |_| Some(&k));
+        assert!(ok.is_ok());
+    }
+    let verify_ns = start.elapsed().as_nanos() as f64 / f64::from(N);
+    let pba = MhRepr::Pba(router::wire::PbaRepr {
+        status: router::wire::PbaStatus::Accepted,
+        key_mgmt: false,
+        mobile_router: false,
+        proxy: true,
+        sequence: 1,
+        lifetime_secs: 3600,
+        options: MobilityOptions {
+            mn_id: Some(mn_id(7)),
+            hnps: vec!["2001:db8:1000:7::/64".parse().expect("prefix")],
+            ..MobilityOptions::default()
+        },
+    });
+    let start = Wall::now();
+    let mut bytes = 0;
+    for _ in 0..N {
+        bytes += sealed_packet(&k, mags[0].lma, mags[0].addr, 64, pba.clone()).len();
+    }
+    let seal_ns = start.elapsed().as_nanos() as f64 / f64::from(N);
+    let plain_start = Wall::now();
+    for _ in 0..N {
+        bytes += mh_ipv6_packet(mags[0].lma, mags[0].addr, 64, &pba).len();
+    }
+    let plain_ns = plain_start.elapsed().as_nanos() as f64 / f64::from(N);
+    println!(
+        "  alone: verifying a {}-octet PBU {verify_ns:.0} ns; building a signed PBA {seal_ns:.0} ns against {plain_ns:.0} ns plain ({} octets built)",
+        packet.len() - 40,
+        bytes
+    );
 }

@@ -3,6 +3,7 @@
 //! index. Entries hold no per-entry heap data beyond the HNP list (and an
 //! MN-ID too long to keep inline).
 
+use crate::ipv4_home::Ipv4Home;
 use ipnet::Ipv6Net;
 use router::Instant;
 use router::policy::Ordering;
@@ -154,6 +155,8 @@ impl std::fmt::Display for MnId {
 pub struct Binding {
     pub mn_id: MnId,
     pub hnps: Box<[Ipv6Net]>,
+    /// The IPv4 home address (RFC 5844), for a node that has one.
+    pub ipv4: Option<Ipv4Home>,
     /// The serving MAG's Proxy-CoA: the remote end of the tunnel.
     pub proxy_coa: Ipv6Addr,
     /// The LMA address the MAG sent to: the local end of the tunnel.
@@ -260,6 +263,7 @@ mod tests {
         Binding {
             mn_id: mn_id.into(),
             hnps: Box::new(["2001:db8:1:1::/64".parse().unwrap()]),
+            ipv4: None,
             proxy_coa: "2001:db8:ff:1::2".parse().unwrap(),
             lma_addr: "2001:db8:ff:1::1".parse().unwrap(),
             ll_id: LinkLayerId::new(&[0x52, 0x54, 0, 0xaa, 0, 1]),

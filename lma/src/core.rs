@@ -3,10 +3,13 @@
 
 use crate::binding_cache::{BindingCache, BindingId};
 use crate::hnp_pool::HnpPools;
+use crate::ipv4_home::Ipv4Pools;
 use crate::pbu::Sender;
 use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
+use router::auth::{Authenticator, KeyRing, Rekey, Sending, Signalling};
 use router::core::{Core, PortId, Rx, Tx};
 use router::counters::Counters;
+use router::ctl::Table;
 use router::ctl::{Request, Response};
 use router::engine::{Engine, EngineEvent, EnginePort};
 use router::heartbeat::{HeartbeatConfig, HeartbeatPeer};
@@ -44,6 +47,9 @@ pub struct LmaConfig {
     /// This LMA's Restart Counter (RFC 5847 3.2): must change whenever the LMA
     /// restarts, e.g. the wall-clock second it started at.
     pub restart_counter: u32,
+    /// The keys shared with each MAG (by its Proxy-CoA). The default has none:
+    /// every PBU is refused until they are given.
+    pub signalling: Signalling,
     /// Who authorises MAGs for nodes and assigns their prefixes.
     pub aaa: AaaConfig,
 }
@@ -63,6 +69,7 @@ impl LmaConfig {
             max_delay_before_new_bce_assign: Duration::from_millis(1_500),
             heartbeat: Some(HeartbeatConfig::default()),
             restart_counter: u32::try_from(epoch.as_secs()).unwrap_or(u32::MAX),
+            signalling: Signalling::default(),
             aaa: AaaConfig::File,
         }
     }
@@ -99,12 +106,15 @@ pub struct Lma {
     pub(crate) engine: Engine,
     pub(crate) cache: BindingCache,
     pub(crate) pools: HnpPools,
+    pub(crate) ipv4_pools: Ipv4Pools,
     pub(crate) timers: TimerQueue<Timer>,
     pub(crate) pending: HashMap<BindingId, PendingPbu>,
     pub(crate) heartbeat: Option<HeartbeatConfig>,
     pub(crate) restart_counter: u32,
     /// The MAGs watched with heartbeats: every MAG that registered a node.
     pub(crate) mags: HashMap<Ipv6Addr, HeartbeatPeer>,
+    /// Checks and signs every PBU, PBA and Heartbeat; follows each MAG's key.
+    pub(crate) auth: Authenticator,
     pub(crate) store: Box<dyn PolicyStore>,
     /// PBUs held for the policy store's answer, and the lookup asked per node.
     pub(crate) awaiting: HashMap<Token, PendingPbu>,
@@ -129,6 +139,7 @@ impl Lma {
             min_delay_before_bce_delete: cfg.min_delay_before_bce_delete,
             max_delay_before_new_bce_assign: cfg.max_delay_before_new_bce_assign,
             pools: HnpPools::new(&cfg.policy.pools),
+            ipv4_pools: Ipv4Pools::new(&cfg.policy),
             // One entry per node at most: the policy bounds the cache.
             cache: BindingCache::with_capacity(cfg.policy.nodes.len()),
             policy: cfg.policy,
@@ -138,6 +149,7 @@ impl Lma {
             heartbeat: cfg.heartbeat,
             restart_counter: cfg.restart_counter,
             mags: HashMap::new(),
+            auth: Authenticator::new(cfg.signalling, Sending::FollowPeer),
             store,
             awaiting: HashMap::new(),
             asking: HashMap::new(),
@@ -182,6 +194,14 @@ impl Lma {
     }
 }
 
+/// Key rollover: the MAGs' keys change, the bindings stay.
+impl Rekey for Lma {
+    fn rekey(&mut self, keys: KeyRing) -> Table {
+        self.auth.set_keys(keys);
+        self.auth.table()
+    }
+}
+
 impl Lma {
     fn on_event(&mut self, now: Instant, event: Option<EngineEvent<'_>>, tx: &mut dyn Tx) {
         match event {
@@ -201,6 +221,8 @@ impl Lma {
             Some(EngineEvent::Nd { port, event }) => {
                 log::debug!("port {port}: {event:?}")
             }
+            Some(EngineEvent::Local4 { .. }) => self.engine.counters.bump("drop.no_local_service"),
+            Some(EngineEvent::Arp { port, event }) => log::debug!("port {port}: {event:?}"),
             None => {}
         }
     }
@@ -221,6 +243,9 @@ impl Core for Lma {
 
     fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) {
         for (port, event) in self.engine.on_timer(now, tx) {
+            log::debug!("port {port}: {event:?}");
+        }
+        for (port, event) in self.engine.take_arp_events() {
             log::debug!("port {port}: {event:?}");
         }
         while let Some(timer) = self.timers.pop_due(now) {

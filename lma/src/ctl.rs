@@ -21,6 +21,7 @@ pub fn bindings(lma: &Lma, now: Instant) -> Table {
             "HI",
             "ATT",
             "LL-ID",
+            "ipv4",
         ],
     );
     let mut rows: Vec<_> = lma.bindings().iter().map(|(_, b)| b).collect();
@@ -49,6 +50,7 @@ pub fn bindings(lma: &Lma, now: Instant) -> Table {
             u8::from(b.hi).to_string(),
             b.att.name().into(),
             b.ll_id.map_or("-".into(), |id| id.to_string()),
+            b.ipv4.map_or("-".into(), |h| h.to_string()),
         ]);
     }
     t

@@ -14,7 +14,7 @@ use crate::pbu::Sender;
 use router::Instant;
 use router::core::Tx;
 use router::heartbeat::{HeartbeatPeer, PeerEvent, response};
-use router::wire::{HeartbeatRepr, MhRepr, mh_ipv6_packet};
+use router::wire::{HeartbeatRepr, MhRepr};
 use std::net::Ipv6Addr;
 
 const HEARTBEAT_HOP_LIMIT: u8 = 64;
@@ -47,8 +47,14 @@ impl Lma {
         if !hb.response {
             self.counters.bump("heartbeat.requests_answered");
             let answer = MhRepr::Heartbeat(response(hb, self.restart_counter));
-            let packet = mh_ipv6_packet(dst, src, HEARTBEAT_HOP_LIMIT, &answer);
-            self.engine.send_ipv6(now, &packet, tx);
+            self.auth.send(
+                &mut self.engine,
+                now,
+                (dst, src),
+                HEARTBEAT_HOP_LIMIT,
+                answer,
+                tx,
+            );
             return;
         }
         let name = self.mag_name(&src).to_string();
@@ -90,8 +96,16 @@ impl Lma {
                 self.mag_name(&mag)
             );
         }
-        let packet = mh_ipv6_packet(local, mag, HEARTBEAT_HOP_LIMIT, &MhRepr::Heartbeat(request));
-        self.counters.bump("heartbeat.requests_sent");
-        self.engine.send_ipv6(now, &packet, tx);
+        let request = MhRepr::Heartbeat(request);
+        if self.auth.send(
+            &mut self.engine,
+            now,
+            (local, mag),
+            HEARTBEAT_HOP_LIMIT,
+            request,
+            tx,
+        ) {
+            self.counters.bump("heartbeat.requests_sent");
+        }
     }
 }

@@ -4,8 +4,10 @@
 //!
 //! - [`binding_cache`]: the Binding Cache, one entry per mobile node.
 //! - [`hnp_pool`]: home network prefixes allocated from policy pools.
+//! - [`ipv4_home`]: IPv4 home addresses (RFC 5844): their source and pools.
 //! - `mh`: Mobility Headers addressed to the LMA, and the refusal of bad ones.
-//! - `pbu`: PBU checks, the ordering rule, state changes and PBAs.
+//! - `pbu`: PBU checks, the ordering rule, state changes and PBAs, and their
+//!   IPv4 part (RFC 5844 3.1.3).
 //! - `heartbeat`: RFC 5847 heartbeats with the MAGs.
 //! - `aaa`: the policy store's authorisation of a MAG for a node, which may
 //!   come later (RADIUS).
@@ -21,6 +23,7 @@ pub mod ctl;
 mod heartbeat;
 pub mod hnp_pool;
 pub mod home_agent;
+pub mod ipv4_home;
 mod mh;
 mod pbu;
 

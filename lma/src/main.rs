@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! lma --name lma --policy policy.toml \
-//!     --port /run/netns/lma:core,addr=2001:db8:c::1/64,advertise \
+//!     --port /run/netns/lma:core,addr=2001:db8:c::1/64,addr=192.0.2.1/24,advertise \
 //!     --port /run/netns/lma:wan1,addr=2001:db8:ff:1::1/64,advertise \
 //!     --port /run/netns/lma:wan2,addr=2001:db8:ff:2::1/64,advertise
 //! ```
@@ -18,6 +18,7 @@ use lma::{Lma, LmaConfig, Ordering};
 use log::info;
 use router::Duration;
 use router::aaa::AaaOptions;
+use router::auth::{KeyRing, Reloading, Signalling, log_insecure};
 use router::engine::EnginePort;
 use router::heartbeat::HeartbeatConfig;
 use router::netio::{EventLoop, OffloadWish, Stop, logger, open_tap_with};
@@ -34,7 +35,7 @@ struct Args {
     /// name used in logs
     #[argh(option, default = "String::from(\"lma\")")]
     name: String,
-    /// [NETNS_PATH:]IFNAME,addr=A/LEN[,advertise][,mac=02:..][,mtu=N]; repeat per port
+    /// [NETNS_PATH:]IFNAME,addr=A/LEN[,addr=IPV4/LEN][,advertise][,mac=02:..][,mtu=N]; repeat per port
     #[argh(option)]
     port: Vec<PortSpec>,
     /// policy file (TOML): MAGs, pools and mobile nodes
@@ -64,6 +65,10 @@ struct Args {
     /// MISSING_HEARTBEATS_ALLOWED before a MAG is logged as failed (RFC 5847)
     #[argh(option, default = "3")]
     missing_heartbeats: u32,
+    /// do not authenticate PBUs, PBAs and heartbeats (interoperability tests
+    /// only: anyone on the WAN can then move any node)
+    #[argh(switch)]
+    insecure: bool,
     /// policy store: file (the default), or
     /// radius,server=ADDR:PORT[,server=..],secret_file=PATH[,netns=NETNS_PATH]
     #[argh(option, default = "AaaOptions::default()")]
@@ -71,6 +76,12 @@ struct Args {
     /// log every frame decision, not only events
     #[argh(switch, short = 'v')]
     verbose: bool,
+}
+
+/// The keys of every MAG of the policy file at `path`, read anew.
+fn load_keys(path: &std::path::Path) -> Result<KeyRing, String> {
+    let policy = Policy::load(path).map_err(|e| e.to_string())?;
+    KeyRing::load_for_lma(&policy).map_err(|e| e.to_string())
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
@@ -82,6 +93,20 @@ fn run(args: Args) -> anyhow::Result<()> {
         bail!("--timestamps and --sequence-numbers exclude each other");
     }
     let policy = Policy::load(&args.policy)?;
+    let signalling = if args.insecure {
+        log_insecure();
+        Signalling::Insecure
+    } else {
+        let keys = KeyRing::load_for_lma(&policy).context(
+            "loading the MAGs' keys (authenticated signalling; --insecure turns it off)",
+        )?;
+        let count: usize = keys.peers().map(|(_, k)| k.len()).sum();
+        info!(
+            "authenticated signalling: {count} key(s) for {} MAG(s); unauthenticated PBUs are dropped unanswered",
+            policy.mags.len()
+        );
+        Signalling::Authenticated(keys)
+    };
     let interval = Duration::from_millis(args.ra_interval_ms);
     let mut taps = Vec::new();
     let mut ports = Vec::new();
@@ -94,12 +119,14 @@ fn run(args: Args) -> anyhow::Result<()> {
         let mut port = EnginePort::new(mac);
         port.mtu = spec.mtu_or_default();
         port.addresses = spec.all_addresses();
+        port.ipv4 = spec.ipv4.clone();
         let advertised = spec.advertised();
         if !advertised.is_empty() {
             port.advertise = Some(advert(&advertised, port.mtu, interval));
             port.answer_rs = true;
         }
-        let addrs: Vec<String> = port.addresses.iter().map(|a| a.to_string()).collect();
+        let v6 = port.addresses.iter().map(|a| a.to_string());
+        let addrs: Vec<String> = v6.chain(port.ipv4.iter().map(|a| a.to_string())).collect();
         info!(
             "port {id}: TAP {}, MAC {mac}, addresses [{}], RAs {}",
             tap.name(),
@@ -148,11 +175,20 @@ fn run(args: Args) -> anyhow::Result<()> {
         cfg.restart_counter
     );
     cfg.min_delay_before_bce_delete = Duration::from_millis(args.min_delay_before_bce_delete_ms);
-    let mut core = Lma::try_new(cfg, now)?;
-    info!("running; SIGTERM or SIGINT stops");
+    cfg.signalling = signalling;
+    let (insecure, policy_path) = (args.insecure, args.policy.clone());
+    let mut core = Reloading::new(Lma::try_new(cfg, now)?, move || {
+        if insecure {
+            return Err("running with --insecure: there are no keys to reload".into());
+        }
+        load_keys(&policy_path)
+    });
+    info!(
+        "running; SIGTERM or SIGINT stops; `reload_keys` on the control socket re-reads the keys"
+    );
     let reason = event_loop.run(&mut core)?;
     info!("stopped by {reason}");
-    for (name, value) in core.counters().iter() {
+    for (name, value) in core.core.counters().iter() {
         info!("counter {name} = {value}");
     }
     Ok(())

@@ -1,14 +1,16 @@
-//! Mobility Headers addressed to the LMA: PBUs to `pbu`, Heartbeats to
-//! `heartbeat`, and everything it cannot process refused as RFC 6275 9.2 says.
+//! Mobility Headers addressed to the LMA: authenticated first, then PBUs to
+//! `pbu`, Heartbeats to `heartbeat`, and everything it cannot process refused
+//! as RFC 6275 9.2 says.
 
 use crate::core::Lma;
 use crate::pbu::Sender;
 use router::Instant;
+use router::auth::Admitted;
 use router::core::{PortId, Tx};
 use router::mac::Mac;
 use router::mh_errors;
-use router::wire::{MhPacket, MhRepr};
-use smoltcp::wire::Ipv6Packet;
+use router::wire::MhRepr;
+use std::net::Ipv6Addr;
 
 impl Lma {
     /// A Mobility Header packet addressed to the LMA (the whole IPv6 packet).
@@ -20,14 +22,29 @@ impl Lma {
         packet: &[u8],
         tx: &mut dyn Tx,
     ) {
-        let Ok(ip) = Ipv6Packet::new_checked(packet) else {
-            self.counters.bump("mh.drop.truncated");
+        // Authenticated before anything in the message is read or any state
+        // touched (RFC 5213 5.3.1 step 1, "MUST be authenticated"), and a
+        // refused message is dropped without an answer. RFC 4285 has a status
+        // for it (146, MIPV6-AUTH-FAIL), but RFC 5213 authenticates with
+        // IPsec, which discards a packet that fails its check in silence (RFC
+        // 4303 3.4.4), and an answer here would do harm: sent to the forged
+        // source, it is a reflection that hides the attacker; its status
+        // would tell a stranger that this address is an LMA and which MN-IDs
+        // it serves; and the sender, holding no key we share, could not
+        // authenticate it anyway. The counter and the log line tell the
+        // operator.
+        let policy = &self.policy;
+        let name = |a: &Ipv6Addr| {
+            policy
+                .mag_by_address(a)
+                .map_or("unknown MAG".into(), |m| m.name.clone())
+        };
+        let Some(Admitted { src, dst, mh }) =
+            self.auth.admit(&mut self.engine, now, packet, tx, name)
+        else {
             return;
         };
-        let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        let parsed =
-            MhPacket::new_checked(ip.payload()).and_then(|mh| MhRepr::parse(&mh, &src, &dst));
-        match parsed {
+        match MhRepr::parse_checked(&mh) {
             Ok(MhRepr::Pbu(pbu)) => {
                 self.counters.bump("pbu.received");
                 let from = Sender {

@@ -297,6 +297,202 @@ fn every_rejection_status() {
     );
 }
 
+/// Feeds `packet` (from `mag`'s link) to a fresh LMA with vm01 registered at
+/// MAG1 and checks it is dropped as `counter` says: no answer at all, and
+/// not one table of the status changed but the counters (bindings, timers,
+/// held PBUs, neighbors, tunnels, routes), also once the held-PBU wait
+/// (MaxDelayBeforeNewBCEAssign) is over.
+fn dropped(mag: Mag, packet: &[u8], counter: &str) {
+    let mut l = registered();
+    let status = |l: &mut Lma, at: i64| {
+        let mut s = l.control(t(at), &Request::Status {}, &mut Out::new());
+        s.tables.retain(|t| t.title != "counters");
+        s
+    };
+    let before = status(&mut l, 200);
+    let out = exchange(&mut l, t(200), mag.port, &frame(mag, packet));
+    assert!(out.is_empty(), "{counter}: answered {out:?}");
+    assert_eq!(before, status(&mut l, 200), "{counter}: state changed");
+    let c = l.counters();
+    assert_eq!(c.get(counter), 1, "{counter}");
+    assert_eq!(c.get("pbu.received"), 1, "only the registration was read");
+    timer(&mut l, t(2000));
+    let b = l
+        .bindings()
+        .get(l.bindings().find("vm01@tapmip").unwrap())
+        .unwrap();
+    assert_eq!(b.proxy_coa, ip(MAG1.addr), "{counter}: the binding moved");
+}
+
+/// The attack of issue 9: a PBU claiming vm01 moved to MAG2, sent from
+/// MAG2's address, and every kind of broken or forged authentication.
+#[test]
+fn unauthenticated_pbus_are_dropped_unanswered_and_change_nothing() {
+    let claim = pbu(9, "vm01@tapmip", HI_UNKNOWN, 3600, 200);
+    let repr = || MhRepr::Pbu(claim.clone());
+    let from = |mag: Mag, key: &Key| sealed_packet(key, ip(mag.addr), ip(mag.lma), 64, repr());
+    let plain = mh_ipv6_packet(ip(MAG2.addr), ip(MAG2.lma), 64, &repr());
+    dropped(MAG2, &plain, "auth.drop.missing");
+    // Someone else's key: MAG1's under MAG2's address.
+    dropped(MAG2, &from(MAG2, &MAG1.key()), "auth.drop.unknown_spi");
+    dropped(MAG2, &from(MAG2, &key(0x7777)), "auth.drop.unknown_spi");
+    let guessed = Key::new(MAG2.spi, Algorithm::HmacSha256, &[0x55; 32]).unwrap();
+    dropped(MAG2, &from(MAG2, &guessed), "auth.drop.bad_authenticator");
+    let good = from(MAG2, &MAG2.key());
+    let auth_at = 40 + router::auth::message::locate(&good[40..]).unwrap().at;
+    let mut random = good.clone();
+    let mut rng = router::rng::SplitMix64::new(9);
+    for b in &mut random[auth_at + 7..] {
+        *b = rng.next_u64() as u8;
+    }
+    MhPacket::new_unchecked(&mut random[40..]).fill_checksum(&ip(MAG2.addr), &ip(MAG2.lma));
+    dropped(MAG2, &random, "auth.drop.bad_authenticator");
+    // A changed field: the Handoff Indicator says 3 instead of 4.
+    let mut changed = good.clone();
+    let hi_at = good.windows(2).position(|w| w == [23, 2]).unwrap() + 3;
+    changed[hi_at] = 3;
+    MhPacket::new_unchecked(&mut changed[40..]).fill_checksum(&ip(MAG2.addr), &ip(MAG2.lma));
+    dropped(MAG2, &changed, "auth.drop.bad_authenticator");
+    let long = Key::new(MAG2.spi, Algorithm::HmacSha512, &[2; 64]).unwrap();
+    dropped(MAG2, &from(MAG2, &long), "auth.drop.wrong_length");
+    let mut subtype = good.clone();
+    subtype[auth_at + 2] = 2;
+    MhPacket::new_unchecked(&mut subtype[40..]).fill_checksum(&ip(MAG2.addr), &ip(MAG2.lma));
+    dropped(MAG2, &subtype, "auth.drop.wrong_subtype");
+    // Option Length 4 cuts the SPI; 22 runs past the message; 20 leaves an
+    // octet after the option.
+    for length in [4, 22, 20] {
+        let mut cut = good.clone();
+        cut[auth_at + 1] = length;
+        if length == 20 {
+            *cut.last_mut().unwrap() = 0;
+        }
+        MhPacket::new_unchecked(&mut cut[40..]).fill_checksum(&ip(MAG2.addr), &ip(MAG2.lma));
+        dropped(MAG2, &cut, "auth.drop.malformed");
+    }
+    // From an address that is not a MAG, with a key of its own.
+    dropped(
+        STRANGER,
+        &from(STRANGER, &STRANGER.key()),
+        "auth.drop.unknown_peer",
+    );
+    let c = {
+        let mut l = registered();
+        for _ in 0..5 {
+            exchange(&mut l, t(200), MAG2.port, &frame(MAG2, &plain));
+        }
+        l.counters()
+    };
+    assert_eq!(
+        c.get("auth.drop.missing"),
+        5,
+        "the issue's five forged PBUs"
+    );
+}
+
+/// A replayed authentic PBU passes the authenticator but not the ordering
+/// that runs after it: refused as stale, nothing changed.
+#[test]
+fn a_replayed_authentic_pbu_is_refused_as_stale() {
+    let mut l = lma();
+    let first = pbu(1, "vm01@tapmip", HI_NEW, 3600, 0);
+    assert_eq!(send(&mut l, 0, MAG1, &first).status, PbaStatus::Accepted);
+    let moved = pbu(1, "vm01@tapmip", HI_MAG, 3600, 100);
+    assert_eq!(send(&mut l, 100, MAG2, &moved).status, PbaStatus::Accepted);
+    let before = l.control(t(200), &Request::Bindings {}, &mut Out::new());
+    // MAG1's registration again: inside the window, but older than the handoff.
+    let pba = send(&mut l, 200, MAG1, &first);
+    assert_eq!(pba.status, PbaStatus::TimestampLowerThanPrevAccepted);
+    // Long after: outside TimestampValidityWindow.
+    let pba = send(&mut l, 5000, MAG1, &first);
+    assert_eq!(pba.status, PbaStatus::TimestampMismatch);
+    let after = l.control(t(200), &Request::Bindings {}, &mut Out::new());
+    assert_eq!(before, after, "the binding stays at MAG2");
+    assert_eq!(l.counters().get("pbu.received"), 4);
+}
+
+/// Two keys at once: the LMA takes MAG1's new key besides the old one, MAG1
+/// switches, the old key goes; the binding lives on through all of it.
+#[test]
+fn key_rollover_keeps_the_binding() {
+    use router::auth::Rekey;
+    let mut l = registered();
+    let entry = |l: &mut Lma| l.control(t(0), &Request::Bindings {}, &mut Out::new());
+    let at_start = entry(&mut l);
+    let tunnel = tunnel_to(&l, MAG1);
+    let mut both = keys(&[MAG2, ROGUE]);
+    both.insert(ip(MAG1.addr), key(0x101));
+    both.insert(ip(MAG1.addr), key(0x102));
+    l.rekey(both);
+    let new_mag1 = Mag { spi: 0x102, ..MAG1 };
+    let refresh = |seq, at| pbu(seq, "vm01@tapmip", HandoffIndicator::NotChanged, 3600, at);
+    // The old key still works, and so does the new one.
+    assert_eq!(
+        send(&mut l, 1000, MAG1, &refresh(2, 1000)).status,
+        PbaStatus::Accepted
+    );
+    let out = exchange(
+        &mut l,
+        t(2000),
+        MAG1.port,
+        &pbu_frame(new_mag1, &refresh(3, 2000)),
+    );
+    let signed: Vec<u32> = packets(&out)
+        .iter()
+        .map(|(_, p)| assert_authenticated(&Ipv6Packet::new_checked(&p[..]).unwrap()))
+        .collect();
+    assert_eq!(signed, [0x102], "the PBA follows the MAG to the new key");
+    // The LMA's own heartbeat request follows it too.
+    let out = timer(&mut l, t(61_000));
+    let heartbeats: Vec<u32> = packets(&out)
+        .iter()
+        .filter(|(p, _)| *p == MAG1.port)
+        .map(|(_, p)| assert_authenticated(&Ipv6Packet::new_checked(&p[..]).unwrap()))
+        .collect();
+    assert_eq!(heartbeats, [0x102]);
+    let mut new_only = keys(&[MAG2, ROGUE]);
+    new_only.insert(ip(MAG1.addr), key(0x102));
+    let table = l.rekey(new_only);
+    assert!(
+        table.rows.iter().any(|r| r[1] == "258" && r[4] == "yes"),
+        "{table:?}"
+    );
+    // The retired key is refused; the binding was never touched.
+    let out = exchange(
+        &mut l,
+        t(62_000),
+        MAG1.port,
+        &pbu_frame(MAG1, &refresh(4, 62_000)),
+    );
+    assert!(out.is_empty());
+    assert_eq!(l.counters().get("auth.drop.unknown_spi"), 1);
+    let later = entry(&mut l);
+    assert_eq!(
+        later.tables[0].rows[0][..5],
+        at_start.tables[0].rows[0][..5]
+    );
+    assert_eq!(tunnel_to(&l, MAG1), tunnel);
+    assert_eq!(state(&l, "vm01@tapmip"), Some(BindingState::Active));
+}
+
+/// `--insecure` for interoperability: plain PBUs are taken, plain PBAs sent.
+#[test]
+fn an_insecure_lma_takes_and_sends_plain_messages() {
+    let mut cfg = config();
+    cfg.signalling = Signalling::Insecure;
+    let mut l = Lma::new(cfg, t(0));
+    let p = MhRepr::Pbu(pbu(1, "vm01@tapmip", HI_NEW, 3600, 0));
+    let packet = mh_ipv6_packet(ip(MAG1.addr), ip(MAG1.lma), 64, &p);
+    let out = exchange(&mut l, t(0), MAG1.port, &frame(MAG1, &packet));
+    let (_, pba) = packets(&out).pop().unwrap();
+    let mh = MhPacket::new_checked(&pba[40..]).unwrap();
+    let Ok(MhRepr::Pba(pba)) = MhRepr::parse(&mh, &ip(MAG1.lma), &ip(MAG1.addr)) else {
+        panic!("a PBA");
+    };
+    assert_eq!(pba.status, PbaStatus::Accepted);
+    assert_eq!(pba.options.authentication, None);
+}
+
 #[test]
 fn timestamp_outside_the_window_gets_the_lma_time() {
     let mut p = pbu(9, "vm01@tapmip", HandoffIndicator::NotChanged, 3600, 0);
@@ -682,7 +878,7 @@ fn heartbeats_are_answered_with_the_restart_counter() {
         ..Default::default()
     });
     for (mag, answered) in [(MAG1, true), (ROGUE, false)] {
-        let packet = mh_ipv6_packet(ip(mag.addr), ip(mag.lma), 64, &request);
+        let packet = sealed_packet(&mag.key(), ip(mag.addr), ip(mag.lma), 64, request.clone());
         let out = exchange(
             &mut l,
             t(10),

@@ -3,9 +3,10 @@
 //!
 //! RFC 5213 leaves the trigger to the access technology; a Router Solicitation is
 //! the usual one. A live-migrated VM never sends one: its hypervisor announces it
-//! (QEMU broadcasts RARP frames for the guest's MAC, RFC 903), the guest sends
-//! unsolicited NAs, or the VM simply keeps talking, so each of these sources can
-//! be switched on and off.
+//! (QEMU broadcasts RARP frames for the guest's MAC, RFC 903; Xen sends a
+//! gratuitous ARP for an IPv4 guest), the guest sends unsolicited NAs, or the
+//! VM simply keeps talking, so each of these sources can be switched on and
+//! off. An IPv4 node shows itself with DHCP (RFC 5844 3.4) and ARP.
 
 use router::mac::Mac;
 use router::nd::NdEvent;
@@ -24,6 +25,10 @@ pub struct DetectConfig {
     pub rarp: bool,
     /// Any frame whose Ethernet source is a policy node not yet attached.
     pub unknown_source: bool,
+    /// ARP requests, probes and gratuitous announcements (RFC 826, RFC 5227).
+    pub arp: bool,
+    /// DHCP DISCOVERs and REQUESTs (RFC 2131, RFC 5844 3.4).
+    pub dhcp: bool,
 }
 
 impl Default for DetectConfig {
@@ -34,11 +39,13 @@ impl Default for DetectConfig {
             dad_ns: true,
             rarp: true,
             unknown_source: true,
+            arp: true,
+            dhcp: true,
         }
     }
 }
 
-/// `rs,na,dad,rarp,unknown` (any subset, comma separated) or `none`.
+/// `rs,na,dad,rarp,unknown,arp,dhcp` (any subset, comma separated) or `none`.
 impl FromStr for DetectConfig {
     type Err = String;
 
@@ -49,6 +56,8 @@ impl FromStr for DetectConfig {
             dad_ns: false,
             rarp: false,
             unknown_source: false,
+            arp: false,
+            dhcp: false,
         };
         if s == "none" {
             return Ok(cfg);
@@ -60,9 +69,11 @@ impl FromStr for DetectConfig {
                 "dad" => cfg.dad_ns = true,
                 "rarp" => cfg.rarp = true,
                 "unknown" => cfg.unknown_source = true,
+                "arp" => cfg.arp = true,
+                "dhcp" => cfg.dhcp = true,
                 other => {
                     return Err(format!(
-                        "{other:?}: not an attachment trigger (rs, na, dad, rarp, unknown or none)"
+                        "{other:?}: not an attachment trigger (rs, na, dad, rarp, unknown, arp, dhcp or none)"
                     ));
                 }
             }
@@ -82,6 +93,18 @@ pub enum Trigger {
     /// A frame from `::`, such as the MLD report a node sends while its
     /// addresses are still tentative: an interface coming up.
     Configuring,
+    /// A gratuitous ARP: a node announcing the IPv4 address it holds, as a
+    /// hypervisor does for a migrated guest (RFC 5227 2.3).
+    GratuitousArp,
+    /// An ARP request from an address the node holds.
+    ArpRequest,
+    /// An ARP probe from 0.0.0.0: an interface checking an address it wants.
+    ArpProbe,
+    /// A DHCPDISCOVER, or a REQUEST for a new lease: an interface coming up.
+    DhcpDiscover,
+    /// A DHCPREQUEST for a lease the node holds (INIT-REBOOT, RENEWING,
+    /// REBINDING): it had an address before it came here.
+    DhcpRenew,
 }
 
 impl Trigger {
@@ -92,6 +115,8 @@ impl Trigger {
             Trigger::DadNs => cfg.dad_ns,
             Trigger::Rarp => cfg.rarp,
             Trigger::UnknownSource | Trigger::Configuring => cfg.unknown_source,
+            Trigger::GratuitousArp | Trigger::ArpRequest | Trigger::ArpProbe => cfg.arp,
+            Trigger::DhcpDiscover | Trigger::DhcpRenew => cfg.dhcp,
         }
     }
 
@@ -99,7 +124,10 @@ impl Trigger {
     /// migrated VM): such an announcement re-registers even a node this MAG
     /// still holds, which may have left and come back unnoticed.
     pub fn announces_arrival(self) -> bool {
-        matches!(self, Trigger::UnsolicitedNa | Trigger::Rarp)
+        matches!(
+            self,
+            Trigger::UnsolicitedNa | Trigger::Rarp | Trigger::GratuitousArp
+        )
     }
 
     pub fn counter(self) -> &'static str {
@@ -110,6 +138,11 @@ impl Trigger {
             Trigger::Rarp => "mag.attach.rarp",
             Trigger::UnknownSource => "mag.attach.unknown_source",
             Trigger::Configuring => "mag.attach.configuring",
+            Trigger::GratuitousArp => "mag.attach.gratuitous_arp",
+            Trigger::ArpRequest => "mag.attach.arp_request",
+            Trigger::ArpProbe => "mag.attach.arp_probe",
+            Trigger::DhcpDiscover => "mag.attach.dhcp_discover",
+            Trigger::DhcpRenew => "mag.attach.dhcp_renew",
         }
     }
 }
@@ -123,6 +156,11 @@ impl fmt::Display for Trigger {
             Trigger::Rarp => "RARP announcement",
             Trigger::UnknownSource => "frame from unknown source",
             Trigger::Configuring => "frame from :: (interface coming up)",
+            Trigger::GratuitousArp => "gratuitous ARP",
+            Trigger::ArpRequest => "ARP request",
+            Trigger::ArpProbe => "ARP probe",
+            Trigger::DhcpDiscover => "DHCPDISCOVER",
+            Trigger::DhcpRenew => "DHCPREQUEST for a lease it holds",
         })
     }
 }
@@ -144,15 +182,24 @@ impl Sighting {
     /// (a migrated VM); anything else is a guess the MAG should not make.
     pub fn handoff_indicator(&self) -> HandoffIndicator {
         match (self.trigger, self.address) {
-            (Trigger::RouterSolicitation | Trigger::DadNs | Trigger::Configuring, _) => {
-                HandoffIndicator::NewInterface
-            }
+            (
+                Trigger::RouterSolicitation
+                | Trigger::DadNs
+                | Trigger::Configuring
+                | Trigger::ArpProbe
+                | Trigger::DhcpDiscover,
+                _,
+            ) => HandoffIndicator::NewInterface,
             (Trigger::UnsolicitedNa, Some(ip)) if !ip.is_unicast_link_local() => {
                 HandoffIndicator::InterMag
             }
             // QEMU announces a NIC after an incoming migration (or when told to):
             // the guest was running elsewhere a moment ago.
             (Trigger::Rarp, _) => HandoffIndicator::InterMag,
+            // An IPv4 address a node holds came from a MAG of this domain.
+            (Trigger::GratuitousArp | Trigger::ArpRequest | Trigger::DhcpRenew, _) => {
+                HandoffIndicator::InterMag
+            }
             _ => HandoffIndicator::Unknown,
         }
     }
@@ -232,11 +279,13 @@ mod tests {
     #[test]
     fn parses_trigger_lists() {
         assert_eq!(
-            "rs,na,dad,rarp,unknown".parse(),
+            "rs,na,dad,rarp,unknown,arp,dhcp".parse(),
             Ok(DetectConfig::default())
         );
         let rarp: DetectConfig = "rarp".parse().unwrap();
         assert!(rarp.rarp && !rarp.unsolicited_na);
+        let v6: DetectConfig = "rs,na,dad,unknown".parse().unwrap();
+        assert!(!v6.arp && !v6.dhcp);
         let only_na: DetectConfig = "na".parse().unwrap();
         assert!(only_na.unsolicited_na && !only_na.router_solicitation);
         let none: DetectConfig = "none".parse().unwrap();
@@ -282,6 +331,30 @@ mod tests {
         .unwrap();
         assert_eq!((rs.mac, rs.address), (MAC, None));
         assert_eq!(rs.handoff_indicator(), HandoffIndicator::NewInterface);
+        let v4 = |trigger| Sighting {
+            mac: MAC,
+            trigger,
+            address: None,
+        };
+        assert_eq!(
+            v4(Trigger::GratuitousArp).handoff_indicator(),
+            HandoffIndicator::InterMag
+        );
+        assert_eq!(
+            v4(Trigger::DhcpRenew).handoff_indicator(),
+            HandoffIndicator::InterMag
+        );
+        assert_eq!(
+            v4(Trigger::DhcpDiscover).handoff_indicator(),
+            HandoffIndicator::NewInterface
+        );
+        assert_eq!(
+            v4(Trigger::ArpProbe).handoff_indicator(),
+            HandoffIndicator::NewInterface
+        );
+        assert!(
+            Trigger::GratuitousArp.announces_arrival() && !Trigger::ArpRequest.announces_arrival()
+        );
     }
 
     #[test]

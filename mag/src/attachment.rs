@@ -100,6 +100,8 @@ impl Mag {
     ) {
         self.counters.bump(s.trigger.counter());
         let mut entry = BulEntry::new(mn_id, s.mac, port, s.trigger, now);
+        let node = self.policy.node_by_mac(&s.mac);
+        entry.families = node.map(crate::bul::Families::of).unwrap_or_default();
         if let Some(ip) = s.address {
             entry.learn_address(ip);
         }
@@ -130,10 +132,15 @@ impl Mag {
         if e.port != port {
             log::info!("{} moved from access port {} to {port}", e.mac, e.port);
             e.port = port;
-            let (hnps, registered) = (e.hnps.clone(), e.is_registered());
+            let (hnps, registered, ipv4) = (e.hnps.clone(), e.is_registered(), e.ipv4);
             if registered {
                 for hnp in hnps {
                     self.engine.routes_mut().connect(hnp, port);
+                }
+                if let Some(g) = ipv4 {
+                    let host = ipnet::Ipv4Net::from(g.address.addr());
+                    self.engine.routes_mut().connect(host, port);
+                    self.sync_routers();
                 }
             }
         }

@@ -3,14 +3,16 @@
 //! the MAG sees on every frame.
 
 use crate::attach::Trigger;
-use ipnet::Ipv6Net;
+use ipnet::{Ipv4Net, Ipv6Net};
+use router::arp::ArpFrame;
 use router::core::PortId;
+use router::dhcp::ClientMessage;
 use router::mac::Mac;
 use router::wire::PbuRepr;
 use router::{Duration, Instant};
 use std::collections::HashMap;
 use std::fmt;
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Where a binding is in its life (RFC 5213 6.9.1, 6.9.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,8 +102,56 @@ pub struct BulEntry {
     /// When a frame from the node last arrived: a node silent for a whole RA
     /// interval is probed even if NUD still holds it REACHABLE.
     pub last_heard: Instant,
-    /// When the first RA after registration went out (the handoff latency's end).
+    /// When the first router announcement after registration went out, an RA
+    /// or for an IPv4-only node an ARP (the handoff latency's end).
     pub ra_sent_at: Option<Instant>,
+    /// The address families the node's profile gives it.
+    pub families: Families,
+    /// The IPv4 home address the LMA granted (RFC 5844), once it has.
+    pub ipv4: Option<Ipv4Grant>,
+    /// A DHCP message from the node that waits for its registration.
+    pub held_dhcp: Option<ClientMessage>,
+    /// An ARP request from the node for an address the MAG answers for once
+    /// the node is registered (its default router).
+    pub held_arp: Option<ArpFrame>,
+}
+
+/// Which families a node is served for: what its profile gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Families {
+    pub ipv6: bool,
+    pub ipv4: bool,
+}
+
+impl Families {
+    pub fn of(node: &router::policy::NodeProfile) -> Families {
+        Families {
+            ipv6: node.has_ipv6(),
+            ipv4: node.ipv4.is_some(),
+        }
+    }
+}
+
+impl Default for Families {
+    fn default() -> Self {
+        Families {
+            ipv6: true,
+            ipv4: false,
+        }
+    }
+}
+
+/// An IPv4 home address with its link, from the PBA (options 37 and 38).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Grant {
+    pub address: Ipv4Net,
+    pub router: Ipv4Addr,
+}
+
+impl fmt::Display for Ipv4Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} via {}", self.address, self.router)
+    }
 }
 
 impl BulEntry {
@@ -128,6 +178,10 @@ impl BulEntry {
             detected_at: now,
             last_heard: now,
             ra_sent_at: None,
+            families: Families::default(),
+            ipv4: None,
+            held_dhcp: None,
+            held_arp: None,
         }
     }
 
@@ -147,6 +201,23 @@ impl BulEntry {
     /// when known (every node keeps it for as long as it is on the link).
     pub fn nud_address(&self) -> Option<Ipv6Addr> {
         self.addresses.first().copied()
+    }
+
+    /// What the node's PBUs ask for IPv4: its granted address again, or any.
+    pub fn ipv4_request(&self) -> Option<router::wire::Ipv4HomeAddressRequest> {
+        self.families
+            .ipv4
+            .then(|| router::wire::Ipv4HomeAddressRequest {
+                prefix_len: self.ipv4.map_or(0, |g| g.address.prefix_len()),
+                address: self
+                    .ipv4
+                    .map_or(Ipv4Addr::UNSPECIFIED, |g| g.address.addr()),
+            })
+    }
+
+    /// The HNP options of the node's PBUs: none for an IPv4-only node.
+    pub fn pbu_hnps<'a>(&self, hnps: &'a [Ipv6Net]) -> &'a [Ipv6Net] {
+        if self.families.ipv6 { hnps } else { &[] }
     }
 
     pub fn is_registered(&self) -> bool {

@@ -13,9 +13,10 @@ use crate::attach::{self, DetectConfig, Sighting, Trigger};
 use crate::bul::BindingUpdateList;
 use ipnet::Ipv6Net;
 use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
+use router::auth::{Authenticator, KeyRing, Rekey, Sending, Signalling};
 use router::core::{Core, PortId, Rx, Tx};
 use router::counters::Counters;
-use router::ctl::{Request, Response};
+use router::ctl::{Request, Response, Table};
 use router::engine::{Engine, EngineEvent, EnginePort};
 use router::heartbeat::{HeartbeatConfig, HeartbeatPeer};
 use router::mac::Mac;
@@ -76,6 +77,12 @@ pub struct MagConfig {
     pub heartbeat: Option<HeartbeatConfig>,
     /// This MAG's Restart Counter (RFC 5847 3.2), changed at every start.
     pub restart_counter: u32,
+    /// The DHCP lease handed to IPv4 nodes, in seconds; 0: the binding's
+    /// granted lifetime.
+    pub dhcp_lease_secs: u32,
+    /// The keys this MAG shares with its LMA (under the LMAA). The default has
+    /// none: no PBA is accepted until they are given.
+    pub signalling: Signalling,
     /// Who says whether a node may attach here (see `admission`).
     pub aaa: AaaConfig,
 }
@@ -104,6 +111,8 @@ impl MagConfig {
             access_nud: NudConfig::default(),
             heartbeat: Some(HeartbeatConfig::default()),
             restart_counter: 0,
+            dhcp_lease_secs: 0,
+            signalling: Signalling::default(),
             aaa: AaaConfig::File,
         }
     }
@@ -138,6 +147,8 @@ pub struct Mag {
     pub(crate) timers: TimerQueue<Timer>,
     pub(crate) next_sequence: u16,
     pub(crate) lma: Option<HeartbeatPeer>,
+    /// Checks what the LMA sends and signs what goes to it.
+    pub(crate) auth: Authenticator,
     pub(crate) store: Box<dyn PolicyStore>,
     /// Nodes waiting for the store's answer, and the lookup asked per node.
     pub(crate) waiting: HashMap<Token, Waiting>,
@@ -170,6 +181,7 @@ impl Mag {
             port.mtu = a.mtu;
             port.link_local = Some(a.link_local);
             port.nud = cfg.access_nud;
+            port.dhcp_server = true;
             ports.push(port);
         }
         let mut engine = Engine::new(ports, now);
@@ -187,7 +199,9 @@ impl Mag {
             timers.set(Timer::Heartbeat, peer.poll_at());
             peer
         });
+        let auth = Authenticator::new(cfg.signalling.clone(), Sending::Newest);
         Ok(Mag {
+            auth,
             cfg,
             policy,
             engine,
@@ -268,6 +282,22 @@ impl Mag {
         s
     }
 
+    /// What the engine hands the MAG from a frame it did not forward.
+    fn on_event(&mut self, now: Instant, event: Option<EngineEvent<'_>>, tx: &mut dyn Tx) {
+        match event {
+            Some(EngineEvent::Local { port, packet, .. }) => self.on_local(now, port, packet, tx),
+            Some(EngineEvent::Nd { port, event }) => self.on_nd(now, port, event, tx),
+            Some(EngineEvent::Local4 {
+                port,
+                src_mac,
+                packet,
+            }) if port != UPLINK => self.on_local4(now, port, src_mac, packet, tx),
+            Some(EngineEvent::Local4 { .. }) => self.engine.counters.bump("drop.no_local_service"),
+            Some(EngineEvent::Arp { port, event }) => self.on_arp(now, port, event, tx),
+            None => {}
+        }
+    }
+
     fn on_nd(&mut self, now: Instant, port: PortId, event: NdEvent, tx: &mut dyn Tx) {
         log::debug!("port {port}: {event:?}");
         match (port, event) {
@@ -291,6 +321,14 @@ impl Mag {
     }
 }
 
+/// Key rollover: the MAG's keys change, its bindings stay.
+impl Rekey for Mag {
+    fn rekey(&mut self, keys: KeyRing) -> Table {
+        self.auth.set_keys(keys);
+        self.auth.table()
+    }
+}
+
 impl Core for Mag {
     /// From the LMA's side a superframe is forwarded whole ([`Engine::on_rx`]);
     /// on an access link every frame is also a sighting of its node, so there
@@ -302,11 +340,8 @@ impl Core for Mag {
             }
             return;
         }
-        match self.engine.on_rx(now, port, rx, tx) {
-            Some(EngineEvent::Local { port, packet, .. }) => self.on_local(now, port, packet, tx),
-            Some(EngineEvent::Nd { port, event }) => self.on_nd(now, port, event, tx),
-            None => {}
-        }
+        let event = self.engine.on_rx(now, port, rx, tx);
+        self.on_event(now, event, tx);
     }
 
     fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
@@ -327,11 +362,8 @@ impl Core for Mag {
                 && !self.bul.contains(mac)
                 && self.policy.node_by_mac(mac).is_some()
         });
-        match self.engine.on_frame(now, port, frame, tx) {
-            Some(EngineEvent::Local { port, packet, .. }) => self.on_local(now, port, packet, tx),
-            Some(EngineEvent::Nd { port, event }) => self.on_nd(now, port, event, tx),
-            None => {}
-        }
+        let event = self.engine.on_frame(now, port, frame, tx);
+        self.on_event(now, event, tx);
         if heard && let Some((mac, _)) = source {
             self.on_confirmed(now, mac, tx);
         }
@@ -355,6 +387,9 @@ impl Core for Mag {
     fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) {
         for (port, event) in self.engine.on_timer(now, tx) {
             self.on_nd(now, port, event, tx);
+        }
+        for (port, event) in self.engine.take_arp_events() {
+            self.on_arp(now, port, event, tx);
         }
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {

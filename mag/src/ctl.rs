@@ -22,6 +22,7 @@ pub fn bindings(mag: &Mag, now: Instant) -> Table {
             "detected_at_ms",
             "ra_sent_at_ms",
             "handoff_ms",
+            "ipv4",
         ],
     );
     for e in mag.bindings().sorted() {
@@ -42,6 +43,7 @@ pub fn bindings(mag: &Mag, now: Instant) -> Table {
             e.ra_sent_at.map_or("-".into(), |at| {
                 (at - e.detected_at).total_millis().to_string()
             }),
+            e.ipv4.map_or("-".into(), |g| g.to_string()),
         ]);
     }
     t

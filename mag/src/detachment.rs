@@ -4,11 +4,11 @@
 
 use crate::bul::Confirming;
 use crate::core::{Mag, Timer};
-use crate::pbu::{PbuContent, build_pbu, pbu_packet};
+use crate::pbu::{PBU_HOP_LIMIT, PbuContent, build_pbu};
 use router::core::{PortId, Tx};
 use router::mac::Mac;
 use router::timestamp::timestamp;
-use router::wire::{HandoffIndicator, PbuRepr};
+use router::wire::{HandoffIndicator, MhRepr, PbuRepr};
 use router::{Duration, Instant};
 use std::net::Ipv6Addr;
 
@@ -32,12 +32,22 @@ impl Mag {
         even_if_reachable: bool,
         tx: &mut dyn Tx,
     ) -> bool {
-        let Some((port, Some(ip))) = self.bul.get(&mac).map(|e| (e.port, e.nud_address())) else {
+        let Some(e) = self.bul.get(&mac) else {
             return false;
         };
-        self.engine
-            .nd_mut(port)
-            .is_some_and(|nd| nd.probe(now, ip, mac, even_if_reachable, tx))
+        let (port, v6, v4) = (e.port, e.nud_address(), e.ipv4.map(|g| g.address.addr()));
+        match (v6, v4) {
+            (Some(ip), _) => self
+                .engine
+                .nd_mut(port)
+                .is_some_and(|nd| nd.probe(now, ip, mac, even_if_reachable, tx)),
+            // An IPv4-only node is checked with unicast ARP requests.
+            (None, Some(ip)) => self
+                .engine
+                .arp_mut(port)
+                .is_some_and(|arp| arp.probe(now, ip, mac, even_if_reachable, tx)),
+            (None, None) => false,
+        }
     }
 
     /// Probes the node and does `then` once it answers (or sends anything);
@@ -53,7 +63,8 @@ impl Mag {
         let Some(e) = self.bul.get(&mac) else {
             return;
         };
-        if e.nud_address().is_none() || now - e.last_heard <= FRESH {
+        let probeable = e.nud_address().is_some() || e.ipv4.is_some();
+        if !probeable || now - e.last_heard <= FRESH {
             return self.act_on(now, mac, then, tx);
         }
         if let Some(e) = self.bul.get_mut(&mac) {
@@ -106,16 +117,7 @@ impl Mag {
         let Some((node, nud_ip)) = owner else {
             return;
         };
-        // NUD only counts solicited answers; a node that sent anything while
-        // it was being probed (a migrated VM announcing itself on its return)
-        // is here, whatever the probes that went out while it was away say.
-        let nud = self.cfg.access_nud;
-        let probing = nud.retrans_timer * u32::from(nud.max_unicast_solicit);
-        let heard = self
-            .bul
-            .get(&node)
-            .is_some_and(|e| now - e.last_heard < probing);
-        if heard {
+        if self.heard_while_probing(now, node) {
             self.counters.bump("mag.nud.heard_while_probing");
             if let Some(nd) = self.engine.nd_mut(port) {
                 nd.probe(now, ip, node, true, tx);
@@ -137,6 +139,17 @@ impl Mag {
         }
     }
 
+    /// NUD only counts solicited answers; a node that sent anything while it
+    /// was being probed (a migrated VM announcing itself on its return) is
+    /// here, whatever the probes that went out while it was away say.
+    pub(crate) fn heard_while_probing(&self, now: Instant, node: Mac) -> bool {
+        let nud = self.cfg.access_nud;
+        let probing = nud.retrans_timer * u32::from(nud.max_unicast_solicit);
+        self.bul
+            .get(&node)
+            .is_some_and(|e| now - e.last_heard < probing)
+    }
+
     /// Drops a node's binding: routes, neighbor entries and timers go, and a
     /// registered binding is de-registered at the LMA when `dereg` says why
     /// (RFC 5213 6.9.1.3; lifetime 0, not retransmitted: the MAG is done with it).
@@ -156,6 +169,9 @@ impl Mag {
             return;
         }
         self.remove_routes(&e.hnps);
+        if let Some(g) = e.ipv4 {
+            self.remove_ipv4(e.port, g);
+        }
         let Some(why) = dereg else {
             return;
         };
@@ -171,16 +187,22 @@ impl Mag {
                 mag_link_local: self.access_link_local(e.port),
                 timestamp: self.cfg.timestamps.then(|| timestamp(self.cfg.epoch, now)),
                 lifetime: 0,
+                ipv4: e.ipv4_request(),
             },
         );
-        let packet = pbu_packet(self.proxy_coa(), self.cfg.lmaa, &pbu);
+        let (mn_id, hnps) = (e.mn_id.clone(), crate::node_link::homes(&e.hnps, e.ipv4));
+        let ends = (self.proxy_coa(), self.cfg.lmaa);
         self.counters.bump("mag.pbu.dereg");
-        self.engine.send_ipv6(now, &packet, tx);
+        self.auth.send(
+            &mut self.engine,
+            now,
+            ends,
+            PBU_HOP_LIMIT,
+            MhRepr::Pbu(pbu),
+            tx,
+        );
         log::info!(
-            "{} ({}) {why} -> de-registration PBU seq {seq} for {} to {}",
-            e.mac,
-            e.mn_id,
-            crate::node_link::prefixes(&e.hnps),
+            "{mac} ({mn_id}) {why} -> de-registration PBU seq {seq} for {hnps} to {}",
             self.cfg.lmaa
         );
     }

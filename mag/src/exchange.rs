@@ -4,16 +4,14 @@
 
 use crate::bul::{BindingState, Confirming, Outstanding};
 use crate::core::{Mag, Timer, UPLINK};
-use crate::pbu::{
-    INITIAL_BINDACK_TIMEOUT, MAX_BINDACK_TIMEOUT, PbuContent, answers, backoff, build_pbu,
-    pbu_packet,
-};
+use crate::pbu::{INITIAL_BINDACK_TIMEOUT, PBU_HOP_LIMIT, PbuContent, answers, backoff, build_pbu};
 use ipnet::Ipv6Net;
+use router::auth::Admitted;
 use router::core::{PortId, Tx};
 use router::mac::Mac;
 use router::mh_errors;
 use router::timestamp::timestamp;
-use router::wire::{HandoffIndicator, MhPacket, MhRepr, PbaRepr, PbaStatus};
+use router::wire::{HandoffIndicator, MhRepr, PbaRepr, PbaStatus};
 use router::{Duration, Instant};
 use smoltcp::wire::{IpProtocol, Ipv6Packet};
 
@@ -47,13 +45,14 @@ impl Mag {
             0,
             &PbuContent {
                 mn_id: &e.mn_id,
-                hnps,
+                hnps: e.pbu_hnps(hnps),
                 handoff,
                 access_technology: self.cfg.access_technology,
                 mac,
                 mag_link_local: self.access_link_local(e.port),
                 timestamp: None,
                 lifetime: self.cfg.lifetime,
+                ipv4: e.ipv4_request(),
             },
         );
         if let Some(e) = self.bul.get_mut(&mac) {
@@ -104,14 +103,21 @@ impl Mag {
         out.pbu.options.timestamp = ts;
         e.sequence = seq;
         e.sent.push((seq, ts));
-        let packet = pbu_packet(proxy_coa, lmaa, &out.pbu);
+        let pbu = MhRepr::Pbu(out.pbu.clone());
         let mut at = now + out.timeout;
         if let Some(expiry) = e.expires_at {
             at = at.min(expiry);
         }
         self.timers.set(Timer::Binding(mac), at);
         self.counters.bump("mag.pbu.sent");
-        self.engine.send_ipv6(now, &packet, tx);
+        self.auth.send(
+            &mut self.engine,
+            now,
+            (proxy_coa, lmaa),
+            PBU_HOP_LIMIT,
+            pbu,
+            tx,
+        );
         seq
     }
 
@@ -182,25 +188,12 @@ impl Mag {
             self.transmit_outstanding(now, mac, tx);
             return;
         }
-        let registered = e.expires_at.is_some();
-        let next = match backoff(out.timeout) {
-            Some(next) => next,
-            // A refresh never gives up while the binding lasts: retrying at
-            // MAX_BINDACK_TIMEOUT catches an LMA that comes back in time.
-            None if registered => MAX_BINDACK_TIMEOUT,
-            None => {
-                self.counters.bump("mag.pbu.gave_up");
-                log::warn!(
-                    "{} ({}): no PBA from {} after {} retransmissions, giving up",
-                    e.mac,
-                    e.mn_id,
-                    self.cfg.lmaa,
-                    e.retransmissions
-                );
-                self.remove(now, mac, None, tx);
-                return;
-            }
-        };
+        // RFC 6275 11.8: back off to MAX_BINDACK_TIMEOUT, then go on at that
+        // rate. Each retransmission first confirms the node is still on the
+        // link (and drops it if not), so a registration is never abandoned
+        // for a node that is here: a lossy WAN that ate five PBAs in a row,
+        // while the LMA took the PBUs, would otherwise strand it there.
+        let next = backoff(out.timeout);
         out.timeout = next;
         e.retransmissions += 1;
         let n = e.retransmissions;
@@ -225,10 +218,18 @@ impl Mag {
             self.engine.counters.bump("drop.no_local_service");
             return;
         }
-        let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        let parsed =
-            MhPacket::new_checked(ip.payload()).and_then(|mh| MhRepr::parse(&mh, &src, &dst));
-        match parsed {
+        // Before anything in it is used: a PBA or Heartbeat the LMA did not
+        // make is dropped unanswered and changes nothing (RFC 5213 4; the
+        // LMA's dispatch says why there is no answer).
+        let lmaa = self.cfg.lmaa;
+        let name =
+            |a: &std::net::Ipv6Addr| if *a == lmaa { "the LMA" } else { "not the LMA" }.into();
+        let Some(Admitted { src, dst, mh }) =
+            self.auth.admit(&mut self.engine, now, packet, tx, name)
+        else {
+            return;
+        };
+        match MhRepr::parse_checked(&mh) {
             Ok(_) if src != self.cfg.lmaa => {
                 self.counters.bump("mag.mh.wrong_source");
                 log::debug!(
@@ -303,10 +304,11 @@ impl Mag {
             .copied()
             .filter(|p| p.prefix_len() > 0)
             .collect();
+        let ipv4 = crate::ipv4::granted(pba);
         let problem = if pba.lifetime_secs == 0 {
             Some("a lifetime of 0")
-        } else if hnps.is_empty() {
-            Some("no home network prefix")
+        } else if hnps.is_empty() && ipv4.is_none() {
+            Some("no home network prefix and no IPv4 home address")
         } else {
             None
         };
@@ -327,6 +329,8 @@ impl Mag {
         // its RA now.
         let first = e.state == BindingState::Registering || e.ra_sent_at.is_none();
         let old = std::mem::replace(&mut e.hnps, hnps.clone());
+        let old4 = std::mem::replace(&mut e.ipv4, ipv4);
+        let refused4 = e.families.ipv4 && ipv4.is_none();
         e.state = BindingState::Registered;
         e.lifetime = pba.lifetime_secs;
         e.expires_at = Some(now + Duration::from_secs(u64::from(pba.lifetime_secs)));
@@ -341,22 +345,40 @@ impl Mag {
             self.remove_routes(&old);
             self.install_routes(port, &hnps);
         }
+        if old4 != ipv4 {
+            if let Some(g) = old4 {
+                self.remove_ipv4(port, g);
+            }
+            if let Some(g) = ipv4 {
+                self.install_ipv4(now, port, mac, g, tx);
+            }
+        }
+        if refused4 {
+            let status = pba.options.ipv4_home_address_reply.map_or(0, |r| r.status);
+            self.counters.bump("mag.pba.ipv4_refused");
+            log::warn!(
+                "PBA seq {}: no IPv4 home address for {mac} (IPv4 Home Address Reply status {status}, RFC 5844 3.3.2)",
+                pba.sequence
+            );
+        }
+        let homes = crate::node_link::homes(&hnps, ipv4);
         if first {
             self.send_ra(now, mac, tx);
             log::info!(
-                "PBA seq {} accepted: {} lifetime {} s -> routes via tunnel to {}, RA sent to {mac}",
+                "PBA seq {} accepted: {homes} lifetime {} s -> routes via tunnel to {}, router announced to {mac}",
                 pba.sequence,
-                crate::node_link::prefixes(&hnps),
                 pba.lifetime_secs,
                 self.cfg.lmaa,
             );
         } else {
             log::info!(
-                "PBA seq {} accepted: {} refreshed, lifetime {} s",
+                "PBA seq {} accepted: {homes} refreshed, lifetime {} s",
                 pba.sequence,
-                crate::node_link::prefixes(&hnps),
                 pba.lifetime_secs
             );
+        }
+        if ipv4.is_some() {
+            self.ipv4_registered(now, mac, tx);
         }
     }
 

@@ -12,7 +12,7 @@ use router::Instant;
 use router::core::Tx;
 use router::heartbeat::{PeerEvent, response};
 use router::mac::Mac;
-use router::wire::{HeartbeatRepr, MhRepr, mh_ipv6_packet};
+use router::wire::{HeartbeatRepr, MhRepr};
 use std::net::Ipv6Addr;
 
 const HEARTBEAT_HOP_LIMIT: u8 = 64;
@@ -32,14 +32,17 @@ impl Mag {
                 self.bul.len()
             );
         }
-        let packet = mh_ipv6_packet(
-            local,
-            remote,
+        let request = MhRepr::Heartbeat(request);
+        if self.auth.send(
+            &mut self.engine,
+            now,
+            (local, remote),
             HEARTBEAT_HOP_LIMIT,
-            &MhRepr::Heartbeat(request),
-        );
-        self.counters.bump("heartbeat.requests_sent");
-        self.engine.send_ipv6(now, &packet, tx);
+            request,
+            tx,
+        ) {
+            self.counters.bump("heartbeat.requests_sent");
+        }
     }
 
     /// A Heartbeat from the LMA (its source was checked) to `local`.
@@ -53,8 +56,14 @@ impl Mag {
         if !hb.response {
             self.counters.bump("heartbeat.requests_answered");
             let answer = MhRepr::Heartbeat(response(hb, self.cfg.restart_counter));
-            let packet = mh_ipv6_packet(local, self.cfg.lmaa, HEARTBEAT_HOP_LIMIT, &answer);
-            self.engine.send_ipv6(now, &packet, tx);
+            self.auth.send(
+                &mut self.engine,
+                now,
+                (local, self.cfg.lmaa),
+                HEARTBEAT_HOP_LIMIT,
+                answer,
+                tx,
+            );
             return;
         }
         let Some(event) = self.lma.as_mut().and_then(|p| p.on_response(hb)) else {

@@ -6,7 +6,8 @@
 //! - [`access`]: the per-node Router Advertisements of a shared access link.
 //! - [`core`]: [`Mag`], the [`router::core::Core`] the `mag` binary runs, and
 //!   the modules its behaviour is split into (attachment, exchanges, the node's
-//!   link, detachment, heartbeats).
+//!   link, detachment, heartbeats, and a node's IPv4 side: its home address
+//!   and ARP, `ipv4`, and the DHCPv4 server, `dhcp`).
 //! - [`ctl`]: the control-socket tables.
 //! - [`access_router`]: a plain access router for the Mobile IPv6 baseline
 //!   (`mag access-router`), a separate core.
@@ -20,8 +21,10 @@ pub mod bul;
 pub mod core;
 pub mod ctl;
 mod detachment;
+mod dhcp;
 mod exchange;
 mod heartbeat;
+mod ipv4;
 mod node_link;
 pub mod pbu;
 

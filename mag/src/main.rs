@@ -19,6 +19,7 @@ use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
 use mag::{AccessConfig, DetectConfig, Mag, MagConfig, UplinkConfig};
 use router::Duration;
 use router::aaa::AaaOptions;
+use router::auth::{KeyRing, Reloading, Signalling, log_insecure};
 use router::heartbeat::HeartbeatConfig;
 use router::netio::{EventLoop, OffloadWish, Stop, logger, open_tap_with};
 use router::policy::Policy;
@@ -46,13 +47,14 @@ struct Args {
     /// the LMA address (LMAA) PBUs are sent to
     #[argh(option)]
     lma: Ipv6Addr,
-    /// the policy file (TOML) shared with the LMA
+    /// the policy file (TOML) shared with the LMA; this MAG's [[mag.key]] entries
+    /// name the key files it signs with
     #[argh(option)]
     policy: PathBuf,
     /// control socket path (tapmipctl)
     #[argh(option)]
     ctl: Option<PathBuf>,
-    /// attachment triggers: rs,na,dad,rarp,unknown (default all) or none
+    /// attachment triggers: rs,na,dad,rarp,unknown,arp,dhcp (default all) or none
     #[argh(option, default = "DetectConfig::default()")]
     detect: DetectConfig,
     /// interval between per-node router advertisements, in milliseconds
@@ -79,6 +81,13 @@ struct Args {
     /// MISSING_HEARTBEATS_ALLOWED before the LMA is taken as failed (RFC 5847)
     #[argh(option, default = "3")]
     missing_heartbeats: u32,
+    /// DHCP lease handed to IPv4 nodes, in seconds (default 0: the binding lifetime)
+    #[argh(option, default = "0")]
+    dhcp_lease_s: u32,
+    /// do not authenticate PBUs, PBAs and heartbeats (interoperability tests
+    /// only: anyone on the WAN can then forge the LMA's answers)
+    #[argh(switch)]
+    insecure: bool,
     /// policy store: file (the default), or
     /// radius,server=ADDR:PORT[,server=..],secret_file=PATH[,netns=NETNS_PATH]
     #[argh(option, default = "AaaOptions::default()")]
@@ -86,6 +95,12 @@ struct Args {
     /// log every frame decision, not only events
     #[argh(switch, short = 'v')]
     verbose: bool,
+}
+
+/// This MAG's keys from the policy file at `path`, read anew.
+fn load_keys(path: &std::path::Path, name: &str, lmaa: Ipv6Addr) -> Result<KeyRing, String> {
+    let policy = Policy::load(path).map_err(|e| e.to_string())?;
+    KeyRing::load_for_mag(&policy, name, lmaa).map_err(|e| e.to_string())
 }
 
 fn config(args: &Args) -> anyhow::Result<MagConfig> {
@@ -124,6 +139,7 @@ fn config(args: &Args) -> anyhow::Result<MagConfig> {
     cfg.ra_interval = Duration::from_millis(args.ra_interval_ms.max(1));
     cfg.lifetime = args.lifetime;
     cfg.local_routing = args.local_routing;
+    cfg.dhcp_lease_secs = args.dhcp_lease_s;
     cfg.timestamps = !args.sequence_numbers;
     cfg.heartbeat = (args.heartbeat_interval_ms > 0).then(|| HeartbeatConfig {
         interval: Duration::from_millis(args.heartbeat_interval_ms),
@@ -143,6 +159,25 @@ fn run(args: Args) -> anyhow::Result<()> {
     let stop = Stop::on_signals().context("routing SIGTERM/SIGINT to the event loop")?;
     let policy = Policy::load(&args.policy)?;
     let mut cfg = config(&args)?;
+    cfg.signalling = if args.insecure {
+        log_insecure();
+        Signalling::Insecure
+    } else {
+        let keys = KeyRing::load_for_mag(&policy, &args.name, args.lma).context(
+            "loading this MAG's keys (authenticated signalling; --insecure turns it off)",
+        )?;
+        let spis: Vec<String> = keys
+            .keys(&args.lma)
+            .iter()
+            .map(|k| format!("{} ({})", k.spi(), k.algorithm()))
+            .collect();
+        info!(
+            "authenticated signalling with {}: SPI {}; the last signs",
+            args.lma,
+            spis.join(", ")
+        );
+        Signalling::Authenticated(keys)
+    };
     let mut ports = Vec::new();
     let specs = std::iter::once(&args.uplink).chain(&args.access);
     for (id, spec) in specs.enumerate() {
@@ -180,12 +215,19 @@ fn run(args: Args) -> anyhow::Result<()> {
             "sequence numbers"
         }
     );
-    let mut core = Mag::try_new(cfg, policy, now)?;
+    let (insecure, lmaa) = (args.insecure, args.lma);
+    let (policy_path, name) = (args.policy.clone(), args.name.clone());
+    let mut core = Reloading::new(Mag::try_new(cfg, policy, now)?, move || {
+        if insecure {
+            return Err("running with --insecure: there are no keys to reload".into());
+        }
+        load_keys(&policy_path, &name, lmaa)
+    });
     info!("running; SIGTERM or SIGINT de-registers every binding and stops");
     let reason = event_loop.run(&mut core)?;
     info!("stopped by {reason}");
     event_loop.finish(&mut core, DRAIN)?;
-    for (name, value) in core.counters().iter() {
+    for (name, value) in core.core.counters().iter() {
         info!("counter {name} = {value}");
     }
     Ok(())

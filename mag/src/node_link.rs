@@ -14,11 +14,18 @@ pub(crate) fn prefixes(hnps: &[Ipv6Net]) -> String {
     all.join(", ")
 }
 
+/// A node's HNPs and IPv4 home address, for log lines.
+pub(crate) fn homes(hnps: &[Ipv6Net], ipv4: Option<crate::bul::Ipv4Grant>) -> String {
+    let v4 = ipv4.map(|g| g.address.to_string());
+    let all: Vec<String> = hnps.iter().map(Ipv6Net::to_string).chain(v4).collect();
+    all.join(", ")
+}
+
 impl Mag {
     /// The MTU advertised to nodes on an access link: what fits both that link and
     /// the tunnel to the LMA, so nodes never send what the MAG must refuse with a
     /// Packet Too Big (RFC 2473 7.1).
-    fn access_mtu(&self, port: PortId) -> u32 {
+    pub(crate) fn access_mtu(&self, port: PortId) -> u32 {
         let link = port
             .checked_sub(1)
             .and_then(|i| self.cfg.access.get(i))
@@ -46,7 +53,9 @@ impl Mag {
         }
     }
 
-    /// The node's unicast RA with exactly its HNPs, then the next one scheduled.
+    /// The node's unicast RA with exactly its HNPs, then the next one
+    /// scheduled; a node with an IPv4 home address has its default router
+    /// announced once too (the only announcement an IPv4-only node gets).
     pub(crate) fn send_ra(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) {
         let Some(e) = self.bul.get(&mac).filter(|e| e.is_registered()) else {
             return;
@@ -56,10 +65,17 @@ impl Mag {
             .map_or(0, |d| u32::try_from(d.secs()).unwrap_or(u32::MAX));
         let params = node_ra(&e.hnps, left, self.cfg.ra_interval, self.access_mtu(e.port));
         let (port, dst) = (e.port, ra_destination(e.link_local));
-        if let Some(nd) = self.engine.nd_mut(port) {
+        let (ipv6, ipv4) = (
+            !e.hnps.is_empty(),
+            e.ipv4.filter(|_| e.ra_sent_at.is_none()),
+        );
+        if ipv6 && let Some(nd) = self.engine.nd_mut(port) {
             nd.send_ra_to(mac, dst, &params, tx);
+            self.counters.bump("mag.ra.sent");
         }
-        self.counters.bump("mag.ra.sent");
+        if let Some(g) = ipv4 {
+            self.announce_router4(port, mac, g, tx);
+        }
         if let Some(e) = self.bul.get_mut(&mac) {
             e.ra_sent_at.get_or_insert(now);
         }

@@ -6,7 +6,8 @@ use ipnet::Ipv6Net;
 use router::Duration;
 use router::mac::Mac;
 use router::wire::{
-    AccessTechnologyType, HandoffIndicator, MhRepr, MobilityOptions, PbaRepr, PbuRepr,
+    AccessTechnologyType, HandoffIndicator, Ipv4HomeAddressRequest, MobilityOptions, PbaRepr,
+    PbuRepr,
 };
 use std::net::Ipv6Addr;
 
@@ -33,9 +34,13 @@ pub struct PbuContent<'a> {
     pub timestamp: Option<u64>,
     /// Seconds; 0 de-registers.
     pub lifetime: u32,
+    /// The IPv4 Home Address Request (RFC 5844 3.3.1): 0.0.0.0 asks the
+    /// LMA to pick, an address asks for that one; `None` asks for no IPv4.
+    pub ipv4: Option<Ipv4HomeAddressRequest>,
 }
 
-/// RFC 5213 6.9.1.1: A, H and P set; MN-ID, HNPs, HI, ATT always present.
+/// RFC 5213 6.9.1.1: A, H and P set; MN-ID, HNPs, HI, ATT always present
+/// (no HNP for an IPv4-only node, which has option 36 instead, RFC 5844 3.2.2).
 pub fn build_pbu(sequence: u16, c: &PbuContent<'_>) -> PbuRepr {
     PbuRepr {
         sequence,
@@ -51,22 +56,18 @@ pub fn build_pbu(sequence: u16, c: &PbuContent<'_>) -> PbuRepr {
             mn_link_layer_id: Some(c.mac.as_bytes().to_vec()),
             link_local_address: c.mag_link_local,
             timestamp: c.timestamp,
+            ipv4_home_address_request: c.ipv4,
             ..MobilityOptions::default()
         },
         ..PbuRepr::default()
     }
 }
 
-/// The whole IPv6 packet carrying `pbu` from the Proxy-CoA to the LMA.
-pub fn pbu_packet(proxy_coa: Ipv6Addr, lmaa: Ipv6Addr, pbu: &PbuRepr) -> Vec<u8> {
-    router::wire::mh_ipv6_packet(proxy_coa, lmaa, PBU_HOP_LIMIT, &MhRepr::Pbu(pbu.clone()))
-}
-
-/// The next wait after `timeout` expired without a PBA, or `None` when doubling
-/// would pass MAX_BINDACK_TIMEOUT and the MAG gives up (RFC 6275 11.8).
-pub fn backoff(timeout: Duration) -> Option<Duration> {
-    let next = timeout * 2;
-    (next <= MAX_BINDACK_TIMEOUT).then_some(next)
+/// The next wait after `timeout` expired without an answer: doubled, up to
+/// MAX_BINDACK_TIMEOUT, where it stays (RFC 6275 11.8: "MAY continue to send
+/// these messages at this slower rate indefinitely").
+pub fn backoff(timeout: Duration) -> Duration {
+    (timeout * 2).min(MAX_BINDACK_TIMEOUT)
 }
 
 /// Whether `pba` answers one of the PBUs `sent` in the current exchange: same
@@ -83,7 +84,7 @@ pub fn answers(sent: &[(u16, Option<u64>)], pba: &PbaRepr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use router::wire::{MhPacket, PbaStatus};
+    use router::wire::{MhPacket, MhRepr, PbaStatus, mh_ipv6_packet};
     use smoltcp::wire::Ipv6Packet;
 
     fn content(hnps: &[Ipv6Net]) -> PbuContent<'_> {
@@ -96,6 +97,7 @@ mod tests {
             mag_link_local: Some("fe80::1".parse().unwrap()),
             timestamp: Some(0x1234_5678_0000),
             lifetime: 3600,
+            ipv4: None,
         }
     }
 
@@ -120,7 +122,7 @@ mod tests {
         let pbu = build_pbu(7, &content(&any));
         let coa = "2001:db8:ff:1::2".parse().unwrap();
         let lmaa: Ipv6Addr = "2001:db8:ff:1::1".parse().unwrap();
-        let packet = pbu_packet(coa, lmaa, &pbu);
+        let packet = mh_ipv6_packet(coa, lmaa, PBU_HOP_LIMIT, &MhRepr::Pbu(pbu.clone()));
         let ip = Ipv6Packet::new_checked(&packet[..]).unwrap();
         let mh = MhPacket::new_checked(ip.payload()).unwrap();
         let MhRepr::Pbu(back) = MhRepr::parse(&mh, &coa, &lmaa).unwrap() else {
@@ -138,14 +140,14 @@ mod tests {
     #[test]
     fn backoff_doubles_up_to_the_maximum() {
         let mut waits = vec![INITIAL_BINDACK_TIMEOUT_FIRST_REG];
-        while let Some(next) = backoff(*waits.last().unwrap()) {
-            waits.push(next);
+        for _ in 0..6 {
+            waits.push(backoff(*waits.last().unwrap()));
         }
         let secs: Vec<f64> = waits
             .iter()
             .map(|d| d.total_millis() as f64 / 1e3)
             .collect();
-        assert_eq!(secs, [1.5, 3.0, 6.0, 12.0, 24.0]);
+        assert_eq!(secs, [1.5, 3.0, 6.0, 12.0, 24.0, 32.0, 32.0]);
     }
 
     #[test]

@@ -155,7 +155,7 @@ fn nodes_outside_the_policy_are_ignored_and_counted() {
 }
 
 #[test]
-fn retransmits_at_1_5_3_6_12_24_s_then_gives_up() {
+fn retransmits_at_1_5_3_6_12_24_s_then_every_32_s_while_the_node_is_here() {
     let mut lab = Lab::default();
     let first = only_pbu(&lab.rs(t(0), VM1, "fe80::5"));
     let sent = lab.run_until(t(100_000));
@@ -164,7 +164,9 @@ fn retransmits_at_1_5_3_6_12_24_s_then_gives_up() {
         .filter(|(_, p, f)| !pbus(&[(*p, f.clone())]).is_empty())
         .map(|(at, _, _)| at.total_millis())
         .collect();
-    assert_eq!(pbu_times, [1500, 4500, 10_500, 22_500]);
+    // RFC 6275 11.8: doubling up to MAX_BINDACK_TIMEOUT, then at that rate;
+    // each retransmission waits for the node to answer a probe first.
+    assert_eq!(pbu_times, [1500, 4500, 10_500, 22_500, 46_500, 78_500]);
     let seqs: Vec<u16> = sent
         .iter()
         .flat_map(|(_, p, f)| pbus(&[(*p, f.clone())]))
@@ -174,9 +176,16 @@ fn retransmits_at_1_5_3_6_12_24_s_then_gives_up() {
         seqs.iter().all(|s| *s > first.sequence),
         "fresh numbers: {seqs:?}"
     );
-    assert!(lab.mag.bindings().is_empty(), "gave up after the 24 s wait");
-    assert_eq!(counter(&lab, "mag.pbu.gave_up"), 1);
-    assert_eq!(counter(&lab, "mag.pbu.retransmitted"), 4);
+    assert_eq!(counter(&lab, "mag.pbu.retransmitted"), 6);
+    // The node falls silent: the next retransmission's probe finds it gone,
+    // and the MAG lets it go instead of sending a PBU on a guess.
+    lab.answers.clear();
+    let sent = lab.run_until(t(200_000));
+    assert!(
+        sent.iter()
+            .all(|(_, p, f)| pbus(&[(*p, f.clone())]).is_empty())
+    );
+    assert!(lab.mag.bindings().is_empty(), "a silent node is let go");
 }
 
 #[test]
@@ -321,6 +330,163 @@ fn a_refused_registration_installs_nothing() {
     );
     assert!(lab.mag.engine().routes().tunnels().is_empty());
     assert_eq!(counter(&lab, "mag.pba.rejected"), 1);
+}
+
+fn accepting(pbu: &PbuRepr) -> PbaRepr {
+    answer(pbu, PbaStatus::Accepted, "2001:db8:1:1::/64")
+}
+
+fn status_without_counters(lab: &mut Lab, now: Instant) -> router::ctl::Response {
+    let mut s = lab.mag.control(now, &Request::Status {}, &mut Out::new());
+    s.tables.retain(|t| t.title != "counters");
+    s
+}
+
+/// A PBA the LMA did not make, in every form, changes nothing: the node stays
+/// unregistered, no RA, no route, no tunnel, no timer; the real one then works.
+#[test]
+fn forged_pbas_are_dropped_and_change_nothing() {
+    let mut lab = Lab::default();
+    let pbu = only_pbu(&lab.rs(t(0), VM1, "fe80::5"));
+    let pba = || MhRepr::Pba(accepting(&pbu));
+    let before = status_without_counters(&mut lab, t(10));
+    let other = Key::new(SPI, Algorithm::HmacSha256, &[0x77; 32]).unwrap();
+    let impostor = ip("2001:db8:ff:1::99");
+    let forged = [
+        (
+            mh_ipv6_packet(lmaa(), pcoa(), 64, &pba()),
+            "auth.drop.missing",
+        ),
+        (
+            sealed_packet(&other, lmaa(), pcoa(), 64, pba()),
+            "auth.drop.bad_authenticator",
+        ),
+        (
+            sealed_packet(&key(0x555), lmaa(), pcoa(), 64, pba()),
+            "auth.drop.unknown_spi",
+        ),
+        (
+            sealed_packet(&key(SPI), impostor, pcoa(), 64, pba()),
+            "auth.drop.unknown_peer",
+        ),
+    ];
+    for (packet, reason) in &forged {
+        let out = lab.deliver_from_lma(t(10), packet);
+        assert!(out.is_empty(), "{reason}: {out:?}");
+        assert!(counter(&lab, reason) > 0, "{reason}");
+        assert_eq!(status_without_counters(&mut lab, t(10)), before, "{reason}");
+    }
+    assert_eq!(counter(&lab, "mag.pba.accepted"), 0);
+    let out = lab.pba_repr(t(20), accepting(&pbu));
+    assert_eq!(ras(&out).len(), 1, "the LMA's own PBA registers the node");
+    // The same PBA again, replayed: it answers nothing any more.
+    let replay = sealed_packet(&key(SPI), lmaa(), pcoa(), 64, pba());
+    let registered = status_without_counters(&mut lab, t(30));
+    assert!(lab.deliver_from_lma(t(30), &replay).is_empty());
+    assert_eq!(counter(&lab, "mag.pba.unmatched"), 1);
+    assert_eq!(status_without_counters(&mut lab, t(30)), registered);
+}
+
+/// Heartbeats the LMA did not make are not answered and reveal no restart.
+#[test]
+fn forged_heartbeats_are_ignored() {
+    let mut lab = Lab::default();
+    lab.register(t(0), VM1, "fe80::5", "2001:db8:1:1::/64");
+    let request = MhRepr::Heartbeat(router::wire::HeartbeatRepr {
+        sequence: 5,
+        ..Default::default()
+    });
+    let out = lab.deliver_from_lma(t(100), &mh_ipv6_packet(lmaa(), pcoa(), 64, &request));
+    assert!(out.is_empty(), "no answer to a forged request");
+    let out = lab.deliver_from_lma(
+        t(100),
+        &sealed_packet(&key(SPI), lmaa(), pcoa(), 64, request),
+    );
+    assert_eq!(
+        spis(&out),
+        [SPI],
+        "the LMA's own request is answered, signed"
+    );
+    // A forged response with another Restart Counter would make the MAG
+    // re-register everything: it is dropped first.
+    let lie = MhRepr::Heartbeat(router::wire::HeartbeatRepr {
+        response: true,
+        sequence: 1,
+        options: MobilityOptions {
+            restart_counter: Some(99),
+            ..MobilityOptions::default()
+        },
+        ..Default::default()
+    });
+    let forged = sealed_packet(&key(0x666), lmaa(), pcoa(), 64, lie);
+    assert!(lab.deliver_from_lma(t(200), &forged).is_empty());
+    assert_eq!(counter(&lab, "auth.drop.missing"), 1);
+    assert_eq!(counter(&lab, "auth.drop.unknown_spi"), 1);
+    assert_eq!(counter(&lab, "heartbeat.recoveries"), 0);
+}
+
+/// A rollover at the MAG: with both keys it signs with the new one and takes
+/// PBAs made with either; with the new one only, the old is refused. The
+/// binding is never touched.
+#[test]
+fn key_rollover_at_the_mag_keeps_the_binding() {
+    use router::auth::Rekey;
+    let mut lab = Lab::default();
+    let out = lab.rs(t(0), VM1, "fe80::5");
+    assert_eq!(spis(&out), [SPI]);
+    let pbu = only_pbu(&out);
+    lab.pba(t(10), &pbu, PbaStatus::Accepted, "2001:db8:1:1::/64");
+    let table = lab.mag.rekey(keys(&[SPI, 0x102]));
+    assert_eq!(table.rows.len(), 2);
+    assert_eq!(
+        table.rows[1][1..],
+        ["258", "hmac-sha256", "16 octets", "yes"]
+    );
+    // The refresh, at 80 % of the 100 s lifetime, goes out with the new key.
+    let sent: Vec<_> = lab
+        .run_until(t(81_000))
+        .into_iter()
+        .map(|(_, p, f)| (p, f))
+        .collect();
+    let refresh = only_pbu(&sent);
+    assert!(
+        spis(&sent).iter().all(|spi| *spi == 0x102),
+        "PBU and heartbeats"
+    );
+    // The LMA still answers with the old key: taken.
+    lab.pba(
+        t(81_100),
+        &refresh,
+        PbaStatus::Accepted,
+        "2001:db8:1:1::/64",
+    );
+    assert_eq!(counter(&lab, "mag.pba.accepted"), 2);
+    lab.mag.rekey(keys(&[0x102]));
+    let sent: Vec<_> = lab
+        .run_until(t(162_000))
+        .into_iter()
+        .map(|(_, p, f)| (p, f))
+        .collect();
+    let refresh = only_pbu(&sent);
+    let old = sealed_packet(
+        &key(SPI),
+        lmaa(),
+        pcoa(),
+        64,
+        MhRepr::Pba(accepting(&refresh)),
+    );
+    assert!(lab.deliver_from_lma(t(162_100), &old).is_empty());
+    assert_eq!(counter(&lab, "auth.drop.unknown_spi"), 1);
+    let new = sealed_packet(
+        &key(0x102),
+        lmaa(),
+        pcoa(),
+        64,
+        MhRepr::Pba(accepting(&refresh)),
+    );
+    lab.deliver_from_lma(t(162_200), &new);
+    assert_eq!(counter(&lab, "mag.pba.accepted"), 3);
+    assert!(lab.mag.bindings().get(&VM1).unwrap().is_registered());
 }
 
 #[test]

@@ -47,7 +47,9 @@ struct Background {
     argv: Vec<String>,
 }
 
-/// Namespaces named `tm<pid>-<tag>-<short>`, so labs of concurrent runs never meet.
+/// Namespaces named `tm<pid>.<n>-<tag>-<short>` (`n` counts the sandboxes of this
+/// process), so labs of concurrent runs, and of tests running in parallel threads of
+/// one run, never meet.
 pub struct Sandbox {
     prefix: String,
     namespaces: Vec<String>,
@@ -58,7 +60,9 @@ pub struct Sandbox {
 impl Sandbox {
     /// A lab with a fresh scratch directory for logs and files.
     pub fn new(tag: &str) -> Result<Sandbox, LabError> {
-        let prefix = format!("tm{}-{tag}", std::process::id());
+        static SANDBOXES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = SANDBOXES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let prefix = format!("tm{}.{n}-{tag}", std::process::id());
         let workdir = std::env::temp_dir().join(format!("tapmip-{prefix}"));
         std::fs::create_dir_all(&workdir).map_err(|error| LabError::Io {
             what: format!("creating {}", workdir.display()),

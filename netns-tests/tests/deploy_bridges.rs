@@ -28,9 +28,17 @@ const POLICY: &str = r#"
 name = "mag1"
 address = "2001:db8:ff::2"
 
+[[mag.key]]
+spi = 256
+file = "keys/mag1.key"
+
 [[mag]]
 name = "mag2"
 address = "2001:db8:ff::3"
+
+[[mag.key]]
+spi = 256
+file = "keys/mag2.key"
 
 [[node]]
 mn_id = "vm1@example"
@@ -167,6 +175,17 @@ fn scenario() -> Result<(), LabError> {
         what: "writing the policy".into(),
         error,
     })?;
+    // One key per MAG, mode 0600, as `openssl rand -hex 32` writes it.
+    let keys = lab.workdir().join("keys");
+    std::fs::create_dir_all(&keys).map_err(|error| LabError::Io {
+        what: "creating the key directory".into(),
+        error,
+    })?;
+    for mag in ["mag1", "mag2"] {
+        let file = keys.join(format!("{mag}.key"));
+        router::auth::key::write_new_key_file(&file, router::auth::Algorithm::DEFAULT)
+            .map_err(|e| check(e.to_string()))?;
+    }
     let s = |p: &PathBuf| p.display().to_string();
     let sock = |name: &str| lab.workdir().join(format!("{name}.sock"));
     let (lma_sock, mag1_sock, mag2_sock) = (sock("lma"), sock("mag1"), sock("mag2"));

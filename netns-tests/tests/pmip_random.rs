@@ -23,7 +23,7 @@ fn days_of_random_migrations_restarts_and_lossy_links_keep_the_invariant() {
     for seed in first..first + seeds {
         let stats = random::run(seed, length).unwrap_or_else(|e| panic!("{e}"));
         println!(
-            "{}: {} migrations ({} near a refresh, {} quick returns), {} refreshes, {} LMA and {} MAG restarts, {} checks",
+            "{}: {} migrations ({} near a refresh, {} quick returns), {} refreshes, {} LMA and {} MAG restarts, {} key rollovers, {} checks",
             stats.setup,
             stats.migrations,
             stats.near_refresh,
@@ -31,16 +31,22 @@ fn days_of_random_migrations_restarts_and_lossy_links_keep_the_invariant() {
             stats.refreshes,
             stats.lma_restarts,
             stats.mag_restarts,
+            stats.rollovers,
             stats.checks
         );
         totals.migrations += stats.migrations;
         totals.refreshes += stats.refreshes;
         totals.lma_restarts += stats.lma_restarts;
         totals.mag_restarts += stats.mag_restarts;
+        totals.rollovers += stats.rollovers;
     }
     println!(
-        "{seeds} seeds x {days} days: {} migrations, {} refreshes, {} LMA and {} MAG restarts",
-        totals.migrations, totals.refreshes, totals.lma_restarts, totals.mag_restarts
+        "{seeds} seeds x {days} days: {} migrations, {} refreshes, {} LMA and {} MAG restarts, {} key rollovers (authenticated signalling throughout)",
+        totals.migrations,
+        totals.refreshes,
+        totals.lma_restarts,
+        totals.mag_restarts,
+        totals.rollovers
     );
-    assert!(totals.refreshes > 0 && totals.migrations > 0);
+    assert!(totals.refreshes > 0 && totals.migrations > 0 && totals.rollovers > 0);
 }

@@ -507,3 +507,66 @@ fn random_handoffs_with_loss() {
         started.elapsed()
     );
 }
+
+/// A key rollover for MAG 0 (the four steps of `router::auth::keyring`) while
+/// VM 0 is pinged, refreshed and migrated back and forth: the invariant holds
+/// every 100 ms of it, nothing is refused, and at the end the old key is
+/// refused.
+#[test]
+fn key_rollover_keeps_every_binding() {
+    use netns_tests::sim_domain::{Bound, FIRST_SPI, lma_wan, mag_key};
+    let spec = DomainSpec::new(5, 2, 1);
+    let mut d = spec.build_with(|_| {}, |_, mag| mag.lifetime = 40);
+    d.run_for(secs(1));
+    d.boot(0, 0);
+    let bound = Bound::new(ms(100), secs(60));
+    let new = FIRST_SPI + 1;
+    let step = |d: &mut SimDomain, what: &dyn Fn(&mut SimDomain)| {
+        what(d);
+        for _ in 0..20 {
+            d.ping_once(0);
+            if let Err(e) = d.run_checked(secs(1), ms(100), &bound) {
+                panic!("{e}");
+            }
+        }
+    };
+    step(&mut d, &|_| {});
+    step(&mut d, &|d| d.set_lma_keys(0, &[FIRST_SPI, new]));
+    step(&mut d, &|d| d.migrate(0, 1, ms(200)));
+    step(&mut d, &|d| d.set_mag_keys(0, &[FIRST_SPI, new]));
+    step(&mut d, &|d| d.migrate(0, 0, ms(200)));
+    step(&mut d, &|d| d.set_lma_keys(0, &[new]));
+    step(&mut d, &|d| d.set_mag_keys(0, &[new]));
+    step(&mut d, &|_| {});
+    assert!(d.settled_at(0, 0));
+    assert!(
+        mag_counter(&d, 0, "mag.pbu.refresh") >= 2,
+        "refreshed meanwhile"
+    );
+    assert_eq!(
+        lma_counter(&d, "bce.expired") + lma_counter(&d, "bce.deleted"),
+        0
+    );
+    for name in ["auth.drop.unknown_spi", "auth.drop.bad_authenticator"] {
+        assert_eq!(lma_counter(&d, name), 0, "{name}");
+        assert_eq!(mag_counter(&d, 0, name), 0, "{name}");
+    }
+    // A heartbeat signed with the retired key is refused now.
+    let request = router::wire::MhRepr::Heartbeat(router::wire::HeartbeatRepr::default());
+    let packet = router::auth::sealed_packet(
+        &mag_key(0, FIRST_SPI),
+        proxy_coa(0).addr(),
+        lma_wan(0).addr(),
+        64,
+        request,
+    );
+    let lma_mac = d.lma().engine().port_mac(1).unwrap();
+    let mag_mac = d.mag(0).engine().port_mac(mag::UPLINK).unwrap();
+    let frame = router::nd::frames::ethernet_ipv6(mag_mac, lma_mac, &packet);
+    let lma = d.lma;
+    d.net.with_node::<Lma, _>(lma, |l, now, tx| {
+        router::core::Core::on_frame(l, now, 1, &frame, tx)
+    });
+    assert_eq!(lma_counter(&d, "auth.drop.unknown_spi"), 1);
+    assert_eq!(d.ping(0, 10, ms(100)), 10);
+}

@@ -35,6 +35,9 @@ pub enum Request {
     Status {},
     /// Changes the log level: error, warn, info, debug or trace.
     Log { level: String },
+    /// LMA, MAG: reads the key files again and uses them from now on (a key
+    /// rollover, [`crate::auth::keyring`]).
+    ReloadKeys {},
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -55,6 +58,16 @@ impl Table {
 
     pub fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
+    }
+
+    /// The value of `column` in the row whose first cell is `key`.
+    pub fn cell(&self, key: &str, column: &str) -> Option<&str> {
+        let col = self.columns.iter().position(|c| c == column)?;
+        self.rows
+            .iter()
+            .find(|r| r.first().is_some_and(|k| k == key))?
+            .get(col)
+            .map(String::as_str)
     }
 
     /// Aligned plain-text rendering for people.

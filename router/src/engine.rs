@@ -1,5 +1,7 @@
 //! The forwarding engine shared by every tapmip router: ports with ND, the FIB,
-//! tunnels, hop-limit handling and ICMPv6 errors.
+//! tunnels, hop-limit handling and ICMPv6 errors; and the same for IPv4 as a
+//! second address family through the same layers (`ipv4`: ARP beside ND,
+//! TTL, ICMPv4 errors, IPv4-in-IPv6 through the same tunnels).
 //!
 //! The plain router, the LMA and the MAG are this engine plus their own control
 //! logic: the engine hands them what it does not handle itself (packets addressed
@@ -10,6 +12,7 @@
 //! source routes first (a MAG sends everything from an HNP into its tunnel,
 //! RFC 5213 6.10.5), then the destination FIB; link-local scope never leaves its link.
 
+use crate::arp::{ArpEvent, ArpPort, ArpPortConfig};
 use crate::core::{PortId, Tx};
 use crate::counters::Counters;
 use crate::fib::NextHop;
@@ -19,13 +22,14 @@ use crate::nd::{AdvertConfig, NdEvent, NdPort, NdPortConfig, NudConfig};
 use crate::routes::{RouteTable, Routes};
 use crate::tunnel::{DEFAULT_TUNNEL_HOP_LIMIT, TunnelError};
 use crate::{Duration, Instant};
-use ipnet::Ipv6Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use smoltcp::wire::{
     EthernetFrame, EthernetProtocol, Icmpv6Message, Icmpv6Packet, IpProtocol, Ipv6Packet,
 };
 use std::collections::HashSet;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+mod ipv4;
 mod offload;
 
 /// Configuration of one engine port.
@@ -37,6 +41,12 @@ pub struct EnginePort {
     pub link_local: Option<Ipv6Addr>,
     /// Own addresses with their on-link prefix length; each installs a connected route.
     pub addresses: Vec<Ipv6Net>,
+    /// Own IPv4 addresses, likewise; ARP answers for them.
+    pub ipv4: Vec<Ipv4Net>,
+    /// Every DHCP message to a server (UDP port 67) from this link goes to
+    /// the core, whatever its IP destination: a DHCP server takes renewals
+    /// sent to an address it answers for only once it knows the client.
+    pub dhcp_server: bool,
     /// Periodic multicast RAs (a plain router or the LMA on its links).
     pub advertise: Option<AdvertConfig>,
     pub answer_rs: bool,
@@ -50,6 +60,8 @@ impl EnginePort {
             mtu: 1500,
             link_local: None,
             addresses: Vec::new(),
+            ipv4: Vec::new(),
+            dhcp_server: false,
             advertise: None,
             answer_rs: false,
             nud: NudConfig::default(),
@@ -102,6 +114,16 @@ pub enum EngineEvent<'a> {
     },
     /// A neighbor discovery event on `port`.
     Nd { port: PortId, event: NdEvent },
+    /// An IPv4 packet addressed to the router (or to every host on the
+    /// link) that the engine does not consume itself: not an echo request.
+    Local4 {
+        port: PortId,
+        src_mac: Mac,
+        /// The whole IPv4 packet, its header checked.
+        packet: &'a [u8],
+    },
+    /// An ARP frame or event on `port`.
+    Arp { port: PortId, event: ArpEvent },
 }
 
 struct PortState {
@@ -111,17 +133,22 @@ struct PortState {
     /// The address ICMPv6 errors about packets from this link come from.
     global: Option<Ipv6Addr>,
     nd: NdPort,
+    arp: ArpPort,
+    dhcp_server: bool,
 }
 
 pub struct Engine {
     ports: Vec<PortState>,
     local: HashSet<Ipv6Addr>,
+    local4: HashSet<Ipv4Addr>,
     routes: Routes,
     pub counters: Counters,
     /// Deliver packets between two destinations reached through the same access
     /// port without the source route (EnableMAGLocalRouting, RFC 5213 6.10.3).
     pub local_routing: bool,
     icmp_limit: IcmpRateLimit,
+    /// ARP events raised by timers, until the core takes them.
+    arp_events: Vec<(PortId, ArpEvent)>,
     scratch: Vec<u8>,
     encap: Vec<u8>,
     /// The Ethernet frame being sent to a resolved neighbor.
@@ -132,6 +159,7 @@ impl Engine {
     pub fn new(ports: Vec<EnginePort>, now: Instant) -> Self {
         let mut routes = Routes::new();
         let mut local = HashSet::new();
+        let mut local4 = HashSet::new();
         let states = ports
             .into_iter()
             .enumerate()
@@ -142,6 +170,16 @@ impl Engine {
                     local.insert(a.addr());
                     routes.connect(a.trunc(), id);
                 }
+                for a in &p.ipv4 {
+                    local4.insert(a.addr());
+                    routes.connect(a.trunc(), id);
+                }
+                let arp = ArpPort::new(ArpPortConfig {
+                    port: id,
+                    mac: p.mac,
+                    addresses: p.ipv4.clone(),
+                    nud: p.nud,
+                });
                 let nd = NdPort::new(
                     NdPortConfig {
                         port: id,
@@ -160,16 +198,20 @@ impl Engine {
                     link_local,
                     global: p.addresses.first().map(Ipv6Net::addr),
                     nd,
+                    arp,
+                    dhcp_server: p.dhcp_server,
                 }
             })
             .collect();
         Engine {
             ports: states,
             local,
+            local4,
             routes,
             counters: Counters::default(),
             local_routing: false,
             icmp_limit: IcmpRateLimit::new(10, Duration::from_millis(10), now),
+            arp_events: Vec::new(),
             scratch: Vec::with_capacity(2048),
             encap: Vec::with_capacity(2048),
             frame: Vec::with_capacity(2048),
@@ -180,7 +222,7 @@ impl Engine {
     pub fn all_counters(&self) -> Counters {
         let mut all = self.counters.clone();
         for p in &self.ports {
-            for (name, v) in p.nd.counters().iter() {
+            for (name, v) in p.nd.counters().iter().chain(p.arp.counters().iter()) {
                 all.add(name, v);
             }
         }
@@ -228,15 +270,24 @@ impl Engine {
     }
 
     pub fn poll_at(&self) -> Option<Instant> {
-        self.ports.iter().filter_map(|p| p.nd.poll_at()).min()
+        self.ports
+            .iter()
+            .flat_map(|p| [p.nd.poll_at(), p.arp.poll_at()])
+            .flatten()
+            .min()
     }
 
-    /// Runs due ND timers; returns the ND events they raised.
+    /// Runs due ND timers; returns the ND events they raised. ARP's timers
+    /// run too; their events come from [`Engine::take_arp_events`].
     pub fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) -> Vec<(PortId, NdEvent)> {
         let mut events = Vec::new();
         for (id, p) in self.ports.iter_mut().enumerate() {
             if p.nd.poll_at().is_some_and(|at| at <= now) {
                 events.extend(p.nd.on_timer(now, tx).into_iter().map(|e| (id, e)));
+            }
+            if p.arp.poll_at().is_some_and(|at| at <= now) {
+                let lost = p.arp.on_timer(now, tx).into_iter().map(|e| (id, e));
+                self.arp_events.extend(lost);
             }
         }
         events
@@ -264,11 +315,16 @@ impl Engine {
             self.counters.bump("drop.not_our_mac");
             return None;
         }
-        if eth.ethertype() != EthernetProtocol::Ipv6 {
-            self.counters.bump("drop.not_ipv6");
-            return None;
-        }
         let src_mac = Mac::from(eth.src_addr());
+        match eth.ethertype() {
+            EthernetProtocol::Ipv6 => {}
+            EthernetProtocol::Ipv4 => return self.on_ipv4(now, port, src_mac, eth.payload(), tx),
+            EthernetProtocol::Arp => return self.on_arp_frame(now, port, frame, tx),
+            _ => {
+                self.counters.bump("drop.not_ip");
+                return None;
+            }
+        }
         let Some(packet) = ipv6_packet(eth.payload()) else {
             self.counters.bump("drop.bad_ipv6_header");
             return None;
@@ -304,10 +360,13 @@ impl Engine {
     ) -> Option<EngineEvent<'a>> {
         let ip = Ipv6Packet::new_unchecked(packet);
         match ip.next_header() {
-            IpProtocol::Unknown(crate::tunnel::IPPROTO_IPV6) => {
+            IpProtocol::Unknown(crate::tunnel::IPPROTO_IPV6 | crate::tunnel::IPPROTO_IPIP) => {
                 match self.routes.tunnels_mut().decapsulate(packet) {
                     Ok((_, inner)) => {
                         self.counters.bump("tunnel.decapsulated");
+                        if inner.first().is_some_and(|b| b >> 4 == 4) {
+                            return self.decapsulated4(now, port, src_mac, inner, tx);
+                        }
                         let inner_dst = Ipv6Packet::new_unchecked(inner).dst_addr();
                         if self.local.contains(&inner_dst) {
                             return self.deliver_local(now, port, src_mac, inner, tx);
@@ -409,6 +468,21 @@ impl Engine {
             self.icmp_error(now, IcmpError::HopLimitExceeded, packet, tx);
             return None;
         }
+        self.pick_route(now, src.into(), dst.into(), arrival, packet, tx)
+    }
+
+    /// The route of a packet from `src` to `dst` that passed its family's
+    /// checks: source routes first for what came from a link, then the
+    /// destination table; `None` once the drop is counted and the error sent.
+    fn pick_route(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        arrival: Arrival,
+        packet: &[u8],
+        tx: &mut dyn Tx,
+    ) -> Option<NextHop> {
         let by_dst = self.routes.lookup(RouteTable::Destination, dst);
         let local_delivery = self.local_routing
             && matches!(by_dst, Some(NextHop::Connected { .. }))
@@ -448,11 +522,17 @@ impl Engine {
                 self.counters.bump("drop.hop_limit");
                 self.icmp_error(now, IcmpError::HopLimitExceeded, packet, tx);
             }
+            // An IPv4 packet without DF is cut to fit instead (RFC 1812 5.2.6).
+            Err(TunnelError::PacketTooBig { mtu, .. }) if crate::ipv4::may_fragment(packet) => {
+                self.encap = out;
+                self.fragment_into_tunnel(now, id, packet, mtu, tx);
+                return;
+            }
             Err(TunnelError::PacketTooBig { mtu, .. }) => {
                 self.counters.bump("drop.too_big");
                 self.icmp_error(now, IcmpError::PacketTooBig { mtu }, packet, tx);
             }
-            Err(_) => self.counters.bump("drop.bad_ipv6_header"),
+            Err(_) => self.counters.bump("drop.bad_ip_header"),
         }
         self.encap = out;
     }
@@ -534,8 +614,12 @@ impl Engine {
         Some((port, next))
     }
 
-    /// Sends an ICMPv6 error about `offending`, rate-limited (RFC 4443 2.4).
+    /// Sends an ICMPv6 error about `offending`, rate-limited (RFC 4443 2.4);
+    /// an ICMPv4 one when `offending` is an IPv4 packet.
     pub fn icmp_error(&mut self, now: Instant, err: IcmpError, offending: &[u8], tx: &mut dyn Tx) {
+        if offending.first().is_some_and(|b| b >> 4 == 4) {
+            return self.icmp4_error(now, err, offending, tx);
+        }
         let src = Ipv6Packet::new_unchecked(offending).src_addr();
         // Answer from an address of the port the offender is reached through.
         let from = self

@@ -9,20 +9,28 @@ use crate::fib::NextHop;
 use crate::routes::RouteTable;
 use std::net::IpAddr;
 
-/// Every port's neighbor cache.
+/// Every port's neighbor cache: ND's, then ARP's.
 pub fn neighbors(engine: &Engine) -> Table {
     let mut t = Table::new("neighbors", &["port", "ip", "mac", "state", "router"]);
     for port in 0..engine.port_count() {
-        let Some(nd) = engine.nd(port) else { continue };
-        let mut rows: Vec<_> = nd.neighbors().collect();
-        rows.sort_by_key(|n| n.ip);
-        for n in rows {
+        let nd = engine.nd(port).into_iter().flat_map(|nd| nd.neighbors());
+        let mut v6: Vec<_> = nd.collect();
+        v6.sort_by_key(|n| n.ip);
+        let arp = engine.arp(port).into_iter().flat_map(|arp| arp.neighbors());
+        let mut v4: Vec<_> = arp.collect();
+        v4.sort_by_key(|n| n.ip);
+        let v6 = v6.iter().map(|n| {
+            let router = if n.is_router { "yes" } else { "no" };
+            (IpAddr::V6(n.ip), n.mac, n.state, router)
+        });
+        let v4 = v4.iter().map(|n| (IpAddr::V4(n.ip), n.mac, n.state, "-"));
+        for (ip, mac, state, router) in v6.chain(v4) {
             t.row(vec![
                 port.to_string(),
-                n.ip.to_string(),
-                n.mac.map_or("-".into(), |m| m.to_string()),
-                format!("{:?}", n.state),
-                if n.is_router { "yes" } else { "no" }.into(),
+                ip.to_string(),
+                mac.map_or("-".into(), |m| m.to_string()),
+                format!("{state:?}"),
+                router.into(),
             ]);
         }
     }
@@ -35,8 +43,10 @@ pub fn neighbors(engine: &Engine) -> Table {
 pub fn sizes(engine: &Engine, core: &[(&str, usize)]) -> Table {
     let mut t = Table::new("sizes", &["state", "entries"]);
     let neighbors: usize = (0..engine.port_count())
-        .filter_map(|p| engine.nd(p))
-        .map(|nd| nd.neighbors().count())
+        .map(|p| {
+            let nd = engine.nd(p).map_or(0, |nd| nd.neighbors().count());
+            nd + engine.arp(p).map_or(0, |arp| arp.neighbors().count())
+        })
         .sum();
     let routes = engine.routes();
     let rows = [
@@ -53,7 +63,7 @@ pub fn sizes(engine: &Engine, core: &[(&str, usize)]) -> Table {
     t
 }
 
-/// The IPv6-in-IPv6 tunnels with their users and traffic.
+/// The tunnels (IPv6 and IPv4 in IPv6) with their users and traffic.
 pub fn tunnels(engine: &Engine) -> Table {
     let mut t = Table::new(
         "tunnels",
@@ -119,6 +129,7 @@ pub fn answer(engine: &Engine, all_counters: &Counters, request: &Request) -> Re
         Request::Status {} => Response::tables(status(engine, all_counters)),
         Request::Bindings {} => Response::error("bindings: this router keeps none"),
         Request::Log { .. } => Response::error("log: handled by the event loop"),
+        Request::ReloadKeys {} => Response::error("reload_keys: this router has no keys"),
     }
 }
 

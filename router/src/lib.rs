@@ -3,6 +3,10 @@
 //! - [`wire`]: Mobility Header (RFC 6275, RFC 5213) views and representations,
 //!   plus the ND message builders that smoltcp lacks.
 //! - [`nd`]: neighbor cache with RFC 4861 NUD and router-side ND, a core without I/O.
+//! - [`arp`]: the IPv4 neighbor table beside ND (RFC 826), on the same state machine.
+//! - [`ipv4`]: IPv4 header checks, TTL and fragmentation (RFC 791, RFC 1812).
+//! - [`icmpv4`]: the ICMPv4 errors a router sends (RFC 792, RFC 1812 4.3).
+//! - [`dhcp`]: DHCPv4 messages in their UDP/IPv4/Ethernet frames (RFC 2131).
 //! - [`fib`]: longest-prefix-match forwarding table.
 //! - [`gso`]: superframes and partial checksums from TAPs with offloads: checks,
 //!   segmentation and coalescing (GSO/GRO in userspace).
@@ -20,6 +24,8 @@
 //! - [`core`]: the `(now, event) -> actions` contract every protocol core implements.
 //! - [`ctl`]: the control protocol: JSON-line requests, answers as tables.
 //! - [`policy`]: the policy file shared by the LMA and the MAGs (nodes, prefixes, MAGs).
+//! - [`auth`]: authenticated signalling: keys per MAG-LMA pair, the RFC 4285
+//!   option in every PBU, PBA and Heartbeat, key rollover.
 //! - [`aaa`]: the policy store a core asks (the policy file, or RADIUS answering
 //!   later) and a RADIUS client without I/O.
 //! - [`portspec`]: the `--port` syntax shared by the router binaries.
@@ -35,15 +41,20 @@
 //! - [`sim`]: deterministic in-memory simulation of cores with a fake clock.
 
 pub mod aaa;
+pub mod arp;
+pub mod auth;
 pub mod core;
 pub mod counters;
 pub mod ctl;
+pub mod dhcp;
 pub mod engine;
 pub mod engine_tables;
 pub mod fib;
 pub mod gso;
 pub mod heartbeat;
 pub mod icmp;
+pub mod icmpv4;
+pub mod ipv4;
 pub mod mac;
 pub mod mh_errors;
 pub mod nd;

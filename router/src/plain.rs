@@ -104,8 +104,13 @@ impl PlainRouter {
 impl PlainRouter {
     fn on_event(&mut self, event: Option<EngineEvent<'_>>) {
         match event {
-            Some(EngineEvent::Local { .. }) => self.engine.counters.bump("drop.no_local_service"),
+            Some(EngineEvent::Local { .. } | EngineEvent::Local4 { .. }) => {
+                self.engine.counters.bump("drop.no_local_service")
+            }
             Some(EngineEvent::Nd { port, event }) => {
+                log::debug!("port {port}: {event:?}")
+            }
+            Some(EngineEvent::Arp { port, event }) => {
                 log::debug!("port {port}: {event:?}")
             }
             None => {}
@@ -127,6 +132,9 @@ impl Core for PlainRouter {
 
     fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) {
         for (port, event) in self.engine.on_timer(now, tx) {
+            log::debug!("port {port}: {event:?}");
+        }
+        for (port, event) in self.engine.take_arp_events() {
             log::debug!("port {port}: {event:?}");
         }
     }

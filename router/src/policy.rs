@@ -12,25 +12,40 @@
 //! ordering = "timestamps"           # or "sequence-numbers" (RFC 5213 5.5);
 //!                                   # absent: the LMA's default
 //!
+//! [[mag.key]]                       # the key this MAG and the LMA share
+//! spi = 257                         # Mobility SPI, 256 or above (RFC 4285)
+//! file = "keys/mag1-257.key"        # mode 0600; relative to this file's directory
+//! algorithm = "hmac-sha256"         # the default; or "hmac-sha512"
+//! encoding = "hex"                  # the default; or "raw" (the file's octets)
+//!                                   # a second [[mag.key]]: a rollover (crate::auth)
+//!
 //! [pool.vms]
 //! prefix = "2001:db8:100::/48"      # HNPs are carved from here ...
 //! length = 64                       # ... one /64 per node
 //!
+//! [ipv4_pool.vms4]                  # IPv4 home addresses (RFC 5844) ...
+//! prefix = "10.2.0.0/24"            # ... one host each, with this mask
+//! router = "10.2.0.1"               # their default router (absent: the first host)
+//!
 //! [[node]]
 //! mn_id = "vm1@tapmip"              # MN-ID (NAI, RFC 4283)
 //! mac = "52:54:00:aa:00:01"         # how a MAG recognises it on the access link
-//! hnps = ["2001:db8:1:1::/64"]      # fixed HNPs, or pool = "vms"
+//! hnps = ["2001:db8:1:1::/64"]      # fixed HNPs, or pool = "vms"; neither: no IPv6
+//! ipv4 = "10.1.1.5/24"              # fixed IPv4 home address, or ipv4_pool = "vms4";
+//!                                   # neither: no IPv4
+//! ipv4_router = "10.1.1.1"          # its default router (absent: the first host)
 //! mags = ["mag1", "mag2"]           # MAGs that may serve it (absent: any)
 //! ```
 
-use ipnet::Ipv6Net;
+use ipnet::{Ipv4Net, Ipv6Net};
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-
-use rustc_hash::FxHashMap;
-use std::net::Ipv6Addr;
-use std::path::Path;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
 use toml::Spanned;
+
+use crate::auth::{Algorithm, KeyEncoding, KeySpec, key::MIN_SPI};
 
 pub use crate::mac::Mac;
 
@@ -49,6 +64,8 @@ pub struct MagEntry {
     pub address: Ipv6Addr,
     /// `None`: whatever the LMA is configured to expect by default.
     pub ordering: Option<Ordering>,
+    /// The keys this MAG shares with the LMA, oldest first.
+    pub keys: Vec<KeySpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +73,23 @@ pub struct HnpPool {
     pub prefix: Ipv6Net,
     /// Length of each prefix handed out.
     pub length: u8,
+}
+
+/// A pool of IPv4 home addresses on one link: every host of `prefix` but
+/// the router (and the network and broadcast addresses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Pool {
+    pub prefix: Ipv4Net,
+    pub router: Ipv4Addr,
+}
+
+/// Where a node's IPv4 home address comes from (RFC 5844).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ipv4Assignment {
+    /// Always this address, with its link's prefix length and default router.
+    Fixed { address: Ipv4Net, router: Ipv4Addr },
+    /// Any free address of the named `[ipv4_pool.NAME]`.
+    Pool(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,12 +101,23 @@ pub struct NodeProfile {
     pub pool: Option<String>,
     /// Names of the MAGs that may serve this node; empty means any accepted MAG.
     pub mags: Vec<String>,
+    /// IPv4 home address mobility (RFC 5844); `None`: not authorized for it.
+    pub ipv4: Option<Ipv4Assignment>,
+}
+
+impl NodeProfile {
+    /// Whether the node is authorized for IPv6 home network prefixes (an
+    /// IPv4-only node is not, RFC 5844 3.1.3).
+    pub fn has_ipv6(&self) -> bool {
+        !self.hnps.is_empty() || self.pool.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Policy {
     pub mags: Vec<MagEntry>,
     pub pools: BTreeMap<String, HnpPool>,
+    pub ipv4_pools: BTreeMap<String, Ipv4Pool>,
     pub nodes: Vec<NodeProfile>,
     by_mac: FxHashMap<Mac, usize>,
     by_mn_id: FxHashMap<String, usize>,
@@ -101,7 +146,16 @@ struct RawPolicy {
     #[serde(default)]
     pool: BTreeMap<String, RawPool>,
     #[serde(default)]
+    ipv4_pool: BTreeMap<String, RawIpv4Pool>,
+    #[serde(default)]
     node: Vec<RawNode>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIpv4Pool {
+    prefix: Spanned<String>,
+    router: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -110,6 +164,17 @@ struct RawMag {
     name: Spanned<String>,
     address: Spanned<String>,
     ordering: Option<Spanned<String>>,
+    #[serde(default)]
+    key: Vec<RawKey>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKey {
+    spi: Spanned<i64>,
+    file: Spanned<String>,
+    algorithm: Option<Spanned<String>>,
+    encoding: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +194,9 @@ struct RawNode {
     pool: Option<Spanned<String>>,
     #[serde(default)]
     mags: Vec<Spanned<String>>,
+    ipv4: Option<Spanned<String>>,
+    ipv4_router: Option<Spanned<String>>,
+    ipv4_pool: Option<Spanned<String>>,
 }
 
 struct Checker<'a> {
@@ -175,15 +243,139 @@ impl Checker<'_> {
         }
         Ok(net)
     }
+
+    fn ipv4_addr(&self, field: &str, v: &Spanned<String>) -> Result<Ipv4Addr, PolicyError> {
+        v.get_ref().parse().map_err(|_| {
+            self.fail(
+                v,
+                format!("{field}: '{}' is not an IPv4 address", v.get_ref()),
+            )
+        })
+    }
+
+    /// An address with its link's prefix; the link must hold a router and
+    /// more than one host (/30 at most).
+    fn ipv4_net(&self, field: &str, v: &Spanned<String>) -> Result<Ipv4Net, PolicyError> {
+        let net: Ipv4Net = v.get_ref().parse().map_err(|_| {
+            self.fail(
+                v,
+                format!(
+                    "{field}: '{}' is not an IPv4 address with its prefix length (e.g. 10.1.1.5/24)",
+                    v.get_ref()
+                ),
+            )
+        })?;
+        if net.prefix_len() > 30 {
+            return Err(self.fail(
+                v,
+                format!("{field}: '{net}' leaves no room for a default router (at most /30)"),
+            ));
+        }
+        Ok(net)
+    }
+
+    /// The default router of `link`: `given`, or the link's first host.
+    fn ipv4_router(
+        &self,
+        field: &str,
+        link: Ipv4Net,
+        given: Option<&Spanned<String>>,
+        at: &Spanned<String>,
+    ) -> Result<Ipv4Addr, PolicyError> {
+        let router = match given {
+            Some(r) => self.ipv4_addr(field, r)?,
+            None => first_host(link),
+        };
+        let is_host =
+            link.contains(&router) && router != link.network() && router != link.broadcast();
+        if !is_host {
+            return Err(self.fail(
+                given.unwrap_or(at),
+                format!("{field}: {router} is not a host of {}", link.trunc()),
+            ));
+        }
+        Ok(router)
+    }
+}
+
+/// The first host address of an IPv4 link (its network address + 1).
+pub fn first_host(link: Ipv4Net) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(link.network()).wrapping_add(1))
+}
+
+impl Checker<'_> {
+    fn key(&self, mag: &str, k: &RawKey, keys: &[KeySpec]) -> Result<KeySpec, PolicyError> {
+        let spi = u32::try_from(*k.spi.get_ref())
+            .ok()
+            .filter(|spi| *spi >= MIN_SPI)
+            .ok_or_else(|| {
+                self.fail(
+                    &k.spi,
+                    format!(
+                        "mag.key.spi: {} must lie within {MIN_SPI}..={} (0-255 are reserved, RFC 4303 2.1)",
+                        k.spi.get_ref(),
+                        u32::MAX
+                    ),
+                )
+            })?;
+        if keys.iter().any(|other| other.spi == spi) {
+            return Err(self.fail(
+                &k.spi,
+                format!("mag.key.spi: mag '{mag}' has SPI {spi} twice"),
+            ));
+        }
+        let algorithm = match &k.algorithm {
+            None => Algorithm::DEFAULT,
+            Some(a) => Algorithm::from_name(a.get_ref()).ok_or_else(|| {
+                let known: Vec<_> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+                self.fail(
+                    a,
+                    format!(
+                        "mag.key.algorithm: '{}' is not one of {}",
+                        a.get_ref(),
+                        known.join(", ")
+                    ),
+                )
+            })?,
+        };
+        let encoding = match &k.encoding {
+            None => KeyEncoding::Hex,
+            Some(e) => KeyEncoding::from_name(e.get_ref()).ok_or_else(|| {
+                self.fail(
+                    e,
+                    format!(
+                        "mag.key.encoding: '{}' is neither \"hex\" nor \"raw\"",
+                        e.get_ref()
+                    ),
+                )
+            })?,
+        };
+        if k.file.get_ref().is_empty() {
+            return Err(self.fail(&k.file, "mag.key.file: empty path".into()));
+        }
+        Ok(KeySpec {
+            spi,
+            algorithm,
+            file: PathBuf::from(k.file.get_ref()),
+            encoding,
+        })
+    }
 }
 
 impl Policy {
+    /// Reads and checks the policy file; key files named relative to it are
+    /// taken from its directory (they are read later, by [`crate::auth`]).
     pub fn load(path: &Path) -> Result<Policy, PolicyError> {
         let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
             path: path.display().to_string(),
             source,
         })?;
-        Policy::parse(&text, &path.display().to_string())
+        let mut policy = Policy::parse(&text, &path.display().to_string())?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for key in policy.mags.iter_mut().flat_map(|m| m.keys.iter_mut()) {
+            key.file = dir.join(&key.file);
+        }
+        Ok(policy)
     }
 
     /// Parses policy text; `file` names it in error messages.
@@ -226,10 +418,15 @@ impl Policy {
                     }
                 }),
             };
+            let mut keys = Vec::new();
+            for k in &m.key {
+                keys.push(ck.key(m.name.get_ref(), k, &keys)?);
+            }
             policy.mags.push(MagEntry {
                 name: m.name.get_ref().clone(),
                 address,
                 ordering,
+                keys,
             });
         }
         for (name, p) in &raw.pool {
@@ -251,6 +448,23 @@ impl Policy {
             policy
                 .pools
                 .insert(name.clone(), HnpPool { prefix, length });
+        }
+        for (name, p) in &raw.ipv4_pool {
+            let prefix = ck.ipv4_net("ipv4_pool.prefix", &p.prefix)?;
+            if prefix != prefix.trunc() {
+                return Err(ck.fail(
+                    &p.prefix,
+                    format!(
+                        "ipv4_pool.prefix: '{prefix}' has host bits set (did you mean {}?)",
+                        prefix.trunc()
+                    ),
+                ));
+            }
+            let router =
+                ck.ipv4_router("ipv4_pool.router", prefix, p.router.as_ref(), &p.prefix)?;
+            policy
+                .ipv4_pools
+                .insert(name.clone(), Ipv4Pool { prefix, router });
         }
         for n in &raw.node {
             let mn_id = n.mn_id.get_ref().clone();
@@ -278,10 +492,70 @@ impl Policy {
                     format!("node.pool: no [pool.{}] is defined", pool.get_ref()),
                 ));
             }
-            if hnps.is_empty() && n.pool.is_none() {
+            let ipv4 = match (&n.ipv4, &n.ipv4_pool) {
+                (Some(_), Some(pool)) => {
+                    return Err(ck.fail(
+                        pool,
+                        "node.ipv4_pool: give either ipv4 or ipv4_pool, not both".into(),
+                    ));
+                }
+                (Some(address), None) => {
+                    let link = ck.ipv4_net("node.ipv4", address)?;
+                    if link.addr() == link.network() || link.addr() == link.broadcast() {
+                        return Err(ck.fail(
+                            address,
+                            format!(
+                                "node.ipv4: {} is not a host of {}",
+                                link.addr(),
+                                link.trunc()
+                            ),
+                        ));
+                    }
+                    let router =
+                        ck.ipv4_router("node.ipv4_router", link, n.ipv4_router.as_ref(), address)?;
+                    if router == link.addr() {
+                        return Err(ck.fail(
+                            address,
+                            format!("node.ipv4: {router} is the node's default router too"),
+                        ));
+                    }
+                    let taken = policy.nodes.iter().any(|o| {
+                        matches!(&o.ipv4, Some(Ipv4Assignment::Fixed { address, .. }) if address.addr() == link.addr())
+                    });
+                    if taken {
+                        return Err(ck.fail(
+                            address,
+                            format!("node.ipv4: {} belongs to two nodes", link.addr()),
+                        ));
+                    }
+                    Some(Ipv4Assignment::Fixed {
+                        address: link,
+                        router,
+                    })
+                }
+                (None, Some(pool)) => {
+                    if !policy.ipv4_pools.contains_key(pool.get_ref()) {
+                        return Err(ck.fail(
+                            pool,
+                            format!(
+                                "node.ipv4_pool: no [ipv4_pool.{}] is defined",
+                                pool.get_ref()
+                            ),
+                        ));
+                    }
+                    Some(Ipv4Assignment::Pool(pool.get_ref().clone()))
+                }
+                (None, None) => None,
+            };
+            if let (Some(r), None) = (&n.ipv4_router, &n.ipv4) {
+                return Err(ck.fail(r, "node.ipv4_router: only with a fixed ipv4".into()));
+            }
+            if hnps.is_empty() && n.pool.is_none() && ipv4.is_none() {
                 return Err(ck.fail(
                     &n.mn_id,
-                    format!("node '{mn_id}': give it hnps = [...] or pool = \"...\""),
+                    format!(
+                        "node '{mn_id}': give it hnps = [...] or pool = \"...\" (IPv6), ipv4 = \"...\" or ipv4_pool = \"...\" (IPv4), or both"
+                    ),
                 ));
             }
             for m in &n.mags {
@@ -305,6 +579,7 @@ impl Policy {
                 hnps,
                 pool: n.pool.as_ref().map(|p| p.get_ref().clone()),
                 mags: n.mags.iter().map(|m| m.get_ref().clone()).collect(),
+                ipv4,
             });
         }
         Ok(policy)
@@ -431,6 +706,118 @@ pool = "vms"
                 .contains("give it hnps")
         );
         assert!(err_of("this is = not toml =").starts_with("p.toml:1:"));
+    }
+
+    const KEYS: &str = r#"
+[[mag]]
+name = "mag1"
+address = "2001:db8:ff:1::2"
+
+[[mag.key]]
+spi = 257
+file = "keys/mag1-257.key"
+
+[[mag.key]]
+spi = 258
+file = "/etc/tapmip/mag1-258.key"
+algorithm = "hmac-sha512"
+encoding = "raw"
+"#;
+
+    #[test]
+    fn key_entries() {
+        let p = Policy::parse(KEYS, "p.toml").unwrap();
+        let keys = &p.mags[0].keys;
+        assert_eq!(
+            keys[0],
+            KeySpec {
+                spi: 257,
+                algorithm: Algorithm::HmacSha256,
+                file: "keys/mag1-257.key".into(),
+                encoding: KeyEncoding::Hex,
+            }
+        );
+        assert_eq!(
+            (keys[1].spi, keys[1].algorithm, keys[1].encoding),
+            (258, Algorithm::HmacSha512, KeyEncoding::Raw)
+        );
+        let e = |from: &str, to: &str| err_of(&KEYS.replace(from, to));
+        assert!(
+            e("spi = 258", "spi = 257")
+                .contains("p.toml:11: mag.key.spi: mag 'mag1' has SPI 257 twice")
+        );
+        assert!(e("spi = 258", "spi = 255").contains("mag.key.spi: 255 must lie within 256..="));
+        assert!(e("spi = 258", "spi = 4294967296").contains("must lie within"));
+        assert!(e("hmac-sha512", "md5").contains(
+            "p.toml:13: mag.key.algorithm: 'md5' is not one of hmac-sha256, hmac-sha512"
+        ));
+        assert!(e("\"raw\"", "\"base64\"").contains("mag.key.encoding: 'base64'"));
+        assert!(e("spi = 257\n", "").contains("missing field `spi`"));
+        // Relative key files are the policy file's neighbours.
+        let dir = std::env::temp_dir().join(format!("tapmip-policy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("policy.toml");
+        std::fs::write(&path, KEYS).unwrap();
+        let loaded = Policy::load(&path).unwrap();
+        assert_eq!(loaded.mags[0].keys[0].file, dir.join("keys/mag1-257.key"));
+        assert_eq!(
+            loaded.mags[0].keys[1].file,
+            PathBuf::from("/etc/tapmip/mag1-258.key")
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn ipv4_fixed_and_pooled() {
+        let text = format!(
+            "{GOOD}\n[ipv4_pool.v4]\nprefix = \"10.2.0.0/24\"\n\n[[node]]\nmn_id = \"vm3@tapmip\"\nmac = \"52:54:00:aa:00:03\"\nipv4 = \"10.1.1.5/24\"\n\n[[node]]\nmn_id = \"vm4@tapmip\"\nmac = \"52:54:00:aa:00:04\"\npool = \"vms\"\nipv4_pool = \"v4\"\n"
+        );
+        let p = Policy::parse(&text, "p.toml").unwrap();
+        let vm3 = p.node_by_mn_id("vm3@tapmip").unwrap();
+        assert!(!vm3.has_ipv6(), "an IPv4-only node");
+        assert_eq!(
+            vm3.ipv4,
+            Some(Ipv4Assignment::Fixed {
+                address: "10.1.1.5/24".parse().unwrap(),
+                router: "10.1.1.1".parse().unwrap()
+            })
+        );
+        let vm4 = p.node_by_mn_id("vm4@tapmip").unwrap();
+        assert!(vm4.has_ipv6());
+        assert_eq!(vm4.ipv4, Some(Ipv4Assignment::Pool("v4".into())));
+        assert_eq!(p.ipv4_pools["v4"].router.to_string(), "10.2.0.1");
+        assert_eq!(p.node_by_mn_id("vm1@tapmip").unwrap().ipv4, None);
+        let e = |from: &str, to: &str| err_of(&text.replace(from, to));
+        assert!(
+            e("ipv4 = \"10.1.1.5/24\"", "ipv4 = \"10.1.1.5\"")
+                .contains("node.ipv4: '10.1.1.5' is not an IPv4 address with its prefix length")
+        );
+        assert!(e("10.1.1.5/24", "10.1.1.5/31").contains("at most /30"));
+        assert!(e("10.1.1.5/24", "10.1.1.0/24").contains("is not a host of 10.1.1.0/24"));
+        assert!(e("10.1.1.5/24", "10.1.1.1/24").contains("default router too"));
+        assert!(e("ipv4_pool = \"v4\"", "ipv4_pool = \"v6\"").contains("no [ipv4_pool.v6]"));
+        assert!(e("10.2.0.0/24", "10.2.0.9/24").contains("has host bits set"));
+        assert!(
+            e(
+                "ipv4 = \"10.1.1.5/24\"",
+                "ipv4 = \"10.1.1.5/24\"\nipv4_router = \"10.9.9.9\""
+            )
+            .contains("node.ipv4_router: 10.9.9.9 is not a host of 10.1.1.0/24")
+        );
+        assert!(
+            e(
+                "pool = \"vms\"\nipv4_pool",
+                "ipv4 = \"10.1.1.5/24\"\nipv4_pool"
+            )
+            .contains("not both")
+        );
+        assert!(
+            e(
+                "mac = \"52:54:00:aa:00:04\"\npool = \"vms\"\nipv4_pool = \"v4\"",
+                "mac = \"52:54:00:aa:00:04\"\nipv4 = \"10.1.1.5/24\""
+            )
+            .contains("belongs to two nodes")
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The `--port` syntax shared by every router binary:
 //! `[NETNS_PATH:]IFNAME[,addr=A/LEN][,prefix=P/LEN][,advertise][,link_local=LL][,mac=M][,mtu=N][,offload=none|csum|tso|all]`.
 //!
-//! `addr=` gives the router an address and, by its length, an on-link prefix;
-//! `advertise` announces those prefixes in RAs. `prefix=P` is the plain router's
+//! `addr=` gives the router an address and, by its length, an on-link prefix
+//! (an IPv6 or an IPv4 one, `addr=192.0.2.1/24`); `advertise` announces the
+//! IPv6 prefixes in RAs. `prefix=P` is the plain router's
 //! shorthand for "take `P::1` and advertise `P`". `link_local=` replaces a MAG
 //! access port's fixed link-local address. `offload=` caps what the TAP asks
 //! the kernel for ([`crate::netio::OffloadWish`]): `none` where a packet socket
@@ -13,7 +14,7 @@
 use crate::mac::Mac;
 use crate::netio::OffloadWish;
 use crate::plain::router_address;
-use ipnet::Ipv6Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -24,6 +25,8 @@ pub struct PortSpec {
     pub ifname: String,
     /// `addr=` values: own addresses with their on-link prefix length.
     pub addresses: Vec<Ipv6Net>,
+    /// `addr=` values that are IPv4 addresses.
+    pub ipv4: Vec<Ipv4Net>,
     /// `prefix=` values: advertised, the router taking the first host of each.
     pub prefixes: Vec<Ipv6Net>,
     /// Advertise the prefixes of `addresses` too.
@@ -74,7 +77,7 @@ impl PortSpec {
     /// Refuses the keys a binary does not use, so that none is silently ignored.
     pub fn only(&self, allowed: &[&str]) -> Result<(), String> {
         let given = [
-            ("addr", !self.addresses.is_empty()),
+            ("addr", !self.addresses.is_empty() || !self.ipv4.is_empty()),
             ("prefix", !self.prefixes.is_empty()),
             ("advertise", self.advertise),
             ("link_local", self.link_local.is_some()),
@@ -113,6 +116,7 @@ impl FromStr for PortSpec {
             netns,
             ifname: ifname.to_string(),
             addresses: Vec::new(),
+            ipv4: Vec::new(),
             prefixes: Vec::new(),
             advertise: false,
             link_local: None,
@@ -130,7 +134,12 @@ impl FromStr for PortSpec {
                 .ok_or_else(|| format!("{part:?}: expected key=value or advertise"))?;
             let bad = |e: &dyn std::fmt::Display| format!("{key}={value:?}: {e}");
             match key {
-                "addr" => spec.addresses.push(value.parse().map_err(|e| bad(&e))?),
+                "addr" => match value.parse::<Ipv6Net>() {
+                    Ok(net) => spec.addresses.push(net),
+                    Err(e) => spec
+                        .ipv4
+                        .push(value.parse::<Ipv4Net>().map_err(|_| bad(&e))?),
+                },
                 "prefix" => spec.prefixes.push(value.parse().map_err(|e| bad(&e))?),
                 "link_local" => spec.link_local = Some(value.parse().map_err(|e| bad(&e))?),
                 "mac" => spec.mac = Some(value.parse().map_err(|_| bad(&"not a MAC address"))?),
@@ -197,6 +206,13 @@ mod tests {
             loud.advertised(),
             vec!["2001:db8:ff:1::/64".parse().unwrap()]
         );
+        let both: PortSpec = "core,addr=2001:db8:c::1/64,addr=192.0.2.1/24,advertise"
+            .parse()
+            .unwrap();
+        assert_eq!(both.ipv4, vec!["192.0.2.1/24".parse().unwrap()]);
+        assert_eq!(both.advertised().len(), 1, "RAs carry the IPv6 prefix only");
+        assert!(both.only(&["mac"]).is_err());
+        assert!("core,addr=192.0.2.1".parse::<PortSpec>().is_err());
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! IPv6-in-IPv6 tunnels (RFC 2473): one tunnel per remote endpoint.
+//! IPv6-in-IPv6 tunnels (RFC 2473): one tunnel per remote endpoint, which
+//! carries a node's IPv4 packets too (IPv4-in-IPv6, RFC 5844 section 4:
+//! next header 4, the same tunnel as its IPv6 traffic).
 //!
 //! ```text
 //!  +----------------------------+--------------------------------------+
-//!  | outer IPv6 header          | original (inner) IPv6 packet         |
-//!  | src = tunnel entry point   | hop limit decremented once by the    |
-//!  | dst = tunnel exit point    | entry point (RFC 2473 3.1)           |
-//!  | next header = 41           |                                      |
+//!  | outer IPv6 header          | original (inner) IPv6 or IPv4 packet |
+//!  | src = tunnel entry point   | hop limit (TTL) decremented once by  |
+//!  | dst = tunnel exit point    | the entry point (RFC 2473 3.1)       |
+//!  | next header = 41 (or 4)    |                                      |
 //!  +----------------------------+--------------------------------------+
 //! ```
 //!
@@ -21,6 +23,8 @@ pub type TunnelId = usize;
 
 /// IP protocol number of an encapsulated IPv6 packet.
 pub const IPPROTO_IPV6: u8 = 41;
+/// IP protocol number of an encapsulated IPv4 packet (RFC 5844 4).
+pub const IPPROTO_IPIP: u8 = 4;
 /// The fixed IPv6 header the encapsulation adds.
 pub const ENCAP_OVERHEAD: usize = 40;
 /// Default outer hop limit (RFC 2473 6.3: the IPv6 default hop limit).
@@ -30,9 +34,9 @@ pub const IPV6_MIN_MTU: usize = 1280;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TunnelError {
-    #[error("inner packet: not a valid IPv6 packet (truncated or wrong version/length)")]
+    #[error("inner packet: not a valid IPv6 or IPv4 packet (truncated or wrong version/length)")]
     MalformedInner,
-    #[error("outer packet: not a valid IPv6 packet carrying next header 41")]
+    #[error("outer packet: not a valid IPv6 packet carrying next header 41 or 4")]
     NotEncapsulated,
     #[error("inner hop limit exhausted at the tunnel entry point")]
     HopLimitExceeded,
@@ -178,6 +182,21 @@ fn valid_ipv6(packet: &[u8]) -> Option<Ipv6Packet<&[u8]>> {
     (p.version() == 6 && p.total_len() == packet.len()).then_some(p)
 }
 
+/// A whole IPv4 packet with a good header, exactly `packet` long.
+fn valid_ipv4(packet: &[u8]) -> bool {
+    crate::ipv4::packet(packet).is_ok_and(|p| p.len() == packet.len())
+}
+
+/// The inner packet's next-header value for the outer header, and its hop
+/// limit (TTL).
+fn inner_kind(inner: &[u8]) -> Option<(u8, u8)> {
+    match inner.first().map(|b| b >> 4) {
+        Some(6) => valid_ipv6(inner).map(|p| (IPPROTO_IPV6, p.hop_limit())),
+        Some(4) if valid_ipv4(inner) => Some((IPPROTO_IPIP, crate::ipv4::ttl(inner))),
+        _ => None,
+    }
+}
+
 /// Stateless encapsulation (see [`TunnelTable::encapsulate`]).
 pub fn encapsulate(
     local: Ipv6Addr,
@@ -187,9 +206,7 @@ pub fn encapsulate(
     link_mtu: usize,
     out: &mut Vec<u8>,
 ) -> Result<(), TunnelError> {
-    let inner_hop_limit = valid_ipv6(inner)
-        .ok_or(TunnelError::MalformedInner)?
-        .hop_limit();
+    let (next_header, inner_hop_limit) = inner_kind(inner).ok_or(TunnelError::MalformedInner)?;
     if inner_hop_limit <= 1 {
         return Err(TunnelError::HopLimitExceeded);
     }
@@ -208,28 +225,37 @@ pub fn encapsulate(
     outer.set_traffic_class(0);
     outer.set_flow_label(0);
     outer.set_payload_len(payload_len);
-    outer.set_next_header(IpProtocol::Unknown(IPPROTO_IPV6));
+    outer.set_next_header(IpProtocol::Unknown(next_header));
     outer.set_hop_limit(hop_limit);
     outer.set_src_addr(local);
     outer.set_dst_addr(remote);
     let body = outer.payload_mut();
     body.copy_from_slice(inner);
-    let mut inner = Ipv6Packet::new_unchecked(body);
-    inner.set_hop_limit(inner_hop_limit - 1);
+    if next_header == IPPROTO_IPIP {
+        crate::ipv4::decrement_ttl(body);
+    } else {
+        Ipv6Packet::new_unchecked(body).set_hop_limit(inner_hop_limit - 1);
+    }
     Ok(())
 }
 
 /// Stateless decapsulation: returns the outer source and the inner packet.
 pub fn decapsulate(outer: &[u8]) -> Result<(Ipv6Addr, &[u8]), TunnelError> {
     let p = valid_ipv6(outer).ok_or(TunnelError::NotEncapsulated)?;
-    if p.next_header() != IpProtocol::Unknown(IPPROTO_IPV6) {
+    let IpProtocol::Unknown(next_header @ (IPPROTO_IPV6 | IPPROTO_IPIP)) = p.next_header() else {
         return Err(TunnelError::NotEncapsulated);
-    }
+    };
     let src = p.src_addr();
     let inner = outer
         .get(ENCAP_OVERHEAD..)
         .ok_or(TunnelError::NotEncapsulated)?;
-    valid_ipv6(inner).ok_or(TunnelError::MalformedInner)?;
+    let valid = match next_header {
+        IPPROTO_IPIP => valid_ipv4(inner),
+        _ => valid_ipv6(inner).is_some(),
+    };
+    if !valid {
+        return Err(TunnelError::MalformedInner);
+    }
     Ok((src, inner))
 }
 
@@ -323,6 +349,47 @@ mod tests {
             encapsulate(l, r, &[0x60, 0, 0], 64, 1500, &mut out),
             Err(TunnelError::MalformedInner)
         );
+    }
+
+    #[test]
+    fn ipv4_in_ipv6_through_the_same_tunnel() {
+        use crate::ipv4::tests::udp4;
+        let mut t = TunnelTable::new();
+        let id = t.acquire(a("2001:db8:ff::1"), a("2001:db8:ff::2"));
+        let inner = udp4("192.0.2.100", "10.1.1.5", 64, 100, true);
+        let mut out = Vec::new();
+        t.encapsulate(id, &inner, 64, 1500, &mut out).unwrap();
+        let outer = Ipv6Packet::new_checked(&out[..]).unwrap();
+        assert_eq!(outer.next_header(), IpProtocol::Unknown(4));
+        assert_eq!(usize::from(outer.payload_len()), inner.len());
+        assert_eq!(crate::ipv4::ttl(&out[40..]), 63);
+        assert!(crate::ipv4::packet(&out[40..]).is_ok(), "checksum updated");
+        let mut exit = TunnelTable::new();
+        exit.acquire(a("2001:db8:ff::2"), a("2001:db8:ff::1"));
+        let (_, back) = exit.decapsulate(&out).unwrap();
+        assert_eq!(back, &out[40..]);
+        let l = a("2001:db8:ff::1");
+        let r = a("2001:db8:ff::2");
+        let dying = udp4("192.0.2.100", "10.1.1.5", 1, 8, true);
+        assert_eq!(
+            encapsulate(l, r, &dying, 64, 1500, &mut out),
+            Err(TunnelError::HopLimitExceeded)
+        );
+        let big = udp4("192.0.2.100", "10.1.1.5", 64, 1461 - 20, false);
+        assert!(matches!(
+            encapsulate(l, r, &big, 64, 1500, &mut out),
+            Err(TunnelError::PacketTooBig { mtu: 1460, .. })
+        ));
+        let mut bad = inner.clone();
+        bad[10] ^= 0xff;
+        assert_eq!(
+            encapsulate(l, r, &bad, 64, 1500, &mut out),
+            Err(TunnelError::MalformedInner)
+        );
+        // An IPv4 payload claiming next header 41, or the reverse, is refused.
+        encapsulate(l, r, &inner, 64, 1500, &mut out).unwrap();
+        out[6] = 41;
+        assert_eq!(decapsulate(&out), Err(TunnelError::MalformedInner));
     }
 
     #[test]

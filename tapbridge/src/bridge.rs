@@ -12,7 +12,7 @@
 //! no carrier change) but is switched in another segment; an announcement is the
 //! unsolicited NA a migrated guest sends (RFC 4861 7.2.6), emitted for it.
 
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use router::core::{Core, PortId, Rx, Tx};
 use router::counters::Counters;
@@ -167,14 +167,16 @@ impl Bridge {
         Ok(())
     }
 
-    /// Emits, as if the member sent them, one unsolicited NA per address (S=0,
-    /// O=1, to all-nodes, RFC 4861 7.2.6) with `mac` (default: the member's own) as
-    /// source and target link-layer address.
+    /// Emits, as if the member sent them, one unsolicited NA per IPv6 address
+    /// (S=0, O=1, to all-nodes, RFC 4861 7.2.6) with `mac` (default: the
+    /// member's own) as source and target link-layer address, and one
+    /// gratuitous ARP per IPv4 address (RFC 5227 2.3), as Xen does for a
+    /// migrated guest.
     pub fn announce(
         &mut self,
         now: Instant,
         name: &str,
-        addrs: &[Ipv6Addr],
+        addrs: &[IpAddr],
         mac: Option<Mac>,
         tx: &mut dyn Tx,
     ) -> Result<(), BridgeError> {
@@ -190,6 +192,14 @@ impl Bridge {
             ..NaFlags::default()
         };
         for &addr in addrs {
+            let addr = match addr {
+                IpAddr::V4(v4) => {
+                    let frame = router::arp::frames::gratuitous(mac, v4);
+                    self.switch(now, id, &frame, &Offload::NONE, tx);
+                    continue;
+                }
+                IpAddr::V6(v6) => v6,
+            };
             let addressing = Addressing {
                 src_mac: mac,
                 dst_mac: Mac([0x33, 0x33, 0, 0, 0, 1]),
@@ -777,13 +787,21 @@ mod tests {
         assert_eq!(b.segment_of(0), Some("s2"));
         assert_eq!(b.lookup("s1", Mac(A)), None, "s1 forgot m0's address");
         b.resume("m0").unwrap();
-        let addr: Ipv6Addr = "2001:db8:1:1::10".parse().unwrap();
-        b.announce(t(2), "m0", &[addr], Some(Mac(A)), &mut tx)
+        let addr: IpAddr = "2001:db8:1:1::10".parse().unwrap();
+        let v4: IpAddr = "10.1.1.5".parse().unwrap();
+        b.announce(t(2), "m0", &[addr, v4], Some(Mac(A)), &mut tx)
             .unwrap();
-        assert_eq!(sent_to(&tx), [3], "the NA floods the new segment only");
+        assert_eq!(
+            sent_to(&tx),
+            [3, 3],
+            "the NA and the ARP flood the new segment only"
+        );
         let na = &tx[0].1;
         assert_eq!(na[0..6], ALL_NODES);
         assert_eq!(na[6..12], A);
+        let arp = router::arp::ArpFrame::parse(&tx[1].1).unwrap();
+        assert!(arp.is_gratuitous() && arp.sender_mac == Mac(A));
+        tx.clear();
         assert_eq!(b.lookup("s2", Mac(A)), Some(0));
         tx.clear();
         b.on_frame(t(3), 3, &frame(A, C, 3), &mut tx);

@@ -7,7 +7,7 @@
 //! <- {"ok":true,"tables":[{"title":"members","columns":[...],"rows":[...]},...]}
 //! ```
 
-use std::net::Ipv6Addr;
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
@@ -61,10 +61,11 @@ pub enum Request {
         member: String,
         to: String,
     },
-    /// Emits an unsolicited NA per address as the member, into its segment.
+    /// Emits an unsolicited NA per IPv6 address and a gratuitous ARP per IPv4
+    /// address as the member, into its segment.
     Announce {
         member: String,
-        addrs: Vec<Ipv6Addr>,
+        addrs: Vec<IpAddr>,
         #[serde(default)]
         mac: Option<String>,
     },
@@ -173,7 +174,7 @@ fn announce_request(member: String, words: &[&str]) -> Result<Request, String> {
             "--mac" => mac = rest.next().map(|m| m.to_string()),
             addr => addrs.push(
                 addr.parse()
-                    .map_err(|_| format!("{addr:?}: not an IPv6 address"))?,
+                    .map_err(|_| format!("{addr:?}: not an IPv6 or IPv4 address"))?,
             ),
         }
     }

@@ -168,6 +168,9 @@ impl Core for HomeAgent {
     fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
         match self.engine.on_frame(now, port, frame, tx) {
             Some(EngineEvent::Local { packet, .. }) => self.on_local(now, packet, tx),
+            // IPv6-only (the MIPv6 baseline): no IPv4 service here.
+            Some(EngineEvent::Local4 { .. }) => self.engine.counters.bump("drop.no_local_service"),
+            Some(EngineEvent::Arp { port, event }) => log::debug!("port {port}: {event:?}"),
             Some(EngineEvent::Nd { port, event }) => log::debug!("port {port}: {event:?}"),
             None => {}
         }
@@ -175,6 +178,9 @@ impl Core for HomeAgent {
 
     fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) {
         for (port, event) in self.engine.on_timer(now, tx) {
+            log::debug!("port {port}: {event:?}");
+        }
+        for (port, event) in self.engine.take_arp_events() {
             log::debug!("port {port}: {event:?}");
         }
         while let Some(hoa) = self.timers.pop_due(now) {

@@ -1,8 +1,10 @@
 //! The Proxy Binding Acknowledgement (RFC 5213 5.3.6) and the words the LMA
 //! logs about each PBU.
 
+use super::ipv4::Ipv4Reply;
 use super::order::Decision;
 use crate::core::Lma;
+use crate::ipv4_home::Ipv4Home;
 use ipnet::Ipv6Net;
 use router::Instant;
 use router::timestamp::timestamp;
@@ -19,10 +21,25 @@ pub(crate) struct Reply<'a> {
     pub lifetime: u32,
     /// The entry's prefixes; `None` echoes the PBU's.
     pub hnps: Option<&'a [Ipv6Net]>,
+    pub ipv4: Ipv4Reply,
 }
 
 /// A prefix list for log lines.
 pub(crate) struct Prefixes<'a>(pub &'a [Ipv6Net]);
+
+/// A node's home prefixes and IPv4 home address, for log lines.
+pub(crate) struct Homes<'a>(pub &'a [Ipv6Net], pub Option<Ipv4Home>);
+
+impl fmt::Display for Homes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Prefixes(self.0).fmt(f)?;
+        match (self.0.is_empty(), self.1) {
+            (_, None) => Ok(()),
+            (true, Some(home)) => write!(f, "{}", home.address),
+            (false, Some(home)) => write!(f, " {}", home.address),
+        }
+    }
+}
 
 impl fmt::Display for Prefixes<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -54,6 +71,16 @@ pub(crate) fn pba_counter(status: PbaStatus) -> &'static str {
         S::MissingMnIdentifierOption => "pba.sent.missing_mn_identifier_option",
         S::MissingHandoffIndicatorOption => "pba.sent.missing_handoff_indicator_option",
         S::MissingAccessTechTypeOption => "pba.sent.missing_access_tech_type_option",
+        S::NotAuthorizedForIpv4MobilityService => {
+            "pba.sent.not_authorized_for_ipv4_mobility_service"
+        }
+        S::NotAuthorizedForIpv4HomeAddress => "pba.sent.not_authorized_for_ipv4_home_address",
+        S::NotAuthorizedForIpv6MobilityService => {
+            "pba.sent.not_authorized_for_ipv6_mobility_service"
+        }
+        S::MultipleIpv4HomeAddressAssignmentNotSupported => {
+            "pba.sent.multiple_ipv4_home_address_assignment_not_supported"
+        }
         _ => "pba.sent.other",
     }
 }
@@ -79,6 +106,7 @@ impl Lma {
             hnps.clear();
             hnps.extend_from_slice(entry);
         }
+        let (ipv4_home_address_reply, ipv4_default_router) = a.ipv4.options();
         PbaRepr {
             status: a.status,
             key_mgmt: false,
@@ -95,6 +123,8 @@ impl Lma {
                 mn_link_layer_id: options.mn_link_layer_id,
                 link_local_address: options.link_local_address,
                 timestamp,
+                ipv4_home_address_reply,
+                ipv4_default_router,
                 ..MobilityOptions::default()
             },
         }
@@ -111,9 +141,8 @@ impl Lma {
         }
     }
 
-    pub(crate) fn describe(&self, decision: Decision, mag: &Ipv6Addr, hnps: &[Ipv6Net]) -> String {
+    pub(crate) fn describe(&self, decision: Decision, mag: &Ipv6Addr, hnps: Homes<'_>) -> String {
         let to = self.mag_name(mag);
-        let hnps = Prefixes(hnps);
         match decision {
             Decision::Register => {
                 format!("new binding, {hnps} -> tunnel to {to} (RFC 5213 5.3.2)")

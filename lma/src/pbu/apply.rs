@@ -4,11 +4,12 @@
 
 use super::Sender;
 use super::check::{Refusal, Request};
+use super::ipv4::Ipv4Reply;
 use super::order::Decision;
 use crate::binding_cache::{Binding, BindingId, BindingState};
 use crate::core::{Lma, PendingPbu, Timer};
 use crate::hnp_pool::HnpPools;
-use ipnet::Ipv6Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use router::aaa::Grant;
 use router::policy::Ordering;
 use router::routes::RouteTable;
@@ -23,6 +24,8 @@ pub(crate) struct Outcome {
     pub decision: Decision,
     pub binding: Option<BindingId>,
     pub lifetime: u32,
+    /// What the PBA says about IPv4 (options 37 and 38).
+    pub ipv4: Ipv4Reply,
 }
 
 /// HNPs for a new entry: the requested ones if the profile allows them,
@@ -105,26 +108,26 @@ impl Lma {
     ) -> Result<Outcome, Refusal> {
         let lifetime = self.granted_lifetime(req.pbu.lifetime_secs);
         let expires = now + Duration::from_secs(u64::from(lifetime));
-        let binding = match decision {
-            Decision::Register => Some(self.register(now, req, from, expires, grant)?),
-            Decision::Refresh(id) => {
-                self.renew(now, id, req, from, expires);
-                Some(id)
+        let (binding, ipv4) = match decision {
+            Decision::Register => {
+                let (id, reply) = self.register(now, req, from, expires, grant)?;
+                (Some(id), reply)
             }
+            Decision::Refresh(id) => (Some(id), self.renew(now, id, req, from, expires)),
             Decision::Handoff { id, .. } | Decision::Resume { id, .. } => {
-                self.renew(now, id, req, from, expires);
+                let reply = self.renew(now, id, req, from, expires);
                 self.route(id);
-                Some(id)
+                (Some(id), reply)
             }
             Decision::Deregister(id) => {
                 self.deregister(now, id, req);
-                Some(id)
+                (Some(id), self.held_ipv4(req, id))
             }
-            Decision::StaleDeregistration { id, .. } => Some(id),
-            Decision::DeregisterUnknown => None,
+            Decision::StaleDeregistration { id, .. } => (Some(id), self.held_ipv4(req, id)),
+            Decision::DeregisterUnknown => (None, Ipv4Reply::None),
             Decision::Defer { id, .. } => {
                 self.hold(now, id, req, from);
-                Some(id)
+                (Some(id), Ipv4Reply::None)
             }
         };
         let lifetime = match decision {
@@ -138,7 +141,20 @@ impl Lma {
             decision,
             binding,
             lifetime,
+            ipv4,
         })
+    }
+
+    /// The reply about the IPv4 home address entry `id` holds, for a PBU
+    /// that changes nothing about it.
+    fn held_ipv4(&mut self, req: &Request, id: BindingId) -> Ipv4Reply {
+        let current = self.cache.get(id).and_then(|b| b.ipv4);
+        match current {
+            Some(home) => self
+                .assign_ipv4(req, Some(home))
+                .map_or(Ipv4Reply::None, |(_, reply)| reply),
+            None => Ipv4Reply::None,
+        }
     }
 
     fn register(
@@ -148,7 +164,7 @@ impl Lma {
         from: Sender,
         expires: Instant,
         grant: Option<&Grant>,
-    ) -> Result<BindingId, Refusal> {
+    ) -> Result<(BindingId, Ipv4Reply), Refusal> {
         let Some(grant) = grant else {
             return Err(Refusal::new(
                 PbaStatus::ReasonUnspecified,
@@ -156,15 +172,30 @@ impl Lma {
                 "5.3.1",
             ));
         };
-        let hnps = assign(
-            &mut self.pools,
-            req.requested(),
-            &grant.hnps,
-            grant.pool.as_deref(),
-        )?;
+        let (ipv4, reply) = self.assign_ipv4(req, None)?;
+        let hnps = if req.ipv6 {
+            assign(
+                &mut self.pools,
+                req.requested(),
+                &grant.hnps,
+                grant.pool.as_deref(),
+            )
+        } else {
+            Ok(Box::default())
+        };
+        let hnps = match hnps {
+            Ok(hnps) => hnps,
+            Err(refusal) => {
+                if let Some(home) = ipv4 {
+                    self.release_ipv4(req.mn_id, &home);
+                }
+                return Err(refusal);
+            }
+        };
         let id = self.cache.insert(Binding {
             mn_id: req.mn_id.into(),
             hnps,
+            ipv4,
             proxy_coa: from.mag,
             lma_addr: from.lma,
             ll_id: req.ll_id,
@@ -180,10 +211,11 @@ impl Lma {
         self.route(id);
         self.timers.set(Timer::Binding(id), expires);
         self.watch_mag(now, from);
-        Ok(id)
+        Ok((id, reply))
     }
 
-    /// A refresh, handoff or resumption: the entry takes the PBU's values.
+    /// A refresh, handoff or resumption: the entry takes the PBU's values,
+    /// and an IPv4 home address if it had none and the PBU asks for one.
     fn renew(
         &mut self,
         now: Instant,
@@ -191,7 +223,11 @@ impl Lma {
         req: &Request,
         from: Sender,
         expires: Instant,
-    ) {
+    ) -> Ipv4Reply {
+        let held = self.cache.get(id).and_then(|b| b.ipv4);
+        let (ipv4, reply) = self
+            .assign_ipv4(req, held)
+            .unwrap_or((held, Ipv4Reply::None));
         let before = self.cache.get(id).map_or(0, |b| b.timestamp);
         let sent = self.sent_at(now, req, before);
         if let Some(b) = self.cache.get_mut(id) {
@@ -206,9 +242,14 @@ impl Lma {
             b.timestamp = sent;
             b.ordered_by = req.ordering;
             b.state = BindingState::Active;
+            b.ipv4 = ipv4;
+        }
+        if held.is_none() && ipv4.is_some() {
+            self.route(id);
         }
         self.timers.set(Timer::Binding(id), expires);
         self.watch_mag(now, from);
+        reply
     }
 
     fn deregister(&mut self, now: Instant, id: BindingId, req: &Request) {
@@ -247,6 +288,10 @@ impl Lma {
         for hnp in b.hnps.iter() {
             routes.tunnel_into(RouteTable::Destination, *hnp, b.lma_addr, b.proxy_coa);
         }
+        // Only the node's own address: others of its link may be elsewhere.
+        if let Some(host) = b.ipv4.map(|h| Ipv4Net::from(h.address.addr())) {
+            routes.tunnel_into(RouteTable::Destination, host, b.lma_addr, b.proxy_coa);
+        }
     }
 
     fn unroute(&mut self, id: BindingId) {
@@ -256,6 +301,9 @@ impl Lma {
         let routes = self.engine.routes_mut();
         for hnp in b.hnps.iter() {
             routes.remove(RouteTable::Destination, *hnp);
+        }
+        if let Some(host) = b.ipv4.map(|h| Ipv4Net::from(h.address.addr())) {
+            routes.remove(RouteTable::Destination, host);
         }
     }
 
@@ -274,6 +322,9 @@ impl Lma {
         let Some(b) = self.cache.remove(id) else {
             return;
         };
+        if let Some(home) = b.ipv4 {
+            self.release_ipv4(&b.mn_id, &home);
+        }
         if let Some(pool) = self
             .policy
             .node_by_mn_id(&b.mn_id)

@@ -4,6 +4,7 @@
 //! exists and this MAG may serve it is the policy store's answer (`aaa`),
 //! asked only when a binding would be created or moved.
 
+use super::ipv4::Ipv4Ask;
 use crate::binding_cache::LinkLayerId;
 use ipnet::Ipv6Net;
 use router::policy::{Ordering, Policy};
@@ -58,6 +59,9 @@ pub(crate) struct Request<'a> {
     pub att: AccessTechnologyType,
     pub ll_id: Option<LinkLayerId>,
     pub pbu: &'a PbuRepr,
+    /// The IPv4 part (RFC 5844 3.1.3), and whether the HNPs are served.
+    pub ipv4: Ipv4Ask,
+    pub ipv6: bool,
 }
 
 impl Request<'_> {
@@ -73,7 +77,7 @@ impl Request<'_> {
             .hnps
             .iter()
             .copied()
-            .filter(|p| !p.addr().is_unspecified())
+            .filter(|p| self.ipv6 && !p.addr().is_unspecified())
     }
 }
 
@@ -119,12 +123,7 @@ pub(crate) fn check<'a>(
             return Err(Refusal::new(S::TimestampMismatch, why, "5.5"));
         }
     }
-    if pbu.options.hnps.is_empty() {
-        return Err(refuse(
-            S::MissingHomeNetworkPrefixOption,
-            "no Home Network Prefix option",
-        ));
-    }
+    let (ipv4, ipv6) = super::ipv4::ask(policy.node_by_mn_id(mn_id), pbu)?;
     let Some(hi) = pbu.options.handoff_indicator else {
         return Err(refuse(
             S::MissingHandoffIndicatorOption,
@@ -149,5 +148,7 @@ pub(crate) fn check<'a>(
             .as_deref()
             .and_then(LinkLayerId::new),
         pbu,
+        ipv4,
+        ipv6,
     })
 }

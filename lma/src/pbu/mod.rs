@@ -9,13 +9,14 @@
 mod answer;
 mod apply;
 mod check;
+mod ipv4;
 mod order;
 
-pub(crate) use answer::Prefixes;
-use answer::{Reply, pba_counter};
+use answer::{Homes, Reply, pba_counter};
 use apply::Outcome;
 pub(crate) use check::Arrival;
 use check::{Clock, Refusal, check};
+use ipv4::Ipv4Reply;
 use order::{Decision, decide};
 
 use crate::aaa::Authorization;
@@ -26,7 +27,7 @@ use crate::core::{Lma, Timer};
 use router::Instant;
 use router::core::{PortId, Tx};
 use router::mac::Mac;
-use router::wire::{MhRepr, PbaStatus, PbuRepr, mh_ipv6_packet};
+use router::wire::{MhRepr, PbaStatus, PbuRepr};
 use std::net::Ipv6Addr;
 
 /// Hop limit of the PBAs the LMA sends.
@@ -85,6 +86,10 @@ impl Lma {
             Ok(decision) => decision,
             Err(refusal) => return Processed::Refused(refusal),
         };
+        let (held, profile) = (entry.map(|(_, b)| b), self.policy.node_by_mn_id(req.mn_id));
+        if let Err(refusal) = ipv4::same_address(&req, held, decision, &self.ipv4_pools, profile) {
+            return Processed::Refused(refusal);
+        }
         let grant = if decision.needs_authorization() {
             match self.authorize(now, req.mn_id, from, pbu, answer, tx) {
                 Authorization::Granted(grant) => Some(grant),
@@ -137,7 +142,7 @@ impl Lma {
         } else {
             String::new()
         };
-        let (status, sequence, lifetime, binding) = match processed {
+        let (status, sequence, lifetime, binding, ipv4) = match processed {
             Processed::AwaitingStore => {
                 log::info!(
                     "{head}: asked the policy store whether this MAG may serve the node; the PBU waits for the answer"
@@ -162,20 +167,22 @@ impl Lma {
                     "{head}: the policy store refused: {reason} (RFC 5213 5.3.1) -> {}",
                     self.pba_note(&pbu, status, 0)
                 );
-                (status, pbu.sequence, 0, None)
+                (status, pbu.sequence, 0, None, Ipv4Reply::None)
             }
             Processed::Done(done) => {
-                let hnps = done
+                let homes = done
                     .binding
                     .and_then(|id| self.cache.get(id))
-                    .map_or(&pbu.options.hnps[..], |b| &b.hnps[..]);
+                    .map_or(Homes(&pbu.options.hnps[..], None), |b| {
+                        Homes(&b.hnps[..], b.ipv4)
+                    });
                 if let Decision::Defer { .. } = done.decision {
-                    log::info!("{head}: {}", self.describe(done.decision, &from.mag, hnps));
+                    log::info!("{head}: {}", self.describe(done.decision, &from.mag, homes));
                     return;
                 }
                 log::info!(
                     "{head}: {} -> {}",
-                    self.describe(done.decision, &from.mag, hnps),
+                    self.describe(done.decision, &from.mag, homes),
                     self.pba_note(&pbu, PbaStatus::Accepted, done.lifetime)
                 );
                 // The MAG is a neighbor on this link: keeping its MAC from an
@@ -195,6 +202,7 @@ impl Lma {
                     pbu.sequence,
                     done.lifetime,
                     done.binding,
+                    done.ipv4,
                 )
             }
             Processed::Refused(refusal) => {
@@ -211,7 +219,13 @@ impl Lma {
                     .and_then(|id| self.cache.find(id))
                     .and_then(|id| self.cache.get(id))
                     .map(|b| b.sequence);
-                (refusal.status, last.unwrap_or(pbu.sequence), 0, None)
+                (
+                    refusal.status,
+                    last.unwrap_or(pbu.sequence),
+                    0,
+                    None,
+                    Ipv4Reply::None,
+                )
             }
         };
         let deregistered = status.is_accepted() && pbu.lifetime_secs == 0;
@@ -224,11 +238,19 @@ impl Lma {
                 sequence,
                 lifetime,
                 hnps: entry,
+                ipv4,
             };
-            let pba = self.pba(now, pbu, answer);
-            let packet = mh_ipv6_packet(from.lma, from.mag, PBA_HOP_LIMIT, &MhRepr::Pba(pba));
-            self.counters.bump(pba_counter(status));
-            self.engine.send_ipv6(now, &packet, tx);
+            let pba = MhRepr::Pba(self.pba(now, pbu, answer));
+            if self.auth.send(
+                &mut self.engine,
+                now,
+                (from.lma, from.mag),
+                PBA_HOP_LIMIT,
+                pba,
+                tx,
+            ) {
+                self.counters.bump(pba_counter(status));
+            }
         }
         if deregistered
             && let Some(id) = binding
@@ -283,16 +305,16 @@ impl Lma {
                 sequence,
                 lifetime: 0,
                 hnps: None,
+                ipv4: Ipv4Reply::None,
             };
-            let pba = self.pba(now, held.pbu, answer);
-            let packet = mh_ipv6_packet(
-                held.from.lma,
-                held.from.mag,
-                PBA_HOP_LIMIT,
-                &MhRepr::Pba(pba),
-            );
-            self.counters.bump(pba_counter(status));
-            self.engine.send_ipv6(now, &packet, tx);
+            let pba = MhRepr::Pba(self.pba(now, held.pbu, answer));
+            let ends = (held.from.lma, held.from.mag);
+            if self
+                .auth
+                .send(&mut self.engine, now, ends, PBA_HOP_LIMIT, pba, tx)
+            {
+                self.counters.bump(pba_counter(status));
+            }
         }
     }
 
@@ -326,7 +348,7 @@ impl Lma {
         log::info!(
             "{} {} at {}: {why}",
             b.mn_id,
-            Prefixes(&b.hnps),
+            Homes(&b.hnps, b.ipv4),
             self.mag_name(&b.proxy_coa)
         );
         self.counters.bump(match b.state {

@@ -6,6 +6,7 @@ pub use ipnet::Ipv6Net;
 pub use lma::binding_cache::BindingState;
 pub use lma::{Lma, LmaConfig, Ordering};
 pub use router::Instant;
+pub use router::auth::{Algorithm, Key, KeyRing, Signalling, sealed_packet};
 pub use router::core::{Core, PortId};
 pub use router::ctl::Request;
 pub use router::engine::EnginePort;
@@ -49,13 +50,26 @@ pub fn ts(ms: i64) -> u64 {
     timestamp(EPOCH, t(ms))
 }
 
-/// A MAG of the lab: its WAN port on the LMA, its Proxy-CoA, the LMA's address there.
+/// A MAG of the lab: its WAN port on the LMA, its Proxy-CoA, the LMA's address
+/// there, and the SPI of the key it shares with the LMA.
 #[derive(Clone, Copy)]
 pub struct Mag {
     pub port: PortId,
     pub mac: Mac,
     pub addr: &'static str,
     pub lma: &'static str,
+    pub spi: u32,
+}
+
+impl Mag {
+    pub fn key(&self) -> Key {
+        key(self.spi)
+    }
+}
+
+/// The key of an SPI: 32 octets of the SPI's second octet.
+pub fn key(spi: u32) -> Key {
+    Key::new(spi, Algorithm::HmacSha256, &[(spi >> 8) as u8; 32]).unwrap()
 }
 
 pub const MAG1: Mag = Mag {
@@ -63,20 +77,39 @@ pub const MAG1: Mag = Mag {
     mac: Mac([0x02, 0x6d, 0, 0, 0, 0x01]),
     addr: "2001:db8:ff:1::2",
     lma: "2001:db8:ff:1::1",
+    spi: 0x101,
 };
 pub const MAG2: Mag = Mag {
     port: 2,
     mac: Mac([0x02, 0x6d, 0, 0, 0, 0x02]),
     addr: "2001:db8:ff:2::2",
     lma: "2001:db8:ff:2::1",
+    spi: 0x201,
 };
-/// On wan1 but not in the policy.
+/// On wan1, sharing a key with the LMA, but not in the policy.
 pub const ROGUE: Mag = Mag {
     port: 1,
     mac: Mac([0x02, 0x6d, 0, 0, 0, 0x09]),
     addr: "2001:db8:ff:1::9",
     lma: "2001:db8:ff:1::1",
+    spi: 0x901,
 };
+/// On wan1 with no key the LMA knows.
+pub const STRANGER: Mag = Mag {
+    port: 1,
+    mac: Mac([0x02, 0x6d, 0, 0, 0, 0x0a]),
+    addr: "2001:db8:ff:1::a",
+    lma: "2001:db8:ff:1::1",
+    spi: 0xa01,
+};
+
+pub fn keys(mags: &[Mag]) -> KeyRing {
+    let mut ring = KeyRing::new();
+    for m in mags {
+        ring.insert(ip(m.addr), m.key());
+    }
+    ring
+}
 
 pub fn policy() -> Policy {
     let extra = r#"
@@ -115,7 +148,9 @@ pub fn config() -> LmaConfig {
             p
         })
         .collect();
-    LmaConfig::new("lma", ports, policy(), EPOCH)
+    let mut cfg = LmaConfig::new("lma", ports, policy(), EPOCH);
+    cfg.signalling = Signalling::Authenticated(keys(&[MAG1, MAG2, ROGUE]));
+    cfg
 }
 
 pub fn lma() -> Lma {
@@ -144,15 +179,21 @@ pub fn pbu(seq: u16, mn_id: &str, hi: HandoffIndicator, lifetime: u32, at_ms: i6
     }
 }
 
+/// The frame of `pbu` from `mag`, authenticated with its key.
 pub fn pbu_frame(mag: Mag, pbu: &PbuRepr) -> Vec<u8> {
-    let packet = mh_ipv6_packet(ip(mag.addr), ip(mag.lma), 64, &MhRepr::Pbu(pbu.clone()));
-    ethernet_ipv6(mag.mac, LMA_MACS[mag.port], &packet)
+    let repr = MhRepr::Pbu(pbu.clone());
+    let packet = sealed_packet(&mag.key(), ip(mag.addr), ip(mag.lma), 64, repr);
+    frame(mag, &packet)
+}
+
+pub fn frame(mag: Mag, packet: &[u8]) -> Vec<u8> {
+    ethernet_ipv6(mag.mac, LMA_MACS[mag.port], packet)
 }
 
 pub type Out = Vec<(PortId, Vec<u8>)>;
 
 pub fn mac_of(target: Ipv6Addr) -> Mac {
-    [MAG1, MAG2, ROGUE]
+    [MAG1, MAG2, ROGUE, STRANGER]
         .iter()
         .find(|m| ip(m.addr) == target)
         .map_or(CLIENT_MAC, |m| m.mac)
@@ -215,11 +256,38 @@ pub fn pbas(out: &Out) -> Vec<(PortId, Ipv6Addr, PbaRepr)> {
             }
             let mh = MhPacket::new_checked(ipp.payload()).ok()?;
             match MhRepr::parse(&mh, &ipp.src_addr(), &ipp.dst_addr()) {
-                Ok(MhRepr::Pba(pba)) => Some((*p, ipp.dst_addr(), pba)),
+                Ok(MhRepr::Pba(pba)) => {
+                    assert_authenticated(&ipp);
+                    Some((*p, ipp.dst_addr(), pba))
+                }
                 _ => None,
             }
         })
         .collect()
+}
+
+/// Checks the authenticator of a message the LMA sent, with the key of the
+/// MAG it went to; returns the SPI.
+pub fn assert_authenticated(ipp: &Ipv6Packet<&[u8]>) -> u32 {
+    let mag = [MAG1, MAG2, ROGUE]
+        .into_iter()
+        .find(|m| ip(m.addr) == ipp.dst_addr())
+        .expect("sent to a MAG");
+    // MAG1 rolls over to SPI 0x102 in `key_rollover_keeps_the_binding`.
+    let keys = match mag.spi {
+        0x101 => vec![key(0x101), key(0x102)],
+        _ => vec![mag.key()],
+    };
+    router::auth::message::verify(ipp.src_addr(), ipp.dst_addr(), ipp.payload(), |spi| {
+        keys.iter().find(|k| k.spi() == spi)
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "the LMA's message to {} is not authenticated: {e}",
+            mag.addr
+        )
+    })
+    .spi()
 }
 
 /// Sends a PBU from `mag` and returns the one PBA that came back to it.

@@ -5,6 +5,7 @@ pub use ipnet::Ipv6Net;
 pub use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
 pub use mag::bul::BindingState;
 pub use mag::{AccessConfig, DetectConfig, Mag, MagConfig, UPLINK, UplinkConfig};
+pub use router::auth::{Algorithm, Key, KeyRing, Signalling, sealed_packet};
 pub use router::core::{Core, PortId, Sent};
 pub use router::ctl::Request;
 pub use router::fib::NextHop;
@@ -69,6 +70,21 @@ pub fn lmaa() -> Ipv6Addr {
     ip("2001:db8:ff:1::1")
 }
 
+/// The key MAG1 shares with its LMA.
+pub const SPI: u32 = 0x101;
+
+pub fn key(spi: u32) -> Key {
+    Key::new(spi, Algorithm::HmacSha256, &[(spi >> 8) as u8; 32]).unwrap()
+}
+
+pub fn keys(spis: &[u32]) -> KeyRing {
+    let mut ring = KeyRing::new();
+    for spi in spis {
+        ring.insert(lmaa(), key(*spi));
+    }
+    ring
+}
+
 pub fn config() -> MagConfig {
     let uplink = UplinkConfig {
         mac: UPLINK_MAC,
@@ -84,6 +100,7 @@ pub fn config() -> MagConfig {
     cfg.ra_interval = Duration::from_secs(10);
     cfg.lifetime = 100;
     cfg.epoch = WallClock::from_secs(1_700_000_000);
+    cfg.signalling = Signalling::Authenticated(keys(&[SPI]));
     cfg
 }
 
@@ -200,29 +217,17 @@ impl Lab {
     }
 
     pub fn pba(&mut self, now: Instant, pbu: &PbuRepr, status: PbaStatus, hnp: &str) -> Out {
-        let repr = PbaRepr {
-            status,
-            key_mgmt: false,
-            mobile_router: false,
-            proxy: true,
-            sequence: pbu.sequence,
-            lifetime_secs: pbu.lifetime_secs,
-            options: MobilityOptions {
-                mn_id: pbu.options.mn_id.clone(),
-                hnps: vec![net(hnp)],
-                handoff_indicator: pbu.options.handoff_indicator,
-                access_technology: pbu.options.access_technology,
-                mn_link_layer_id: pbu.options.mn_link_layer_id.clone(),
-                timestamp: pbu.options.timestamp,
-                ..MobilityOptions::default()
-            },
-        };
-        self.pba_repr(now, repr)
+        self.pba_repr(now, answer(pbu, status, hnp))
     }
 
+    /// The LMA's PBA, authenticated with the shared key.
     pub fn pba_repr(&mut self, now: Instant, repr: PbaRepr) -> Out {
-        let packet = mh_ipv6_packet(lmaa(), pcoa(), 64, &MhRepr::Pba(repr));
-        let frame = ethernet_ipv6(LMA_MAC, UPLINK_MAC, &packet);
+        let packet = sealed_packet(&key(SPI), lmaa(), pcoa(), 64, MhRepr::Pba(repr));
+        self.deliver_from_lma(now, &packet)
+    }
+
+    pub fn deliver_from_lma(&mut self, now: Instant, packet: &[u8]) -> Out {
+        let frame = ethernet_ipv6(LMA_MAC, UPLINK_MAC, packet);
         self.feed(now, UPLINK, &frame)
     }
 
@@ -248,10 +253,58 @@ pub fn pbus(out: &[(PortId, Vec<u8>)]) -> Vec<PbuRepr> {
             assert_eq!((ipp.src_addr(), ipp.dst_addr()), (pcoa(), lmaa()));
             let mh = MhPacket::new_checked(ipp.payload()).unwrap();
             match MhRepr::parse(&mh, &ipp.src_addr(), &ipp.dst_addr()).unwrap() {
-                MhRepr::Pbu(pbu) => Some(pbu),
+                MhRepr::Pbu(pbu) => {
+                    signed_with(&ipp);
+                    Some(pbu)
+                }
                 MhRepr::Pba(_) => panic!("a MAG sends no PBA"),
                 MhRepr::Heartbeat(_) | MhRepr::BindingError(_) => None,
             }
+        })
+        .collect()
+}
+
+/// The LMA's answer to `pbu`, not yet authenticated: the PBU's identifiers
+/// mirrored, `hnp` given.
+pub fn answer(pbu: &PbuRepr, status: PbaStatus, hnp: &str) -> PbaRepr {
+    PbaRepr {
+        status,
+        key_mgmt: false,
+        mobile_router: false,
+        proxy: true,
+        sequence: pbu.sequence,
+        lifetime_secs: pbu.lifetime_secs,
+        options: MobilityOptions {
+            mn_id: pbu.options.mn_id.clone(),
+            hnps: vec![net(hnp)],
+            handoff_indicator: pbu.options.handoff_indicator,
+            access_technology: pbu.options.access_technology,
+            mn_link_layer_id: pbu.options.mn_link_layer_id.clone(),
+            timestamp: pbu.options.timestamp,
+            ..MobilityOptions::default()
+        },
+    }
+}
+
+/// The SPI a message of the MAG was authenticated with, checked against the
+/// keys of these tests (SPI and 0x102, a rollover's).
+pub fn signed_with(ipp: &Ipv6Packet<&[u8]>) -> u32 {
+    let keys = [key(SPI), key(0x102)];
+    router::auth::message::verify(ipp.src_addr(), ipp.dst_addr(), ipp.payload(), |spi| {
+        keys.iter().find(|k| k.spi() == spi)
+    })
+    .unwrap_or_else(|e| panic!("the MAG's message is not authenticated: {e}"))
+    .spi()
+}
+
+/// The SPIs of the MAG's Mobility Headers in `out`.
+pub fn spis(out: &[(PortId, Vec<u8>)]) -> Vec<u32> {
+    out.iter()
+        .filter(|(p, _)| *p == UPLINK)
+        .filter_map(|(_, f)| {
+            let eth = EthernetFrame::new_checked(&f[..]).ok()?;
+            let ipp = Ipv6Packet::new_checked(eth.payload()).ok()?;
+            (ipp.next_header() == IpProtocol::Unknown(135)).then(|| signed_with(&ipp))
         })
         .collect()
 }

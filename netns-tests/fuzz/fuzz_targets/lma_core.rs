@@ -1,7 +1,9 @@
-//! The LMA core fed a sequence of PBUs (well-formed but with any values),
-//! arbitrary frames and timer ticks, from two MAGs and a stranger. After every
-//! step its state must be consistent: an active binding's prefixes route into
-//! the tunnel to its MAG, no prefix routes into a tunnel without one, and the
+//! The LMA core fed a sequence of PBUs (well-formed but with any values, with
+//! or without an IPv4 Home Address Request, authenticated with each MAG's key,
+//! the stranger's with one the LMA does not know), arbitrary frames and timer
+//! ticks, from two MAGs and a stranger. After every step its state must be
+//! consistent: an active binding's prefixes and IPv4 home address route into
+//! the tunnel to its MAG, nothing routes into a tunnel without one, and the
 //! cache holds no more entries than the policy has nodes.
 #![no_main]
 
@@ -9,15 +11,18 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use lma::Lma;
 use lma::binding_cache::BindingState;
-use mag::pbu::{PbuContent, build_pbu, pbu_packet};
-use netns_tests::sim_domain::{DomainSpec, EPOCH, lma_wan, proxy_coa, vm_hnp, vm_mac, vm_mn_id};
+use mag::pbu::{PBU_HOP_LIMIT, PbuContent, build_pbu};
+use netns_tests::sim_domain::{
+    DomainSpec, EPOCH, FIRST_SPI, lma_wan, mag_key, proxy_coa, vm_hnp, vm_mac, vm_mn_id,
+};
+use router::auth::sealed_packet;
 use router::core::Core;
 use router::fib::NextHop;
 use router::mac::Mac;
 use router::nd::frames::ethernet_ipv6;
 use router::routes::RouteTable;
 use router::timestamp::timestamp;
-use router::wire::{AccessTechnologyType, HandoffIndicator};
+use router::wire::{AccessTechnologyType, HandoffIndicator, MhRepr};
 use router::{Duration, Instant};
 
 #[derive(Debug, Arbitrary)]
@@ -32,6 +37,8 @@ enum Op {
         skew_ms: i16,
         ack: bool,
         name_prefix: bool,
+        /// Option 36: any address (0), the node's own, or another.
+        ipv4: Option<u32>,
     },
     Frame {
         port: u8,
@@ -61,6 +68,7 @@ fuzz_target!(|ops: Vec<Op>| {
                 skew_ms,
                 ack,
                 name_prefix,
+                ipv4,
             } => {
                 // MAG index 2 is not in the policy: a stranger on wan1.
                 let m = usize::from(mag) % (MAGS + 1);
@@ -81,6 +89,14 @@ fuzz_target!(|ops: Vec<Op>| {
                         mag_link_local: None,
                         timestamp: Some(ts),
                         lifetime: u32::from(lifetime),
+                        ipv4: ipv4.map(|a| router::wire::Ipv4HomeAddressRequest {
+                            prefix_len: 0,
+                            address: match a % 3 {
+                                0 => std::net::Ipv4Addr::UNSPECIFIED,
+                                1 => netns_tests::sim_domain::vm_ipv4(v).addr(),
+                                _ => a.into(),
+                            },
+                        }),
                     },
                 );
                 pbu.ack = ack;
@@ -92,7 +108,8 @@ fuzz_target!(|ops: Vec<Op>| {
                     m => (m + 1, proxy_coa(m).addr()),
                 };
                 let dst = lma_wan(port - 1).addr();
-                let packet = pbu_packet(src, dst, &pbu);
+                let key = mag_key(m, FIRST_SPI);
+                let packet = sealed_packet(&key, src, dst, PBU_HOP_LIMIT, MhRepr::Pbu(pbu));
                 let lma_mac = lma.engine().port_mac(port).unwrap_or(Mac::BROADCAST);
                 let frame =
                     ethernet_ipv6(Mac([0x02, 0x7a, 0x6d, 0, 0, m as u8 + 1]), lma_mac, &packet);
@@ -117,9 +134,13 @@ fn consistent(lma: &Lma) {
     let routes = lma.engine().routes();
     assert!(lma.bindings().len() <= NODES, "more bindings than nodes");
     for (_, b) in lma.bindings().iter() {
-        for hnp in b.hnps.iter() {
+        let hnps = b.hnps.iter().map(|h| ipnet::IpNet::V6(*h));
+        let host = b
+            .ipv4
+            .map(|h| ipnet::IpNet::V4(ipnet::Ipv4Net::from(h.address.addr())));
+        for home in hnps.chain(host) {
             let tunnel = routes
-                .tunnel_of(RouteTable::Destination, *hnp)
+                .tunnel_of(RouteTable::Destination, home)
                 .map(|t| t.remote);
             match b.state {
                 BindingState::Active => assert_eq!(
@@ -137,8 +158,12 @@ fn consistent(lma: &Lma) {
     for (prefix, hop) in routes.iter(RouteTable::Destination) {
         if let NextHop::Tunnel(_) = hop {
             let owned = lma.bindings().iter().any(|(_, b)| {
+                let host = b
+                    .ipv4
+                    .map(|h| ipnet::IpNet::V4(ipnet::Ipv4Net::from(h.address.addr())));
                 b.state == BindingState::Active
-                    && b.hnps.iter().any(|h| ipnet::IpNet::V6(*h) == prefix)
+                    && (b.hnps.iter().any(|h| ipnet::IpNet::V6(*h) == prefix)
+                        || host == Some(prefix))
             });
             assert!(
                 owned,

@@ -1,15 +1,19 @@
 //! The MAG core fed what its access link and the LMA could send: sightings
-//! of policy nodes (RS, unsolicited NA, any frame), PBAs with any status and
-//! sequence number, arbitrary frames, timer ticks. After every step: a
-//! registered node's prefixes route to its access port and its traffic into
-//! the one tunnel to the LMA, nothing routes for a node that is not
-//! registered, and the BUL never holds more nodes than the policy.
+//! of policy nodes (RS, unsolicited NA, DHCP, gratuitous ARP, any frame),
+//! PBAs with any status and sequence number and any IPv4 grant (authenticated
+//! with the MAG's key), arbitrary frames, timer ticks. After every step: a
+//! registered node's prefixes and IPv4 home address route to its access port
+//! and its traffic into the one tunnel to the LMA, nothing routes for a node
+//! that is not registered, and the BUL never holds more nodes than the policy.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use mag::{Mag, UPLINK};
-use netns_tests::sim_domain::{DomainSpec, lma_wan, proxy_coa, vm_hnp, vm_mac, vm_mn_id};
+use netns_tests::sim_domain::{
+    DomainSpec, FIRST_SPI, lma_wan, mag_key, proxy_coa, vm_hnp, vm_ipv4, vm_mac, vm_mn_id,
+};
+use router::auth::sealed_packet;
 use router::core::Core;
 use router::fib::NextHop;
 use router::mac::Mac;
@@ -18,7 +22,7 @@ use router::nd::frames::{
 };
 use router::policy::Policy;
 use router::routes::RouteTable;
-use router::wire::{MhRepr, MobilityOptions, PbaRepr, PbaStatus, mh_ipv6_packet};
+use router::wire::{Ipv4HomeAddressReply, MhRepr, MobilityOptions, PbaRepr, PbaStatus};
 use router::{Duration, Instant};
 
 #[derive(Debug, Arbitrary)]
@@ -29,12 +33,21 @@ enum Op {
     Announce {
         node: u8,
     },
+    Dhcp {
+        node: u8,
+        renew: bool,
+    },
+    GratuitousArp {
+        node: u8,
+    },
     Pba {
         node: u8,
         status: u8,
         sequence: u16,
         lifetime: u16,
         prefix: bool,
+        /// An IPv4 Home Address Reply: its status, address and length.
+        ipv4: Option<(u8, u32, u8)>,
     },
     Frame {
         port: u8,
@@ -91,12 +104,27 @@ fuzz_target!(|ops: Vec<Op>| {
                 );
                 mag.on_frame(now, 1, &na, &mut out);
             }
+            Op::Dhcp { node, renew } => {
+                let mac = vm_mac(usize::from(node) % NODES);
+                let mut request = router::dhcp::ClientRequest::discover(mac, 7);
+                if renew {
+                    request.kind = router::dhcp::MessageType::Request;
+                    request.ciaddr = vm_ipv4(usize::from(node) % NODES).addr();
+                }
+                mag.on_frame(now, 1, &request.frame(), &mut out);
+            }
+            Op::GratuitousArp { node } => {
+                let v = usize::from(node) % NODES;
+                let frame = router::arp::frames::gratuitous(vm_mac(v), vm_ipv4(v).addr());
+                mag.on_frame(now, 1, &frame, &mut out);
+            }
             Op::Pba {
                 node,
                 status,
                 sequence,
                 lifetime,
                 prefix,
+                ipv4,
             } => {
                 let v = usize::from(node) % NODES;
                 let pba = PbaRepr {
@@ -110,14 +138,22 @@ fuzz_target!(|ops: Vec<Op>| {
                         mn_id: Some(vm_mn_id(v)),
                         hnps: if prefix { vec![vm_hnp(v)] } else { Vec::new() },
                         mn_link_layer_id: Some(vm_mac(v).as_bytes().to_vec()),
+                        ipv4_home_address_reply: ipv4.map(|(status, a, len)| {
+                            Ipv4HomeAddressReply {
+                                status,
+                                prefix_len: len % 33,
+                                address: a.into(),
+                            }
+                        }),
                         ..MobilityOptions::default()
                     },
                 };
-                let packet = mh_ipv6_packet(
+                let packet = sealed_packet(
+                    &mag_key(0, FIRST_SPI),
                     lma_wan(0).addr(),
                     proxy_coa(0).addr(),
                     64,
-                    &MhRepr::Pba(pba),
+                    MhRepr::Pba(pba),
                 );
                 let frame = ethernet_ipv6(Mac([0x02, 0x4c, 0, 0, 0, 1]), uplink_mac, &packet);
                 mag.on_frame(now, UPLINK, &frame, &mut out);
@@ -143,6 +179,18 @@ fn consistent(mag: &Mag) {
         let hnp = vm_hnp(v);
         match mag.bindings().get(&vm_mac(v)) {
             Some(e) if e.is_registered() => {
+                if let Some(g) = e.ipv4 {
+                    let host = ipnet::Ipv4Net::from(g.address.addr());
+                    assert_eq!(
+                        routes.get(RouteTable::Destination, host),
+                        Some(NextHop::Connected { port: e.port })
+                    );
+                    assert_eq!(
+                        routes.tunnel_of(RouteTable::Source, host).map(|t| t.remote),
+                        Some(lma_wan(0).addr())
+                    );
+                    assert!(mag.engine().is_local4(&g.router), "its default router");
+                }
                 for p in &e.hnps {
                     assert_eq!(
                         routes.get(RouteTable::Destination, *p),
@@ -160,6 +208,8 @@ fn consistent(mag: &Mag) {
                     None,
                     "routes for an unregistered node"
                 );
+                let host = ipnet::Ipv4Net::from(vm_ipv4(v).addr());
+                assert_eq!(routes.get(RouteTable::Source, host), None);
             }
         }
     }

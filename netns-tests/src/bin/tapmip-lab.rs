@@ -423,7 +423,7 @@ fn describe(state: &State) -> String {
         .iter()
         .find(|n| n.name.starts_with("vm"))
         .and_then(|vm| vm.addresses.first())
-        .map_or("ip -6 addr".to_string(), |a| format!("ping6 -c3 {a}"));
+        .map_or("ip addr".to_string(), |a| format!("ping -c3 {a}"));
     format!(
         "lab up in {dir} (supervisor pid {pid}, log {dir}/{LOG_FILE})\n\n{}\n{}\n\
          enter a node:    tapmip-lab exec{opt} NODE -- CMD   (e.g. tapmip-lab exec{opt} client -- {example})\n\

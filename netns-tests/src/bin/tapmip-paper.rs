@@ -60,6 +60,9 @@ struct Args {
     /// output directory (default docs/paper)
     #[argh(option, default = "PathBuf::from(\"docs/paper\")")]
     out: PathBuf,
+    /// a dual-stack VM (IPv4 by DHCP beside IPv6), measured over both families
+    #[argh(switch)]
+    dual_stack: bool,
 }
 
 fn main() -> ExitCode {
@@ -96,6 +99,7 @@ fn main() -> ExitCode {
         tail_ms: args.tail_ms,
         overhead_runs: args.overhead_runs,
         out: args.out,
+        dual_stack: args.dual_stack,
     };
     println!(
         "tapmip-paper: {} runs per RTT at {:?} ms, pre-copy {} MB, pause {} ms -> {}",

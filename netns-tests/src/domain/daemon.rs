@@ -16,7 +16,7 @@
 //! removes the whole lab.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +27,7 @@ use router::ctl::{MAX_LINE, Response, Table};
 use serde::{Deserialize, Serialize};
 
 use super::run::{Binaries, Domain, Tuning};
-use super::topology::{CORE_PREFIX, Topology};
+use super::topology::{CORE_PREFIX, LMA_CORE4, Topology};
 use super::{MigrateOptions, MigrationTimes};
 use crate::LabError;
 
@@ -57,7 +57,8 @@ pub struct State {
 pub struct NodeState {
     pub name: String,
     pub netns: String,
-    pub addresses: Vec<Ipv6Addr>,
+    /// IPv6 addresses first, then IPv4 ones.
+    pub addresses: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -330,7 +331,7 @@ fn times_table(vm: &str, t: &MigrationTimes, handoff_ms: &str) -> Table {
             "announced",
         ],
     );
-    let announced: Vec<String> = t.announced.iter().map(Ipv6Addr::to_string).collect();
+    let announced: Vec<String> = t.announced.iter().map(ToString::to_string).collect();
     table.row(vec![
         vm.into(),
         t.from.clone(),
@@ -345,23 +346,32 @@ fn times_table(vm: &str, t: &MigrationTimes, handoff_ms: &str) -> Table {
     table
 }
 
-/// The addresses of every node: the kernel hosts' as autoconfigured, the routers'
-/// as the topology fixes them.
-fn addresses_of(domain: &Domain, node: &str) -> Vec<Ipv6Addr> {
+/// The addresses of every node: the kernel hosts' as autoconfigured (and
+/// leased), the routers' as the topology fixes them.
+fn addresses_of(domain: &Domain, node: &str) -> Vec<IpAddr> {
     let t = &domain.topology;
     if node == "lma" {
         let core = CORE_PREFIX
             .parse::<ipnet::Ipv6Net>()
             .map(|n| Ipv6Addr::from(n.network().to_bits() | 1));
+        let core4 = LMA_CORE4.parse::<ipnet::Ipv4Net>().map(|n| n.addr());
         return core
             .into_iter()
             .chain(t.mags.iter().map(|m| m.lma_address()))
+            .map(IpAddr::V6)
+            .chain(core4.into_iter().map(IpAddr::V4))
             .collect();
     }
     if let Some(m) = t.mag(node) {
-        return vec![m.proxy_coa()];
+        return vec![IpAddr::V6(m.proxy_coa())];
     }
-    domain.address(node).into_iter().collect()
+    let v4 = domain.addresses4.iter().filter(|(n, _)| n == node);
+    domain
+        .address(node)
+        .into_iter()
+        .map(IpAddr::V6)
+        .chain(v4.map(|(_, a)| IpAddr::V4(*a)))
+        .collect()
 }
 
 fn describe(dir: &Path, domain: &Domain) -> Result<State, LabError> {

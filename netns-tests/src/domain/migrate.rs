@@ -5,7 +5,7 @@
 //! access link, then resume and the guest's unsolicited NAs. The VM's interface
 //! never changes carrier state: its kernel does not notice the move.
 
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use tapbridge::ctl::Request as BridgeRequest;
@@ -46,7 +46,7 @@ pub struct MigrationTimes {
     pub paused_at: Duration,
     pub resumed_at: Duration,
     pub total: Duration,
-    pub announced: Vec<Ipv6Addr>,
+    pub announced: Vec<IpAddr>,
     /// The new MAG's handoff latency, attachment detected -> RA sent, once it
     /// registered the VM (`None` if it had not within [`HANDOFF_TIMEOUT`]).
     /// MIPv6: resume -> the home agent bound the new care-of address.
@@ -66,6 +66,19 @@ impl Domain {
             .iter()
             .find(|(v, _)| v == vm)
             .map(|(_, m)| m.clone())
+    }
+
+    /// Waits up to `limit` for `mag`'s Binding Update List to show `mn_id`
+    /// registered; whether it did.
+    pub fn wait_registered(&self, mag: &str, mn_id: &str, limit: Duration) -> bool {
+        crate::wait::until(limit, || {
+            let bul = self.router(mag, &router::ctl::Request::Bindings {})?;
+            let state = bul.first().and_then(|t| t.cell(mn_id, "state"));
+            Ok((state == Some("registered")).then_some(()))
+        })
+        .ok()
+        .flatten()
+        .is_some()
     }
 
     /// Every IPv6 address of `vm`'s eth0 (global ones first, as Linux lists them), as
@@ -118,7 +131,13 @@ impl Domain {
         let start = Instant::now();
         self.precopy(&src_host, &dst_host, opts.precopy_bytes)?;
         let precopy = start.elapsed();
-        let announced = self.vm_addresses(vm)?;
+        let v4 = self.vm_ipv4(vm)?.map(|a| IpAddr::V4(a.addr()));
+        let announced: Vec<IpAddr> = self
+            .vm_addresses(vm)?
+            .into_iter()
+            .map(IpAddr::V6)
+            .chain(v4)
+            .collect();
         self.bridge(&BridgeRequest::Pause { member: vm.into() })?;
         let paused_at = start.elapsed();
         std::thread::sleep(opts.pause);

@@ -4,6 +4,7 @@
 
 pub mod daemon;
 pub mod demo;
+pub mod ipv4;
 pub mod migrate;
 pub mod mipv6;
 pub mod probes;

@@ -1,7 +1,9 @@
 //! The paper's probes run across the domain: a UDP echo stream client -> VM (service
 //! downtime, total migration time) and a TCP stream VM -> client (survivability;
-//! client -> VM for a QEMU guest, whose servers its init starts).
+//! client -> VM for a QEMU guest, whose servers its init starts), over IPv6 or
+//! over IPv4 (a dual-stack VM runs both pairs at once).
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,10 +13,30 @@ use crate::probe::report::{TcpReport, UdpReport, read_report};
 
 const UDP_PORT: u16 = 7000;
 const TCP_PORT: u16 = 7001;
+/// The IPv4 probes' ports, so both families can run at once.
+const UDP_PORT4: u16 = 7010;
+const TCP_PORT4: u16 = 7011;
 const INTERVAL_MS: &str = "10";
+
+/// Which IP version a pair of probes runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeFamily {
+    Ipv6,
+    Ipv4,
+}
+
+impl ProbeFamily {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProbeFamily::Ipv6 => "IPv6",
+            ProbeFamily::Ipv4 => "IPv4",
+        }
+    }
+}
 
 /// Probes that are running until [`Domain::stop_probes`].
 pub struct Probes {
+    /// Names the probes' processes and files: the VM, and `-4` for IPv4.
     vm: String,
     stop_file: PathBuf,
     udp_report: PathBuf,
@@ -34,22 +56,50 @@ impl Domain {
         })
     }
 
-    /// Starts both probes between `vm` and the correspondent `client`.
+    /// Starts both IPv6 probes between `vm` and the correspondent `client`.
     pub fn start_probes(&mut self, vm: &str, client: &str) -> Result<Probes, LabError> {
+        self.start_probes_over(vm, client, ProbeFamily::Ipv6)
+    }
+
+    /// Starts both probes between `vm` and `client` over `family`.
+    pub fn start_probes_over(
+        &mut self,
+        vm: &str,
+        client: &str,
+        family: ProbeFamily,
+    ) -> Result<Probes, LabError> {
+        let (vm_addr, client_addr, udp_port, tcp_port, any, tag): (IpAddr, IpAddr, _, _, _, _) =
+            match family {
+                ProbeFamily::Ipv6 => (
+                    self.global_of(vm)?.into(),
+                    self.global_of(client)?.into(),
+                    UDP_PORT,
+                    TCP_PORT,
+                    "[::]",
+                    vm.to_string(),
+                ),
+                ProbeFamily::Ipv4 => (
+                    self.ipv4_of(vm)?.into(),
+                    self.ipv4_of(client)?.into(),
+                    UDP_PORT4,
+                    TCP_PORT4,
+                    "0.0.0.0",
+                    format!("{vm}-4"),
+                ),
+            };
+        let at = |a: IpAddr, port: u16| std::net::SocketAddr::new(a, port).to_string();
         let probe = self
             .binaries
             .probe
             .to_str()
             .ok_or_else(|| LabError::Check("probe path is not UTF-8".into()))?
             .to_string();
-        let vm_addr = self.global_of(vm)?;
-        let client_addr = self.global_of(client)?;
         let dir = self.lab.workdir().to_path_buf();
         let p = Probes {
-            vm: vm.into(),
-            stop_file: dir.join(format!("probes-{vm}.stop")),
-            udp_report: dir.join(format!("udp-{vm}.json")),
-            tcp_report: dir.join(format!("tcp-{vm}.json")),
+            vm: tag.clone(),
+            stop_file: dir.join(format!("probes-{tag}.stop")),
+            udp_report: dir.join(format!("udp-{tag}.json")),
+            tcp_report: dir.join(format!("tcp-{tag}.json")),
         };
         let _ = std::fs::remove_file(&p.stop_file);
         let s = |p: &PathBuf| p.display().to_string();
@@ -63,30 +113,30 @@ impl Domain {
         if !qemu {
             self.lab.spawn(
                 Some(vm),
-                &format!("udp-echo-{vm}"),
-                &[&probe, "udp-echo", "--listen", &format!("[::]:{UDP_PORT}")],
+                &format!("udp-echo-{tag}"),
+                &[&probe, "udp-echo", "--listen", &format!("{any}:{udp_port}")],
             )?;
             self.lab.spawn(
                 Some(client),
-                &format!("tcp-server-{vm}"),
+                &format!("tcp-server-{tag}"),
                 &[
                     &probe,
                     "tcp-server",
                     "--listen",
-                    &format!("[::]:{TCP_PORT}"),
+                    &format!("{any}:{tcp_port}"),
                 ],
             )?;
-            self.wait_listening(&format!("udp-echo-{vm}"))?;
-            self.wait_listening(&format!("tcp-server-{vm}"))?;
+            self.wait_listening(&format!("udp-echo-{tag}"))?;
+            self.wait_listening(&format!("tcp-server-{tag}"))?;
         }
         self.lab.spawn(
             Some(client),
-            &format!("udp-client-{vm}"),
+            &format!("udp-client-{tag}"),
             &[
                 &probe,
                 "udp-client",
                 "--to",
-                &format!("[{vm_addr}]:{UDP_PORT}"),
+                &at(vm_addr, udp_port),
                 "--interval-ms",
                 INTERVAL_MS,
                 "--until-file",
@@ -97,12 +147,12 @@ impl Domain {
         )?;
         self.lab.spawn(
             Some(tcp_sender),
-            &format!("tcp-client-{vm}"),
+            &format!("tcp-client-{tag}"),
             &[
                 &probe,
                 "tcp-client",
                 "--to",
-                &format!("[{tcp_to}]:{TCP_PORT}"),
+                &at(tcp_to, tcp_port),
                 "--interval-ms",
                 INTERVAL_MS,
                 "--until-file",

@@ -375,7 +375,7 @@ impl Domain {
             paused_at: since_start(stopped_at),
             resumed_at: since_start(resumed_at),
             total: start.elapsed(),
-            announced,
+            announced: announced.into_iter().map(std::net::IpAddr::V6).collect(),
             handoff_ms,
             qemu: Some(QemuMigration {
                 info,

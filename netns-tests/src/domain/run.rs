@@ -11,7 +11,7 @@
 //! `eth0` TAPs and joins everything into segments. Dropping the domain stops every
 //! process and removes every namespace.
 
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ use tapbridge::ctl::Request as BridgeRequest;
 
 use super::qemu_vm::Guests;
 use super::topology::{
-    AAA_NODE, Aaa, CORE_PREFIX, MAG_ACCESS_MAC, Mag, Mobility, Topology, VmKind,
+    AAA_NODE, Aaa, CORE_PREFIX, LMA_CORE4, MAG_ACCESS_MAC, Mag, Mobility, Topology, VmKind,
 };
 use crate::binaries;
 use crate::{LabError, Sandbox, host};
@@ -91,6 +91,9 @@ pub struct Tuning {
     /// HEARTBEAT_INTERVAL of the LMA and the MAGs (RFC 5847): how fast a
     /// restart is noticed.
     pub heartbeat_interval_ms: u64,
+    /// Runs the routers with `--insecure` (no authenticated signalling), for
+    /// interoperability tests only.
+    pub insecure: bool,
     /// With `aaa = "radius"`: VMs the lab's FreeRADIUS rejects, with the
     /// Reply-Message it gives. They get no address, and `up` does not wait.
     pub radius_rejects: Vec<(String, String)>,
@@ -115,6 +118,7 @@ impl Default for Tuning {
             mag_args: Vec::new(),
             capture: Vec::new(),
             heartbeat_interval_ms: 5_000,
+            insecure: false,
             radius_rejects: Vec::new(),
         }
     }
@@ -126,6 +130,9 @@ pub struct Domain {
     pub binaries: Binaries,
     /// Global addresses of the kernel hosts, by node name.
     pub addresses: Vec<(String, Ipv6Addr)>,
+    /// IPv4 addresses of the kernel hosts that have one (correspondents, and
+    /// VMs once leased), by node name.
+    pub addresses4: Vec<(String, Ipv4Addr)>,
     /// Which MAG's access link each VM is on.
     pub placement: Vec<(String, String)>,
     /// The QEMU guests among the VMs.
@@ -180,6 +187,7 @@ impl Domain {
             lab,
             binaries,
             addresses: Vec::new(),
+            addresses4: Vec::new(),
             placement,
             qemu: Guests::default(),
         };
@@ -210,6 +218,19 @@ impl Domain {
         for host in t.nodes().iter().filter(|n| !routers.contains(n)) {
             host::configure(&self.lab, host)?;
         }
+        for v in t.vms.iter().filter(|v| !v.family.has_ipv6()) {
+            // An IPv4-only guest: its interfaces come up without IPv6.
+            self.lab.exec(
+                &v.name,
+                &[
+                    "sysctl",
+                    "-q",
+                    "-w",
+                    "net.ipv6.conf.all.disable_ipv6=1",
+                    "net.ipv6.conf.default.disable_ipv6=1",
+                ],
+            )?;
+        }
         // The routers' TAPs outlive their processes, as on a real host: a
         // router that crashes and starts again opens the same devices, still
         // joined to their segments.
@@ -224,6 +245,7 @@ impl Domain {
             what: format!("writing {}", policy.display()),
             error,
         })?;
+        self.write_keys()?;
         say(&format!(
             "namespaces {} (files in {})",
             t.nodes().join(", "),
@@ -271,6 +293,27 @@ impl Domain {
             self.start_mobile_nodes()?;
         }
         self.boot_guests()
+    }
+
+    /// A fresh key for each MAG, mode 0600, where the policy names it: the
+    /// routers refuse a key file others can read.
+    fn write_keys(&self) -> Result<(), LabError> {
+        let dir = self.lab.workdir().join("keys");
+        std::fs::create_dir_all(&dir).map_err(|error| LabError::Io {
+            what: format!("creating {}", dir.display()),
+            error,
+        })?;
+        for m in &self.topology.mags {
+            let path = self.lab.workdir().join(Topology::key_file(m));
+            let _ = std::fs::remove_file(&path);
+            router::auth::key::write_new_key_file(&path, router::auth::Algorithm::DEFAULT)
+                .map_err(|e| LabError::Check(e.to_string()))?;
+        }
+        say(&format!(
+            "a key for each MAG and the LMA in {} (mode 0600)",
+            dir.display()
+        ));
+        Ok(())
     }
 
     /// Sets every namespace VM's `eth0` `up` or `down`.
@@ -393,7 +436,10 @@ impl Domain {
             "--heartbeat-interval-ms".into(),
             tuning.heartbeat_interval_ms.to_string(),
             "--port".into(),
-            format!("core,addr={},advertise", lma_core_address()),
+            format!(
+                "core,addr={},addr={LMA_CORE4},advertise",
+                lma_core_address()
+            ),
         ];
         for m in &t.mags {
             args.push("--port".into());
@@ -402,6 +448,9 @@ impl Domain {
                 m.wan_segment(),
                 m.lma_address()
             ));
+        }
+        if tuning.insecure {
+            args.push("--insecure".into());
         }
         args.extend(self.aaa_arg()?);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -431,6 +480,9 @@ impl Domain {
             tuning.heartbeat_interval_ms.to_string(),
         ];
         args.extend(tuning.mag_args.iter().cloned());
+        if tuning.insecure {
+            args.push("--insecure".into());
+        }
         args.extend(self.aaa_arg()?);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         self.lab.spawn(Some(&m.name), &m.name, &argv)
@@ -537,19 +589,32 @@ impl Domain {
         let mut wanted: Vec<(String, Ipv6Net)> =
             t.correspondents.iter().map(|c| (c.clone(), core)).collect();
         wanted.extend(t.mags.iter().map(|m| (m.host(), m.wan_prefix())));
-        wanted.extend(
-            t.vms
-                .iter()
-                .filter(|v| v.kind == VmKind::Netns)
-                .filter(|v| !rejected.iter().any(|(r, _)| *r == v.name))
-                .map(|v| {
-                    let prefix = match (t.mobility, t.mag(&v.mag)) {
-                        (Mobility::Mipv6, Some(m)) => m.access_prefix(),
-                        _ => v.hnp(),
-                    };
-                    (v.name.clone(), prefix)
-                }),
-        );
+        let served: Vec<_> = t
+            .vms
+            .iter()
+            .filter(|v| v.in_policy && v.kind == VmKind::Netns)
+            .filter(|v| !rejected.iter().any(|(r, _)| *r == v.name))
+            .cloned()
+            .collect();
+        wanted.extend(served.iter().filter(|v| v.family.has_ipv6()).map(|v| {
+            let prefix = match (t.mobility, t.mag(&v.mag)) {
+                (Mobility::Mipv6, Some(m)) => m.access_prefix(),
+                _ => v.hnp(),
+            };
+            (v.name.clone(), prefix)
+        }));
+        // IPv4 is PMIPv6's (RFC 5844); the MIPv6 baseline is IPv6-only.
+        let mut v4 = Vec::new();
+        if t.mobility == Mobility::Pmipv6 {
+            for c in &t.correspondents {
+                let a = self.configure_correspondent4(c)?;
+                self.addresses4.push((c.clone(), a));
+            }
+            v4 = served.into_iter().filter(|v| v.family.has_ipv4()).collect();
+            for v in &v4 {
+                self.start_dhcp_client(&v.name)?;
+            }
+        }
         for (node, prefix) in wanted {
             let addr = host::wait_for_slaac(&self.lab, &node, "eth0", prefix, SLAAC_TIMEOUT)?
                 .ok_or_else(|| {
@@ -560,6 +625,11 @@ impl Domain {
                 })?;
             say(&format!("{node} autoconfigured {addr}"));
             self.addresses.push((node, addr));
+        }
+        for v in &v4 {
+            let a = self.wait_for_lease(&v.name, v.ipv4())?;
+            say(&format!("{} leased {a} by DHCP (busybox udhcpc)", v.name));
+            self.addresses4.push((v.name.clone(), a));
         }
         Ok(())
     }

@@ -18,6 +18,9 @@
 //! [[vm]]
 //! name = "vm1"
 //! mag = "mag1"          # where it starts
+//! family = "dual"       # "ipv6" (the default), "dual" or "ipv4": IPv6 by SLAAC,
+//!                       # IPv4 by DHCP (busybox udhcpc), IPv6 off in an ipv4 VM
+//! policy = true         # false: the VM is not in the policy (gets nothing)
 //! # kind = "qemu"       # a real QEMU guest instead of a network namespace,
 //! # netdev = "stream"   # its NIC on QEMU's -netdev stream (default dgram)
 //!
@@ -25,12 +28,13 @@
 //! name = "client"
 //! ```
 //!
-//! The default is the paper's testbed: mag1, mag2, one VM on mag1, one client.
+//! The default is the paper's testbed: mag1, mag2, one dual-stack VM on mag1,
+//! one client.
 
-use ipnet::Ipv6Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use router::mac::Mac;
 use serde::Deserialize;
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// The MAC and link-local address every MAG uses on its access links
 /// (RFC 5213 6.9.3: a migrated node keeps its default router and neighbor entry).
@@ -38,6 +42,11 @@ pub const MAG_ACCESS_MAC: &str = "02:7a:70:00:00:01";
 pub const MAG_ACCESS_LINK_LOCAL: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1);
 /// The correspondents' link: the LMA's "core" side.
 pub const CORE_PREFIX: &str = "2001:db8:c::/64";
+/// Its IPv4 prefix; the LMA is 192.0.2.1 there, correspondent i 192.0.2.(10 + i).
+pub const CORE_PREFIX4: &str = "192.0.2.0/24";
+pub const LMA_CORE4: &str = "192.0.2.1/24";
+/// The SPI of every MAG's key in the lab (each MAG has its own key).
+pub const LAB_SPI: u32 = 256;
 /// The namespace of the lab's FreeRADIUS (`aaa = "radius"`).
 pub const AAA_NODE: &str = "aaa";
 
@@ -114,8 +123,36 @@ struct RawVm {
     name: String,
     mag: String,
     #[serde(default)]
+    family: Family,
+    #[serde(default = "yes")]
+    policy: bool,
+    #[serde(default)]
     kind: VmKind,
     netdev: Option<QemuNetdev>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Which IP versions a VM runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    #[default]
+    Ipv6,
+    Dual,
+    Ipv4,
+}
+
+impl Family {
+    pub fn has_ipv6(self) -> bool {
+        self != Family::Ipv4
+    }
+
+    pub fn has_ipv4(self) -> bool {
+        self != Family::Ipv6
+    }
 }
 
 /// Who the routers ask whether a node may attach and which prefix it has.
@@ -230,6 +267,9 @@ pub struct Vm {
     pub name: String,
     pub index: u16,
     pub mag: String,
+    pub family: Family,
+    /// Whether the policy names the VM at all.
+    pub in_policy: bool,
     pub kind: VmKind,
     pub netdev: QemuNetdev,
 }
@@ -243,6 +283,15 @@ impl Vm {
     }
     pub fn hnp(&self) -> Ipv6Net {
         net(Ipv6Addr::new(0x2001, 0xdb8, 1, self.index, 0, 0, 0, 0), 64)
+    }
+    /// The IPv4 home address the policy gives it, 10.1.N.5/24 ...
+    pub fn ipv4(&self) -> Ipv4Net {
+        let n = u8::try_from(self.index).unwrap_or(u8::MAX);
+        Ipv4Net::new(Ipv4Addr::new(10, 1, n, 5), 24).unwrap_or_default()
+    }
+    /// ... and its default router, 10.1.N.1: the same at every MAG.
+    pub fn ipv4_router(&self) -> Ipv4Addr {
+        router::policy::first_host(self.ipv4())
     }
     /// MIPv6: the home address, the address PMIPv6 would give it (SLAAC in
     /// its HNP), so both approaches are probed at the same address.
@@ -267,7 +316,7 @@ pub struct Topology {
 }
 
 /// The paper's testbed on a 30 ms WAN, its VM of `kind`.
-fn testbed(kind: &str) -> Topology {
+fn testbed(kind: &str, family: &str) -> Topology {
     Topology::parse(&format!(
         r#"
         wan_rtt_ms = 30.0
@@ -279,6 +328,7 @@ fn testbed(kind: &str) -> Topology {
         name = "vm1"
         mag = "mag1"
         kind = "{kind}"
+        family = "{family}"
         [[correspondent]]
         name = "client"
         "#
@@ -296,7 +346,7 @@ fn testbed(kind: &str) -> Topology {
 impl Default for Topology {
     /// The paper's testbed on a 30 ms WAN.
     fn default() -> Self {
-        testbed("netns")
+        testbed("netns", "dual")
     }
 }
 
@@ -387,10 +437,21 @@ impl Topology {
                     format!("vm '{}': only a kind = \"qemu\" VM has a netdev", v.name),
                 ));
             }
+            if v.kind == VmKind::Qemu && v.family.has_ipv4() {
+                return Err(invalid(
+                    "vm.family",
+                    format!(
+                        "vm '{}': a QEMU guest is IPv6-only for now (its image runs no DHCP client)",
+                        v.name
+                    ),
+                ));
+            }
             vms.push(Vm {
                 name: v.name.clone(),
                 index: u16::try_from(i + 1).unwrap_or(u16::MAX),
                 mag: v.mag.clone(),
+                family: v.family,
+                in_policy: v.policy,
                 kind: v.kind,
                 netdev: v.netdev.unwrap_or_default(),
             });
@@ -399,6 +460,12 @@ impl Topology {
             return Err(invalid(
                 "mobility",
                 "mipv6 runs its mobile node agent in the VM's namespace: every [[vm]] must be kind = \"netns\"",
+            ));
+        }
+        if raw.mobility == Mobility::Mipv6 && vms.iter().any(|v| v.family.has_ipv4()) {
+            return Err(invalid(
+                "vm.family",
+                "the MIPv6 baseline is IPv6-only: with mobility = \"mipv6\" every [[vm]] must be family = \"ipv6\"",
             ));
         }
         let mut correspondents = Vec::new();
@@ -418,7 +485,7 @@ impl Topology {
 
     /// The paper's testbed with vm1 a QEMU guest.
     pub fn qemu_testbed() -> Topology {
-        testbed("qemu")
+        testbed("qemu", "ipv6")
     }
 
     pub fn mag(&self, name: &str) -> Option<&Mag> {
@@ -429,25 +496,44 @@ impl Topology {
         self.vms.iter().find(|v| v.name == name)
     }
 
-    /// The policy store both the LMA and the MAGs read.
+    /// The policy store both the LMA and the MAGs read. Each MAG's key is
+    /// the file [`Topology::key_file`] names, next to the policy.
     pub fn policy_toml(&self) -> String {
         let mut s = String::from("# written by tapmip-lab from the topology\n");
         for m in &self.mags {
             s += &format!(
-                "\n[[mag]]\nname = \"{}\"\naddress = \"{}\"\n",
+                "\n[[mag]]\nname = \"{}\"\naddress = \"{}\"\n\n[[mag.key]]\nspi = {LAB_SPI}\nfile = \"{}\"\n",
                 m.name,
-                m.proxy_coa()
+                m.proxy_coa(),
+                Self::key_file(m)
             );
         }
-        for v in &self.vms {
+        for v in self.vms.iter().filter(|v| v.in_policy) {
             s += &format!(
-                "\n[[node]]\nmn_id = \"{}\"\nmac = \"{}\"\nhnps = [\"{}\"]\n",
+                "\n[[node]]\nmn_id = \"{}\"\nmac = \"{}\"\n",
                 v.mn_id(),
-                v.mac(),
-                v.hnp()
+                v.mac()
             );
+            if v.family.has_ipv6() {
+                s += &format!("hnps = [\"{}\"]\n", v.hnp());
+            }
+            if v.family.has_ipv4() {
+                s += &format!("ipv4 = \"{}\"\n", v.ipv4());
+            }
         }
         s
+    }
+
+    /// Correspondent `name`'s IPv4 address on the core link.
+    pub fn correspondent_ipv4(&self, name: &str) -> Option<Ipv4Net> {
+        let i = self.correspondents.iter().position(|c| c == name)?;
+        let host = u8::try_from(10 + i).ok()?;
+        Ipv4Net::new(Ipv4Addr::new(192, 0, 2, host), 24).ok()
+    }
+
+    /// The key file of MAG `m`, relative to the policy file.
+    pub fn key_file(m: &Mag) -> String {
+        format!("keys/{}.key", m.name)
     }
 
     /// The segments where mobility happens: every MAG's access and WAN link.
@@ -522,11 +608,19 @@ mod tests {
         assert_eq!(vm.mac().to_string(), "52:54:00:aa:00:01");
         assert_eq!(vm.hnp().to_string(), "2001:db8:1:1::/64");
         let policy = router::policy::Policy::parse(&t.policy_toml(), "generated").unwrap();
+        let node = policy.node_by_mn_id("vm1@tapmip").unwrap();
+        assert_eq!(node.hnps, vec![vm.hnp()]);
+        assert_eq!(vm.family, Family::Dual, "the lab's VM runs both");
+        assert_eq!(vm.ipv4().to_string(), "10.1.1.5/24");
+        assert_eq!(vm.ipv4_router().to_string(), "10.1.1.1");
+        assert!(node.ipv4.is_some());
         assert_eq!(
-            policy.node_by_mn_id("vm1@tapmip").unwrap().hnps,
-            vec![vm.hnp()]
+            t.correspondent_ipv4("client").unwrap().to_string(),
+            "192.0.2.10/24"
         );
         assert_eq!(policy.mags.len(), 2);
+        assert_eq!(policy.mags[1].keys[0].spi, LAB_SPI);
+        assert_eq!(policy.mags[1].keys[0].file.to_str(), Some("keys/mag2.key"));
     }
 
     #[test]
@@ -547,6 +641,14 @@ mod tests {
                 .contains("kind = \"netns\"")
         );
         assert!(
+            e("[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nfamily = \"ipx\"\n")
+                .contains("unknown variant")
+        );
+        let t = Topology::parse("[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nfamily = \"ipv4\"\n[[vm]]\nname = \"w\"\nmag = \"m\"\npolicy = false\n").unwrap();
+        let policy = router::policy::Policy::parse(&t.policy_toml(), "generated").unwrap();
+        assert!(!policy.node_by_mn_id("v@tapmip").unwrap().has_ipv6());
+        assert!(policy.node_by_mn_id("w@tapmip").is_none());
+        assert!(
             e("[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nnetdev = \"stream\"\n")
                 .contains("vm.netdev")
         );
@@ -566,6 +668,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.vm("v").unwrap().netdev, QemuNetdev::Stream);
+    }
+
+    #[test]
+    fn mipv6_refuses_an_ipv4_vm() {
+        let e = Topology::parse(
+            "mobility = \"mipv6\"\n[[mag]]\nname = \"m\"\n[[vm]]\nname = \"v\"\nmag = \"m\"\nfamily = \"dual\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("IPv6-only"), "{e}");
     }
 
     #[test]

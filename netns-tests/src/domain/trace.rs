@@ -3,9 +3,11 @@
 //!
 //! ```text
 //!   vm ---- trigger (RS, DAD NS, unsolicited NA, RARP) -> MAG      access link
+//!          (or for IPv4: gratuitous ARP, ARP request, DHCPDISCOVER/REQUEST)
 //!                                                      MAG ---- PBU ----> LMA   WAN
 //!                                                      MAG <--- PBA ----- LMA   WAN
 //!   vm <--- RA carrying the HNP ------------------------ MAG      access link
+//!   vm <--- ARP: the default router, DHCPOFFER/ACK ----- MAG      access link
 //!   vm <--- first data packet -------------------------- MAG      access link
 //! ```
 //!
@@ -57,7 +59,18 @@ const FIELDS: &[&str] = &[
     "mip6.ba.lifetime",
     "mip6.nemo.mnp.mnp",
     "mip6.nemo.mnp.pfl",
+    "mip6.ipv4ha.ha",
+    "mip6.ipv4ha.preflen",
+    "mip6.ipv4dra.dra",
+    "ip.src",
+    "ip.dst",
     "arp.opcode",
+    "arp.src.proto_ipv4",
+    "arp.dst.proto_ipv4",
+    "dhcp.option.dhcp",
+    "dhcp.ip.your",
+    "dhcp.ip.client",
+    "dhcp.option.requested_ip_address",
     "mip6.ba.p_flag",
     "ipv6.opt.mipv6.home_address",
 ];
@@ -87,6 +100,8 @@ pub(super) enum Kind {
     Ra {
         prefixes: String,
     },
+    /// What the MAG tells an IPv4 node: an ARP reply, a DHCP OFFER/ACK/NAK.
+    Answer4(String),
     /// An IPv6 packet that is neither ND, MLD nor a Mobility Header.
     Data,
     Other,
@@ -117,17 +132,24 @@ pub(super) fn check(msg: impl Into<String>) -> LabError {
 /// there are.
 pub fn check_mobility_headers(pcap: &Path) -> Result<usize, LabError> {
     let mh = format!("mip6.mhtype == {MH_PBU} || mip6.mhtype == {MH_PBA}");
+    check_frames(pcap, &mh)
+}
+
+/// Checks the frames of `pcap` that match the display `filter` with
+/// Wireshark's expert system (as [`check_mobility_headers`] does); returns
+/// how many there are.
+pub fn check_frames(pcap: &Path, filter: &str) -> Result<usize, LabError> {
     let tshark_err = |e: router::tshark::TsharkError| check(e.to_string());
-    if let Some(problems) = router::tshark::problems(pcap, &mh).map_err(tshark_err)? {
+    if let Some(problems) = router::tshark::problems(pcap, filter).map_err(tshark_err)? {
         return Err(check(format!(
-            "{}: tshark objects to Mobility Headers:\n{problems}",
+            "{}: tshark objects to frames matching {filter}:\n{problems}",
             pcap.display()
         )));
     }
     let file = pcap
         .to_str()
         .ok_or_else(|| check(format!("{} is not UTF-8", pcap.display())))?;
-    let listed = router::tshark::run(&["-r", file, "-Y", &mh]).map_err(tshark_err)?;
+    let listed = router::tshark::run(&["-r", file, "-Y", filter]).map_err(tshark_err)?;
     Ok(listed.lines().filter(|l| !l.trim().is_empty()).count())
 }
 
@@ -182,9 +204,72 @@ fn parse_row(segment: &str, line: &str) -> Option<Frame> {
             .join(" ")
     };
     let flag = |f: &str| matches!(get(f), "1" | "True" | "true");
-    let src = first("ipv6.src");
-    let dst = first("ipv6.dst");
+    let v6 = !get("ipv6.src").is_empty();
+    let src = if v6 {
+        first("ipv6.src")
+    } else {
+        first("ip.src")
+    };
+    let dst = if v6 {
+        first("ipv6.dst")
+    } else {
+        first("ip.dst")
+    };
+    let (inner_src, inner_dst) = if get("ip.src").is_empty() {
+        (last("ipv6.src"), last("ipv6.dst"))
+    } else {
+        (last("ip.src"), last("ip.dst"))
+    };
+    let ipv4_home = || {
+        let ha = get("mip6.ipv4ha.ha")
+            .rsplit(',')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let len = get("mip6.ipv4ha.preflen")
+            .rsplit(',')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        match (ha.as_str(), get("mip6.ipv4dra.dra")) {
+            ("", _) => String::new(),
+            (ha, "") => format!(" IPv4 HoA {ha}/{len}"),
+            (ha, router) => format!(" IPv4 HoA {ha}/{len} router {router}"),
+        }
+    };
+    let arp = get("arp.opcode");
+    let dhcp = get("dhcp.option.dhcp");
     let kind = match (get("mip6.mhtype"), first("icmpv6.type").as_str()) {
+        _ if arp == "1" => {
+            let (spa, tpa) = (get("arp.src.proto_ipv4"), get("arp.dst.proto_ipv4"));
+            Kind::Trigger(if spa == tpa {
+                format!("Gratuitous ARP {spa}")
+            } else {
+                format!("ARP who-has {tpa} tell {spa}")
+            })
+        }
+        _ if arp == "2" => Kind::Answer4(format!(
+            "ARP {} is-at {}",
+            get("arp.src.proto_ipv4"),
+            get("eth.src")
+        )),
+        _ if dhcp == "1" => Kind::Trigger("DHCPDISCOVER".into()),
+        _ if dhcp == "3" => {
+            let asked = match (
+                get("dhcp.ip.client"),
+                get("dhcp.option.requested_ip_address"),
+            ) {
+                (c, r) if !r.is_empty() && (c.is_empty() || c == "0.0.0.0") => r.to_string(),
+                (c, _) => c.to_string(),
+            };
+            Kind::Trigger(format!("DHCPREQUEST {asked}"))
+        }
+        _ if !dhcp.is_empty() => Kind::Answer4(match dhcp {
+            "2" => format!("DHCPOFFER {}", get("dhcp.ip.your")),
+            "5" => format!("DHCPACK {}", get("dhcp.ip.your")),
+            "6" => "DHCPNAK".into(),
+            other => format!("DHCP message type {other}"),
+        }),
         (MH_PBU, _) => {
             let flags: Vec<&str> = [("A", "mip6.bu.a_flag"), ("H", "mip6.bu.h_flag")]
                 .into_iter()
@@ -205,11 +290,12 @@ fn parse_row(segment: &str, line: &str) -> Option<Frame> {
                     )
                 } else {
                     format!(
-                        "PBU seq {} HI={} lifetime {lifetime} s ({}) HNP {}",
+                        "PBU seq {} HI={} lifetime {lifetime} s ({}) HNP {}{}",
                         get("mip6.bu.seqnr"),
                         get("mip6.hi"),
                         flags.join(" "),
-                        prefixes("mip6.nemo.mnp.mnp", "mip6.nemo.mnp.pfl")
+                        prefixes("mip6.nemo.mnp.mnp", "mip6.nemo.mnp.pfl"),
+                        ipv4_home()
                     )
                 },
             }
@@ -223,9 +309,10 @@ fn parse_row(segment: &str, line: &str) -> Option<Frame> {
                 seq: get("mip6.ba.seqnr").into(),
                 what: if flag("mip6.ba.p_flag") {
                     format!(
-                        "PBA seq {} status {status} {verdict} lifetime {lifetime} s HNP {}",
+                        "PBA seq {} status {status} {verdict} lifetime {lifetime} s HNP {}{}",
                         get("mip6.ba.seqnr"),
-                        prefixes("mip6.nemo.mnp.mnp", "mip6.nemo.mnp.pfl")
+                        prefixes("mip6.nemo.mnp.mnp", "mip6.nemo.mnp.pfl"),
+                        ipv4_home()
                     )
                 } else {
                     format!(
@@ -261,8 +348,8 @@ fn parse_row(segment: &str, line: &str) -> Option<Frame> {
         segment: segment.into(),
         eth_src: get("eth.src").into(),
         eth_dst: get("eth.dst").into(),
-        inner_src: last("ipv6.src"),
-        inner_dst: last("ipv6.dst"),
+        inner_src,
+        inner_dst,
         src,
         dst,
         kind,
@@ -279,6 +366,8 @@ struct Picked<'a> {
     pbu: &'a Frame,
     pba: &'a Frame,
     ra: Option<&'a Frame>,
+    /// The first ARP reply and DHCP answer to the VM after the trigger.
+    answers4: Vec<&'a Frame>,
     data: Option<&'a Frame>,
 }
 
@@ -346,6 +435,15 @@ fn select<'a>(frames: &'a [Frame], vm_mac: &str) -> Result<Picked<'a>, LabError>
         })
     };
     let ra = to_vm_after(trigger.at, |k| matches!(k, Kind::Ra { .. }));
+    let arp = to_vm_after(
+        trigger.at,
+        |k| matches!(k, Kind::Answer4(w) if w.starts_with("ARP")),
+    );
+    let dhcp = to_vm_after(
+        trigger.at,
+        |k| matches!(k, Kind::Answer4(w) if w.starts_with("DHCP")),
+    );
+    let answers4 = [arp, dhcp].into_iter().flatten().collect();
     let is_data = |k: &Kind| *k == Kind::Data;
     let data = match (to_vm_after(pba.at, is_data), ra) {
         (Some(d), Some(ra)) if ra.at < d.at => to_vm_after(ra.at, is_data),
@@ -357,6 +455,7 @@ fn select<'a>(frames: &'a [Frame], vm_mac: &str) -> Result<Picked<'a>, LabError>
         pbu,
         pba,
         ra,
+        answers4,
         data,
     })
 }
@@ -401,6 +500,11 @@ fn events(p: &Picked, names: &HashMap<String, String>) -> Vec<LadderEvent> {
             name(&ra.eth_dst),
             format!("RA to {} HNP {prefixes}", ra.eth_dst),
         ));
+    }
+    for f in &p.answers4 {
+        if let Kind::Answer4(what) = &f.kind {
+            out.push(event(f, mag.clone(), name(&f.eth_dst), what.clone()));
+        }
     }
     if let Some(d) = p.data {
         out.push(event(
@@ -463,6 +567,9 @@ impl super::Domain {
             names.insert(v.mac().to_string(), v.name.clone());
         }
         for (node, addr) in &self.addresses {
+            names.insert(addr.to_string(), node.clone());
+        }
+        for (node, addr) in &self.addresses4 {
             names.insert(addr.to_string(), node.clone());
         }
         names

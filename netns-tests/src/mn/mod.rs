@@ -25,9 +25,7 @@ pub mod kernel;
 pub mod sys;
 
 use ipnet::Ipv6Net;
-use mag::pbu::{
-    INITIAL_BINDACK_TIMEOUT, INITIAL_BINDACK_TIMEOUT_FIRST_REG, MAX_BINDACK_TIMEOUT, backoff,
-};
+use mag::pbu::{INITIAL_BINDACK_TIMEOUT, INITIAL_BINDACK_TIMEOUT_FIRST_REG, backoff};
 use router::counters::Counters;
 use router::tunnel::{DEFAULT_TUNNEL_HOP_LIMIT, encapsulate};
 use router::wire::{HomeAddressIn, IPPROTO_ROUTING, MhRepr, MnPacketRepr, PbaStatus, PbuRepr};
@@ -259,7 +257,7 @@ impl MobileNode {
         );
         self.counters
             .bump(if retry { "bu.retransmitted" } else { "bu.sent" });
-        p.timeout = backoff(p.timeout).unwrap_or(MAX_BINDACK_TIMEOUT);
+        p.timeout = backoff(p.timeout);
         out.push(Action::Send(packet.emit()));
     }
 

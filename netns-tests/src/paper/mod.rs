@@ -2,9 +2,11 @@
 //! approach (our PMIPv6, the Mobile IPv6 baseline) and each WAN RTT, N live
 //! migrations of the VM back and forth between MAG1 and MAG2 with the
 //! paper's probes, the LMA's WAN links captured for the signalling overhead, and
-//! a report with the paper's Tables I-IV and Fig. 7 next to ours.
+//! a report with the paper's Tables I-IV and Fig. 7 next to ours. With
+//! `dual_stack` the VM runs IPv4 too and the probes measure both families.
 
 pub mod baseline;
+pub mod ipv4;
 pub mod overhead;
 pub mod report;
 pub mod stats;
@@ -18,6 +20,7 @@ use tapbridge::ctl::Request as BridgeRequest;
 
 use crate::LabError;
 use crate::domain::migrate::HANDOFF_TIMEOUT;
+use crate::domain::probes::ProbeFamily;
 use crate::domain::{Binaries, Domain, MigrateOptions, Mobility, Topology, Tuning};
 use report::{Conditions, RttResult, RunRecord};
 
@@ -46,6 +49,8 @@ pub struct Config {
     /// Runs per RTT (the first ones) whose WAN traffic is captured and classified.
     pub overhead_runs: usize,
     pub out: PathBuf,
+    /// A dual-stack VM, measured over IPv4 as well.
+    pub dual_stack: bool,
 }
 
 fn io_err(what: String) -> impl FnOnce(std::io::Error) -> LabError {
@@ -75,9 +80,16 @@ pub fn run(cfg: &Config, binaries: Binaries) -> Result<(), LabError> {
     let total_runs = cfg.approaches.len() * cfg.rtts.len() * cfg.runs;
     let mut results = Vec::new();
     for (a, &approach) in cfg.approaches.iter().enumerate() {
+        // A dual-stack VM for PMIPv6 (RFC 5844); the MIPv6 baseline is IPv6-only.
+        let family = if cfg.dual_stack && approach == Mobility::Pmipv6 {
+            "dual"
+        } else {
+            "ipv6"
+        };
         let topology = Topology::parse(&format!(
             "mobility = \"{}\"\nwan_rtt_ms = {first_rtt}\n[[mag]]\nname = \"mag1\"\n[[mag]]\nname = \"mag2\"\n\
-             [[vm]]\nname = \"{VM}\"\nmag = \"mag1\"\n[[correspondent]]\nname = \"{CLIENT}\"\n",
+             [[vm]]\nname = \"{VM}\"\nmag = \"mag1\"\nfamily = \"{family}\"\n\
+             [[correspondent]]\nname = \"{CLIENT}\"\n",
             approach.name()
         ))
         .map_err(|e| LabError::Check(e.to_string()))?;
@@ -162,6 +174,7 @@ fn write_outputs(cfg: &Config, results: &[RttResult]) -> Result<(), LabError> {
         interval_ms: PROBE_INTERVAL_MS,
         overhead_runs: cfg.overhead_runs,
         mag_ra_interval_ms: MAG_RA_INTERVAL_MS,
+        dual_stack: cfg.dual_stack,
     };
     let (pmip, mip): (Vec<RttResult>, Vec<RttResult>) = results
         .iter()
@@ -217,6 +230,14 @@ fn describe(r: &RunRecord) -> String {
             None => "-",
         }
     );
+    if let Some(d4) = r.downtime4_ms {
+        let tcp4 = if r.tcp4_survived == Some(true) {
+            "survived"
+        } else {
+            "LOST"
+        };
+        s += &format!("; IPv4: downtime {d4:.1} ms, TCP {tcp4}");
+    }
     if let Some(e) = &r.error {
         s += &format!(", ERROR: {e}");
     }
@@ -318,11 +339,27 @@ fn measure(
         announce: true,
     };
     let probes = domain.start_probes(VM, CLIENT)?;
+    let dual = cfg.dual_stack && domain.topology.vm(VM).is_some_and(|v| v.family.has_ipv4());
+    let probes4 = dual
+        .then(|| domain.start_probes_over(VM, CLIENT, ProbeFamily::Ipv4))
+        .transpose()?;
     // The migration waits for the new MAG to report its handoff.
     let migrated = domain.migrate(VM, to, &opts);
     let handoff = migrated.as_ref().ok().and_then(|t| t.handoff_ms);
     std::thread::sleep(Duration::from_millis(cfg.tail_ms));
     let (udp, tcp) = domain.stop_probes(probes)?;
+    if let Some(p) = probes4 {
+        let (udp4, tcp4) = domain.stop_probes(p)?;
+        record.downtime4_ms = Some(udp4.downtime_ms);
+        record.total_migration_time4_ms = Some(udp4.total_migration_time_ms);
+        record.tcp4_survived = Some(tcp4.survived);
+        if udp4.unanswered_tail > 0 {
+            record.error = Some(format!(
+                "IPv4 was not back: last {} requests unanswered",
+                udp4.unanswered_tail
+            ));
+        }
+    }
     let times = migrated?;
     record.precopy_ms = Some(times.precopy.as_secs_f64() * 1e3);
     record.migration_ms = Some(times.total.as_secs_f64() * 1e3);
@@ -336,7 +373,7 @@ fn measure(
         record.error = Some(format!(
             "{to} did not register {mn_id} within {HANDOFF_TIMEOUT:?}"
         ));
-    } else if udp.unanswered_tail > 0 {
+    } else if udp.unanswered_tail > 0 && record.error.is_none() {
         record.error = Some(format!(
             "the service was not back: last {} requests unanswered",
             udp.unanswered_tail

@@ -81,11 +81,15 @@ pub struct RunRecord {
     pub udp_answered: u64,
     /// The LMA's WAN links were captured during this run (slower pre-copy).
     pub captured: bool,
+    /// The same over IPv4, for a dual-stack VM (`--dual-stack`).
+    pub downtime4_ms: Option<f64>,
+    pub total_migration_time4_ms: Option<f64>,
+    pub tcp4_survived: Option<bool>,
     pub error: Option<String>,
 }
 
 impl RunRecord {
-    pub const CSV_HEADER: &'static str = "rtt_ms,run,direction,downtime_ms,total_migration_time_ms,pause_ms,handoff_ms,precopy_ms,migration_ms,tcp_survived,udp_sent,udp_answered,captured,error,approach";
+    pub const CSV_HEADER: &'static str = "rtt_ms,run,direction,downtime_ms,total_migration_time_ms,pause_ms,handoff_ms,precopy_ms,migration_ms,tcp_survived,udp_sent,udp_answered,captured,error,approach,downtime4_ms,total_migration_time4_ms,tcp4_survived";
 
     pub fn csv_row(&self) -> String {
         let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.2}"));
@@ -95,7 +99,7 @@ impl RunRecord {
             .unwrap_or_default()
             .replace(['"', '\n', ','], " ");
         format!(
-            "{},{},{},{},{},{:.0},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{:.0},{},{},{},{},{},{},{},{},{},{},{},{}",
             self.rtt_ms,
             self.run,
             self.direction,
@@ -110,11 +114,15 @@ impl RunRecord {
             self.udp_answered,
             self.captured,
             error,
-            self.approach.name()
+            self.approach.name(),
+            f(self.downtime4_ms),
+            f(self.total_migration_time4_ms),
+            self.tcp4_survived.map_or(String::new(), |s| s.to_string())
         )
     }
 
-    /// A row of `runs.csv` back; `None` for a malformed one.
+    /// A row of `runs.csv` back, from before the approach and IPv4 columns
+    /// too; `None` for a malformed one.
     pub fn parse_csv_row(line: &str) -> Option<RunRecord> {
         let c: Vec<&str> = line.split(',').collect();
         let cell = |i: usize| c.get(i).copied().unwrap_or_default();
@@ -134,6 +142,9 @@ impl RunRecord {
             udp_sent: cell(10).parse().ok()?,
             udp_answered: cell(11).parse().ok()?,
             captured: cell(12).parse().ok()?,
+            downtime4_ms: num(15),
+            total_migration_time4_ms: num(16),
+            tcp4_survived: cell(17).parse().ok(),
             error: Some(cell(13).to_string()).filter(|e| !e.is_empty()),
         })
     }
@@ -170,7 +181,7 @@ pub struct RttResult {
 }
 
 impl RttResult {
-    fn sample(&self, f: impl Fn(&RunRecord) -> Option<f64>) -> Option<Summary> {
+    pub(super) fn sample(&self, f: impl Fn(&RunRecord) -> Option<f64>) -> Option<Summary> {
         let v: Vec<f64> = self.runs.iter().filter(|r| r.ok()).filter_map(f).collect();
         Summary::of(&v)
     }
@@ -183,7 +194,7 @@ impl RttResult {
     pub fn total_s(&self) -> Option<Summary> {
         self.sample(|r| r.total_migration_time_ms.map(|t| t / 1e3))
     }
-    fn ok_runs(&self) -> usize {
+    pub(super) fn ok_runs(&self) -> usize {
         self.runs.iter().filter(|r| r.ok()).count()
     }
 }
@@ -198,6 +209,8 @@ pub struct Conditions {
     pub interval_ms: u64,
     pub overhead_runs: usize,
     pub mag_ra_interval_ms: u64,
+    /// The VM ran IPv4 beside IPv6 (`--dual-stack`).
+    pub dual_stack: bool,
 }
 
 /// Wall time per RTT, for the report's "Time taken".
@@ -296,11 +309,11 @@ pub fn overhead_csv(results: &[RttResult]) -> String {
     s
 }
 
-fn num(v: f64) -> String {
+pub(super) fn num(v: f64) -> String {
     format!("{v:.2}")
 }
 
-fn summary_cells(s: Option<Summary>) -> String {
+pub(super) fn summary_cells(s: Option<Summary>) -> String {
     match s {
         Some(s) => format!(
             "{} | {} | {} | {} | ±{}",
@@ -314,7 +327,7 @@ fn summary_cells(s: Option<Summary>) -> String {
     }
 }
 
-fn rtt_text(rtt: f64) -> String {
+pub(super) fn rtt_text(rtt: f64) -> String {
     if rtt < 1.0 {
         format!("{rtt}")
     } else {
@@ -385,11 +398,12 @@ pub fn markdown(c: &Conditions, results: &[RttResult]) -> String {
     let _ = writeln!(
         w,
         "- Signalling overhead: the LMA's two WAN segments captured during the first {} \
-         run(s) at each RTT and classified with tshark.\n",
+         run(s) at each RTT and classified with tshark.",
         c.overhead_runs
     );
+    let _ = writeln!(w, "- {}\n", super::ipv4::families(c));
 
-    let _ = writeln!(w, "## Service downtime (Table I equivalent, ms)\n");
+    let _ = writeln!(w, "## Service downtime, IPv6 (Table I equivalent, ms)\n");
     let _ = writeln!(
         w,
         "| RTT (ms) | runs ok | mean | min | max | std dev | 95 % CI | paper PMIPv6 mean [min, max] | paper MIPv6 mean |"
@@ -417,7 +431,10 @@ pub fn markdown(c: &Conditions, results: &[RttResult]) -> String {
     }
     let _ = writeln!(w, "\n![downtime vs RTT](downtime_vs_rtt.svg)\n");
 
-    let _ = writeln!(w, "## Total migration time (Table III equivalent, s)\n");
+    let _ = writeln!(
+        w,
+        "## Total migration time, IPv6 (Table III equivalent, s)\n"
+    );
     let _ = writeln!(
         w,
         "| RTT (ms) | mean | min | max | std dev | 95 % CI | pre-copy mean (s) | paper PMIPv6 | paper MIPv6 |"
@@ -449,7 +466,7 @@ pub fn markdown(c: &Conditions, results: &[RttResult]) -> String {
         "![total migration time vs RTT](total_migration_time_vs_rtt.svg)\n"
     );
 
-    let _ = writeln!(w, "## TCP survivability\n");
+    let _ = writeln!(w, "## TCP survivability, IPv6\n");
     let _ = writeln!(w, "| RTT (ms) | sessions survived | paper |");
     let _ = writeln!(w, "|---|---|---|");
     for r in results {
@@ -466,6 +483,7 @@ pub fn markdown(c: &Conditions, results: &[RttResult]) -> String {
         );
     }
 
+    super::ipv4::section(w, c, results);
     downtime_split(w, c, results);
     overhead_section(w, c, results);
 
@@ -881,6 +899,7 @@ mod tests {
             interval_ms: 10,
             overhead_runs: 1,
             mag_ra_interval_ms: 1000,
+            dual_stack: false,
         }
     }
 
@@ -941,6 +960,6 @@ mod tests {
         let cols = RunRecord::CSV_HEADER.split(',').count();
         let row = r.csv_row();
         assert_eq!(row.split(',').count(), cols, "{row}");
-        assert!(row.ends_with("no handoff  within 30 s,pmipv6"));
+        assert!(row.ends_with("no handoff  within 30 s,pmipv6,,,"), "{row}");
     }
 }

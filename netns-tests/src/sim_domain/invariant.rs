@@ -2,9 +2,10 @@
 //!
 //! > Once VM `v` has been running on MAG `m`'s access link for longer than the
 //! > bound, the LMA's Binding Cache entry for `v` is active and names `m`, the
-//! > LMA routes every prefix of `v` into the tunnel to `m`, and `m` has `v`
-//! > registered, with its prefixes routed to the access link and its traffic
-//! > into the tunnel to the LMA.
+//! > LMA routes every prefix of `v` and its IPv4 home address into the tunnel
+//! > to `m`, and `m` has `v` registered, with its prefixes and IPv4 home
+//! > address routed to the access link and its traffic into the tunnel to
+//! > the LMA; the VM's IPv4 address, once it has one, is the binding's.
 //!
 //! The bound counts from the last event the domain has to recover from: the
 //! VM's arrival (a reactive handoff: the announcement, one PBU/PBA round trip,
@@ -15,8 +16,9 @@
 //! the VM's MAG (its discovery of the nodes on its links, then the
 //! registration). Whatever the interleaving of these, no outage lasts longer.
 
-use super::{SimDomain, lma_wan, proxy_coa, vm_hnp};
+use super::{SimDomain, lma_wan, proxy_coa, vm_hnp, vm_ipv4};
 use crate::sim_domain::mag_name;
+use ipnet::Ipv4Net;
 use lma::binding_cache::BindingState;
 use router::fib::NextHop;
 use router::routes::RouteTable;
@@ -115,6 +117,48 @@ impl SimDomain {
         let up = mag.tunnel_of(RouteTable::Source, hnp).map(|t| t.remote);
         if up != Some(lma_wan(m).addr()) {
             return Some(format!("{} sends {hnp}'s traffic to {up:?}", mag_name(m)));
+        }
+        self.misrouted4(v, m, e.port)
+    }
+
+    /// The IPv4 part of the invariant, for a VM whose binding has an address.
+    fn misrouted4(&self, v: usize, m: usize, port: usize) -> Option<String> {
+        let home = self.binding(v)?.ipv4?;
+        if home.address != vm_ipv4(v) {
+            return Some(format!(
+                "the LMA gave {} instead of {}",
+                home.address,
+                vm_ipv4(v)
+            ));
+        }
+        let host = Ipv4Net::from(home.address.addr());
+        let coa = proxy_coa(m).addr();
+        let lma = self.lma().engine().routes();
+        let tunnel = lma
+            .tunnel_of(RouteTable::Destination, host)
+            .map(|t| t.remote);
+        if tunnel != Some(coa) {
+            return Some(format!(
+                "the LMA routes {host} into the tunnel to {tunnel:?}"
+            ));
+        }
+        let mag = self.mag(m).engine().routes();
+        if mag.get(RouteTable::Destination, host) != Some(NextHop::Connected { port }) {
+            return Some(format!(
+                "{} does not route {host} to the access link",
+                mag_name(m)
+            ));
+        }
+        let up = mag.tunnel_of(RouteTable::Source, host).map(|t| t.remote);
+        if up != Some(lma_wan(m).addr()) {
+            return Some(format!("{} sends {host}'s traffic to {up:?}", mag_name(m)));
+        }
+        let held = self.vm_address4(v);
+        if held.is_some_and(|a| a != home.address.addr()) {
+            return Some(format!(
+                "the VM holds {held:?}, its binding {}",
+                home.address
+            ));
         }
         None
     }

@@ -1,8 +1,11 @@
 //! A PMIPv6 domain in memory (the lab's addresses) on [`SimNet`]: one LMA,
-//! N MAGs, VMs ([`SimHost`]) that migrate between the MAGs' access links, and a
-//! correspondent on the LMA's core link. Tests and benchmarks build it, steer it
-//! (move a VM, change a link) and look into the cores; the fake clock makes every
-//! run repeat exactly from its seed.
+//! N MAGs, dual-stack VMs ([`SimHost`]: an HNP by SLAAC, an IPv4 home address
+//! by DHCP) that migrate between the MAGs' access links, and a correspondent
+//! on the LMA's core link. Tests and benchmarks build it, steer it
+//! (move a VM, change a link, roll a MAG's key over) and look into the cores;
+//! the fake clock makes every run repeat exactly from its seed. Signalling is
+//! authenticated, as in the lab: each MAG shares a key with the LMA
+//! ([`mag_key`]).
 //!
 //! ```text
 //! cn --core-- LMA ==wan[i]== MAG[i] --access[i]-- VMs
@@ -13,12 +16,13 @@ pub mod random;
 
 pub use invariant::Bound;
 use invariant::Events;
-use ipnet::Ipv6Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use lma::binding_cache::Binding;
 use lma::{Lma, LmaConfig};
 use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
 use mag::bul::BulEntry;
 use mag::{AccessConfig, Mag, MagConfig, UplinkConfig};
+use router::auth::{Algorithm, Key, KeyRing, Rekey, Signalling};
 use router::engine::EnginePort;
 use router::fib::NextHop;
 use router::mac::Mac;
@@ -29,13 +33,16 @@ use router::sim::{LinkParams, NodeId, SegmentId, SimHost, SimNet};
 use router::timestamp::WallClock;
 use router::{Duration, Instant};
 use smoltcp::wire::{Icmpv6Packet, IpProtocol, Ipv6Packet};
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Wall-clock time at the simulation's `Instant` zero, shared by every core.
 pub const EPOCH: WallClock = WallClock::from_secs(1_700_000_000);
 
 const LMA_CORE: &str = "2001:db8:c::1/64";
+const LMA_CORE4: &str = "192.0.2.1/24";
 const CN_MAC: Mac = Mac([0x52, 0x54, 0, 0, 0x0c, 0x01]);
+/// The correspondent's IPv4 address on the core link.
+pub const CN_IPV4: &str = "192.0.2.100/24";
 
 /// 1-based numbers appear in names and addresses, as in the lab.
 fn serial(i: usize) -> u16 {
@@ -64,6 +71,16 @@ pub fn lma_wan(m: usize) -> Ipv6Net {
     .unwrap_or_default()
 }
 
+/// The SPI every MAG's first key has.
+pub const FIRST_SPI: u32 = 256;
+
+/// The key MAG `m` and the LMA share under `spi`: 32 octets drawn from both.
+pub fn mag_key(m: usize, spi: u32) -> Key {
+    let mut rng = router::rng::SplitMix64::new(((m as u64) << 32) | u64::from(spi));
+    let secret: Vec<u8> = (0..32).map(|_| rng.next_u64() as u8).collect();
+    Key::new(spi, Algorithm::HmacSha256, &secret).unwrap_or_else(|e| panic!("{e}"))
+}
+
 pub fn vm_mac(v: usize) -> Mac {
     Mac([0x52, 0x54, 0, 0xaa, 0, serial(v) as u8])
 }
@@ -77,8 +94,14 @@ pub fn vm_hnp(v: usize) -> Ipv6Net {
     Ipv6Net::new(Ipv6Addr::new(0x2001, 0xdb8, 1, serial(v), 0, 0, 0, 0), 64).unwrap_or_default()
 }
 
-/// The policy text of a domain: every MAG accepted, every VM with its fixed HNP
-/// and no MAG restriction.
+/// VM `v`'s fixed IPv4 home address, 10.1.NN.5/24 (its router 10.1.NN.1).
+pub fn vm_ipv4(v: usize) -> Ipv4Net {
+    let n = u8::try_from(serial(v)).unwrap_or(u8::MAX);
+    Ipv4Net::new(Ipv4Addr::new(10, 1, n, 5), 24).unwrap_or_default()
+}
+
+/// The policy text of a domain: every MAG accepted, every VM dual-stack with
+/// its fixed HNP and IPv4 home address, and no MAG restriction.
 pub fn policy_text(mags: usize, vms: usize) -> String {
     let mut text = String::new();
     for m in 0..mags {
@@ -90,10 +113,11 @@ pub fn policy_text(mags: usize, vms: usize) -> String {
     }
     for v in 0..vms {
         text += &format!(
-            "[[node]]\nmn_id = \"{}\"\nmac = \"{}\"\nhnps = [\"{}\"]\n\n",
+            "[[node]]\nmn_id = \"{}\"\nmac = \"{}\"\nhnps = [\"{}\"]\nipv4 = \"{}\"\n\n",
             vm_mn_id(v),
             vm_mac(v),
-            vm_hnp(v)
+            vm_hnp(v),
+            vm_ipv4(v)
         );
     }
     text
@@ -114,6 +138,8 @@ pub struct DomainSpec {
     pub access: LinkParams,
     /// Interval of the LMA's multicast RAs on the core and WAN links.
     pub lma_ra_interval: Duration,
+    /// PBUs, PBAs and Heartbeats carry the authentication option (the default).
+    pub authenticated: bool,
 }
 
 impl DomainSpec {
@@ -129,7 +155,33 @@ impl DomainSpec {
             wan: LinkParams::default(),
             access: LinkParams::default(),
             lma_ra_interval: Duration::from_secs(30),
+            authenticated: true,
         }
+    }
+
+    /// What the LMA checks with when MAG `m` holds the keys `spis[m]`.
+    fn lma_signalling(&self, spis: &[Vec<u32>]) -> Signalling {
+        if !self.authenticated {
+            return Signalling::Insecure;
+        }
+        let mut ring = KeyRing::new();
+        for (m, list) in spis.iter().enumerate() {
+            for spi in list {
+                ring.insert(proxy_coa(m).addr(), mag_key(m, *spi));
+            }
+        }
+        Signalling::Authenticated(ring)
+    }
+
+    fn mag_signalling(&self, m: usize, spis: &[u32]) -> Signalling {
+        if !self.authenticated {
+            return Signalling::Insecure;
+        }
+        let mut ring = KeyRing::new();
+        for spi in spis {
+            ring.insert(lma_wan(m).addr(), mag_key(m, *spi));
+        }
+        Signalling::Authenticated(ring)
     }
 
     /// The LMA's configuration: core port 0, WAN port `m + 1` per MAG.
@@ -139,13 +191,18 @@ impl DomainSpec {
         for (id, addr) in std::iter::once(parse_net(LMA_CORE)).chain(wans).enumerate() {
             let mut port = EnginePort::new(Mac([0x02, 0x4c, 0, 0, 0, id as u8]));
             port.addresses = vec![addr];
+            if id == 0 {
+                port.ipv4 = vec![LMA_CORE4.parse().unwrap_or_default()];
+            }
             port.advertise = Some(advert(&[addr.trunc()], port.mtu, self.lma_ra_interval));
             port.answer_rs = true;
             ports.push(port);
         }
         let policy = Policy::parse(&self.lma_policy, "lma-policy.toml")
             .unwrap_or_else(|e| panic!("LMA policy: {e}"));
-        LmaConfig::new("lma", ports, policy, EPOCH)
+        let mut cfg = LmaConfig::new("lma", ports, policy, EPOCH);
+        cfg.signalling = self.lma_signalling(&vec![vec![FIRST_SPI]; self.mags]);
+        cfg
     }
 
     /// MAG `m`'s configuration: uplink on wan[m], one access link.
@@ -162,6 +219,7 @@ impl DomainSpec {
         }];
         let mut cfg = MagConfig::new(&mag_name(m), uplink, access, lma_wan(m).addr());
         cfg.epoch = EPOCH;
+        cfg.signalling = self.mag_signalling(m, &[FIRST_SPI]);
         cfg
     }
 
@@ -206,7 +264,12 @@ impl DomainSpec {
             .collect();
         let cn = net.add_node(Box::new(SimHost::new(CN_MAC)));
         net.attach(cn, 0, core);
-        net.with_node::<SimHost, _>(cn, |h, _, tx| h.send_rs(tx));
+        net.with_node::<SimHost, _>(cn, |h, _, tx| {
+            let lma = Mac([0x02, 0x4c, 0, 0, 0, 0]);
+            let router: Ipv4Net = parse_net(LMA_CORE4);
+            h.set_ipv4(CN_IPV4.parse().unwrap_or_default(), router.addr(), lma);
+            h.send_rs(tx)
+        });
         SimDomain {
             net,
             lma,
@@ -222,6 +285,8 @@ impl DomainSpec {
             mag_cfgs,
             mag_policy,
             events: Events::new(self.mags, self.vms),
+            spec: self.clone(),
+            lma_spis: vec![vec![FIRST_SPI]; self.mags],
         }
     }
 }
@@ -242,11 +307,21 @@ pub fn booted(spec: &DomainSpec, m: usize) -> SimDomain {
     d
 }
 
-fn parse_net(s: &str) -> Ipv6Net {
+fn parse_net<N: std::str::FromStr + Default>(s: &str) -> N {
     s.parse().unwrap_or_default()
 }
 
 pub use router::icmp::echo_request;
+
+/// The sequence number of an ICMPv4 Echo Reply from `from`, if `packet` is one.
+fn echo4_reply_seq(packet: &[u8], from: Ipv4Addr) -> Option<u16> {
+    let ip = smoltcp::wire::Ipv4Packet::new_checked(packet).ok()?;
+    if ip.src_addr() != from || ip.next_header() != IpProtocol::Icmp {
+        return None;
+    }
+    let icmp = smoltcp::wire::Icmpv4Packet::new_checked(ip.payload()).ok()?;
+    (icmp.msg_type() == smoltcp::wire::Icmpv4Message::EchoReply).then(|| icmp.echo_seq_no())
+}
 
 /// The sequence number of an Echo Reply from `from`, if `packet` is one.
 fn echo_reply_seq(packet: &[u8], from: Ipv6Addr) -> Option<u16> {
@@ -277,6 +352,9 @@ pub struct SimDomain {
     mag_policy: Policy,
     /// When what the invariant's bound counts from last happened.
     events: Events,
+    spec: DomainSpec,
+    /// The SPIs the LMA holds for each MAG.
+    lma_spis: Vec<Vec<u32>>,
 }
 
 impl SimDomain {
@@ -343,14 +421,21 @@ impl SimDomain {
             .find(|a| hnp.contains(a))
     }
 
-    /// Plugs VM `v` into MAG `m`'s access link and has it solicit a router, as a
-    /// booting guest does.
+    /// VM `v`'s IPv4 address from DHCP, once it has one.
+    pub fn vm_address4(&self, v: usize) -> Option<Ipv4Addr> {
+        self.vm(v).v4.address.map(|a| a.addr())
+    }
+
+    /// Plugs VM `v` into MAG `m`'s access link and has it solicit a router and
+    /// ask for an IPv4 lease, as a booting dual-stack guest does.
     pub fn boot(&mut self, v: usize, m: usize) {
         self.net.attach(self.vms[v], 0, self.access[m]);
         self.where_vm[v] = Some(m);
         self.events.arrived(v, self.net.now());
-        self.net
-            .with_node::<SimHost, _>(self.vms[v], |h, _, tx| h.send_rs(tx));
+        self.net.with_node::<SimHost, _>(self.vms[v], |h, _, tx| {
+            h.send_rs(tx);
+            h.send_dhcp_discover(tx);
+        });
     }
 
     /// Live-migrates VM `v` to MAG `m`'s access link: the VM is paused and off
@@ -407,6 +492,29 @@ impl SimDomain {
         }
     }
 
+    /// The LMA takes `spis` as MAG `m`'s keys while it runs (a reload), and
+    /// keeps them across restarts.
+    pub fn set_lma_keys(&mut self, m: usize, spis: &[u32]) {
+        self.lma_spis[m] = spis.to_vec();
+        self.lma_cfg.signalling = self.spec.lma_signalling(&self.lma_spis);
+        if let Signalling::Authenticated(ring) = self.lma_cfg.signalling.clone()
+            && let Some(lma) = self.net.node_mut::<Lma>(self.lma)
+        {
+            lma.rekey(ring);
+        }
+    }
+
+    /// MAG `m` takes `spis` as its keys (the last one signs), as
+    /// [`SimDomain::set_lma_keys`] does for the LMA.
+    pub fn set_mag_keys(&mut self, m: usize, spis: &[u32]) {
+        self.mag_cfgs[m].signalling = self.spec.mag_signalling(m, spis);
+        if let Signalling::Authenticated(ring) = self.mag_cfgs[m].signalling.clone()
+            && let Some(mag) = self.net.node_mut::<Mag>(self.mags[m])
+        {
+            mag.rekey(ring);
+        }
+    }
+
     /// Runs until `cond` holds or `limit` passes; returns whether it held.
     pub fn run_until(&mut self, limit: Duration, mut cond: impl FnMut(&SimDomain) -> bool) -> bool {
         let until = self.net.now() + limit;
@@ -426,11 +534,45 @@ impl SimDomain {
     }
 
     /// Whether VM `v` is registered at MAG `m`, the LMA names `m`, and the VM has
-    /// its address: the state a completed (hand)off ends in.
+    /// its addresses: the state a completed (hand)off ends in.
     pub fn settled_at(&self, v: usize, m: usize) -> bool {
         self.serving_mag(v) == Some(m)
             && self.bul(m, v).is_some_and(BulEntry::is_registered)
             && self.vm_address(v).is_some()
+            && self.vm_address4(v).is_some()
+    }
+
+    /// The correspondent pings VM `v`'s IPv4 address `count` times, `gap`
+    /// apart, then waits a second; returns how many were answered.
+    pub fn ping4(&mut self, v: usize, count: u16, gap: Duration) -> usize {
+        let (Some(dst), Some(src)) = (self.vm_address4(v), self.cn().v4.address) else {
+            return 0;
+        };
+        let first = self.next_seq;
+        for _ in 0..count {
+            let packet = router::icmpv4::echo_request(src.addr(), dst, self.next_seq);
+            self.next_seq = self.next_seq.wrapping_add(1);
+            self.net
+                .with_node::<SimHost, _>(self.cn, |h, _, tx| h.send_ipv4(&packet, tx));
+            self.net.run_for(gap);
+        }
+        self.net.run_for(Duration::from_secs(1));
+        self.answered(first, count, |p| echo4_reply_seq(p, dst))
+    }
+
+    /// How many distinct requests of `count` from sequence number `first` on
+    /// the correspondent got an answer, as `seq_of` reads them.
+    fn answered(&self, first: u16, count: u16, seq_of: impl Fn(&[u8]) -> Option<u16>) -> usize {
+        let mut answered: Vec<u16> = self
+            .cn()
+            .received
+            .iter()
+            .filter_map(|r| seq_of(&r.packet))
+            .filter(|s| s.wrapping_sub(first) < count)
+            .collect();
+        answered.sort_unstable();
+        answered.dedup();
+        answered.len()
     }
 
     /// The correspondent sends one Echo Request to VM `v`; false when the VM has
@@ -460,16 +602,7 @@ impl SimDomain {
             self.net.run_for(gap);
         }
         self.net.run_for(Duration::from_secs(1));
-        let mut answered: Vec<u16> = self
-            .cn()
-            .received
-            .iter()
-            .filter_map(|r| echo_reply_seq(&r.packet, dst))
-            .filter(|s| s.wrapping_sub(first) < count)
-            .collect();
-        answered.sort_unstable();
-        answered.dedup();
-        answered.len()
+        self.answered(first, count, |p| echo_reply_seq(p, dst))
     }
 
     /// What is wrong with the domain's state for VM `v` served by MAG `m`, beyond
@@ -512,6 +645,12 @@ impl SimDomain {
                 || e.routes().get(RouteTable::Source, hnp).is_some()
             {
                 problems.push(format!("{} still routes {hnp}", mag_name(other)));
+            }
+            let host = Ipv4Net::from(vm_ipv4(v).addr());
+            if e.routes().get(RouteTable::Destination, host).is_some()
+                || e.routes().get(RouteTable::Source, host).is_some()
+            {
+                problems.push(format!("{} still routes {host}", mag_name(other)));
             }
         }
         problems

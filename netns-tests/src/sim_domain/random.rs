@@ -2,10 +2,12 @@
 //! random instants, many of them placed where timers meet (seconds around a
 //! refresh, a quick return before the old MAG's NUD gives up, inside a
 //! retransmission back-off), on links that delay, reorder, duplicate and lose,
-//! while the LMA and the MAGs are restarted now and then. The invariant
-//! (`SimDomain::check`) is checked every half second of fake time throughout.
+//! while the LMA and the MAGs are restarted now and then and each MAG's key is
+//! rolled over (the four steps of `router::auth::keyring`, minutes apart).
+//! The invariant (`SimDomain::check`) is checked every half second of fake
+//! time throughout.
 
-use super::{Bound, DomainSpec, SimDomain, mag_name};
+use super::{Bound, DomainSpec, FIRST_SPI, SimDomain, mag_name};
 use router::heartbeat::HeartbeatConfig;
 use router::rng::SplitMix64;
 use router::sim::LinkParams;
@@ -31,6 +33,11 @@ enum Event {
     RestartMag(usize),
     /// The correspondent pings VM `v` (traffic its MAG hears).
     Ping(usize),
+    /// Step `step` (0 to 3) of a key rollover of MAG `m`.
+    Rollover {
+        m: usize,
+        step: u8,
+    },
 }
 
 /// What one randomized run did.
@@ -42,6 +49,7 @@ pub struct RunStats {
     pub lma_restarts: u64,
     pub mag_restarts: u64,
     pub refreshes: u64,
+    pub rollovers: u64,
     pub checks: u64,
     /// The domain as built, for the failure message.
     pub setup: String,
@@ -73,6 +81,8 @@ struct Run {
     events: BTreeMap<(Instant, u64), Event>,
     order: u64,
     stats: RunStats,
+    /// The SPI each MAG signs with.
+    spis: Vec<u32>,
 }
 
 impl Run {
@@ -156,6 +166,29 @@ impl Run {
                 );
                 self.at(now + next, Event::RestartMag(m));
             }
+            Event::Rollover { m, step } => {
+                let (old, new) = (self.spis[m], self.spis[m] + 1);
+                match step {
+                    0 => self.d.set_lma_keys(m, &[old, new]),
+                    1 => self.d.set_mag_keys(m, &[old, new]),
+                    2 => self.d.set_lma_keys(m, &[new]),
+                    _ => {
+                        self.d.set_mag_keys(m, &[new]);
+                        self.spis[m] = new;
+                        self.stats.rollovers += 1;
+                    }
+                }
+                let (lo, hi, next) = match step {
+                    0..=2 => (10, 1800, Event::Rollover { m, step: step + 1 }),
+                    _ => (6 * 3600, 24 * 3600, Event::Rollover { m, step: 0 }),
+                };
+                let gap = between(
+                    &mut self.rng,
+                    Duration::from_secs(lo),
+                    Duration::from_secs(hi),
+                );
+                self.at(now + gap, next);
+            }
             Event::Ping(v) => {
                 self.d.ping_once(v);
                 let next = between(
@@ -208,6 +241,7 @@ pub fn run(seed: u64, length: Duration) -> Result<RunStats, String> {
             setup: setup.clone(),
             ..RunStats::default()
         },
+        spis: vec![FIRST_SPI; mags],
     };
     for v in 0..vms {
         let m = run.rng.index(mags);
@@ -232,6 +266,13 @@ pub fn run(seed: u64, length: Duration) -> Result<RunStats, String> {
                 Duration::from_secs(12 * 3600),
             );
         run.at(first, Event::RestartMag(m));
+        let first = run.d.now()
+            + between(
+                &mut run.rng,
+                Duration::from_secs(600),
+                Duration::from_secs(6 * 3600),
+            );
+        run.at(first, Event::Rollover { m, step: 0 });
     }
     let end = run.d.now() + length;
     while run.d.now() < end {
@@ -259,7 +300,31 @@ pub fn run(seed: u64, length: Duration) -> Result<RunStats, String> {
         .map(|m| run.d.mag(m).counters().get("mag.pbu.refresh"))
         .sum();
     leaks(&run.d).map_err(|e| format!("{setup}\n{e}"))?;
+    for v in 0..vms {
+        let held = run.d.vm_address4(v);
+        if held != Some(super::vm_ipv4(v).addr()) {
+            return Err(format!(
+                "{setup}\nVM {v} holds IPv4 {held:?}, not its lease"
+            ));
+        }
+    }
+    refused(&run.d).map_err(|e| format!("{setup}\n{e}"))?;
     Ok(run.stats)
+}
+
+/// Messages refused for their authentication since each router last started:
+/// none, rollovers included.
+fn refused(d: &SimDomain) -> Result<(), String> {
+    let routers = std::iter::once(("lma".to_string(), d.lma().counters()))
+        .chain((0..d.mags.len()).map(|m| (mag_name(m), d.mag(m).counters())));
+    for (name, counters) in routers {
+        for (counter, value) in counters.iter() {
+            if counter.starts_with("auth.") && value > 0 {
+                return Err(format!("{name}: {counter} = {value}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// State that would grow without bound: at most one binding per VM, one

@@ -5,6 +5,7 @@
 //! tapmipctl /tmp/lab/lma.sock bindings
 //! tapmipctl /tmp/lab/mag1.sock counters
 //! tapmipctl /tmp/lab/mag1.sock log debug
+//! tapmipctl /tmp/lab/lma.sock reload_keys
 //! ```
 
 use std::path::PathBuf;
@@ -23,7 +24,8 @@ struct Args {
     /// path of the router's control socket (its --ctl)
     #[argh(positional)]
     socket: PathBuf,
-    /// bindings | neighbors | tunnels | routes | counters | status | log LEVEL
+    /// bindings | neighbors | tunnels | routes | counters | status | log LEVEL |
+    /// reload_keys (LMA, MAG: re-read the key files, for a key rollover)
     #[argh(positional)]
     command: String,
     /// argument of the command (the level of `log`)

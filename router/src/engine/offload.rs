@@ -48,6 +48,19 @@ impl Engine {
             self.forward_offloaded(now, &mut frame[..end], offload, scratch, tx);
             return None;
         }
+        if offload.gso.is_some() && frame.get(12..14) == Some(&[0x08, 0x00][..]) {
+            // IPv4 superframes are cut here and forwarded segment by segment:
+            // a node's IPv4 takes the path of ordinary frames.
+            let cut = to_plain(frame, &offload, scratch, &mut |f| {
+                if self.on_frame(now, port, f, tx).is_some() {
+                    self.counters.bump("drop.superframe_to_router");
+                }
+            });
+            if let Err(e) = cut {
+                self.counters.bump(e.counter());
+            }
+            return None;
+        }
         if offload.gso.is_none()
             && let Some((start, offset)) = offload.partial
         {

@@ -22,12 +22,13 @@ use crate::Instant;
 use crate::mac::Mac;
 use crate::timer::TimerQueue;
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::net::Ipv6Addr;
 
 /// One neighbor as the control socket shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NeighborInfo {
-    pub ip: Ipv6Addr,
+pub struct NeighborInfo<A = Ipv6Addr> {
+    pub ip: A,
     pub mac: Option<Mac>,
     pub state: NudState,
     pub is_router: bool,
@@ -65,15 +66,12 @@ pub enum Resolution {
 
 /// Work the cache's timers ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NudAction {
+pub enum NudAction<A = Ipv6Addr> {
     /// Send an NS for `target`: to its solicited-node group when `unicast` is `None`.
-    Solicit {
-        target: Ipv6Addr,
-        unicast: Option<Mac>,
-    },
+    Solicit { target: A, unicast: Option<Mac> },
     /// The entry was deleted; `dropped` queued packets went with it.
     Unreachable {
-        ip: Ipv6Addr,
+        ip: A,
         mac: Option<Mac>,
         dropped: usize,
     },
@@ -88,13 +86,15 @@ pub struct AdvertOutcome {
 }
 
 #[derive(Debug)]
-pub struct NeighborCache {
+pub struct NeighborCache<A: Eq + Hash + Clone + Ord = Ipv6Addr> {
     cfg: NudConfig,
-    entries: HashMap<Ipv6Addr, Entry>,
-    timers: TimerQueue<Ipv6Addr>,
+    entries: HashMap<A, Entry>,
+    timers: TimerQueue<A>,
 }
 
-impl NeighborCache {
+/// The cache is keyed by any address family: IPv6 for ND, IPv4 for ARP
+/// ([`crate::arp`]), which runs the same reachability state machine.
+impl<A: Copy + Eq + Hash + Ord> NeighborCache<A> {
     pub fn new(cfg: NudConfig) -> Self {
         NeighborCache {
             cfg,
@@ -103,11 +103,11 @@ impl NeighborCache {
         }
     }
 
-    pub fn lookup(&self, ip: &Ipv6Addr) -> Option<(NudState, Option<Mac>)> {
+    pub fn lookup(&self, ip: &A) -> Option<(NudState, Option<Mac>)> {
         self.entries.get(ip).map(|e| (e.state, e.mac))
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = NeighborInfo> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = NeighborInfo<A>> + '_ {
         self.entries.iter().map(|(ip, e)| NeighborInfo {
             ip: *ip,
             mac: e.mac,
@@ -117,7 +117,7 @@ impl NeighborCache {
     }
 
     /// Deletes an entry, dropping its queued packets.
-    pub fn remove(&mut self, ip: &Ipv6Addr) {
+    pub fn remove(&mut self, ip: &A) {
         self.entries.remove(ip);
         self.timers.cancel(ip);
     }
@@ -128,7 +128,7 @@ impl NeighborCache {
 
     /// Starts resolving `ip` with nothing to send yet; true when a multicast NS must
     /// go out (the address was unknown).
-    pub fn start_resolution(&mut self, now: Instant, ip: Ipv6Addr) -> bool {
+    pub fn start_resolution(&mut self, now: Instant, ip: A) -> bool {
         if self.entries.contains_key(&ip) {
             return false;
         }
@@ -149,7 +149,7 @@ impl NeighborCache {
     /// The link-layer address for sending to `ip` now, if it is known, with the
     /// NUD step sending takes (STALE -> DELAY, RFC 4861 7.3.3); nothing is queued
     /// when it is not (see [`NeighborCache::resolve`]).
-    pub fn resolved(&mut self, now: Instant, ip: Ipv6Addr) -> Option<Mac> {
+    pub fn resolved(&mut self, now: Instant, ip: A) -> Option<Mac> {
         let entry = self.entries.get(&ip)?;
         let mac = entry.mac?;
         if entry.state == NudState::Stale {
@@ -159,7 +159,7 @@ impl NeighborCache {
     }
 
     /// Looks up the link-layer address for sending `packet` to `ip` (RFC 4861 7.2.2, 7.3.3).
-    pub fn resolve(&mut self, now: Instant, ip: Ipv6Addr, packet: &[u8]) -> Resolution {
+    pub fn resolve(&mut self, now: Instant, ip: A, packet: &[u8]) -> Resolution {
         let limit = self.cfg.max_queue_per_neighbor;
         let Some(entry) = self.entries.get_mut(&ip) else {
             let mut queue = VecDeque::new();
@@ -209,7 +209,7 @@ impl NeighborCache {
     pub fn learn(
         &mut self,
         now: Instant,
-        ip: Ipv6Addr,
+        ip: A,
         mac: Mac,
         is_router: Option<bool>,
     ) -> Option<Flush> {
@@ -237,7 +237,7 @@ impl NeighborCache {
     pub fn on_advert(
         &mut self,
         now: Instant,
-        ip: Ipv6Addr,
+        ip: A,
         tllao: Option<Mac>,
         flags: NaFlags,
     ) -> AdvertOutcome {
@@ -294,13 +294,7 @@ impl NeighborCache {
     /// entry is already being resolved or probed, or was confirmed and not doubted. A
     /// router uses it for neighbors it must track even while no traffic flows to
     /// them, which NUD alone would never probe (RFC 4861 7.3.1).
-    pub fn probe(
-        &mut self,
-        now: Instant,
-        ip: Ipv6Addr,
-        mac: Mac,
-        even_if_reachable: bool,
-    ) -> Option<Mac> {
+    pub fn probe(&mut self, now: Instant, ip: A, mac: Mac, even_if_reachable: bool) -> Option<Mac> {
         let entry = self.entries.entry(ip).or_insert_with(|| Entry {
             mac: Some(mac),
             state: NudState::Stale,
@@ -322,14 +316,14 @@ impl NeighborCache {
     }
 
     /// Upper-layer proof of forward progress (RFC 4861 7.3.1).
-    pub fn confirm(&mut self, now: Instant, ip: Ipv6Addr) {
+    pub fn confirm(&mut self, now: Instant, ip: A) {
         if self.entries.get(&ip).is_some_and(|e| e.mac.is_some()) {
             self.enter(now, ip, NudState::Reachable);
         }
     }
 
     /// Runs every NUD timer due at `now`.
-    pub fn on_timer(&mut self, now: Instant) -> Vec<NudAction> {
+    pub fn on_timer(&mut self, now: Instant) -> Vec<NudAction<A>> {
         let mut actions = Vec::new();
         while let Some(ip) = self.timers.pop_due(now) {
             let Some(entry) = self.entries.get_mut(&ip) else {
@@ -371,7 +365,7 @@ impl NeighborCache {
     }
 
     /// Moves an existing entry to `state` and arms the timer that state runs on.
-    fn enter(&mut self, now: Instant, ip: Ipv6Addr, state: NudState) {
+    fn enter(&mut self, now: Instant, ip: A, state: NudState) {
         let Some(entry) = self.entries.get_mut(&ip) else {
             return;
         };

@@ -42,6 +42,8 @@ pub struct SimHost {
     pub received: Vec<Received>,
     /// Whether frames are processed at all (a paused VM processes nothing).
     pub paused: bool,
+    /// The IPv4 side: its address from DHCP or configured ([`SimHost::set_ipv4`]).
+    pub v4: super::host4::Ipv4Side,
 }
 
 fn slaac(prefix: &Ipv6Net, mac: Mac) -> Option<Ipv6Addr> {
@@ -62,6 +64,7 @@ impl SimHost {
             ras: Vec::new(),
             received: Vec::new(),
             paused: false,
+            v4: Default::default(),
         }
     }
 
@@ -84,6 +87,7 @@ impl SimHost {
     /// Linux guests do after a Xen or QEMU live migration (global addresses first,
     /// in the order Linux lists them).
     pub fn announce(&mut self, tx: &mut dyn Tx) {
+        self.announce4(tx);
         let targets: Vec<Ipv6Addr> = self
             .addresses
             .iter()
@@ -187,8 +191,15 @@ impl Core for SimHost {
             return;
         };
         let to_me = Mac::from(eth.dst_addr()) == self.mac || eth.dst_addr().is_multicast();
-        if !to_me || eth.ethertype() != EthernetProtocol::Ipv6 {
+        if !to_me {
             return;
+        }
+        match eth.ethertype() {
+            EthernetProtocol::Ipv6 => {}
+            EthernetProtocol::Ipv4 | EthernetProtocol::Arp => {
+                return self.on_frame4(now, frame, tx);
+            }
+            _ => return,
         }
         if let Ok(nd) = NdFrame::parse(frame) {
             self.on_nd(now, nd, tx);

@@ -22,7 +22,9 @@ use core::net::Ipv6Addr;
 
 use smoltcp::wire::{IpProtocol, Ipv6Packet, Ipv6Repr, checksum};
 
-use super::{BindingErrorRepr, HeartbeatRepr, PbaRepr, PbuRepr, read_u16, write_u16};
+use super::{
+    BindingErrorRepr, HeartbeatRepr, MobilityOptions, PbaRepr, PbuRepr, read_u16, write_u16,
+};
 
 /// IP protocol number of the Mobility Header.
 pub const IPPROTO_MH: u8 = 135;
@@ -305,6 +307,18 @@ impl MhRepr {
         src: &Ipv6Addr,
         dst: &Ipv6Addr,
     ) -> Result<MhRepr, MhError> {
+        Self::check(packet, src, dst)?;
+        Self::parse_checked(packet)
+    }
+
+    /// The checks of RFC 6275 9.2 that come before anything in the message is
+    /// looked at: length, checksum, Payload Proto. A router authenticates a
+    /// message between these and [`MhRepr::parse_checked`].
+    pub fn check<T: AsRef<[u8]>>(
+        packet: &MhPacket<T>,
+        src: &Ipv6Addr,
+        dst: &Ipv6Addr,
+    ) -> Result<(), MhError> {
         packet.check_len()?;
         if !packet.verify_checksum(src, dst) {
             return Err(MhError::BadChecksum);
@@ -312,12 +326,27 @@ impl MhRepr {
         if packet.payload_proto() != IPPROTO_NONE {
             return Err(MhError::BadPayloadProto(packet.payload_proto()));
         }
+        Ok(())
+    }
+
+    /// Parses a message that passed [`MhRepr::check`].
+    pub fn parse_checked<T: AsRef<[u8]>>(packet: &MhPacket<T>) -> Result<MhRepr, MhError> {
         match packet.msg_type() {
             MhType::BindingUpdate => PbuRepr::parse(packet).map(MhRepr::Pbu),
             MhType::BindingAck => PbaRepr::parse(packet).map(MhRepr::Pba),
             MhType::BindingError => BindingErrorRepr::parse(packet).map(MhRepr::BindingError),
             MhType::Heartbeat => HeartbeatRepr::parse(packet).map(MhRepr::Heartbeat),
             other => Err(MhError::UnsupportedType(other.into())),
+        }
+    }
+
+    /// The mobility options of a message that has them (not a Binding Error).
+    pub fn options_mut(&mut self) -> Option<&mut MobilityOptions> {
+        match self {
+            MhRepr::Pbu(pbu) => Some(&mut pbu.options),
+            MhRepr::Pba(pba) => Some(&mut pba.options),
+            MhRepr::Heartbeat(hb) => Some(&mut hb.options),
+            MhRepr::BindingError(_) => None,
         }
     }
 
@@ -522,7 +551,7 @@ mod tests {
     fn valid_messages() -> Vec<Vec<u8>> {
         use crate::wire::{
             AccessTechnologyType, HandoffIndicator, Ipv4HomeAddressReply, Ipv4HomeAddressRequest,
-            MobilityOptions, PbaStatus,
+            MhAuth, PbaStatus,
         };
         let options = MobilityOptions {
             mn_id: Some("mn@example.org".into()),
@@ -543,6 +572,11 @@ mod tests {
                 address: core::net::Ipv4Addr::new(10, 1, 2, 3),
             }),
             ipv4_default_router: Some(core::net::Ipv4Addr::new(10, 1, 2, 1)),
+            authentication: Some(MhAuth {
+                subtype: 1,
+                spi: 257,
+                auth_data: vec![0xa5; 16],
+            }),
             unknown: vec![],
         };
         let reprs = [

@@ -3,6 +3,9 @@
 //! the Mobile Node Identifier of RFC 4283 and the IPv4 options of RFC 5844.
 //!
 //! ```text
+//! The Mobility Message Authentication option of RFC 4285 (type 9), which
+//! must come last, has its own module: [`super::mh_auth`].
+//!
 //! Generic (RFC 6275 6.2.1)            Pad1 (6.2.2)      PadN (6.2.3)
 //! +--------+--------+--------------   +--------+       +--------+--------+-------
 //! |  Type  | Length | Data...         |   0    |       |   1    | Length | 0...
@@ -73,6 +76,7 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 
 use ipnet::Ipv6Net;
 
+use super::mh_auth::{AUTH_FIXED_LEN, MAX_AUTH_DATA, MhAuthOption, MhAuthRepr};
 use super::{MhError, array};
 
 enum_with_other! {
@@ -81,6 +85,7 @@ enum_with_other! {
         Pad1 = 0 => "Pad1",
         PadN = 1 => "PadN",
         MnId = 8 => "Mobile Node Identifier",
+        Authentication = 9 => "Mobility Message Authentication",
         HomeNetworkPrefix = 22 => "Home Network Prefix",
         HandoffIndicator = 23 => "Handoff Indicator",
         AccessTechnologyType = 24 => "Access Technology Type",
@@ -257,6 +262,11 @@ impl<'a, T: AsRef<[u8]> + ?Sized> MhOption<&'a T> {
             _ => &data[field::data(data[field::LENGTH])],
         }
     }
+
+    /// The option's octets, Type and Length included.
+    pub fn bytes(&self) -> &'a [u8] {
+        &self.buffer.as_ref()[..self.total_len()]
+    }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> MhOption<T> {
@@ -282,6 +292,7 @@ pub enum MhOptionRepr<'a> {
     PadN(u8),
     /// An MN-ID of subtype NAI.
     MnId(&'a str),
+    Authentication(MhAuthRepr<'a>),
     HomeNetworkPrefix(Ipv6Net),
     HandoffIndicator(HandoffIndicator),
     AccessTechnologyType(AccessTechnologyType),
@@ -333,6 +344,10 @@ impl<'a> MhOptionRepr<'a> {
                 core::str::from_utf8(identifier)
                     .map(MhOptionRepr::MnId)
                     .map_err(|_| bad("the NAI is not UTF-8"))
+            }
+            MhOptionType::Authentication => {
+                MhAuthRepr::parse(&MhAuthOption::new_unchecked(option.bytes()))
+                    .map(MhOptionRepr::Authentication)
             }
             MhOptionType::HomeNetworkPrefix => {
                 exactly(field::HNP_LEN, "Length must be 18")?;
@@ -407,6 +422,7 @@ impl<'a> MhOptionRepr<'a> {
             MhOptionRepr::Pad1 => MhOptionType::Pad1,
             MhOptionRepr::PadN(_) => MhOptionType::PadN,
             MhOptionRepr::MnId(_) => MhOptionType::MnId,
+            MhOptionRepr::Authentication(_) => MhOptionType::Authentication,
             MhOptionRepr::HomeNetworkPrefix(_) => MhOptionType::HomeNetworkPrefix,
             MhOptionRepr::HandoffIndicator(_) => MhOptionType::HandoffIndicator,
             MhOptionRepr::AccessTechnologyType(_) => MhOptionType::AccessTechnologyType,
@@ -432,6 +448,7 @@ impl<'a> MhOptionRepr<'a> {
             MhOptionRepr::Ipv4HomeAddressRequest(_)
             | MhOptionRepr::Ipv4HomeAddressReply(_)
             | MhOptionRepr::Ipv4DefaultRouter(_) => (4, 0),
+            MhOptionRepr::Authentication(auth) => auth.alignment(),
             _ => (1, 0),
         }
     }
@@ -443,6 +460,9 @@ impl<'a> MhOptionRepr<'a> {
             MhOptionRepr::Pad1 => 0,
             MhOptionRepr::PadN(len) => (*len).into(),
             MhOptionRepr::MnId(id) => field::MN_ID + id.len().min(MAX_MN_ID_LEN),
+            MhOptionRepr::Authentication(auth) => {
+                AUTH_FIXED_LEN + auth.auth_data.len().min(MAX_AUTH_DATA)
+            }
             MhOptionRepr::HomeNetworkPrefix(_) => field::HNP_LEN,
             MhOptionRepr::HandoffIndicator(_) | MhOptionRepr::AccessTechnologyType(_) => {
                 field::HI_ATT_LEN
@@ -468,6 +488,11 @@ impl<'a> MhOptionRepr<'a> {
     /// Writes the option at the start of `option`, which must hold
     /// `buffer_len()` octets.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, option: &mut MhOption<T>) {
+        if let MhOptionRepr::Authentication(auth) = self {
+            let view = &mut MhAuthOption::new_unchecked(option.buffer.as_mut());
+            auth.emit(view, MhOptionType::Authentication.into());
+            return;
+        }
         option.set_option_type(self.option_type());
         if *self == MhOptionRepr::Pad1 {
             return;
@@ -477,7 +502,7 @@ impl<'a> MhOptionRepr<'a> {
         let data = option.data_mut();
         data.fill(0);
         match self {
-            MhOptionRepr::Pad1 | MhOptionRepr::PadN(_) => {}
+            MhOptionRepr::Pad1 | MhOptionRepr::PadN(_) | MhOptionRepr::Authentication(_) => {}
             MhOptionRepr::MnId(id) => {
                 data[field::MN_ID_SUBTYPE] = MN_ID_SUBTYPE_NAI;
                 data[field::MN_ID..].copy_from_slice(&id.as_bytes()[..len - field::MN_ID]);
@@ -558,6 +583,24 @@ impl<'a> Iterator for MhOptionsIterator<'a> {
     }
 }
 
+/// A Mobility Message Authentication option (RFC 4285 5), owned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MhAuth {
+    pub subtype: u8,
+    pub spi: u32,
+    pub auth_data: Vec<u8>,
+}
+
+impl MhAuth {
+    fn repr(&self) -> MhAuthRepr<'_> {
+        MhAuthRepr {
+            subtype: self.subtype,
+            spi: self.spi,
+            auth_data: &self.auth_data,
+        }
+    }
+}
+
 /// The options of a Proxy Binding Update or Acknowledgement.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MobilityOptions {
@@ -577,6 +620,8 @@ pub struct MobilityOptions {
     pub ipv4_home_address_request: Option<Ipv4HomeAddressRequest>,
     pub ipv4_home_address_reply: Option<Ipv4HomeAddressReply>,
     pub ipv4_default_router: Option<Ipv4Addr>,
+    /// RFC 4285 5: always the last option; [`crate::auth`] fills and checks it.
+    pub authentication: Option<MhAuth>,
     /// Types of the options skipped while parsing (RFC 6275 section 6.2.1);
     /// never emitted.
     pub unknown: Vec<u8>,
@@ -591,9 +636,23 @@ impl MobilityOptions {
         for repr in MhOptionsIterator::new(data) {
             let repr = repr?;
             let kind = repr.option_type();
+            if options.authentication.is_some() {
+                return Err(MhError::BadOption {
+                    option: MhOptionType::Authentication.name(),
+                    reason: "must be the last option (RFC 4285 5)",
+                });
+            }
             match repr {
                 MhOptionRepr::Pad1 | MhOptionRepr::PadN(_) => {}
                 MhOptionRepr::MnId(id) => set_once(&mut options.mn_id, id.to_owned(), kind)?,
+                MhOptionRepr::Authentication(auth) => {
+                    let auth = MhAuth {
+                        subtype: auth.subtype,
+                        spi: auth.spi,
+                        auth_data: auth.auth_data.to_vec(),
+                    };
+                    set_once(&mut options.authentication, auth, kind)?
+                }
                 MhOptionRepr::HomeNetworkPrefix(prefix) => options.hnps.push(prefix),
                 MhOptionRepr::HandoffIndicator(hi) => {
                     set_once(&mut options.handoff_indicator, hi, kind)?
@@ -660,10 +719,20 @@ impl MobilityOptions {
                 "Prefix-len above 32",
             ));
         }
+        if self
+            .authentication
+            .as_ref()
+            .is_some_and(|a| a.auth_data.len() > MAX_AUTH_DATA)
+        {
+            return Err(bad(
+                MhOptionType::Authentication,
+                "the Authentication Data must be at most 250 octets",
+            ));
+        }
         Ok(())
     }
 
-    /// The options in emission order.
+    /// The options in emission order; the authentication option last (RFC 4285 5).
     fn reprs(&self) -> impl Iterator<Item = MhOptionRepr<'_>> {
         let hnps = self.hnps.iter().copied();
         let ll_id = self.mn_link_layer_id.as_deref();
@@ -692,6 +761,11 @@ impl MobilityOptions {
             .chain(
                 self.ipv4_default_router
                     .map(MhOptionRepr::Ipv4DefaultRouter),
+            )
+            .chain(
+                self.authentication
+                    .as_ref()
+                    .map(|a| MhOptionRepr::Authentication(a.repr())),
             )
     }
 
@@ -794,6 +868,10 @@ mod tests {
     static HOA_REPLY: [u8; 8] = [37, 6, 0, 0x60, 10, 0, 0, 5];
     // IPv4 default router 10.0.0.1 after 2 reserved octets.
     static DEFAULT_ROUTER: [u8; 8] = [38, 6, 0, 0, 10, 0, 0, 1];
+    // Authentication (RFC 4285 5): subtype 1 (MN-HA), SPI 0x01020304, 4 octets
+    // of Authentication Data.
+    static AUTH: [u8; 11] = [9, 9, 1, 1, 2, 3, 4, 0xde, 0xad, 0xbe, 0xef];
+    const AUTH_DATA: [u8; 4] = [0xde, 0xad, 0xbe, 0xef];
 
     const MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 
@@ -840,6 +918,14 @@ mod tests {
             (
                 &DEFAULT_ROUTER,
                 MhOptionRepr::Ipv4DefaultRouter(Ipv4Addr::new(10, 0, 0, 1)),
+            ),
+            (
+                &AUTH,
+                MhOptionRepr::Authentication(MhAuthRepr {
+                    subtype: 1,
+                    spi: 0x0102_0304,
+                    auth_data: &AUTH_DATA,
+                }),
             ),
         ]
     }
@@ -897,7 +983,7 @@ mod tests {
         // Lengths one below and one above each fixed-size option, with the
         // data present so only the value check can reject them.
         for (bytes, _) in cases() {
-            let fixed = !matches!(bytes[0], 0 | 1 | 8 | 25);
+            let fixed = !matches!(bytes[0], 0 | 1 | 8 | 9 | 25);
             if !fixed {
                 continue;
             }
@@ -939,6 +1025,32 @@ mod tests {
         reject(&[25, 2, 0, 0], "Length must exceed the 2 reserved octets");
         reject(&[36, 6, 33 << 2, 0, 0, 0, 0, 0], "Prefix-len above 32");
         reject(&[37, 6, 0, 33 << 2, 0, 0, 0, 0], "Prefix-len above 32");
+        reject(
+            &[9, 4, 1, 0, 0, 0],
+            "Length below 5 leaves no room for Subtype and Mobility SPI",
+        );
+    }
+
+    #[test]
+    fn authentication_must_come_last() {
+        let bytes = [&AUTH[..], &PAD1[..]].concat();
+        assert_eq!(
+            MobilityOptions::parse(&bytes),
+            Err(MhError::BadOption {
+                option: "Mobility Message Authentication",
+                reason: "must be the last option (RFC 4285 5)"
+            })
+        );
+        let bytes = [&HI[..], &AUTH[..]].concat();
+        let options = MobilityOptions::parse(&bytes).unwrap();
+        assert_eq!(
+            options.authentication,
+            Some(MhAuth {
+                subtype: 1,
+                spi: 0x0102_0304,
+                auth_data: AUTH_DATA.to_vec(),
+            })
+        );
     }
 
     #[test]
@@ -1014,6 +1126,11 @@ mod tests {
                 address: Ipv4Addr::new(10, 0, 0, 5),
             }),
             ipv4_default_router: Some(Ipv4Addr::new(10, 0, 0, 1)),
+            authentication: Some(MhAuth {
+                subtype: 1,
+                spi: 257,
+                auth_data: vec![0x5a; 16],
+            }),
             unknown: vec![],
         }
     }

@@ -1,10 +1,11 @@
 //! Wire formats smoltcp lacks: the Mobility Header (IP protocol 135, RFC 6275
 //! section 6.1) carrying Proxy Binding Update and Acknowledgement messages
 //! (RFC 5213 section 8), Heartbeats (RFC 5847) and Binding Errors (RFC 6275
-//! 6.1.9), and their mobility options; RADIUS (RFC 2865), which the routers
-//! speak to their AAA server ([`crate::aaa`]); the virtio-net header a TAP
-//! with offloads puts before each frame ([`virtio_net`]); and Reverse ARP
-//! (RFC 903), the announcement hypervisors send for a migrated guest.
+//! 6.1.9), and their mobility options, the authentication option of RFC 4285
+//! among them; RADIUS (RFC 2865), which the routers speak to their AAA server
+//! ([`crate::aaa`]); the virtio-net header a TAP with offloads puts before each
+//! frame ([`virtio_net`]); and Reverse ARP (RFC 903), the announcement
+//! hypervisors send for a migrated guest.
 //!
 //! Every format follows smoltcp's `src/wire` shape: a zero-copy view
 //! (`MhPacket`, `MhOption`) whose accessors never panic once `check_len`
@@ -87,6 +88,7 @@ mod binding_error;
 mod heartbeat;
 mod home_address;
 mod mh;
+mod mh_auth;
 mod mh_option;
 mod mn_packet;
 mod pba;
@@ -108,9 +110,11 @@ pub use home_address::{
 pub use mh::{
     IPPROTO_MH, IPPROTO_NONE, MhError, MhPacket, MhRepr, MhType, OPTIONS_OFFSET, mh_ipv6_packet,
 };
+pub use mh_auth::{AUTH_FIXED_LEN, AUTH_SUBTYPE_MN_HA, MAX_AUTH_DATA, MhAuthOption, MhAuthRepr};
 pub use mh_option::{
     AccessTechnologyType, HandoffIndicator, Ipv4HomeAddressReply, Ipv4HomeAddressRequest,
-    MN_ID_SUBTYPE_NAI, MhOption, MhOptionRepr, MhOptionType, MhOptionsIterator, MobilityOptions,
+    MN_ID_SUBTYPE_NAI, MhAuth, MhOption, MhOptionRepr, MhOptionType, MhOptionsIterator,
+    MobilityOptions,
 };
 pub use mn_packet::{
     HomeAddressIn, IPPROTO_ROUTING, MnPacketError, MnPacketRepr, TYPE2_HEADER_LEN,
