@@ -212,7 +212,7 @@ fn check_capture(pcap: &Path, host: &str, addr: std::net::Ipv6Addr) -> Result<()
 
 /// TCP InCsumErrors (/proc/net/snmp, IPv4 and IPv6 alike) plus
 /// Udp6InCsumErrors (/proc/net/snmp6) of `host`'s kernel.
-pub(crate) fn checksum_errors(lab: &Sandbox, host: &str) -> Result<u64, LabError> {
+pub fn checksum_errors(lab: &Sandbox, host: &str) -> Result<u64, LabError> {
     let snmp = lab.exec(host, &["cat", "/proc/net/snmp"])?;
     let mut tcp_lines = snmp.lines().filter(|l| l.starts_with("Tcp:"));
     let tcp = match (tcp_lines.next(), tcp_lines.next()) {
