@@ -3,9 +3,12 @@
 //! and Default-Router Address in PBAs, the status codes of section 3.1.3,
 //! handoffs keeping the address, and IPv4 traffic through the tunnels.
 
+mod support;
+
 use lma::{Lma, LmaConfig};
 use router::Instant;
 use router::arp::frames::ethernet_ipv4;
+use router::auth::{Signalling, sealed_packet};
 use router::core::{Core, PortId};
 use router::engine::EnginePort;
 use router::fib::NextHop;
@@ -17,7 +20,7 @@ use router::routes::RouteTable;
 use router::timestamp::{WallClock, timestamp};
 use router::wire::{
     AccessTechnologyType, HandoffIndicator, Ipv4HomeAddressRequest, MhPacket, MhRepr,
-    MobilityOptions, PbaRepr, PbaStatus, PbuRepr, mh_ipv6_packet,
+    MobilityOptions, PbaRepr, PbaStatus, PbuRepr,
 };
 use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, Ipv6Packet};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -112,7 +115,9 @@ fn lma_with(policy: &str) -> Lma {
         })
         .collect();
     let policy = Policy::parse(policy, "policy.toml").unwrap();
-    let mut l = Lma::new(LmaConfig::new("lma", ports, policy, EPOCH), t(0));
+    let mut cfg = LmaConfig::new("lma", ports, policy, EPOCH);
+    cfg.signalling = Signalling::Authenticated(support::keys(&[support::MAG1, support::MAG2]));
+    let mut l = Lma::new(cfg, t(0));
     let mut tx = Vec::new();
     for m in 1..=2 {
         let mag = a6(&format!("2001:db8:ff:{m}::2"));
@@ -184,7 +189,8 @@ fn pbu(l: &mut Lma, m: usize, seq: u16, mn_id: &str, ask: Ask, at_ms: i64) -> Pb
         a6(&format!("2001:db8:ff:{m}::2")),
         a6(&format!("2001:db8:ff:{m}::1")),
     );
-    let packet = mh_ipv6_packet(mag, lmaa, 64, &MhRepr::Pbu(repr));
+    let key = [support::MAG1, support::MAG2][m - 1].key();
+    let packet = sealed_packet(&key, mag, lmaa, 64, MhRepr::Pbu(repr));
     let mut out = Vec::new();
     l.on_frame(
         t(at_ms),

@@ -3,10 +3,13 @@
 //! for the default router and by proxy, ARP and DHCP as attachment triggers,
 //! detachment of IPv4-only nodes, and IPv4 through the tunnel.
 
+mod support;
+
 use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
 use mag::{AccessConfig, Mag, MagConfig, UPLINK, UplinkConfig};
 use router::arp::ArpFrame;
 use router::arp::frames::{ethernet_ipv4, gratuitous, request};
+use router::auth::{Signalling, sealed_packet};
 use router::core::{Core, PortId};
 use router::dhcp::{ClientRequest, MessageType, ServerMessage};
 use router::fib::NextHop;
@@ -17,7 +20,7 @@ use router::routes::RouteTable;
 use router::timestamp::WallClock;
 use router::wire::{
     HandoffIndicator, Ipv4HomeAddressReply, MhPacket, MhRepr, MobilityOptions, PbaRepr, PbaStatus,
-    PbuRepr, mh_ipv6_packet,
+    PbuRepr,
 };
 use router::{Duration, Instant};
 use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, Ipv6Packet};
@@ -95,6 +98,7 @@ fn mag_with(detect: mag::DetectConfig) -> Mag {
     cfg.lifetime = 100;
     cfg.epoch = WallClock::from_secs(1_700_000_000);
     cfg.detect = detect;
+    cfg.signalling = Signalling::Authenticated(support::keys(&[support::SPI]));
     let mut m = Mag::new(cfg, Policy::parse(POLICY, "p.toml").unwrap(), t(0));
     // The LMA answers the MAG's first NS, so PBUs leave at once.
     m.on_timer(t(0), &mut Out::new());
@@ -168,7 +172,13 @@ fn pba(
             ..MobilityOptions::default()
         },
     };
-    let packet = mh_ipv6_packet(lmaa(), pcoa(), 64, &MhRepr::Pba(repr));
+    let packet = sealed_packet(
+        &support::key(support::SPI),
+        lmaa(),
+        pcoa(),
+        64,
+        MhRepr::Pba(repr),
+    );
     let mut out = Out::new();
     m.on_frame(
         now,
