@@ -5,7 +5,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use router::core::{Core, PortId, Rx, Tx};
 use router::gso::{MAX_SUPERFRAME, Offload};
@@ -16,12 +15,16 @@ use router::{Duration, Instant};
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
 thread_local! {
     /// Set on the thread whose allocations count: the test harness's own
     /// threads allocate now and then while a test runs.
     static COUNTED: Cell<bool> = const { Cell::new(false) };
+    /// Per thread, so tests running side by side do not count each other's.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
 }
 
 // SAFETY: every call is passed on to the system allocator unchanged; only a
@@ -29,7 +32,7 @@ thread_local! {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if COUNTED.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            ALLOCATIONS.with(|n| n.set(n.get() + 1));
         }
         // SAFETY: the caller's contract for `layout` is the system allocator's.
         unsafe { System.alloc(layout) }
@@ -152,7 +155,7 @@ fn forwarding_to_a_known_neighbor_allocates_nothing() {
     let super_offload = Offload::from_vnet(&partial(Some(1440)), &superframe).unwrap();
     assert!(super_offload.gso.is_some());
     COUNTED.with(|c| c.set(true));
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     let sink_before = (sink.plain, sink.offloaded);
     for _ in 0..1000 {
         r.on_frame(now, 0, &plain, &mut sink);
@@ -170,7 +173,7 @@ fn forwarding_to_a_known_neighbor_allocates_nothing() {
         let rx = Rx::new(&mut superframe, super_offload, &mut scratch);
         r.on_rx(now, 0, rx, &mut sink);
     }
-    let allocated = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocated = allocations() - before;
     COUNTED.with(|c| c.set(false));
     assert_eq!(
         (sink.plain - sink_before.0, sink.offloaded - sink_before.1),
@@ -216,8 +219,9 @@ fn partial4(gso: Option<u16>) -> VirtioNetRepr {
 }
 
 /// IPv4 through the engine as the LMA has it: to a known neighbor (ordinary,
-/// partial checksum, superframe) and into an IPv6 tunnel (ordinary, and a
-/// superframe cut to the tunnel MTU), IPv6 into the tunnel too.
+/// partial checksum, superframe, fragmented) and into an IPv6 tunnel
+/// (ordinary, fragmented, and a superframe cut to the tunnel MTU), IPv6 into
+/// the tunnel too.
 #[test]
 fn ipv4_forwarding_and_tunnel_entry_allocate_nothing() {
     use router::engine::{Engine, EnginePort};
@@ -258,6 +262,17 @@ fn ipv4_forwarding_and_tunnel_entry_allocate_nothing() {
     let super0 = tcp4_frame(60_000, [10, 0, 1, 1]);
     let tunnelled = tcp4_frame(1000, [10, 0, 9, 9]);
     let tsuper0 = tcp4_frame(30_000, [10, 0, 9, 9]);
+    // Without DF and too big for the tunnel, or for the link: fragmented.
+    let mut fragmented = [
+        tcp4_frame(1450, [10, 0, 9, 9]),
+        tcp4_frame(2000, [10, 0, 1, 1]),
+    ];
+    for f in &mut fragmented {
+        f[20] = 0;
+        f[24..26].copy_from_slice(&[0, 0]);
+        let sum = !smoltcp::wire::checksum::data(&f[14..34]);
+        f[24..26].copy_from_slice(&sum.to_be_bytes());
+    }
     let mut tunnelled6 = tcp_frame(1000);
     tunnelled6[38..54].copy_from_slice(
         &"2001:db8:9::9"
@@ -276,6 +291,9 @@ fn ipv4_forwarding_and_tunnel_entry_allocate_nothing() {
         e.on_frame(now, 0, &plain, sink);
         e.on_frame(now, 0, &tunnelled, sink);
         e.on_frame(now, 0, &tunnelled6, sink);
+        for f in &fragmented {
+            e.on_frame(now, 0, f, sink);
+        }
         // Forwarding rewrites frames in place: each arrives again as it came.
         small.copy_from_slice(&small0);
         e.on_rx(
@@ -303,14 +321,14 @@ fn ipv4_forwarding_and_tunnel_entry_allocate_nothing() {
     round(&mut sink);
     let per_round = (sink.plain, sink.offloaded);
     COUNTED.with(|c| c.set(true));
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     for _ in 0..1000 {
         round(&mut sink);
     }
-    let allocated = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let allocated = allocations() - before;
     COUNTED.with(|c| c.set(false));
     let cut = 30_000usize.div_ceil(1448 - 20);
-    assert!(per_round.0 >= 3 + cut, "{per_round:?}");
+    assert!(per_round.0 >= 3 + 4 + cut, "{per_round:?}");
     assert_eq!(
         (sink.plain, sink.offloaded),
         (per_round.0 * 1001, per_round.1 * 1001),
@@ -323,5 +341,9 @@ fn ipv4_forwarding_and_tunnel_entry_allocate_nothing() {
     let c = e.all_counters();
     assert_eq!(c.get("tunnel.superframes_cut"), 1001);
     assert_eq!(c.get("icmp.errors_sent"), 0);
+    assert_eq!(
+        (c.get("tunnel.fragmented"), c.get("fwd.fragmented")),
+        (1001, 1001)
+    );
     assert_eq!(allocated, 0, "allocations while forwarding IPv4");
 }

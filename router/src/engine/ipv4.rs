@@ -231,16 +231,16 @@ impl Engine {
         mtu: u32,
         tx: &mut dyn Tx,
     ) {
-        let mut pieces = Vec::new();
-        let n = fragment(packet, mtu as usize, &mut |f| pieces.push(f.to_vec()));
+        let mut out = std::mem::take(&mut self.fragments);
+        let n = fragment(packet, mtu as usize, &mut out, &mut |f| {
+            self.send_into_tunnel(now, id, f, tx)
+        });
+        self.fragments = out;
         if n == 0 {
             self.counters.bump("drop.too_big");
             return;
         }
         self.counters.bump("tunnel.fragmented");
-        for piece in &pieces {
-            self.send_into_tunnel(now, id, piece, tx);
-        }
     }
 
     fn send4_to_neighbor(
@@ -269,8 +269,12 @@ impl Engine {
         if packet.len() > p.mtu {
             let mtu = p.mtu;
             if may_fragment(packet) {
-                let p = &mut self.ports[port];
-                let n = fragment(packet, mtu, &mut |f| p.arp.send_ipv4(now, next, f, tx));
+                // Each fragment fits: it takes the way of an ordinary packet.
+                let mut out = std::mem::take(&mut self.fragments);
+                let n = fragment(packet, mtu, &mut out, &mut |f| {
+                    self.send4_to_neighbor(now, hop, dst, f, tx)
+                });
+                self.fragments = out;
                 self.counters.bump(if n > 0 {
                     "fwd.fragmented"
                 } else {
