@@ -9,7 +9,7 @@
 //! nothing about speed.
 
 use lma::binding_cache::Binding;
-use lma::{Lma, LmaConfig};
+use lma::{Lma, LmaConfig, LmaLimits};
 use router::Instant;
 use router::auth::{Algorithm, Key, KeyRing, Signalling, sealed_packet};
 use router::core::{Core, PortId};
@@ -18,6 +18,7 @@ use router::mac::Mac;
 use router::nd::frames::ethernet_ipv6;
 use router::policy::Policy;
 use router::timestamp::{WallClock, timestamp};
+use router::token_bucket::Rate;
 use router::wire::{
     AccessTechnologyType, HandoffIndicator, MhRepr, MobilityOptions, PbuRepr, mh_ipv6_packet,
 };
@@ -118,6 +119,16 @@ fn config(policy: Policy, authenticated: bool) -> LmaConfig {
         })
         .collect();
     let mut cfg = LmaConfig::new("lma", ports, policy, EPOCH);
+    // The bench measures the PBU path itself: no cap or rate limit in the way.
+    let unlimited = Rate::new(u32::MAX, u32::MAX);
+    cfg.limits = LmaLimits {
+        max_bindings: usize::MAX,
+        max_held_pbus: usize::MAX,
+        max_awaiting_aaa: usize::MAX,
+        per_source: unlimited,
+        unknown_sources: unlimited,
+        per_mag: unlimited,
+    };
     cfg.signalling = if authenticated {
         let mut ring = KeyRing::new();
         for m in mags() {
@@ -220,12 +231,12 @@ fn cpu_secs() -> f64 {
 
 /// PBUs per second of wall-clock time and per second of this process's CPU.
 #[derive(Debug, Clone, Copy)]
-struct Rate {
+struct PbuRate {
     wall: f64,
     cpu: f64,
 }
 
-impl std::fmt::Display for Rate {
+impl std::fmt::Display for PbuRate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
@@ -236,7 +247,7 @@ impl std::fmt::Display for Rate {
 }
 
 /// Feeds every frame; returns the rate and the PBAs sent.
-fn feed(lma: &mut Lma, frames: &[(PortId, Instant, Vec<u8>)]) -> (Rate, usize) {
+fn feed(lma: &mut Lma, frames: &[(PortId, Instant, Vec<u8>)]) -> (PbuRate, usize) {
     let mut tx: Vec<(PortId, Vec<u8>)> = Vec::new();
     let mut sent = 0;
     let (start, cpu_start) = (Wall::now(), cpu_secs());
@@ -249,7 +260,7 @@ fn feed(lma: &mut Lma, frames: &[(PortId, Instant, Vec<u8>)]) -> (Rate, usize) {
     let cpu = (cpu_secs() - cpu_start).max(0.01);
     let n = frames.len() as f64;
     (
-        Rate {
+        PbuRate {
             wall: n / secs,
             cpu: n / cpu,
         },

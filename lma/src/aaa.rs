@@ -88,6 +88,12 @@ impl Lma {
                 self.refuse_superseded(now, old, tx);
             }
         }
+        if !self.room_to_ask() {
+            self.counters.bump("lma.drop.awaiting_aaa_full");
+            return Authorization::Unanswered(Refusal::Busy {
+                reason: "as many PBUs as allowed (limit `awaiting-aaa`) wait for the policy store already".into(),
+            });
+        }
         let question = Question::Authorize {
             mn_id,
             mag: from.mag,

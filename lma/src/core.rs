@@ -4,6 +4,7 @@
 use crate::binding_cache::{BindingCache, BindingId};
 use crate::hnp_pool::HnpPools;
 use crate::ipv4_home::Ipv4Pools;
+use crate::limits::{Gate, LmaLimits};
 use crate::pbu::Sender;
 use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
 use router::auth::{Authenticator, KeyRing, Rekey, Sending, Signalling};
@@ -52,6 +53,8 @@ pub struct LmaConfig {
     pub signalling: Signalling,
     /// Who authorises MAGs for nodes and assigns their prefixes.
     pub aaa: AaaConfig,
+    /// Caps and signalling rates (`limits`, docs/limits.md).
+    pub limits: LmaLimits,
 }
 
 impl LmaConfig {
@@ -71,6 +74,7 @@ impl LmaConfig {
             restart_counter: u32::try_from(epoch.as_secs()).unwrap_or(u32::MAX),
             signalling: Signalling::default(),
             aaa: AaaConfig::File,
+            limits: LmaLimits::default(),
         }
     }
 }
@@ -119,6 +123,8 @@ pub struct Lma {
     /// PBUs held for the policy store's answer, and the lookup asked per node.
     pub(crate) awaiting: HashMap<Token, PendingPbu>,
     pub(crate) asking: HashMap<String, Token>,
+    /// The signalling rate limits and the caps.
+    pub(crate) gate: Gate,
     pub(crate) counters: Counters,
 }
 
@@ -130,6 +136,7 @@ impl Lma {
 
     pub fn try_new(cfg: LmaConfig, now: Instant) -> Result<Self, RadiusConfigError> {
         let store = cfg.aaa.open(&cfg.policy, &cfg.name)?;
+        let gate = Gate::new(cfg.limits, cfg.policy.mags.iter().map(|m| m.address), now);
         Ok(Lma {
             name: cfg.name,
             epoch: cfg.epoch,
@@ -153,6 +160,7 @@ impl Lma {
             store,
             awaiting: HashMap::new(),
             asking: HashMap::new(),
+            gate,
             counters: Counters::default(),
         })
     }

@@ -9,6 +9,8 @@
 //! - `pbu`: PBU checks, the ordering rule, state changes and PBAs, and their
 //!   IPv4 part (RFC 5844 3.1.3).
 //! - `heartbeat`: RFC 5847 heartbeats with the MAGs.
+//! - [`limits`]: caps and signalling rate limits that bound the LMA under a
+//!   flood.
 //! - `aaa`: the policy store's authorisation of a MAG for a node, which may
 //!   come later (RADIUS).
 //! - [`core`]: the [`Lma`] core and its configuration.
@@ -24,8 +26,10 @@ mod heartbeat;
 pub mod hnp_pool;
 pub mod home_agent;
 pub mod ipv4_home;
+pub mod limits;
 mod mh;
 mod pbu;
 
 pub use crate::core::{Lma, LmaConfig, Ordering};
+pub use crate::limits::LmaLimits;
 pub use router::aaa::AaaConfig;

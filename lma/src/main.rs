@@ -14,13 +14,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use argh::FromArgs;
-use lma::{Lma, LmaConfig, Ordering};
+use lma::{Lma, LmaConfig, LmaLimits, Ordering};
 use log::info;
 use router::Duration;
 use router::aaa::AaaOptions;
 use router::auth::{KeyRing, Reloading, Signalling, log_insecure};
 use router::engine::EnginePort;
 use router::heartbeat::HeartbeatConfig;
+use router::nd::NudConfig;
 use router::netio::{EventLoop, OffloadWish, Stop, logger, open_tap_with};
 use router::plain::advert;
 use router::policy::Policy;
@@ -73,6 +74,14 @@ struct Args {
     /// radius,server=ADDR:PORT[,server=..],secret_file=PATH[,netns=NETNS_PATH]
     #[argh(option, default = "AaaOptions::default()")]
     aaa: AaaOptions,
+    /// caps and signalling rates, KEY=N[,KEY=N...] over the defaults: bindings,
+    /// held, awaiting-aaa, source-rate, source-burst, unknown-rate,
+    /// unknown-burst, mag-rate, mag-burst (docs/limits.md)
+    #[argh(option, default = "LmaLimits::default()")]
+    limits: LmaLimits,
+    /// neighbor cache entries per port at most (docs/limits.md)
+    #[argh(option, default = "NudConfig::default().max_neighbors")]
+    max_neighbors: usize,
     /// log every frame decision, not only events
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -117,6 +126,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         let tap = open_tap_with(spec.netns.as_deref(), &spec.ifname, spec.mtu, wish)?;
         let mac = spec.mac.unwrap_or_else(|| default_mac(&args.name, id));
         let mut port = EnginePort::new(mac);
+        port.nud.max_neighbors = args.max_neighbors;
         port.mtu = spec.mtu_or_default();
         port.addresses = spec.all_addresses();
         port.ipv4 = spec.ipv4.clone();
@@ -176,6 +186,11 @@ fn run(args: Args) -> anyhow::Result<()> {
     );
     cfg.min_delay_before_bce_delete = Duration::from_millis(args.min_delay_before_bce_delete_ms);
     cfg.signalling = signalling;
+    cfg.limits = args.limits;
+    info!(
+        "limits: {}; {} neighbors per port (docs/limits.md)",
+        cfg.limits, args.max_neighbors
+    );
     let (insecure, policy_path) = (args.insecure, args.policy.clone());
     let mut core = Reloading::new(Lma::try_new(cfg, now)?, move || {
         if insecure {

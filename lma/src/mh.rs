@@ -10,6 +10,7 @@ use router::core::{PortId, Tx};
 use router::mac::Mac;
 use router::mh_errors;
 use router::wire::MhRepr;
+use smoltcp::wire::Ipv6Packet;
 use std::net::Ipv6Addr;
 
 impl Lma {
@@ -33,6 +34,21 @@ impl Lma {
         // it serves; and the sender, holding no key we share, could not
         // authenticate it anyway. The counter and the log line tell the
         // operator.
+        //
+        // First of all, the source's failed checks: a hash probe before the
+        // HMAC, so a flood of forgeries costs little and, from made-up
+        // sources, uses up only the bucket they share (`limits`).
+        let Ok(ip) = Ipv6Packet::new_checked(packet) else {
+            self.engine.counters.bump("mh.drop.truncated");
+            return;
+        };
+        let src = ip.src_addr();
+        if let Err(counter) = self.gate.before_auth(now, src, src_mac) {
+            self.engine.note_drop(now, counter, || {
+                format!("dropped a Mobility Header from {src} ({src_mac}) unread: too many of its messages failed authentication lately; no answer (docs/limits.md)")
+            });
+            return;
+        }
         let policy = &self.policy;
         let name = |a: &Ipv6Addr| {
             policy
@@ -42,8 +58,16 @@ impl Lma {
         let Some(Admitted { src, dst, mh }) =
             self.auth.admit(&mut self.engine, now, packet, tx, name)
         else {
+            self.gate.failed_auth(now, src, src_mac);
             return;
         };
+        if !self.gate.after_auth(now, src, src_mac) {
+            let name = self.mag_name(&src).to_string();
+            self.engine.note_drop(now, "lma.drop.rate.mag", || {
+                format!("dropped an authenticated Mobility Header from {src} ({name}): the MAG is over its signalling rate; no answer, nothing changed (docs/limits.md)")
+            });
+            return;
+        }
         match MhRepr::parse_checked(&mh) {
             Ok(MhRepr::Pbu(pbu)) => {
                 self.counters.bump("pbu.received");

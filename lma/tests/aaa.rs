@@ -23,6 +23,10 @@ fn server() -> SocketAddr {
 }
 
 fn radius_lma() -> Lma {
+    Lma::new(radius_config(), t(0))
+}
+
+fn radius_config() -> LmaConfig {
     let mut cfg = config();
     let mut radius = RadiusConfig::new(
         "lma",
@@ -35,7 +39,7 @@ fn radius_lma() -> Lma {
     radius.max_timeout = Duration::from_secs(1);
     radius.tries = 2;
     cfg.aaa = AaaConfig::Radius(radius);
-    Lma::new(cfg, t(0))
+    cfg
 }
 
 /// Feeds a PBU; returns the PBAs that left and the Access-Requests sent.
@@ -200,4 +204,22 @@ fn another_mags_claim_supersedes_the_one_waiting() {
     assert_eq!((to, pba.status), (ip(MAG2.addr), PbaStatus::Accepted));
     let id = l.bindings().find("vm07@tapmip").unwrap();
     assert_eq!(l.bindings().get(id).unwrap().proxy_coa, ip(MAG2.addr));
+}
+
+/// Authentic PBUs for made-up nodes would each wait for the server: past
+/// `max_awaiting_aaa` they are dropped unanswered and ask nothing.
+#[test]
+fn pbus_awaiting_the_server_are_capped() {
+    let mut cfg = radius_config();
+    cfg.limits.max_awaiting_aaa = 1;
+    let mut l = Lma::new(cfg, t(0));
+    let (_, asked) = offer(&mut l, 0, MAG1, &pbu(1, "vm07@tapmip", HI_NEW, 3600, 0));
+    assert_eq!(asked.len(), 1);
+    let (out, asked) = offer(&mut l, 10, MAG1, &pbu(2, "x1@made.up", HI_NEW, 3600, 10));
+    assert!(out.is_empty() && asked.is_empty(), "{out:?} {asked:?}");
+    assert_eq!(l.counters().get("lma.drop.awaiting_aaa_full"), 1);
+    assert_eq!(l.sizes()[4], ("PBUs awaiting the policy store", 1));
+    // The one waiting is still answered.
+    let (_, again) = offer(&mut l, 20, MAG1, &pbu(1, "vm07@tapmip", HI_NEW, 3600, 20));
+    assert!(again.is_empty(), "a retransmission asks nothing new");
 }

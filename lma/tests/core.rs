@@ -208,7 +208,7 @@ fn unchanged(mut status: router::ctl::Response, mag: Mag) -> router::ctl::Respon
             .retain(|row| !(t.title == "neighbors" && row[1] == mag.addr));
         // The count of those neighbors, then.
         t.rows
-            .retain(|row| !(t.title == "sizes" && row[0] == "neighbors"));
+            .retain(|row| !(t.title == "sizes" && row[0].starts_with("neighbors")));
     }
     status
 }

@@ -69,9 +69,21 @@ impl Mag {
         self.ask(now, &w, tx)
     }
 
-    /// Asks the store about `w`'s node: `true` if it may attach now.
+    /// Asks the store about `w`'s node: `true` if it may attach now. With as
+    /// many questions open as allowed, none is asked: the node's next frame
+    /// asks again.
     fn ask(&mut self, now: Instant, w: &Waiting, tx: &mut dyn Tx) -> bool {
         let mac = w.sighting.mac;
+        if self.waiting.len() >= self.cfg.max_admission_questions {
+            self.engine.note_drop(now, "mag.attach.drop.questions_full", || {
+                format!(
+                    "{mac} ({}) seen: not asked about, as {} nodes wait for the AAA server already (docs/limits.md); its next frame asks again",
+                    w.mn_id,
+                    self.waiting.len()
+                )
+            });
+            return false;
+        }
         let question = Question::Attach {
             mn_id: &w.mn_id,
             mac,

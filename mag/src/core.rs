@@ -85,6 +85,8 @@ pub struct MagConfig {
     pub signalling: Signalling,
     /// Who says whether a node may attach here (see `admission`).
     pub aaa: AaaConfig,
+    /// Nodes waiting for the policy store's answer at most (docs/limits.md).
+    pub max_admission_questions: usize,
 }
 
 impl MagConfig {
@@ -114,6 +116,7 @@ impl MagConfig {
             dhcp_lease_secs: 0,
             signalling: Signalling::default(),
             aaa: AaaConfig::File,
+            max_admission_questions: 1024,
         }
     }
 }

@@ -21,6 +21,7 @@ use router::Duration;
 use router::aaa::AaaOptions;
 use router::auth::{KeyRing, Reloading, Signalling, log_insecure};
 use router::heartbeat::HeartbeatConfig;
+use router::nd::NudConfig;
 use router::netio::{EventLoop, OffloadWish, Stop, logger, open_tap_with};
 use router::policy::Policy;
 use router::portspec::{PortSpec, default_mac};
@@ -92,6 +93,9 @@ struct Args {
     /// radius,server=ADDR:PORT[,server=..],secret_file=PATH[,netns=NETNS_PATH]
     #[argh(option, default = "AaaOptions::default()")]
     aaa: AaaOptions,
+    /// neighbor cache entries per access link at most (docs/limits.md)
+    #[argh(option, default = "NudConfig::default().max_neighbors")]
+    max_neighbors: usize,
     /// log every frame decision, not only events
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -136,6 +140,7 @@ fn config(args: &Args) -> anyhow::Result<MagConfig> {
     }
     let mut cfg = MagConfig::new(&args.name, uplink, access, args.lma);
     cfg.detect = args.detect;
+    cfg.access_nud.max_neighbors = args.max_neighbors;
     cfg.ra_interval = Duration::from_millis(args.ra_interval_ms.max(1));
     cfg.lifetime = args.lifetime;
     cfg.local_routing = args.local_routing;

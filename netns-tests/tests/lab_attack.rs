@@ -17,7 +17,7 @@ use netns_tests::probe::report::{summary, tcp_summary};
 use netns_tests::userns;
 use router::ctl::Request;
 
-const SCRIPT: &str = include_str!("lab_attack.py");
+const SCRIPT: &str = concat!(include_str!("pmip_mh.py"), include_str!("lab_attack.py"));
 /// What each variant of the script must leave in the LMA's counters.
 const REFUSALS: [(&str, u64); 5] = [
     // Six PBUs without the option: the reported five and one with HI=3.

@@ -15,11 +15,13 @@
 use crate::arp::{ArpEvent, ArpPort, ArpPortConfig};
 use crate::core::{PortId, Tx};
 use crate::counters::Counters;
+use crate::drop_log::DropLog;
 use crate::fib::NextHop;
-use crate::icmp::{IcmpError, IcmpRateLimit, error_packet};
+use crate::icmp::{IcmpError, error_packet};
 use crate::mac::Mac;
 use crate::nd::{AdvertConfig, NdEvent, NdPort, NdPortConfig, NudConfig};
 use crate::routes::{RouteTable, Routes};
+use crate::token_bucket::TokenBucket;
 use crate::tunnel::{DEFAULT_TUNNEL_HOP_LIMIT, TunnelError};
 use crate::{Duration, Instant};
 use ipnet::{Ipv4Net, Ipv6Net};
@@ -143,10 +145,13 @@ pub struct Engine {
     local4: HashSet<Ipv4Addr>,
     routes: Routes,
     pub counters: Counters,
+    /// The log lines about dropped messages, summed up under a flood.
+    pub drop_log: DropLog,
     /// Deliver packets between two destinations reached through the same access
     /// port without the source route (EnableMAGLocalRouting, RFC 5213 6.10.3).
     pub local_routing: bool,
-    icmp_limit: IcmpRateLimit,
+    /// ICMP errors (RFC 4443 2.4 (f)): 10 at once, then 100 per second.
+    icmp_limit: TokenBucket,
     /// ARP events raised by timers, until the core takes them.
     arp_events: Vec<(PortId, ArpEvent)>,
     scratch: Vec<u8>,
@@ -211,8 +216,9 @@ impl Engine {
             local4,
             routes,
             counters: Counters::default(),
+            drop_log: DropLog::new(now),
             local_routing: false,
-            icmp_limit: IcmpRateLimit::new(10, Duration::from_millis(10), now),
+            icmp_limit: TokenBucket::new(10, Duration::from_millis(10), now),
             arp_events: Vec::new(),
             scratch: Vec::with_capacity(2048),
             encap: Vec::with_capacity(2048),
@@ -276,13 +282,27 @@ impl Engine {
         self.ports
             .iter()
             .flat_map(|p| [p.nd.poll_at(), p.arp.poll_at()])
+            .chain([self.drop_log.poll_at()])
             .flatten()
             .min()
+    }
+
+    /// Counts a dropped message under `counter` and logs `line()` unless a
+    /// flood of them is being summed up (see [`DropLog`]).
+    pub fn note_drop(
+        &mut self,
+        now: Instant,
+        counter: &'static str,
+        line: impl FnOnce() -> String,
+    ) {
+        self.counters.bump(counter);
+        self.drop_log.line(now, counter, line);
     }
 
     /// Runs due ND timers; returns the ND events they raised. ARP's timers
     /// run too; their events come from [`Engine::take_arp_events`].
     pub fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) -> Vec<(PortId, NdEvent)> {
+        self.drop_log.on_timer(now);
         let mut events = Vec::new();
         for (id, p) in self.ports.iter_mut().enumerate() {
             if p.nd.poll_at().is_some_and(|at| at <= now) {

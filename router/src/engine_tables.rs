@@ -42,15 +42,19 @@ pub fn neighbors(engine: &Engine) -> Table {
 /// these stay flat.
 pub fn sizes(engine: &Engine, core: &[(&str, usize)]) -> Table {
     let mut t = Table::new("sizes", &["state", "entries"]);
-    let neighbors: usize = (0..engine.port_count())
+    let per_port: Vec<(usize, usize)> = (0..engine.port_count())
         .map(|p| {
-            let nd = engine.nd(p).map_or(0, |nd| nd.neighbors().count());
-            nd + engine.arp(p).map_or(0, |arp| arp.neighbors().count())
+            let nd = engine.nd(p).map_or(0, |nd| nd.neighbor_count());
+            (nd, engine.arp(p).map_or(0, |arp| arp.neighbor_count()))
         })
-        .sum();
+        .collect();
+    let neighbors = per_port.iter().map(|(nd, arp)| nd + arp).sum();
+    // Each port's caches are capped on their own (`NudConfig::max_neighbors`).
+    let largest = per_port.iter().map(|&(nd, arp)| nd.max(arp)).max();
     let routes = engine.routes();
     let rows = [
         ("neighbors", neighbors),
+        ("neighbors, largest cache", largest.unwrap_or(0)),
         (
             "routes",
             routes.iter(RouteTable::Destination).count() + routes.iter(RouteTable::Source).count(),

@@ -1,4 +1,5 @@
-//! ICMPv6 error messages a router sends (RFC 4443 3.1-3.3) and their rate limit.
+//! ICMPv6 error messages a router sends (RFC 4443 3.1-3.3); their rate limit
+//! (2.4 (f)) is the engine's [`crate::token_bucket::TokenBucket`].
 //!
 //! ```text
 //!  0                   1                   2                   3
@@ -12,7 +13,6 @@
 //! +               packet exceeding the minimum IPv6 MTU           +
 //! ```
 
-use crate::{Duration, Instant};
 use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::wire::{
     Icmpv6DstUnreachable, Icmpv6Message, Icmpv6Packet, Icmpv6ParamProblem, Icmpv6Repr,
@@ -139,53 +139,6 @@ pub fn echo_request(src: Ipv6Addr, dst: Ipv6Addr, seq: u16) -> Vec<u8> {
     buf
 }
 
-/// Token bucket limiting the rate of ICMPv6 errors (RFC 4443 2.4 (f)).
-#[derive(Debug, Clone)]
-pub struct IcmpRateLimit {
-    tokens: u32,
-    burst: u32,
-    interval: Duration,
-    last_refill: Instant,
-}
-
-impl IcmpRateLimit {
-    /// Allows `burst` errors at once and one more per `interval`.
-    pub fn new(burst: u32, interval: Duration, now: Instant) -> Self {
-        IcmpRateLimit {
-            tokens: burst,
-            burst,
-            interval,
-            last_refill: now,
-        }
-    }
-
-    /// Takes a token if one is left.
-    pub fn allow(&mut self, now: Instant) -> bool {
-        let step = self.interval.total_micros().max(1);
-        let elapsed = (now - self.last_refill).total_micros();
-        let refill = elapsed / step;
-        if refill > 0 {
-            self.tokens = self.burst.min(
-                self.tokens
-                    .saturating_add(u32::try_from(refill).unwrap_or(u32::MAX)),
-            );
-            self.last_refill += Duration::from_micros(refill * step);
-        }
-        if self.tokens == 0 {
-            return false;
-        }
-        self.tokens -= 1;
-        true
-    }
-}
-
-impl Default for IcmpRateLimit {
-    /// 10 errors at once, then 100 per second.
-    fn default() -> Self {
-        IcmpRateLimit::new(10, Duration::from_millis(10), Instant::from_millis(0))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,20 +229,5 @@ mod tests {
         let unspec = packet("::", "2001:db8:2::20", IpProtocol::Udp, &[0; 8]);
         assert_eq!(error_packet(IcmpError::NoRoute, r, &unspec), None);
         assert_eq!(error_packet(IcmpError::NoRoute, r, &[0x60, 0]), None);
-    }
-
-    #[test]
-    fn rate_limit_refills() {
-        let t0 = Instant::from_millis(1000);
-        let mut rl = IcmpRateLimit::new(2, Duration::from_millis(10), t0);
-        assert!(rl.allow(t0));
-        assert!(rl.allow(t0));
-        assert!(!rl.allow(t0));
-        assert!(!rl.allow(t0 + Duration::from_millis(9)));
-        assert!(rl.allow(t0 + Duration::from_millis(10)));
-        assert!(!rl.allow(t0 + Duration::from_millis(15)));
-        assert!(rl.allow(t0 + Duration::from_millis(100)));
-        assert!(rl.allow(t0 + Duration::from_millis(100)));
-        assert!(!rl.allow(t0 + Duration::from_millis(100)));
     }
 }

@@ -12,7 +12,9 @@
 //!   segmentation and coalescing (GSO/GRO in userspace).
 //! - [`tunnel`]: IPv6-in-IPv6 (RFC 2473) encapsulation and decapsulation.
 //! - [`routes`]: destination and source routes and the tunnels they use, kept consistent.
-//! - [`icmp`]: the ICMPv6 errors a router sends (RFC 4443) and their rate limit.
+//! - [`icmp`]: the ICMPv6 errors a router sends (RFC 4443).
+//! - [`token_bucket`]: the one rate limiter (ICMP errors, signalling, drop logs).
+//! - [`drop_log`]: log lines about dropped messages, summarised under a flood.
 //! - [`mh_errors`]: Binding Errors and Parameter Problems for refused Mobility Headers.
 //! - [`heartbeat`]: RFC 5847 peer monitoring (failure, recovery, restart).
 //! - [`timer`]: binary-heap timer queue with lazy cancellation.
@@ -47,6 +49,7 @@ pub mod core;
 pub mod counters;
 pub mod ctl;
 pub mod dhcp;
+pub mod drop_log;
 pub mod engine;
 pub mod engine_tables;
 pub mod fib;
@@ -69,6 +72,7 @@ pub mod routes;
 pub mod sim;
 pub mod timer;
 pub mod timestamp;
+pub mod token_bucket;
 pub mod tshark;
 pub mod tunnel;
 pub mod wire;

@@ -36,12 +36,14 @@ pub fn drop_counter(err: &MhError) -> &'static str {
 /// Counts the refusal of `packet` (a whole IPv6 packet carrying a Mobility
 /// Header) and answers its sender where RFC 6275 9.2 says to.
 pub fn refuse(engine: &mut Engine, now: Instant, err: &MhError, packet: &[u8], tx: &mut dyn Tx) {
-    engine.counters.bump(drop_counter(err));
     let Ok(ip) = Ipv6Packet::new_checked(packet) else {
+        engine.counters.bump(drop_counter(err));
         return;
     };
     let (src, dst) = (ip.src_addr(), ip.dst_addr());
-    log::info!("dropped a Mobility Header from {src}: {err} (RFC 6275 9.2)");
+    engine.note_drop(now, drop_counter(err), || {
+        format!("dropped a Mobility Header from {src}: {err} (RFC 6275 9.2)")
+    });
     match err {
         MhError::BadPayloadProto(_) => {
             let problem = IcmpError::ParameterProblem {

@@ -56,6 +56,11 @@ enum Processed {
     },
     /// Held for the policy store's answer.
     AwaitingStore,
+    /// Dropped unanswered at a cap (`limits`): counted under `counter`.
+    Dropped {
+        counter: &'static str,
+        why: &'static str,
+    },
 }
 
 impl Lma {
@@ -89,6 +94,9 @@ impl Lma {
         let (held, profile) = (entry.map(|(_, b)| b), self.policy.node_by_mn_id(req.mn_id));
         if let Err(refusal) = ipv4::same_address(&req, held, decision, &self.ipv4_pools, profile) {
             return Processed::Refused(refusal);
+        }
+        if let Some(capped) = self.capped(decision) {
+            return capped;
         }
         let grant = if decision.needs_authorization() {
             match self.authorize(now, req.mn_id, from, pbu, answer, tx) {
@@ -149,6 +157,12 @@ impl Lma {
                 );
                 return;
             }
+            Processed::Dropped { counter, why } => {
+                self.engine.note_drop(now, counter, || {
+                    format!("{head}: {why} -> no PBA, the MAG's retransmission tries again (docs/limits.md)")
+                });
+                return;
+            }
             Processed::NotAuthorized {
                 status: None,
                 reason,
@@ -163,10 +177,10 @@ impl Lma {
                 status: Some(status),
                 reason,
             } => {
-                log::info!(
-                    "{head}: the policy store refused: {reason} (RFC 5213 5.3.1) -> {}",
-                    self.pba_note(&pbu, status, 0)
-                );
+                let note = self.pba_note(&pbu, status, 0);
+                self.engine.drop_log.line(now, "pbu.refused", || {
+                    format!("{head}: the policy store refused: {reason} (RFC 5213 5.3.1) -> {note}")
+                });
                 (status, pbu.sequence, 0, None, Ipv4Reply::None)
             }
             Processed::Done(done) => {
@@ -206,12 +220,13 @@ impl Lma {
                 )
             }
             Processed::Refused(refusal) => {
-                log::info!(
-                    "{head}: {} (RFC 5213 {}) -> {}",
-                    refusal.why,
-                    refusal.rfc,
-                    self.pba_note(&pbu, refusal.status, 0)
-                );
+                let note = self.pba_note(&pbu, refusal.status, 0);
+                self.engine.drop_log.line(now, "pbu.refused", || {
+                    format!(
+                        "{head}: {} (RFC 5213 {}) -> {note}",
+                        refusal.why, refusal.rfc
+                    )
+                });
                 // RFC 6275 9.5.1: a 135 carries the last accepted number.
                 let last = (refusal.status == PbaStatus::SequenceNumberOutOfWindow)
                     .then_some(pbu.options.mn_id.as_deref())
@@ -265,6 +280,27 @@ impl Lma {
                 "de-registration arrived: taking up the held HI=4 PBU as a handoff (RFC 5213 5.4.1)"
             );
             self.on_pbu(now, held.from, held.pbu, Arrival::Held, None, tx);
+        }
+    }
+
+    /// The caps of `limits` a decision runs into: a new entry in a full
+    /// Binding Cache is refused with status 130, an HI=4 PBU with the held
+    /// list full is dropped. Either leaves every state as it was.
+    fn capped(&mut self, decision: Decision) -> Option<Processed> {
+        match decision {
+            Decision::Register if !self.room_for_binding() => {
+                self.counters.bump("lma.refused.binding_cache_full");
+                Some(Processed::Refused(Refusal::new(
+                    PbaStatus::InsufficientResources,
+                    "the Binding Cache is full (limit `bindings`)",
+                    "5.3.1, 8.9",
+                )))
+            }
+            Decision::Defer { id, .. } if !self.room_to_hold(id) => Some(Processed::Dropped {
+                counter: "lma.drop.held_pbus_full",
+                why: "HI=4, but as many PBUs as allowed (limit `held`) already wait for MaxDelayBeforeNewBCEAssign",
+            }),
+            _ => None,
         }
     }
 

@@ -79,8 +79,20 @@ impl ArpPort {
     }
 
     /// Frames refused, by reason (`arp.drop.*`), and what was answered.
-    pub fn counters(&self) -> &Counters {
-        &self.counters
+    pub fn counters(&self) -> Counters {
+        let mut all = self.counters.clone();
+        let names = [
+            "arp.evicted",
+            "arp.drop.evicted_queue",
+            "arp.drop.table_full",
+        ];
+        self.cache.cap_counts().add_to(&mut all, names);
+        all
+    }
+
+    /// Entries in the neighbor cache (at most `NudConfig::max_neighbors`).
+    pub fn neighbor_count(&self) -> usize {
+        self.cache.len()
     }
 
     pub fn is_own(&self, ip: &Ipv4Addr) -> bool {

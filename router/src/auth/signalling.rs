@@ -53,12 +53,13 @@ impl Authenticator {
             }
         };
         if let Err(e) = self.check(src, dst, payload) {
-            engine.counters.bump(e.counter());
-            log::info!(
-                "dropped a {} from {src} ({}): {e}; no answer, nothing changed (RFC 5213 5.3.1 step 1)",
-                mh.msg_type(),
-                name(&src)
-            );
+            engine.note_drop(now, e.counter(), || {
+                format!(
+                    "dropped a {} from {src} ({}): {e}; no answer, nothing changed (RFC 5213 5.3.1 step 1)",
+                    mh.msg_type(),
+                    name(&src)
+                )
+            });
             return None;
         }
         Some(Admitted { src, dst, mh })

@@ -15,13 +15,21 @@
 //!                          +------ solicited NA ------ PROBE <-+
 //!                                                        | N unicast NS: delete
 //! ```
+//!
+//! The cache holds at most `NudConfig::max_neighbors` entries, so that a flood
+//! of solicitations from made-up sources cannot grow it without bound. At the
+//! cap a new entry takes the place of the STALE or INCOMPLETE entry that has
+//! been in its state longest; REACHABLE, DELAY and PROBE entries (neighbors in
+//! use, or being checked) are never pushed out, and when every entry is one of
+//! those the new one is not created.
 
 use super::frames::NaFlags;
 use super::{NudConfig, NudState};
 use crate::Instant;
+use crate::counters::Counters;
 use crate::mac::Mac;
 use crate::timer::TimerQueue;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::Ipv6Addr;
 
@@ -44,6 +52,52 @@ struct Entry {
     probes: u8,
     /// Packets waiting for resolution; only an INCOMPLETE entry holds any.
     queue: VecDeque<Vec<u8>>,
+    /// Order of entering the current state: the oldest evictable entry goes first.
+    stamp: u64,
+}
+
+impl Entry {
+    fn new(mac: Option<Mac>, state: NudState, probes: u8, queue: VecDeque<Vec<u8>>) -> Self {
+        Entry {
+            mac,
+            state,
+            is_router: false,
+            probes,
+            queue,
+            stamp: 0,
+        }
+    }
+}
+
+/// Whether an entry in `state` may make room for a new one at the cap.
+fn evictable(state: NudState) -> bool {
+    matches!(state, NudState::Stale | NudState::Incomplete)
+}
+
+/// What the cap on entries did (see the module's notes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CapCounts {
+    /// Entries pushed out to make room for a new one.
+    pub evicted: u64,
+    /// Packets that were queued on the INCOMPLETE entries pushed out.
+    pub evicted_packets: u64,
+    /// New entries not created: every entry was in use.
+    pub refused: u64,
+}
+
+impl CapCounts {
+    /// Adds the counts that are not zero to `counters`, under the names of
+    /// `[evicted, evicted_packets, refused]`.
+    pub fn add_to(&self, counters: &mut Counters, names: [&'static str; 3]) {
+        for (name, n) in names
+            .into_iter()
+            .zip([self.evicted, self.evicted_packets, self.refused])
+        {
+            if n > 0 {
+                counters.add(name, n);
+            }
+        }
+    }
 }
 
 /// Packets that became deliverable because a neighbor's link-layer address is now known.
@@ -90,6 +144,10 @@ pub struct NeighborCache<A: Eq + Hash + Clone + Ord = Ipv6Addr> {
     cfg: NudConfig,
     entries: HashMap<A, Entry>,
     timers: TimerQueue<A>,
+    /// The STALE and INCOMPLETE entries, oldest first.
+    evictable: BTreeSet<(u64, A)>,
+    next_stamp: u64,
+    caps: CapCounts,
 }
 
 /// The cache is keyed by any address family: IPv6 for ND, IPv4 for ARP
@@ -100,7 +158,62 @@ impl<A: Copy + Eq + Hash + Ord> NeighborCache<A> {
             cfg,
             entries: HashMap::new(),
             timers: TimerQueue::new(),
+            evictable: BTreeSet::new(),
+            next_stamp: 0,
+            caps: CapCounts::default(),
         }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// What the cap on entries did so far.
+    pub fn cap_counts(&self) -> CapCounts {
+        self.caps
+    }
+
+    /// Makes room for one more entry at the cap; false (counted) when none can go.
+    fn make_room(&mut self) -> bool {
+        if self.entries.len() < self.cfg.max_neighbors {
+            return true;
+        }
+        let Some(oldest) = self.evictable.pop_first() else {
+            self.caps.refused += 1;
+            return false;
+        };
+        let ip = oldest.1;
+        if let Some(gone) = self.entries.remove(&ip) {
+            self.caps.evicted += 1;
+            self.caps.evicted_packets += gone.queue.len() as u64;
+        }
+        self.timers.cancel(&ip);
+        true
+    }
+
+    /// Adds a new entry if there is room; false when the cap refused it.
+    fn insert(&mut self, ip: A, mut entry: Entry) -> bool {
+        if !self.make_room() {
+            return false;
+        }
+        entry.stamp = self.next_stamp;
+        self.next_stamp += 1;
+        if evictable(entry.state) {
+            self.evictable.insert((entry.stamp, ip));
+        }
+        self.entries.insert(ip, entry);
+        true
+    }
+
+    /// Takes an entry out, with its place in the eviction order.
+    fn take(&mut self, ip: &A) -> Option<Entry> {
+        let entry = self.entries.remove(ip)?;
+        self.evictable.remove(&(entry.stamp, *ip));
+        Some(entry)
     }
 
     pub fn lookup(&self, ip: &A) -> Option<(NudState, Option<Mac>)> {
@@ -118,7 +231,7 @@ impl<A: Copy + Eq + Hash + Ord> NeighborCache<A> {
 
     /// Deletes an entry, dropping its queued packets.
     pub fn remove(&mut self, ip: &A) {
-        self.entries.remove(ip);
+        self.take(ip);
         self.timers.cancel(ip);
     }
 
@@ -132,16 +245,10 @@ impl<A: Copy + Eq + Hash + Ord> NeighborCache<A> {
         if self.entries.contains_key(&ip) {
             return false;
         }
-        self.entries.insert(
-            ip,
-            Entry {
-                mac: None,
-                state: NudState::Incomplete,
-                is_router: false,
-                probes: 1,
-                queue: VecDeque::new(),
-            },
-        );
+        let entry = Entry::new(None, NudState::Incomplete, 1, VecDeque::new());
+        if !self.insert(ip, entry) {
+            return false;
+        }
         self.timers.set(ip, now + self.cfg.retrans_timer);
         true
     }
@@ -166,14 +273,13 @@ impl<A: Copy + Eq + Hash + Ord> NeighborCache<A> {
             if limit > 0 {
                 queue.push_back(packet.to_vec());
             }
-            let entry = Entry {
-                mac: None,
-                state: NudState::Incomplete,
-                is_router: false,
-                probes: 1,
-                queue,
-            };
-            self.entries.insert(ip, entry);
+            if !self.insert(ip, Entry::new(None, NudState::Incomplete, 1, queue)) {
+                // The cache is full of neighbors in use: the packet is lost.
+                return Resolution::Queued {
+                    solicit: false,
+                    overflow: true,
+                };
+            }
             self.timers.set(ip, now + self.cfg.retrans_timer);
             return Resolution::Queued {
                 solicit: true,
@@ -213,13 +319,12 @@ impl<A: Copy + Eq + Hash + Ord> NeighborCache<A> {
         mac: Mac,
         is_router: Option<bool>,
     ) -> Option<Flush> {
-        let entry = self.entries.entry(ip).or_insert_with(|| Entry {
-            mac: None,
-            state: NudState::Stale,
-            is_router: false,
-            probes: 0,
-            queue: VecDeque::new(),
-        });
+        if !self.entries.contains_key(&ip)
+            && !self.insert(ip, Entry::new(None, NudState::Stale, 0, VecDeque::new()))
+        {
+            return None;
+        }
+        let entry = self.entries.get_mut(&ip)?;
         if let Some(is_router) = is_router {
             entry.is_router = is_router;
         }
@@ -295,13 +400,15 @@ impl<A: Copy + Eq + Hash + Ord> NeighborCache<A> {
     /// router uses it for neighbors it must track even while no traffic flows to
     /// them, which NUD alone would never probe (RFC 4861 7.3.1).
     pub fn probe(&mut self, now: Instant, ip: A, mac: Mac, even_if_reachable: bool) -> Option<Mac> {
-        let entry = self.entries.entry(ip).or_insert_with(|| Entry {
-            mac: Some(mac),
-            state: NudState::Stale,
-            is_router: false,
-            probes: 0,
-            queue: VecDeque::new(),
-        });
+        if !self.entries.contains_key(&ip)
+            && !self.insert(
+                ip,
+                Entry::new(Some(mac), NudState::Stale, 0, VecDeque::new()),
+            )
+        {
+            return None;
+        }
+        let entry = self.entries.get_mut(&ip)?;
         let target = entry.mac?;
         let doubtful = match entry.state {
             NudState::Stale | NudState::Delay => true,
@@ -353,7 +460,7 @@ impl<A: Copy + Eq + Hash + Ord> NeighborCache<A> {
                     unicast: entry.mac,
                 });
                 self.timers.set(ip, now + self.cfg.retrans_timer);
-            } else if let Some(entry) = self.entries.remove(&ip) {
+            } else if let Some(entry) = self.take(&ip) {
                 actions.push(NudAction::Unreachable {
                     ip,
                     mac: entry.mac,
@@ -369,6 +476,12 @@ impl<A: Copy + Eq + Hash + Ord> NeighborCache<A> {
         let Some(entry) = self.entries.get_mut(&ip) else {
             return;
         };
+        self.evictable.remove(&(entry.stamp, ip));
+        entry.stamp = self.next_stamp;
+        self.next_stamp += 1;
+        if evictable(state) {
+            self.evictable.insert((entry.stamp, ip));
+        }
         entry.state = state;
         entry.probes = 0;
         let timeout = match state {
@@ -386,5 +499,95 @@ impl<A: Copy + Eq + Hash + Ord> NeighborCache<A> {
             Some(t) => self.timers.set(ip, now + t),
             None => self.timers.cancel(&ip),
         }
+    }
+}
+
+#[cfg(test)]
+mod cap_tests {
+    use super::*;
+    use crate::Duration;
+
+    fn cache(max: usize) -> NeighborCache<u32> {
+        NeighborCache::new(NudConfig {
+            max_neighbors: max,
+            ..NudConfig::default()
+        })
+    }
+
+    fn mac(n: u8) -> Mac {
+        Mac::from_bytes(&[2, 0, 0, 0, 0, n]).unwrap()
+    }
+
+    const CONFIRMED: NaFlags = NaFlags {
+        router: false,
+        solicited: true,
+        override_: true,
+    };
+
+    #[test]
+    fn at_the_cap_the_oldest_stale_or_incomplete_entry_goes() {
+        let t = Instant::from_millis(0);
+        let mut c = cache(3);
+        c.learn(t, 1, mac(1), None);
+        assert!(c.start_resolution(t, 2));
+        c.learn(t, 3, mac(3), None);
+        // 1 is confirmed (REACHABLE): in use, never pushed out.
+        c.on_advert(t, 1, Some(mac(1)), CONFIRMED);
+        c.learn(t, 4, mac(4), None);
+        assert_eq!(c.lookup(&2), None, "INCOMPLETE 2 was the oldest evictable");
+        assert!(c.lookup(&1).is_some());
+        c.learn(t, 5, mac(5), None);
+        assert_eq!(c.lookup(&3), None);
+        assert_eq!(c.len(), 3);
+        let counts = c.cap_counts();
+        assert_eq!((counts.evicted, counts.refused), (2, 0));
+    }
+
+    #[test]
+    fn a_full_cache_of_neighbors_in_use_refuses_the_new_one() {
+        let t = Instant::from_millis(0);
+        let mut c = cache(2);
+        for ip in [1, 2] {
+            c.learn(t, ip, mac(ip as u8), None);
+            c.on_advert(t, ip, Some(mac(ip as u8)), CONFIRMED);
+        }
+        assert_eq!(c.learn(t, 3, mac(3), None), None);
+        assert!(!c.start_resolution(t, 4));
+        assert_eq!(
+            c.resolve(t, 5, b"packet"),
+            Resolution::Queued {
+                solicit: false,
+                overflow: true
+            }
+        );
+        assert_eq!(c.probe(t, 6, mac(6), false), None);
+        assert_eq!(c.len(), 2);
+        assert!(c.lookup(&1).is_some_and(|(s, _)| s == NudState::Reachable));
+        assert_eq!(c.cap_counts().refused, 4);
+        // Once 1 goes STALE it may make room again.
+        let later = t + Duration::from_secs(31);
+        c.on_timer(later);
+        c.learn(later, 3, mac(3), None);
+        assert!(c.lookup(&3).is_some());
+        assert_eq!(c.cap_counts().evicted, 1);
+    }
+
+    #[test]
+    fn a_stale_entry_used_again_is_young_again() {
+        let t = Instant::from_millis(0);
+        let mut c = cache(2);
+        c.learn(t, 1, mac(1), None);
+        c.learn(t, 2, mac(2), None);
+        // Sending to 1 moves it to DELAY; it then is a neighbor in use.
+        assert_eq!(c.resolved(t, 1), Some(mac(1)));
+        c.learn(t, 3, mac(3), None);
+        assert_eq!(c.lookup(&2), None);
+        assert!(c.lookup(&1).is_some());
+        // An evicted INCOMPLETE entry's queue is counted.
+        let mut c = cache(1);
+        c.resolve(t, 7, b"a");
+        c.resolve(t, 7, b"b");
+        c.learn(t, 8, mac(8), None);
+        assert_eq!(c.cap_counts().evicted_packets, 2);
     }
 }

@@ -8,7 +8,7 @@ pub mod cache;
 pub mod frames;
 pub mod port;
 
-pub use cache::{NeighborCache, NeighborInfo};
+pub use cache::{CapCounts, NeighborCache, NeighborInfo};
 pub use frames::{Addressing, NaFlags, NdError, NdFrame, NdMessage};
 pub use port::NdPort;
 
@@ -30,6 +30,9 @@ pub struct NudConfig {
     /// 100, like Linux's unres_qlen: a burst of tunnelled traffic while a new MAG is
     /// being resolved must not push out the PBA queued before it.
     pub max_queue_per_neighbor: usize,
+    /// Entries the cache of one port holds at most (see [`cache`]): 2048, room
+    /// for a link-local and a global address of a thousand nodes per port.
+    pub max_neighbors: usize,
 }
 
 impl Default for NudConfig {
@@ -43,6 +46,7 @@ impl Default for NudConfig {
             max_multicast_solicit: 3,
             max_unicast_solicit: 3,
             max_queue_per_neighbor: 100,
+            max_neighbors: 2048,
         }
     }
 }

@@ -70,8 +70,16 @@ impl NdPort {
     }
 
     /// Frames dropped, by reason (the names of [`NdError::counter`] and `nd.drop.*`).
-    pub fn counters(&self) -> &Counters {
-        &self.counters
+    pub fn counters(&self) -> Counters {
+        let mut all = self.counters.clone();
+        let names = ["nd.evicted", "nd.drop.evicted_queue", "nd.drop.table_full"];
+        self.cache.cap_counts().add_to(&mut all, names);
+        all
+    }
+
+    /// Entries in the neighbor cache (at most `NudConfig::max_neighbors`).
+    pub fn neighbor_count(&self) -> usize {
+        self.cache.len()
     }
 
     /// Handles one ND frame received on this port. Invalid frames are counted and
