@@ -82,6 +82,7 @@ bench: deps
 	done
 	$(CARGO) bench -p lma --bench scale
 	$(CARGO) bench -p netns-tests --bench handoff_sim
+	$(CARGO) bench -p netns-tests --bench proactive_sim
 	$(CARGO) build --release -p router --bin tapmip-router -p lma --bin lma -p mag --bin mag \
 		-p tapbridge --bin tapbridge -p netns-tests --bin tapmip-probe --bin tapmip-scenario
 	target/release/tapmip-scenario bench-forward
@@ -121,8 +122,9 @@ qemu-deps:
 	fi
 
 # The paper's measurements (Kassahun et al., CloudNet 2014) on the lab: PAPER_RUNS migrations per RTT
-# (default 70), PAPER_PRECOPY_MB of pre-copy (default 256); report in docs/paper/.
-# PAPER_ARGS passes more options (e.g. --pause-ms 300, --out DIR, --replot, --dual-stack:
+# and handover (default 70), PAPER_PRECOPY_MB of pre-copy (default 256); report in target/paper/
+# (the committed one: PAPER_ARGS="--out docs/paper"). Stopped half-way, the same command resumes it.
+# PAPER_ARGS passes more options (e.g. --pause-ms 300, --out DIR, --replot, --fresh, --dual-stack:
 # an IPv4-and-IPv6 VM measured over both families).
 paper: deps
 	$(CARGO) build --release -p router --bin tapmip-router -p lma --bin lma -p mag --bin mag \

@@ -93,6 +93,8 @@ pub enum Trigger {
     /// A frame from `::`, such as the MLD report a node sends while its
     /// addresses are still tentative: an interface coming up.
     Configuring,
+    /// A hypervisor's "arriving" hint on the control socket (`proactive`).
+    Hint,
     /// A gratuitous ARP: a node announcing the IPv4 address it holds, as a
     /// hypervisor does for a migrated guest (RFC 5227 2.3).
     GratuitousArp,
@@ -115,6 +117,7 @@ impl Trigger {
             Trigger::DadNs => cfg.dad_ns,
             Trigger::Rarp => cfg.rarp,
             Trigger::UnknownSource | Trigger::Configuring => cfg.unknown_source,
+            Trigger::Hint => true,
             Trigger::GratuitousArp | Trigger::ArpRequest | Trigger::ArpProbe => cfg.arp,
             Trigger::DhcpDiscover | Trigger::DhcpRenew => cfg.dhcp,
         }
@@ -138,6 +141,7 @@ impl Trigger {
             Trigger::Rarp => "mag.attach.rarp",
             Trigger::UnknownSource => "mag.attach.unknown_source",
             Trigger::Configuring => "mag.attach.configuring",
+            Trigger::Hint => "mag.attach.hint",
             Trigger::GratuitousArp => "mag.attach.gratuitous_arp",
             Trigger::ArpRequest => "mag.attach.arp_request",
             Trigger::ArpProbe => "mag.attach.arp_probe",
@@ -156,6 +160,7 @@ impl fmt::Display for Trigger {
             Trigger::Rarp => "RARP announcement",
             Trigger::UnknownSource => "frame from unknown source",
             Trigger::Configuring => "frame from :: (interface coming up)",
+            Trigger::Hint => "arrival hint",
             Trigger::GratuitousArp => "gratuitous ARP",
             Trigger::ArpRequest => "ARP request",
             Trigger::ArpProbe => "ARP probe",
@@ -196,6 +201,8 @@ impl Sighting {
             // QEMU announces a NIC after an incoming migration (or when told to):
             // the guest was running elsewhere a moment ago.
             (Trigger::Rarp, _) => HandoffIndicator::InterMag,
+            // A hypervisor moving the VM here (see `proactive` for why 3).
+            (Trigger::Hint, _) => HandoffIndicator::InterMag,
             // An IPv4 address a node holds came from a MAG of this domain.
             (Trigger::GratuitousArp | Trigger::ArpRequest | Trigger::DhcpRenew, _) => {
                 HandoffIndicator::InterMag

@@ -11,6 +11,7 @@
 use crate::admission::Waiting;
 use crate::attach::{self, DetectConfig, Sighting, Trigger};
 use crate::bul::BindingUpdateList;
+use crate::proactive::{HintConfig, Hints};
 use ipnet::Ipv6Net;
 use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
 use router::auth::{Authenticator, KeyRing, Rekey, Sending, Signalling};
@@ -87,6 +88,8 @@ pub struct MagConfig {
     pub aaa: AaaConfig,
     /// Nodes waiting for the policy store's answer at most (docs/limits.md).
     pub max_admission_questions: usize,
+    /// Hypervisor hints: timeouts and how much downlink is held per node.
+    pub hints: HintConfig,
 }
 
 impl MagConfig {
@@ -117,6 +120,7 @@ impl MagConfig {
             signalling: Signalling::default(),
             aaa: AaaConfig::File,
             max_admission_questions: 1024,
+            hints: HintConfig::default(),
         }
     }
 }
@@ -137,6 +141,12 @@ pub(crate) enum Timer {
     Announced(Mac),
     /// Asks the policy store again about a node no AAA server answered for.
     Reask(Mac),
+    /// An "arriving" hint runs out (or its arrival's window ends).
+    Arrival(Mac),
+    /// A "leaving" hint runs out.
+    Leaving(Mac),
+    /// The next burst of an arrived node's held packets.
+    Drain(Mac),
 }
 
 /// How often the MAG checks that it knows the LMA's link-layer address.
@@ -160,6 +170,7 @@ pub struct Mag {
     pub(crate) refused: HashMap<Mac, Instant>,
     /// Nodes no AAA server answered for, asked about again on a timer.
     pub(crate) retrying: HashMap<Mac, Waiting>,
+    pub(crate) hints: Hints,
     pub(crate) counters: Counters,
 }
 
@@ -217,6 +228,7 @@ impl Mag {
             asking: HashMap::new(),
             refused: HashMap::new(),
             retrying: HashMap::new(),
+            hints: Hints::default(),
             counters: Counters::default(),
         })
     }
@@ -256,13 +268,14 @@ impl Mag {
     }
 
     /// The MAG's own state, entry by kind (see `engine_tables::sizes`).
-    pub fn sizes(&self) -> [(&'static str, usize); 5] {
+    pub fn sizes(&self) -> [(&'static str, usize); 6] {
         [
             ("binding update list", self.bul.len()),
             ("timers", self.timers.len()),
             ("nodes awaiting the policy store", self.waiting.len()),
             ("nodes refused recently", self.refused.len()),
             ("nodes asked about again", self.retrying.len()),
+            ("hinted nodes", self.hints.len()),
         ]
     }
 
@@ -336,8 +349,12 @@ impl Core for Mag {
     /// From the LMA's side a superframe is forwarded whole ([`Engine::on_rx`]);
     /// on an access link every frame is also a sighting of its node, so there
     /// it is cut and each segment taken as an ordinary frame.
+    ///
+    /// Copies a peer MAG tunnels here for a hinted node are looked for in
+    /// ordinary frames only ([`Core::on_frame`]): while they may come, the
+    /// uplink's frames take that path too.
     fn on_rx(&mut self, now: Instant, port: PortId, rx: Rx<'_>, tx: &mut dyn Tx) {
-        if port != UPLINK {
+        if port != UPLINK || self.hints.takes_copies() {
             if let Err(e) = rx.into_plain(&mut |frame| self.on_frame(now, port, frame, tx)) {
                 log::debug!("port {port}: dropped a frame: {e}");
             }
@@ -345,13 +362,24 @@ impl Core for Mag {
         }
         let event = self.engine.on_rx(now, port, rx, tx);
         self.on_event(now, event, tx);
+        if self.hints.holding() {
+            self.collect_held(now, tx);
+        }
     }
 
     fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
+        if port == UPLINK && self.hints.takes_copies() && self.take_peer_copy(now, frame, tx) {
+            return;
+        }
         // Checked before the engine, which drops frames not addressed to the MAG.
         let source = (port != UPLINK)
             .then(|| attach::frame_source(frame))
             .flatten();
+        if let Some((mac, _)) = source
+            && self.is_expected(&mac)
+        {
+            self.hinted_node_seen(now, port, mac, tx);
+        }
         let heard = source.is_some_and(|(mac, _)| self.heard(now, mac));
         // The engine drops what is not IPv6, such as a hypervisor's RARP.
         if let Some(s) = source.and_then(|_| attach::from_rarp(frame)) {
@@ -367,6 +395,9 @@ impl Core for Mag {
         });
         let event = self.engine.on_frame(now, port, frame, tx);
         self.on_event(now, event, tx);
+        if self.hints.holding() {
+            self.collect_held(now, tx);
+        }
         if heard && let Some((mac, _)) = source {
             self.on_confirmed(now, mac, tx);
         }
@@ -403,6 +434,9 @@ impl Core for Mag {
                 Timer::Discover(round) => self.discover(now, round, tx),
                 Timer::Announced(mac) => self.on_announced_timer(now, mac, tx),
                 Timer::Reask(mac) => self.on_reask_timer(now, mac, tx),
+                Timer::Arrival(mac) => self.on_arrival_timer(now, mac, tx),
+                Timer::Leaving(mac) => self.on_leaving_timer(now, mac, tx),
+                Timer::Drain(mac) => self.drain_step(now, mac, tx),
             }
         }
         self.store_timer(now, tx);
@@ -423,8 +457,11 @@ impl Core for Mag {
         self.on_store_datagram(now, from, datagram, tx);
     }
 
-    fn control(&mut self, now: Instant, request: &Request, _tx: &mut dyn Tx) -> Response {
-        crate::ctl::answer(self, now, request)
+    fn control(&mut self, now: Instant, request: &Request, tx: &mut dyn Tx) -> Response {
+        match request {
+            Request::Arriving { .. } | Request::Leaving { .. } => self.on_hint(now, request, tx),
+            _ => crate::ctl::answer(self, now, request),
+        }
     }
 
     /// RFC 5213 6.9.1.3: a MAG going away de-registers every binding it holds.

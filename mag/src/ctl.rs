@@ -55,7 +55,8 @@ pub fn answer(mag: &Mag, now: Instant, request: &Request) -> Response {
         Request::Status {} => {
             let engine = engine_tables::status(mag.engine(), &mag.counters());
             let sizes = engine_tables::sizes(mag.engine(), &mag.sizes());
-            Response::tables([vec![bindings(mag, now), sizes], engine].concat())
+            let hints = mag.hints_table(now);
+            Response::tables([vec![bindings(mag, now), hints, sizes], engine].concat())
         }
         other => engine_tables::answer(mag.engine(), &mag.counters(), other),
     }

@@ -63,6 +63,18 @@ impl Mag {
         let Some(e) = self.bul.get(&mac) else {
             return;
         };
+        if self.is_expected(&mac) {
+            // A node announced as arriving is registered on the hint's word
+            // once; anything more waits for its first frame here, so that no
+            // PBU stamped later than a real sighting elsewhere (a migration
+            // that failed) claims it for this MAG.
+            self.counters.bump("mag.hint.pbu_waits_for_node");
+            if let Some(e) = self.bul.get_mut(&mac) {
+                e.confirming = Some(then);
+            }
+            self.timers.cancel(&Timer::Binding(mac));
+            return;
+        }
         let probeable = e.nud_address().is_some() || e.ipv4.is_some();
         if !probeable || now - e.last_heard <= FRESH {
             return self.act_on(now, mac, then, tx);
@@ -94,6 +106,7 @@ impl Mag {
 
     /// The node answered a probe, or sent anything: it is here.
     pub(crate) fn on_confirmed(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) {
+        self.leaving_disproved(&mac);
         let Some(then) = self.bul.get_mut(&mac).and_then(|e| e.confirming.take()) else {
             return;
         };
@@ -117,6 +130,11 @@ impl Mag {
         let Some((node, nud_ip)) = owner else {
             return;
         };
+        if self.is_expected(&node) {
+            // Announced as arriving: its silence is the pause, not a departure.
+            self.counters.bump("mag.nud.expected_silent");
+            return;
+        }
         if self.heard_while_probing(now, node) {
             self.counters.bump("mag.nud.heard_while_probing");
             if let Some(nd) = self.engine.nd_mut(port) {
@@ -160,6 +178,11 @@ impl Mag {
         self.timers.cancel(&Timer::Binding(mac));
         self.timers.cancel(&Timer::Ra(mac));
         self.timers.cancel(&Timer::Announced(mac));
+        // A node said to be leaving is served by the next MAG: its binding
+        // is that MAG's now, not this one's to de-register.
+        let dereg = dereg.filter(|_| !self.is_leaving(&mac));
+        let homes = crate::forwarding::home_nets(&e.hnps, e.ipv4.map(|g| g.address.addr()));
+        self.end_hints(&mac, &homes);
         if let Some(nd) = self.engine.nd_mut(e.port) {
             for ip in &e.addresses {
                 nd.forget(ip);

@@ -362,7 +362,8 @@ impl Mag {
             );
         }
         let homes = crate::node_link::homes(&hnps, ipv4);
-        if first {
+        if self.hold_if_expected(mac) {
+        } else if first {
             self.send_ra(now, mac, tx);
             log::info!(
                 "PBA seq {} accepted: {homes} lifetime {} s -> routes via tunnel to {}, router announced to {mac}",

@@ -237,6 +237,11 @@ impl Mag {
         let Some(node) = owner else {
             return;
         };
+        if self.is_expected(&node) {
+            // Announced as arriving: its silence is the pause, not a departure.
+            self.counters.bump("mag.nud.expected_silent");
+            return;
+        }
         if self.heard_while_probing(now, node) {
             self.counters.bump("mag.nud.heard_while_probing");
             if let Some(arp) = self.engine.arp_mut(port) {

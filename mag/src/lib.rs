@@ -9,6 +9,9 @@
 //!   link, detachment, heartbeats, and a node's IPv4 side: its home address
 //!   and ARP, `ipv4`, and the DHCPv4 server, `dhcp`).
 //! - [`ctl`]: the control-socket tables.
+//! - [`proactive`]: hints from a hypervisor ("arriving", "leaving") that make
+//!   a live migration's handover happen during its pause; [`held`] is the
+//!   bounded queue of a hinted node's downlink.
 //! - [`access_router`]: a plain access router for the Mobile IPv6 baseline
 //!   (`mag access-router`), a separate core.
 
@@ -23,10 +26,13 @@ pub mod ctl;
 mod detachment;
 mod dhcp;
 mod exchange;
+mod forwarding;
 mod heartbeat;
+pub mod held;
 mod ipv4;
 mod node_link;
 pub mod pbu;
+pub mod proactive;
 
 pub use crate::core::{AccessConfig, Mag, MagConfig, UPLINK, UplinkConfig};
 pub use attach::DetectConfig;

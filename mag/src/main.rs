@@ -16,6 +16,7 @@ use anyhow::{Context, anyhow, bail};
 use argh::FromArgs;
 use log::info;
 use mag::access::{FIXED_LINK_LOCAL, FIXED_MAC};
+use mag::held::HoldLimits;
 use mag::{AccessConfig, DetectConfig, Mag, MagConfig, UplinkConfig};
 use router::Duration;
 use router::aaa::AaaOptions;
@@ -96,6 +97,18 @@ struct Args {
     /// neighbor cache entries per access link at most (docs/limits.md)
     #[argh(option, default = "NudConfig::default().max_neighbors")]
     max_neighbors: usize,
+    /// how long an "arriving" or "leaving" hint lasts unless it says, in ms
+    #[argh(option, default = "10_000")]
+    hint_timeout_ms: u64,
+    /// downlink packets held per node announced as arriving
+    #[argh(option, default = "1024")]
+    hold_packets: usize,
+    /// downlink bytes held per node announced as arriving
+    #[argh(option, default = "1 << 20")]
+    hold_bytes: usize,
+    /// age past which a held packet is dropped rather than delivered, in ms
+    #[argh(option, default = "5000")]
+    hold_ms: u64,
     /// log every frame decision, not only events
     #[argh(switch, short = 'v')]
     verbose: bool,
@@ -150,6 +163,13 @@ fn config(args: &Args) -> anyhow::Result<MagConfig> {
         interval: Duration::from_millis(args.heartbeat_interval_ms),
         missing_allowed: args.missing_heartbeats.max(1),
     });
+    cfg.hints.arrival_timeout = Duration::from_millis(args.hint_timeout_ms);
+    cfg.hints.leaving_timeout = Duration::from_millis(args.hint_timeout_ms);
+    cfg.hints.hold = HoldLimits {
+        packets: args.hold_packets,
+        bytes: args.hold_bytes,
+        age: Duration::from_millis(args.hold_ms),
+    };
     cfg.access_technology = match AccessTechnologyType::from(args.att) {
         t @ (AccessTechnologyType::Ethernet | AccessTechnologyType::Virtual) => t,
         other => bail!(

@@ -9,8 +9,8 @@ use router::core::{PortId, Tx};
 use router::mac::Mac;
 use router::routes::RouteTable;
 
-pub(crate) fn prefixes(hnps: &[Ipv6Net]) -> String {
-    let all: Vec<String> = hnps.iter().map(Ipv6Net::to_string).collect();
+pub(crate) fn prefixes<T: std::fmt::Display>(nets: &[T]) -> String {
+    let all: Vec<String> = nets.iter().map(T::to_string).collect();
     all.join(", ")
 }
 
@@ -57,9 +57,13 @@ impl Mag {
     /// scheduled; a node with an IPv4 home address has its default router
     /// announced once too (the only announcement an IPv4-only node gets).
     pub(crate) fn send_ra(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) {
+        // A node announced as arriving gets its RA once it is here.
         let Some(e) = self.bul.get(&mac).filter(|e| e.is_registered()) else {
             return;
         };
+        if self.is_expected(&mac) {
+            return;
+        }
         let left = e
             .lifetime_left(now)
             .map_or(0, |d| u32::try_from(d.secs()).unwrap_or(u32::MAX));
@@ -94,7 +98,8 @@ impl Mag {
         // the cache for reachable_time; silence for a whole RA interval is doubt
         // enough to probe it (RFC 4861 7.3.1), so detachment takes seconds.
         let silent = now - last_heard >= self.cfg.ra_interval;
-        if self.probe_node(now, mac, silent, tx) {
+        // A node said to be leaving is a paused VM: probes would only fail.
+        if !self.is_leaving(&mac) && self.probe_node(now, mac, silent, tx) {
             self.counters.bump("mag.nud.probes");
             log::debug!("{mac} idle: probing it");
         }

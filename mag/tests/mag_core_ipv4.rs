@@ -549,6 +549,114 @@ fn ipv4_goes_through_the_tunnel_both_ways() {
     assert_eq!(out[0].0, ACCESS);
 }
 
+/// An IPv4 packet from the correspondent with Echo sequence `seq`, as the
+/// LMA tunnels it to the MAG (IPv4-in-IPv6).
+fn tunnelled4(dst: &str, seq: u16) -> Vec<u8> {
+    let down = router::icmpv4::echo_request(a("192.0.2.100"), a(dst), seq);
+    let mut outer = Vec::new();
+    router::tunnel::encapsulate(lmaa(), pcoa(), &down, 64, 1500, &mut outer).unwrap();
+    ethernet_ipv6(LMA_MAC, UPLINK_MAC, &outer)
+}
+
+/// The Echo sequence numbers and TTLs of the IPv4 packets sent to `mac`.
+fn echoes_to(out: &Out, mac: Mac) -> Vec<(u16, u8)> {
+    out.iter()
+        .filter(|(p, _)| *p == ACCESS)
+        .filter_map(|(_, f)| {
+            let eth = EthernetFrame::new_checked(&f[..]).ok()?;
+            let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+            let icmp = smoltcp::wire::Icmpv4Packet::new_checked(ip.payload()).ok()?;
+            (eth.ethertype() == EthernetProtocol::Ipv4 && Mac::from(eth.dst_addr()) == mac)
+                .then(|| (icmp.echo_seq_no(), ip.hop_limit()))
+        })
+        .collect()
+}
+
+/// A hypervisor's "arriving" hint for an IPv4-only node (issue: proactive
+/// handover): one PBU at once with option 36 and no HNP, the IPv4 downlink
+/// held while the node is silent (no ARP probe, no detachment), and its
+/// gratuitous ARP on resume delivers what was held, in order, before the
+/// router's ARP announcement.
+#[test]
+fn a_hinted_ipv4_only_node_gets_its_held_downlink_on_its_gratuitous_arp() {
+    let mut m = mag();
+    let mut out = Out::new();
+    let hint = router::ctl::Request::Arriving {
+        mac: Some(V4ONLY.to_string()),
+        mn_id: None,
+        timeout_ms: None,
+    };
+    let answer = m.control(t(10), &hint, &mut out);
+    assert!(answer.ok, "{answer:?}");
+    let pbu = pbus(&out)[0].clone();
+    assert!(pbu.options.hnps.is_empty(), "no HNP for an IPv4-only node");
+    let req = pbu.options.ipv4_home_address_request.unwrap();
+    assert_eq!(req.address, Ipv4Addr::UNSPECIFIED);
+    assert_eq!(
+        pbu.options.handoff_indicator,
+        Some(HandoffIndicator::InterMag)
+    );
+    let out = pba(
+        &mut m,
+        t(40),
+        &pbu,
+        None,
+        Some(("10.1.2.5", 24, "10.1.2.1")),
+    );
+    assert!(
+        arps(&out).is_empty(),
+        "the router is announced once it is here"
+    );
+    assert!(m.engine().holds(a("10.1.2.5")));
+    let mut held = Out::new();
+    for seq in 1..=5 {
+        m.on_frame(
+            t(50 + i64::from(seq)),
+            UPLINK,
+            &tunnelled4("10.1.2.5", seq),
+            &mut held,
+        );
+    }
+    while let Some(at) = m.poll_at().filter(|at| *at < t(3000)) {
+        m.on_timer(at, &mut held);
+    }
+    assert!(echoes_to(&held, V4ONLY).is_empty(), "held, not sent");
+    assert!(
+        arps(&held).iter().all(|f| f.eth_dst != V4ONLY),
+        "a paused node is not probed"
+    );
+    assert!(m.awaits(&V4ONLY) && m.bindings().get(&V4ONLY).is_some());
+
+    let out = feed(&mut m, t(3000), &gratuitous(V4ONLY, a("10.1.2.5")));
+    let delivered = echoes_to(&out, V4ONLY);
+    assert_eq!(
+        delivered,
+        (1..=5).map(|s| (s, 62)).collect::<Vec<_>>(),
+        "in order, one hop further (as when not held)"
+    );
+    let first_echo = out
+        .iter()
+        .position(|(_, f)| f.get(12..14) == Some(&[0x08, 0x00][..]))
+        .unwrap();
+    let announced = out
+        .iter()
+        .position(|(_, f)| ArpFrame::parse(f).is_ok_and(|a| a.reply && a.eth_dst == V4ONLY))
+        .unwrap();
+    assert!(first_echo < announced, "the held packets, then the router");
+    assert!(!m.awaits(&V4ONLY));
+    assert!(!m.engine().holds(a("10.1.2.5")));
+    assert_eq!(m.counters().get("mag.hold.delivered"), 5);
+    // Later downlink flows straight through.
+    let out = feed_uplink(&mut m, t(3010), &tunnelled4("10.1.2.5", 6));
+    assert_eq!(echoes_to(&out, V4ONLY), vec![(6, 62)]);
+}
+
+fn feed_uplink(m: &mut Mag, now: Instant, frame: &[u8]) -> Out {
+    let mut out = Out::new();
+    m.on_frame(now, UPLINK, frame, &mut out);
+    out
+}
+
 #[test]
 fn malformed_dhcp_and_arp_change_nothing() {
     // Any frame from a policy node may register it: here only DHCP and ARP may.

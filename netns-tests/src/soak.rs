@@ -69,7 +69,7 @@ pub fn run(migrations: usize, every: usize) -> Result<Vec<Sample>, LabError> {
     let opts = MigrateOptions {
         precopy_bytes: 64 << 10,
         pause: std::time::Duration::from_millis(20),
-        announce: true,
+        ..MigrateOptions::default()
     };
     let vm = d
         .address("vm1")

@@ -111,6 +111,7 @@ fn forged_and_replayed_pbus_move_no_vm() {
         precopy_bytes: 0,
         pause: Duration::from_millis(100),
         announce: true,
+        hints: false,
     };
     d.migrate("vm1", "mag2", &quick).unwrap();
     wait_registered(&d, "mag2");

@@ -36,7 +36,7 @@ fn options() -> MigrateOptions {
     MigrateOptions {
         precopy_bytes: 4 << 20,
         pause: PAUSE,
-        announce: true,
+        ..MigrateOptions::default()
     }
 }
 
@@ -284,7 +284,13 @@ fn an_ipv4_only_vm_migrates_and_a_stranger_gets_no_lease() {
         .start_probes_over("vm1", "client", ProbeFamily::Ipv4)
         .unwrap();
     std::thread::sleep(Duration::from_secs(1));
-    let times = d.migrate("vm1", "mag2", &options()).unwrap();
+    // Reactive: the guest's gratuitous ARP is what MAG2 finds it by (the
+    // dual-stack test above and lab_proactive migrate with hints).
+    let reactive = MigrateOptions {
+        hints: false,
+        ..options()
+    };
+    let times = d.migrate("vm1", "mag2", &reactive).unwrap();
     assert!(times.handoff_ms.is_some(), "{}", d.diagnosis());
     assert!(
         wait_registered(&d, "mag2", "vm1@tapmip"),
@@ -301,6 +307,10 @@ fn an_ipv4_only_vm_migrates_and_a_stranger_gets_no_lease() {
     let lma = d.router("lma", &Request::Bindings {}).unwrap();
     assert_eq!(cell(&lma[0], "vm1@tapmip", "mag").as_deref(), Some("mag2"));
     // The gratuitous ARP of the migrated guest was the handoff's trigger.
+    assert_eq!(
+        d.bul_cell("mag2", "vm1@tapmip", "trigger").as_deref(),
+        Some("gratuitous ARP")
+    );
     assert!(clean(&d, "access2", "arp.isgratuitous == 1") >= 1);
     let ladder = netns_tests::domain::trace::render(&d.trace("vm1").unwrap());
     assert!(ladder.contains("Gratuitous ARP 10.1.1.5"), "{ladder}");

@@ -25,7 +25,7 @@ fn options() -> MigrateOptions {
     MigrateOptions {
         precopy_bytes: 4 << 20,
         pause: PAUSE,
-        announce: true,
+        ..MigrateOptions::default()
     }
 }
 
@@ -210,7 +210,12 @@ fn late_deregistration_from_the_old_mag_does_not_undo_the_handoff() {
         "wan_rtt_ms = 10.0\n[[mag]]\nname = \"mag1\"\n[[mag]]\nname = \"mag2\"\n[[vm]]\nname = \"vm1\"\nmag = \"mag1\"\n[[correspondent]]\nname = \"client\"\n",
         &tuning,
     );
-    d.migrate("vm1", "mag2", &options()).unwrap();
+    // Without hints: a "leaving" hint would keep MAG1 from de-registering.
+    let reactive = MigrateOptions {
+        hints: false,
+        ..options()
+    };
+    d.migrate("vm1", "mag2", &reactive).unwrap();
     let ignored = netns_tests::wait::until(Duration::from_secs(30), || {
         Ok(d.lab
             .log_of("lma")

@@ -32,7 +32,7 @@ fn options() -> MigrateOptions {
     MigrateOptions {
         precopy_bytes: 2 << 20,
         pause: Duration::from_millis(300),
-        announce: true,
+        ..MigrateOptions::default()
     }
 }
 

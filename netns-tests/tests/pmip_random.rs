@@ -23,11 +23,13 @@ fn days_of_random_migrations_restarts_and_lossy_links_keep_the_invariant() {
     for seed in first..first + seeds {
         let stats = random::run(seed, length).unwrap_or_else(|e| panic!("{e}"));
         println!(
-            "{}: {} migrations ({} near a refresh, {} quick returns), {} refreshes, {} LMA and {} MAG restarts, {} key rollovers, {} checks",
+            "{}: {} migrations ({} near a refresh, {} quick returns, {} hinted, {} aborted), {} refreshes, {} LMA and {} MAG restarts, {} key rollovers, {} checks",
             stats.setup,
             stats.migrations,
             stats.near_refresh,
             stats.quick_returns,
+            stats.hinted,
+            stats.aborted,
             stats.refreshes,
             stats.lma_restarts,
             stats.mag_restarts,
@@ -35,6 +37,7 @@ fn days_of_random_migrations_restarts_and_lossy_links_keep_the_invariant() {
             stats.checks
         );
         totals.migrations += stats.migrations;
+        totals.hinted += stats.hinted;
         totals.refreshes += stats.refreshes;
         totals.lma_restarts += stats.lma_restarts;
         totals.mag_restarts += stats.mag_restarts;
@@ -48,5 +51,7 @@ fn days_of_random_migrations_restarts_and_lossy_links_keep_the_invariant() {
         totals.mag_restarts,
         totals.rollovers
     );
-    assert!(totals.refreshes > 0 && totals.migrations > 0 && totals.rollovers > 0);
+    assert!(
+        totals.refreshes > 0 && totals.migrations > 0 && totals.rollovers > 0 && totals.hinted > 0
+    );
 }

@@ -72,6 +72,8 @@ fn scenario() -> Result<(), LabError> {
         "mag2",
         &MigrateOptions {
             precopy_bytes: 1 << 20,
+            // The ladder of RFC 5213 Fig. 3: the reactive handoff.
+            hints: false,
             ..Default::default()
         },
     );

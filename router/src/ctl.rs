@@ -35,6 +35,31 @@ pub enum Request {
     Status {},
     /// Changes the log level: error, warn, info, debug or trace.
     Log { level: String },
+    /// MAG: a hypervisor says the node (by MAC and/or MN-ID) is arriving on
+    /// this MAG's access link: register it now, hold its downlink until it
+    /// shows up (see the MAG's `proactive` module).
+    Arriving {
+        #[serde(default)]
+        mac: Option<String>,
+        #[serde(default)]
+        mn_id: Option<String>,
+        /// How long to wait for the node before undoing the hint, in ms.
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+    },
+    /// MAG: a hypervisor says the node is leaving this MAG's access link.
+    Leaving {
+        #[serde(default)]
+        mac: Option<String>,
+        #[serde(default)]
+        mn_id: Option<String>,
+        /// How long the node is taken to be gone before it is checked, in ms.
+        #[serde(default)]
+        timeout_ms: Option<u64>,
+        /// The destination MAG's Proxy-CoA: the node's downlink is copied there.
+        #[serde(default)]
+        to: Option<String>,
+    },
     /// LMA, MAG: reads the key files again and uses them from now on (a key
     /// rollover, [`crate::auth::keyring`]).
     ReloadKeys {},
@@ -184,6 +209,19 @@ mod tests {
             parse_request(r#"{"cmd":"log"}"#)
                 .unwrap_err()
                 .contains("missing field `level`")
+        );
+        assert_eq!(
+            parse_request(r#"{"cmd":"arriving","mac":"52:54:00:aa:00:01"}"#),
+            Ok(Request::Arriving {
+                mac: Some("52:54:00:aa:00:01".into()),
+                mn_id: None,
+                timeout_ms: None
+            })
+        );
+        assert!(
+            parse_request(r#"{"cmd":"leaving","mn_id":"vm1","timeout_ms":"x"}"#)
+                .unwrap_err()
+                .contains("invalid type")
         );
         assert!(parse_request("not json").is_err());
         assert!(

@@ -24,13 +24,14 @@ use crate::routes::{RouteTable, Routes};
 use crate::token_bucket::TokenBucket;
 use crate::tunnel::{DEFAULT_TUNNEL_HOP_LIMIT, TunnelError};
 use crate::{Duration, Instant};
-use ipnet::{Ipv4Net, Ipv6Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use smoltcp::wire::{
     EthernetFrame, EthernetProtocol, Icmpv6Message, Icmpv6Packet, IpProtocol, Ipv6Packet,
 };
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+mod hold;
 mod ipv4;
 mod offload;
 
@@ -152,6 +153,7 @@ pub struct Engine {
     pub local_routing: bool,
     /// ICMP errors (RFC 4443 2.4 (f)): 10 at once, then 100 per second.
     icmp_limit: TokenBucket,
+    hold: hold::Hold,
     /// ARP events raised by timers, until the core takes them.
     arp_events: Vec<(PortId, ArpEvent)>,
     scratch: Vec<u8>,
@@ -219,6 +221,7 @@ impl Engine {
             drop_log: DropLog::new(now),
             local_routing: false,
             icmp_limit: TokenBucket::new(10, Duration::from_millis(10), now),
+            hold: hold::Hold::default(),
             arp_events: Vec::new(),
             scratch: Vec::with_capacity(2048),
             encap: Vec::with_capacity(2048),
@@ -276,6 +279,30 @@ impl Engine {
     /// Adds an own address at run time (e.g. the MAG's Proxy-CoA learnt later).
     pub fn add_local(&mut self, addr: Ipv6Addr) {
         self.local.insert(addr);
+    }
+
+    /// Packets to `prefix` (an IPv6 prefix or an IPv4 address or prefix)
+    /// that would be forwarded are kept for the core ([`Engine::take_held`])
+    /// instead, until [`Engine::release`].
+    pub fn hold(&mut self, prefix: impl Into<IpNet>) {
+        self.hold.add(prefix.into());
+    }
+
+    pub fn release(&mut self, prefix: impl Into<IpNet>) {
+        self.hold.remove(prefix.into());
+    }
+
+    /// Whether packets to `dst` are held.
+    pub fn holds(&self, dst: impl Into<IpAddr>) -> bool {
+        self.hold.holds(dst.into())
+    }
+
+    /// The held packets caught since the last call, in arrival order.
+    pub fn take_held(&mut self) -> Vec<Vec<u8>> {
+        if self.hold.is_idle() {
+            return Vec::new();
+        }
+        self.hold.take()
     }
 
     pub fn poll_at(&self) -> Option<Instant> {
@@ -451,6 +478,13 @@ impl Engine {
 
     /// Forwards a packet that is not for the router.
     fn forward(&mut self, now: Instant, packet: &[u8], arrival: Arrival, tx: &mut dyn Tx) {
+        if self
+            .hold
+            .catch(Ipv6Packet::new_unchecked(packet).dst_addr().into(), packet)
+        {
+            self.counters.bump("fwd.held");
+            return;
+        }
         let Some(hop) = self.route(now, packet, arrival, tx) else {
             return;
         };

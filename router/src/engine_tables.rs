@@ -133,6 +133,9 @@ pub fn answer(engine: &Engine, all_counters: &Counters, request: &Request) -> Re
         Request::Status {} => Response::tables(status(engine, all_counters)),
         Request::Bindings {} => Response::error("bindings: this router keeps none"),
         Request::Log { .. } => Response::error("log: handled by the event loop"),
+        Request::Arriving { .. } | Request::Leaving { .. } => {
+            Response::error("arriving/leaving: only a MAG takes hints about its nodes")
+        }
         Request::ReloadKeys {} => Response::error("reload_keys: this router has no keys"),
     }
 }

@@ -44,6 +44,8 @@ pub fn run(binaries: Binaries) -> Result<Vec<Migration>, LabError> {
         precopy_bytes: PRECOPY_MB << 20,
         pause: Duration::from_millis(PAUSE_MS),
         announce: true,
+        // Reactive, as the recorded figures of main it is compared with.
+        hints: false,
     };
     let mut runs = Vec::new();
     for _ in 0..RUNS {

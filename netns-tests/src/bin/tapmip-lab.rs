@@ -120,6 +120,9 @@ struct Migrate {
     /// how long the VM is paused (stop-and-copy), in ms
     #[argh(option, default = "300")]
     pause_ms: u64,
+    /// send the MAGs no hints: leave the handover to them (reactive)
+    #[argh(switch)]
+    reactive: bool,
     /// the lab's directory
     #[argh(option, default = "default_dir()")]
     dir: PathBuf,
@@ -233,6 +236,7 @@ fn main() -> ExitCode {
                 to: a.to,
                 precopy_mb: a.precopy_mb,
                 pause_ms: a.pause_ms,
+                reactive: a.reactive,
             },
         )),
         Cmd::Capture(a) => capture(&a),

@@ -1,11 +1,15 @@
 //! `tapmip-paper`: repeats the paper's measurements on the lab and writes the
 //! report (`make paper`). Needs root, or an unprivileged user namespace with
-//! /dev/net/tun; runs unattended and prints its progress.
+//! /dev/net/tun; runs unattended and prints its progress. Its output goes to
+//! target/paper unless `--out` says otherwise (the committed report is
+//! `--out docs/paper`); a run stopped half-way is resumed by running it
+//! again with the same `--out`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use argh::FromArgs;
+use netns_tests::domain::hints::Handover;
 use netns_tests::domain::{Binaries, Mobility};
 use netns_tests::paper::{self, Config, PAPER_RTTS};
 
@@ -54,11 +58,20 @@ struct Args {
     /// comma-separated approaches: pmipv6 (ours), mipv6 (the paper's baseline); default both
     #[argh(option, default = "String::from(\"pmipv6,mipv6\")")]
     approaches: String,
+    /// comma-separated PMIPv6 handovers: reactive (the paper's), proactive (hinted); default both
+    #[argh(option, default = "String::from(\"reactive,proactive\")")]
+    handovers: String,
+    /// interval of the UDP stream beside the paper's 10 ms one, in ms (default 1; 0: none)
+    #[argh(option, default = "1")]
+    fine_interval_ms: u64,
     /// rewrite report.md and the charts from the CSV files already in --out
     #[argh(switch)]
     replot: bool,
-    /// output directory (default docs/paper)
-    #[argh(option, default = "PathBuf::from(\"docs/paper\")")]
+    /// start runs.csv in --out afresh instead of resuming it
+    #[argh(switch)]
+    fresh: bool,
+    /// output directory (default target/paper; the committed report: --out docs/paper)
+    #[argh(option, default = "PathBuf::from(\"target/paper\")")]
     out: PathBuf,
     /// a dual-stack VM (IPv4 by DHCP beside IPv6), measured over both families
     #[argh(switch)]
@@ -90,7 +103,21 @@ fn main() -> ExitCode {
             }
         }
     }
+    let mut handovers = Vec::new();
+    for h in args.handovers.split(',').map(str::trim) {
+        match h {
+            "reactive" => handovers.push(Handover::Reactive),
+            "proactive" => handovers.push(Handover::Proactive),
+            other => {
+                eprintln!("tapmip-paper: --handovers: '{other}' is neither reactive nor proactive");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let cfg = Config {
+        handovers,
+        fine_interval_ms: (args.fine_interval_ms > 0).then_some(args.fine_interval_ms),
+        fresh: args.fresh,
         approaches,
         rtts,
         runs: args.runs,

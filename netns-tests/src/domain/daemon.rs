@@ -117,6 +117,9 @@ pub enum LabRequest {
         to: String,
         precopy_mb: u64,
         pause_ms: u64,
+        /// No hints to the MAGs: the handover is left to them (reactive).
+        #[serde(default)]
+        reactive: bool,
     },
     /// The message ladder of a VM's last attach or handoff.
     Trace { vm: String },
@@ -253,7 +256,8 @@ fn handle(domain: &mut Domain, request: &LabRequest) -> Result<Vec<Table>, LabEr
             to,
             precopy_mb,
             pause_ms,
-        } => migrate(domain, vm, to, *precopy_mb, *pause_ms),
+            reactive,
+        } => migrate(domain, vm, to, *precopy_mb, *pause_ms, *reactive),
         LabRequest::Trace { vm } => Ok(vec![super::trace::table(&domain.trace(vm)?)]),
         LabRequest::Wan {
             mag,
@@ -285,6 +289,7 @@ fn migrate(
     to: &str,
     precopy_mb: u64,
     pause_ms: u64,
+    reactive: bool,
 ) -> Result<Vec<Table>, LabError> {
     let mn_id = domain
         .topology
@@ -297,6 +302,7 @@ fn migrate(
     let opts = MigrateOptions {
         precopy_bytes: precopy_mb << 20,
         pause: Duration::from_millis(pause_ms),
+        hints: !reactive,
         ..Default::default()
     };
     let times = domain.migrate(vm, to, &opts)?;
@@ -328,6 +334,7 @@ fn times_table(vm: &str, t: &MigrationTimes, handoff_ms: &str) -> Table {
             "resumed_at_ms",
             "total_ms",
             "handoff_ms",
+            "handover",
             "announced",
         ],
     );
@@ -341,6 +348,9 @@ fn times_table(vm: &str, t: &MigrationTimes, handoff_ms: &str) -> Table {
         ms(t.resumed_at),
         ms(t.total),
         handoff_ms.into(),
+        t.hinted_at.map_or("reactive".into(), |at| {
+            format!("proactive (hints at {} ms)", at.as_millis())
+        }),
         announced.join(" "),
     ]);
     table

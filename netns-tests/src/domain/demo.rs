@@ -164,13 +164,23 @@ pub fn run(binaries: Binaries, out: &Path, qemu: bool) -> Result<(), LabError> {
     }
     let family = if dual { ", IPv6" } else { "" };
     say(&format!(
-        "service downtime{family}: {:.1} ms (paper, PMIPv6 at 30 ms RTT: 320.62 ms)",
-        udp.downtime_ms
+        "handover: {}",
+        times.hinted_at.map_or(
+            "reactive (the MAGs found out themselves)".into(),
+            |at| format!(
+                "proactive (hints to mag1 and mag2 at {} ms, as the stop-and-copy began)",
+                at.as_millis()
+            )
+        )
+    ));
+    say(&format!(
+        "service downtime{family}: {:.1} ms (paper, PMIPv6 at 30 ms RTT: 320.62 ms); {} probe requests lost, {} late (held and delivered), longest silence at the client {:.1} ms",
+        udp.downtime_ms, udp.lost, udp.late, udp.largest_silence_ms
     ));
     if let Some((udp4, _)) = &v4_probes {
         say(&format!(
-            "service downtime, IPv4: {:.1} ms",
-            udp4.downtime_ms
+            "service downtime, IPv4: {:.1} ms; {} probe requests lost, {} late",
+            udp4.downtime_ms, udp4.lost, udp4.late
         ));
     }
     say(&format!(

@@ -25,6 +25,9 @@ pub struct MigrateOptions {
     pub pause: Duration,
     /// Whether the guest announces its addresses on resume (Xen/QEMU guests do).
     pub announce: bool,
+    /// Whether the hypervisor hints the MAGs as the stop-and-copy starts
+    /// (proactive handover, `hints`); else they find out themselves (reactive).
+    pub hints: bool,
 }
 
 impl Default for MigrateOptions {
@@ -33,6 +36,7 @@ impl Default for MigrateOptions {
             precopy_bytes: 64 << 20,
             pause: Duration::from_millis(300),
             announce: true,
+            hints: true,
         }
     }
 }
@@ -54,6 +58,8 @@ pub struct MigrationTimes {
     /// QEMU's own figures, when QEMU migrated the VM (the pre-copy, pause and
     /// resume above are then QEMU's: the options' pre-copy and pause are unused).
     pub qemu: Option<QemuMigration>,
+    /// When the hints went out (proactive handover), if they did.
+    pub hinted_at: Option<Duration>,
 }
 
 /// How long a migration waits for the new MAG to report its handoff.
@@ -125,8 +131,9 @@ impl Domain {
             .map(|v| v.mn_id())
             .ok_or_else(|| LabError::Check(format!("no VM named {vm}")))?;
         let detected_before = self.bul_cell(to, &mn_id, "detected_at_ms");
+        let hint = opts.hints && self.topology.mobility == super::Mobility::Pmipv6;
         if self.is_qemu(vm) {
-            return self.migrate_qemu(vm, &from, to, detected_before);
+            return self.migrate_qemu(vm, &from, to, detected_before, hint);
         }
         let start = Instant::now();
         self.precopy(&src_host, &dst_host, opts.precopy_bytes)?;
@@ -138,8 +145,18 @@ impl Domain {
             .map(IpAddr::V6)
             .chain(v4)
             .collect();
+        let hinted_at = if hint {
+            let at = start.elapsed();
+            self.hint_leaving(vm, &from, to)?;
+            Some(at)
+        } else {
+            None
+        };
         self.bridge(&BridgeRequest::Pause { member: vm.into() })?;
         let paused_at = start.elapsed();
+        if hint {
+            self.hint_arriving(vm, to)?;
+        }
         std::thread::sleep(opts.pause);
         self.bridge(&BridgeRequest::Move {
             member: vm.into(),
@@ -172,6 +189,7 @@ impl Domain {
                 announced,
                 handoff_ms,
                 qemu: None,
+                hinted_at,
             });
         }
         let handoff_ms = self.await_handoff(to, &mn_id, detected_before)?;
@@ -185,6 +203,7 @@ impl Domain {
             announced,
             handoff_ms,
             qemu: None,
+            hinted_at,
         })
     }
 

@@ -4,6 +4,7 @@
 
 pub mod daemon;
 pub mod demo;
+pub mod hints;
 pub mod ipv4;
 pub mod migrate;
 pub mod mipv6;

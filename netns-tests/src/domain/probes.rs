@@ -16,7 +16,8 @@ const TCP_PORT: u16 = 7001;
 /// The IPv4 probes' ports, so both families can run at once.
 const UDP_PORT4: u16 = 7010;
 const TCP_PORT4: u16 = 7011;
-const INTERVAL_MS: &str = "10";
+/// The paper's probe interval, in ms.
+pub const PAPER_INTERVAL_MS: u64 = 10;
 
 /// Which IP version a pair of probes runs over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +42,8 @@ pub struct Probes {
     stop_file: PathBuf,
     udp_report: PathBuf,
     tcp_report: PathBuf,
+    /// A second UDP stream at a finer interval, beside the first.
+    fine_report: Option<PathBuf>,
 }
 
 impl Domain {
@@ -56,18 +59,46 @@ impl Domain {
         })
     }
 
-    /// Starts both IPv6 probes between `vm` and the correspondent `client`.
+    /// Starts both IPv6 probes between `vm` and the correspondent `client`,
+    /// the paper's way: a request every 10 ms.
     pub fn start_probes(&mut self, vm: &str, client: &str) -> Result<Probes, LabError> {
-        self.start_probes_over(vm, client, ProbeFamily::Ipv6)
+        self.start_probes_every(vm, client, PAPER_INTERVAL_MS)
     }
 
-    /// Starts both probes between `vm` and `client` over `family`.
+    /// Both IPv6 probes, the UDP one sending every `udp_interval_ms` (1 ms
+    /// resolves what the paper's 10 ms cannot: a downtime of the pause + 2 ms).
+    pub fn start_probes_every(
+        &mut self,
+        vm: &str,
+        client: &str,
+        udp_interval_ms: u64,
+    ) -> Result<Probes, LabError> {
+        self.start_probes_with(vm, client, ProbeFamily::Ipv6, udp_interval_ms, None)
+    }
+
+    /// Starts both probes between `vm` and `client` over `family`, every 10 ms.
     pub fn start_probes_over(
         &mut self,
         vm: &str,
         client: &str,
         family: ProbeFamily,
     ) -> Result<Probes, LabError> {
+        self.start_probes_with(vm, client, family, PAPER_INTERVAL_MS, None)
+    }
+
+    /// Both probes over `family`, and with `fine_interval_ms` a second UDP
+    /// stream to the same echo beside the first (the paper's 10 ms and 1 ms
+    /// from one migration).
+    pub fn start_probes_with(
+        &mut self,
+        vm: &str,
+        client: &str,
+        family: ProbeFamily,
+        udp_interval_ms: u64,
+        fine_interval_ms: Option<u64>,
+    ) -> Result<Probes, LabError> {
+        let udp_interval = udp_interval_ms.max(1).to_string();
+        let tcp_interval = PAPER_INTERVAL_MS.to_string();
         let (vm_addr, client_addr, udp_port, tcp_port, any, tag): (IpAddr, IpAddr, _, _, _, _) =
             match family {
                 ProbeFamily::Ipv6 => (
@@ -100,6 +131,7 @@ impl Domain {
             stop_file: dir.join(format!("probes-{tag}.stop")),
             udp_report: dir.join(format!("udp-{tag}.json")),
             tcp_report: dir.join(format!("tcp-{tag}.json")),
+            fine_report: fine_interval_ms.map(|_| dir.join(format!("udp-fine-{tag}.json"))),
         };
         let _ = std::fs::remove_file(&p.stop_file);
         let s = |p: &PathBuf| p.display().to_string();
@@ -138,13 +170,31 @@ impl Domain {
                 "--to",
                 &at(vm_addr, udp_port),
                 "--interval-ms",
-                INTERVAL_MS,
+                &udp_interval,
                 "--until-file",
                 &s(&p.stop_file),
                 "--out",
                 &s(&p.udp_report),
             ],
         )?;
+        if let (Some(ms), Some(report)) = (fine_interval_ms, &p.fine_report) {
+            self.lab.spawn(
+                Some(client),
+                &format!("udp-fine-client-{tag}"),
+                &[
+                    &probe,
+                    "udp-client",
+                    "--to",
+                    &at(vm_addr, udp_port),
+                    "--interval-ms",
+                    &ms.max(1).to_string(),
+                    "--until-file",
+                    &s(&p.stop_file),
+                    "--out",
+                    &s(report),
+                ],
+            )?;
+        }
         self.lab.spawn(
             Some(tcp_sender),
             &format!("tcp-client-{tag}"),
@@ -154,7 +204,7 @@ impl Domain {
                 "--to",
                 &at(tcp_to, tcp_port),
                 "--interval-ms",
-                INTERVAL_MS,
+                &tcp_interval,
                 "--until-file",
                 &s(&p.stop_file),
                 "--out",
@@ -166,14 +216,26 @@ impl Domain {
 
     /// Ends both streams and returns their reports.
     pub fn stop_probes(&mut self, p: Probes) -> Result<(UdpReport, TcpReport), LabError> {
+        self.stop_all_probes(p).map(|(udp, tcp, _)| (udp, tcp))
+    }
+
+    /// Ends every stream; the third report is the finer UDP stream's.
+    pub fn stop_all_probes(
+        &mut self,
+        p: Probes,
+    ) -> Result<(UdpReport, TcpReport, Option<UdpReport>), LabError> {
         std::fs::write(&p.stop_file, b"stop").map_err(|error| LabError::Io {
             what: format!("writing {}", p.stop_file.display()),
             error,
         })?;
-        for name in [
+        let mut clients = vec![
             format!("udp-client-{}", p.vm),
             format!("tcp-client-{}", p.vm),
-        ] {
+        ];
+        if p.fine_report.is_some() {
+            clients.push(format!("udp-fine-client-{}", p.vm));
+        }
+        for name in clients {
             let lab = &mut self.lab;
             crate::wait::until(Duration::from_secs(10), || {
                 Ok(lab.exited(&name)?.map(|_| ()))
@@ -186,7 +248,11 @@ impl Domain {
             |e: crate::probe::ProbeError| LabError::Check(format!("probe report: {e}"));
         let udp: UdpReport = read_report(&p.udp_report).map_err(report_err)?;
         let tcp: TcpReport = read_report(&p.tcp_report).map_err(report_err)?;
-        Ok((udp, tcp))
+        let fine = match &p.fine_report {
+            Some(path) => Some(read_report(path).map_err(report_err)?),
+            None => None,
+        };
+        Ok((udp, tcp, fine))
     }
 
     /// A node's global address, as autoconfigured.

@@ -280,6 +280,7 @@ impl Domain {
         from: &str,
         to: &str,
         detected_before: Option<String>,
+        hint: bool,
     ) -> Result<MigrationTimes, LabError> {
         let v = self
             .topology
@@ -311,11 +312,25 @@ impl Domain {
         let start = Instant::now();
         let started = SystemTime::now();
         let uri = format!("tcp:[{dst_addr}]:{MIGRATION_PORT}");
-        let source = &mut self.qemu.running[at].qmp;
-        source
+        self.qemu.running[at]
+            .qmp
             .execute("migrate", Some(json!({ "uri": uri })))
             .map_err(qmp_err)?;
+        let mut hinted_at = None;
         let info = loop {
+            if hint && hinted_at.is_none() {
+                // Hints the moment QEMU says the stop-and-copy began, as a
+                // QMP listener beside a hypervisor would.
+                let began = self.qemu.running[at]
+                    .qmp
+                    .events()
+                    .iter()
+                    .any(super::hints::stop_and_copy_began);
+                if began {
+                    hinted_at = Some(self.send_hints(vm, from, to)?.at - start);
+                }
+            }
+            let source = &mut self.qemu.running[at].qmp;
             let info =
                 MigrationInfo::parse(source.execute("query-migrate", None).map_err(qmp_err)?)
                     .map_err(LabError::Check)?;
@@ -336,9 +351,14 @@ impl Domain {
                         info.status
                     )));
                 }
-                _ => std::thread::sleep(Duration::from_millis(50)),
+                _ => {
+                    // Waits for the STOP event rather than a fixed 50 ms, so
+                    // the hints follow it closely; a timeout is no error.
+                    let _ = source.wait_event("STOP", Duration::from_millis(50));
+                }
             }
         };
+        let source = &mut self.qemu.running[at].qmp;
         let stopped_at = source
             .wait_event("STOP", Duration::from_secs(5))
             .map_err(qmp_err)?
@@ -382,6 +402,7 @@ impl Domain {
                 stopped_at,
                 resumed_at,
             }),
+            hinted_at,
         })
     }
 

@@ -1,16 +1,25 @@
 //! The paper's measurements repeated on the lab (`make paper`): for each
-//! approach (our PMIPv6, the Mobile IPv6 baseline) and each WAN RTT, N live
-//! migrations of the VM back and forth between MAG1 and MAG2 with the
-//! paper's probes, the LMA's WAN links captured for the signalling overhead, and
-//! a report with the paper's Tables I-IV and Fig. 7 next to ours. With
-//! `dual_stack` the VM runs IPv4 too and the probes measure both families.
+//! approach (our PMIPv6, the Mobile IPv6 baseline), each WAN RTT and, for
+//! PMIPv6, each handover (reactive as in the paper, proactive with the
+//! hypervisor's hints), N live migrations of the VM back and forth between
+//! MAG1 and MAG2 with the paper's probes (and a 1 ms UDP stream beside the
+//! paper's 10 ms one), the LMA's WAN links captured for the signalling
+//! overhead, and a report with the paper's Tables I-IV and Fig. 7 next to
+//! ours.
+//!
+//! A run can be resumed: every migration is a row appended to `runs.csv` as
+//! it ends, and a later run with the same `--out` skips the rows already
+//! there, series by series, and writes the report from all of them.
+//!
+//! With `dual_stack` the VM runs IPv4 too and the probes measure both families.
 
 pub mod baseline;
+pub mod chart;
 pub mod ipv4;
 pub mod overhead;
+pub mod proactive;
 pub mod report;
 pub mod stats;
-pub mod svg;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,6 +28,7 @@ use std::time::{Duration, Instant};
 use tapbridge::ctl::Request as BridgeRequest;
 
 use crate::LabError;
+use crate::domain::hints::Handover;
 use crate::domain::migrate::HANDOFF_TIMEOUT;
 use crate::domain::probes::ProbeFamily;
 use crate::domain::{Binaries, Domain, MigrateOptions, Mobility, Topology, Tuning};
@@ -48,9 +58,25 @@ pub struct Config {
     pub tail_ms: u64,
     /// Runs per RTT (the first ones) whose WAN traffic is captured and classified.
     pub overhead_runs: usize,
+    /// The PMIPv6 handovers measured (the MIPv6 baseline is always reactive).
+    pub handovers: Vec<Handover>,
+    /// A second UDP stream at this interval beside the paper's 10 ms one.
+    pub fine_interval_ms: Option<u64>,
+    /// Start `runs.csv` afresh instead of resuming it.
+    pub fresh: bool,
     pub out: PathBuf,
     /// A dual-stack VM, measured over IPv4 as well.
     pub dual_stack: bool,
+}
+
+impl Config {
+    /// The handovers measured with `approach`.
+    fn handovers_of(&self, approach: Mobility) -> Vec<Handover> {
+        match approach {
+            Mobility::Pmipv6 => self.handovers.clone(),
+            Mobility::Mipv6 => vec![Handover::Reactive],
+        }
+    }
 }
 
 fn io_err(what: String) -> impl FnOnce(std::io::Error) -> LabError {
@@ -66,20 +92,76 @@ fn mm_ss(d: Duration) -> String {
     format!("{:02}:{:02}", s / 60, s % 60)
 }
 
-/// Runs every RTT and writes the report into `cfg.out`.
+/// The runs already in `cfg.out` (a resumed run), or none; `runs.csv` is
+/// (re)created with its header when there is nothing to resume.
+fn resume(cfg: &Config) -> Result<Vec<RttResult>, LabError> {
+    let csv_path = cfg.out.join("runs.csv");
+    let read = |name: &str| std::fs::read_to_string(cfg.out.join(name)).ok();
+    match read("runs.csv") {
+        Some(text) if !cfg.fresh && !text.trim().is_empty() => {
+            let header = text.lines().next().unwrap_or_default();
+            if header != RunRecord::CSV_HEADER {
+                return Err(LabError::Check(format!(
+                    "{} has other columns than this tapmip-paper writes: resume it with the \
+                     version that wrote it, or start afresh with --fresh (or another --out)",
+                    csv_path.display()
+                )));
+            }
+            Ok(report::parse_csvs(
+                &text,
+                read("overhead.csv").as_deref(),
+                read("times.csv").as_deref(),
+            ))
+        }
+        _ => {
+            write_file(&csv_path, &format!("{}\n", RunRecord::CSV_HEADER))?;
+            Ok(Vec::new())
+        }
+    }
+}
+
+/// How many runs of a series `results` holds already.
+fn done_in(results: &[RttResult], a: Mobility, h: Handover, rtt: f64) -> usize {
+    results
+        .iter()
+        .find(|r| r.approach == a && r.handover == h && r.rtt_ms == rtt)
+        .map_or(0, |r| r.runs.len())
+}
+
+/// Runs every series not complete yet and writes the report into `cfg.out`
+/// after each one.
 pub fn run(cfg: &Config, binaries: Binaries) -> Result<(), LabError> {
     std::fs::create_dir_all(&cfg.out).map_err(io_err(format!("creating {}", cfg.out.display())))?;
+    let mut results = resume(cfg)?;
     let first_rtt = cfg.rtts.first().copied().unwrap_or(0.0);
     let csv_path = cfg.out.join("runs.csv");
-    let mut csv = std::fs::File::create(&csv_path)
-        .map_err(io_err(format!("creating {}", csv_path.display())))?;
+    let mut csv = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&csv_path)
+        .map_err(io_err(format!("opening {}", csv_path.display())))?;
     let csv_err = || io_err(format!("writing {}", csv_path.display()));
-    writeln!(csv, "{}", RunRecord::CSV_HEADER).map_err(csv_err())?;
-
+    let left_of = |results: &[RttResult], a: Mobility| -> usize {
+        let mut left = 0;
+        for &rtt in &cfg.rtts {
+            for h in cfg.handovers_of(a) {
+                left += cfg.runs.saturating_sub(done_in(results, a, h, rtt));
+            }
+        }
+        left
+    };
+    let todo: usize = cfg.approaches.iter().map(|a| left_of(&results, *a)).sum();
+    if results.iter().any(|r| !r.runs.is_empty()) {
+        println!(
+            "resuming {}: {todo} migrations still to run",
+            csv_path.display()
+        );
+    }
     let started = Instant::now();
-    let total_runs = cfg.approaches.len() * cfg.rtts.len() * cfg.runs;
-    let mut results = Vec::new();
-    for (a, &approach) in cfg.approaches.iter().enumerate() {
+    let mut ran = 0;
+    for &approach in &cfg.approaches {
+        if left_of(&results, approach) == 0 {
+            continue;
+        }
         // A dual-stack VM for PMIPv6 (RFC 5844); the MIPv6 baseline is IPv6-only.
         let family = if cfg.dual_stack && approach == Mobility::Pmipv6 {
             "dual"
@@ -99,58 +181,80 @@ pub fn run(cfg: &Config, binaries: Binaries) -> Result<(), LabError> {
         };
         println!("{}: bringing the domain up", approach.name());
         let mut domain = Domain::up(topology, binaries.clone(), &tuning)?;
-        for (k, &rtt) in cfg.rtts.iter().enumerate() {
+        for &rtt in &cfg.rtts {
             for mag in MAGS {
                 domain.set_wan(mag, rtt, 0.0)?;
             }
-            let rtt_start = Instant::now();
-            let mut result = RttResult {
-                approach,
-                rtt_ms: rtt,
-                ..RttResult::default()
-            };
-            for i in 1..=cfg.runs {
-                let done = (a * cfg.rtts.len() + k) * cfg.runs + i - 1;
-                let eta = (done > 0).then(|| {
-                    started
-                        .elapsed()
-                        .mul_f64((total_runs - done) as f64 / done as f64)
-                });
-                println!(
-                    "{} RTT {rtt} ms: run {i} of {}, ETA {}",
-                    approach.name(),
-                    cfg.runs,
-                    eta.map_or("--:--".into(), mm_ss)
-                );
-                let capture = i <= cfg.overhead_runs;
-                let (mut record, overhead) = one_run(&mut domain, cfg, rtt, i, capture);
-                record.approach = approach;
-                println!("  {}", describe(&record));
-                writeln!(csv, "{}", record.csv_row()).map_err(csv_err())?;
-                if let Some(o) = overhead {
-                    result.overhead.merge(&o);
-                    result.captured += 1;
+            for handover in cfg.handovers_of(approach) {
+                let done = done_in(&results, approach, handover, rtt);
+                if done >= cfg.runs {
+                    continue;
                 }
-                result.runs.push(record);
+                let series = format!("{} {} RTT {rtt} ms", approach.name(), handover.name());
+                let series_start = Instant::now();
+                let mut result = RttResult {
+                    approach,
+                    handover,
+                    rtt_ms: rtt,
+                    ..RttResult::default()
+                };
+                for i in done + 1..=cfg.runs {
+                    let eta = (ran > 0)
+                        .then(|| started.elapsed().mul_f64((todo - ran) as f64 / ran as f64));
+                    println!(
+                        "{series}: run {i} of {}, ETA {}",
+                        cfg.runs,
+                        eta.map_or("--:--".into(), mm_ss)
+                    );
+                    let capture = i <= cfg.overhead_runs;
+                    let (mut record, overhead) =
+                        one_run(&mut domain, cfg, rtt, i, capture, handover);
+                    record.approach = approach;
+                    record.handover = handover;
+                    println!("  {}", describe(&record));
+                    writeln!(csv, "{}", record.csv_row()).map_err(csv_err())?;
+                    if let Some(o) = overhead {
+                        result.overhead.merge(&o);
+                        result.captured += 1;
+                    }
+                    result.runs.push(record);
+                    ran += 1;
+                }
+                result.wall_s = series_start.elapsed().as_secs_f64();
+                println!(
+                    "{series}: {} runs in {} (mm:ss)",
+                    result.runs.len(),
+                    mm_ss(series_start.elapsed())
+                );
+                merge(&mut results, result);
+                // A checkpoint: an interrupted run keeps every finished series.
+                write_outputs(cfg, &results)?;
             }
-            result.wall_s = rtt_start.elapsed().as_secs_f64();
-            println!(
-                "RTT {rtt} ms: {} runs in {} (mm:ss)",
-                cfg.runs,
-                mm_ss(rtt_start.elapsed())
-            );
-            results.push(result);
         }
     }
-
     write_outputs(cfg, &results)?;
     println!(
-        "paper: {} migrations in {}; report in {}",
-        total_runs,
+        "paper: {ran} migrations in {}; report in {}",
         mm_ss(started.elapsed()),
         cfg.out.display()
     );
     Ok(())
+}
+
+/// Adds a series' new runs to what an earlier sitting left of it.
+fn merge(results: &mut Vec<RttResult>, new: RttResult) {
+    let same = |r: &&mut RttResult| {
+        r.approach == new.approach && r.handover == new.handover && r.rtt_ms == new.rtt_ms
+    };
+    match results.iter_mut().find(same) {
+        Some(r) => {
+            r.runs.extend(new.runs);
+            r.overhead.merge(&new.overhead);
+            r.captured += new.captured;
+            r.wall_s += new.wall_s;
+        }
+        None => results.push(new),
+    }
 }
 
 /// Writes report.md, overhead.csv, times.csv and the charts from `results`.
@@ -176,12 +280,21 @@ fn write_outputs(cfg: &Config, results: &[RttResult]) -> Result<(), LabError> {
         mag_ra_interval_ms: MAG_RA_INTERVAL_MS,
         dual_stack: cfg.dual_stack,
     };
-    let (pmip, mip): (Vec<RttResult>, Vec<RttResult>) = results
-        .iter()
-        .cloned()
-        .partition(|r| r.approach == Mobility::Pmipv6);
-    let report =
-        report::markdown(&conditions, &pmip) + &baseline::section(&conditions, &pmip, &mip);
+    let of = |a: Mobility, h: Handover| -> Vec<RttResult> {
+        let mut v: Vec<RttResult> = results
+            .iter()
+            .filter(|r| r.approach == a && r.handover == h)
+            .cloned()
+            .collect();
+        v.sort_by(|x, y| x.rtt_ms.total_cmp(&y.rtt_ms));
+        v
+    };
+    let pmip = of(Mobility::Pmipv6, Handover::Reactive);
+    let hinted = of(Mobility::Pmipv6, Handover::Proactive);
+    let mip = of(Mobility::Mipv6, Handover::Reactive);
+    let report = report::markdown(&conditions, &pmip)
+        + &proactive::section(&conditions, &pmip, &hinted)
+        + &baseline::section(&conditions, &pmip, &mip);
     let files = [
         ("report.md", report),
         ("overhead.csv", report::overhead_csv(results)),
@@ -192,6 +305,10 @@ fn write_outputs(cfg: &Config, results: &[RttResult]) -> Result<(), LabError> {
             report::total_time_chart(results),
         ),
         ("overhead.svg", report::overhead_chart(&pmip)),
+        (
+            "proactive_vs_reactive.svg",
+            proactive::chart(&pmip, &hinted),
+        ),
     ];
     for (name, text) in files {
         write_file(&cfg.out.join(name), &text)?;
@@ -217,10 +334,16 @@ pub fn replot(cfg: &Config) -> Result<(), LabError> {
 
 fn describe(r: &RunRecord) -> String {
     let f = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.1}"));
+    let n = |v: Option<u64>| v.map_or("-".into(), |v| v.to_string());
     let mut s = format!(
-        "{}: downtime {} ms, handoff {} ms, total {} ms, pre-copy {} ms, TCP {}",
+        "{}: downtime {} ms (lost {}, late {}, silence {} ms; 1 ms stream: lost {}, silence {} ms), handoff {} ms, total {} ms, pre-copy {} ms, TCP {}",
         r.direction,
         f(r.downtime_ms),
+        n(r.lost),
+        n(r.late),
+        f(r.silence_ms),
+        n(r.fine_lost),
+        f(r.fine_silence_ms),
         f(r.handoff_ms),
         f(r.total_migration_time_ms),
         f(r.precopy_ms),
@@ -237,6 +360,9 @@ fn describe(r: &RunRecord) -> String {
             "LOST"
         };
         s += &format!("; IPv4: downtime {d4:.1} ms, TCP {tcp4}");
+        if let (Some(lost), Some(late)) = (r.lost4, r.late4) {
+            s += &format!(", {lost} lost, {late} late");
+        }
     }
     if let Some(e) = &r.error {
         s += &format!(", ERROR: {e}");
@@ -286,6 +412,7 @@ fn one_run(
     rtt: f64,
     run: usize,
     capture: bool,
+    handover: Handover,
 ) -> (RunRecord, Option<overhead::Overhead>) {
     let from = domain.serving_mag(VM).unwrap_or_else(|| MAGS[0].into());
     let to = if from == MAGS[0] { MAGS[1] } else { MAGS[0] };
@@ -300,11 +427,15 @@ fn one_run(
     let measured = capture
         .then(|| set_captures(domain, true))
         .transpose()
-        .and_then(|_| measure(domain, cfg, to, &mut record));
+        .and_then(|_| measure(domain, cfg, to, &mut record, handover));
     if let Err(e) = measured {
         record.error = Some(e.to_string());
     }
-    if let Err(e) = wait_departure(domain, &from) {
+    // A reactive handoff back needs the old MAG to have noticed the VM
+    // leave; with hints it is told, and the next run's hints say it again.
+    if handover == Handover::Reactive
+        && let Err(e) = wait_departure(domain, &from)
+    {
         println!("  warning: {e}");
     }
     if capture {
@@ -331,14 +462,27 @@ fn measure(
     cfg: &Config,
     to: &str,
     record: &mut RunRecord,
+    handover: Handover,
 ) -> Result<(), LabError> {
     let mn_id = mn_id(domain)?;
+    if handover == Handover::Reactive {
+        // After proactive runs the MAG the VM comes back to may still hold
+        // it as leaving: a reactive handoff starts from a MAG that forgot it.
+        wait_departure(domain, to)?;
+    }
     let opts = MigrateOptions {
         precopy_bytes: cfg.precopy_mb << 20,
         pause: Duration::from_millis(cfg.pause_ms),
         announce: true,
+        hints: handover == Handover::Proactive,
     };
-    let probes = domain.start_probes(VM, CLIENT)?;
+    let probes = domain.start_probes_with(
+        VM,
+        CLIENT,
+        ProbeFamily::Ipv6,
+        PROBE_INTERVAL_MS,
+        cfg.fine_interval_ms,
+    )?;
     let dual = cfg.dual_stack && domain.topology.vm(VM).is_some_and(|v| v.family.has_ipv4());
     let probes4 = dual
         .then(|| domain.start_probes_over(VM, CLIENT, ProbeFamily::Ipv4))
@@ -347,12 +491,15 @@ fn measure(
     let migrated = domain.migrate(VM, to, &opts);
     let handoff = migrated.as_ref().ok().and_then(|t| t.handoff_ms);
     std::thread::sleep(Duration::from_millis(cfg.tail_ms));
-    let (udp, tcp) = domain.stop_probes(probes)?;
+    let (udp, tcp, fine) = domain.stop_all_probes(probes)?;
     if let Some(p) = probes4 {
         let (udp4, tcp4) = domain.stop_probes(p)?;
         record.downtime4_ms = Some(udp4.downtime_ms);
         record.total_migration_time4_ms = Some(udp4.total_migration_time_ms);
         record.tcp4_survived = Some(tcp4.survived);
+        record.lost4 = Some(udp4.lost);
+        record.late4 = Some(udp4.late);
+        record.silence4_ms = Some(udp4.largest_silence_ms);
         if udp4.unanswered_tail > 0 {
             record.error = Some(format!(
                 "IPv4 was not back: last {} requests unanswered",
@@ -361,6 +508,15 @@ fn measure(
         }
     }
     let times = migrated?;
+    record.lost = Some(udp.lost);
+    record.late = Some(udp.late);
+    record.silence_ms = Some(udp.largest_silence_ms);
+    if let Some(f) = fine {
+        record.fine_downtime_ms = Some(f.downtime_ms);
+        record.fine_lost = Some(f.lost);
+        record.fine_late = Some(f.late);
+        record.fine_silence_ms = Some(f.largest_silence_ms);
+    }
     record.precopy_ms = Some(times.precopy.as_secs_f64() * 1e3);
     record.migration_ms = Some(times.total.as_secs_f64() * 1e3);
     record.downtime_ms = Some(udp.downtime_ms);

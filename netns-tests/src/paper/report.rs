@@ -4,10 +4,11 @@
 
 use std::fmt::Write;
 
+use super::chart::{BarChart, LineChart, Point, Series};
 use super::overhead::{Class, Overhead, Tally};
 use super::stats::Summary;
-use super::svg::{BarChart, LineChart, Point, Series};
 use crate::domain::Mobility;
+use crate::domain::hints::Handover;
 
 /// The paper's Tables I-IV (Kassahun et al., CloudNet 2014, "Measurements"), by WAN RTT.
 pub struct PaperPoint {
@@ -85,11 +86,27 @@ pub struct RunRecord {
     pub downtime4_ms: Option<f64>,
     pub total_migration_time4_ms: Option<f64>,
     pub tcp4_survived: Option<bool>,
+    /// IPv4's requests lost, answered late, and its longest silence.
+    pub lost4: Option<u64>,
+    pub late4: Option<u64>,
+    pub silence4_ms: Option<f64>,
     pub error: Option<String>,
+    /// Reactive (the paper's), or hinted by the hypervisor.
+    pub handover: Handover,
+    /// The paper's 10 ms stream: requests lost, answered late, and the
+    /// longest the client heard nothing (its receive clock).
+    pub lost: Option<u64>,
+    pub late: Option<u64>,
+    pub silence_ms: Option<f64>,
+    /// The same from a 1 ms stream beside it.
+    pub fine_downtime_ms: Option<f64>,
+    pub fine_lost: Option<u64>,
+    pub fine_late: Option<u64>,
+    pub fine_silence_ms: Option<f64>,
 }
 
 impl RunRecord {
-    pub const CSV_HEADER: &'static str = "rtt_ms,run,direction,downtime_ms,total_migration_time_ms,pause_ms,handoff_ms,precopy_ms,migration_ms,tcp_survived,udp_sent,udp_answered,captured,error,approach,downtime4_ms,total_migration_time4_ms,tcp4_survived";
+    pub const CSV_HEADER: &'static str = "rtt_ms,run,direction,downtime_ms,total_migration_time_ms,pause_ms,handoff_ms,precopy_ms,migration_ms,tcp_survived,udp_sent,udp_answered,captured,error,approach,handover,lost,late,silence_ms,fine_downtime_ms,fine_lost,fine_late,fine_silence_ms,downtime4_ms,total_migration_time4_ms,tcp4_survived,lost4,late4,silence4_ms";
 
     pub fn csv_row(&self) -> String {
         let f = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.2}"));
@@ -98,8 +115,9 @@ impl RunRecord {
             .as_deref()
             .unwrap_or_default()
             .replace(['"', '\n', ','], " ");
+        let n = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
         format!(
-            "{},{},{},{},{},{:.0},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{:.0},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             self.rtt_ms,
             self.run,
             self.direction,
@@ -115,9 +133,20 @@ impl RunRecord {
             self.captured,
             error,
             self.approach.name(),
+            self.handover.name(),
+            n(self.lost),
+            n(self.late),
+            f(self.silence_ms),
+            f(self.fine_downtime_ms),
+            n(self.fine_lost),
+            n(self.fine_late),
+            f(self.fine_silence_ms),
             f(self.downtime4_ms),
             f(self.total_migration_time4_ms),
-            self.tcp4_survived.map_or(String::new(), |s| s.to_string())
+            self.tcp4_survived.map_or(String::new(), |s| s.to_string()),
+            n(self.lost4),
+            n(self.late4),
+            f(self.silence4_ms),
         )
     }
 
@@ -127,7 +156,16 @@ impl RunRecord {
         let c: Vec<&str> = line.split(',').collect();
         let cell = |i: usize| c.get(i).copied().unwrap_or_default();
         let num = |i: usize| cell(i).parse::<f64>().ok();
+        let count = |i: usize| cell(i).parse::<u64>().ok();
         Some(RunRecord {
+            handover: Handover::of_name(cell(15)),
+            lost: count(16),
+            late: count(17),
+            silence_ms: num(18),
+            fine_downtime_ms: num(19),
+            fine_lost: count(20),
+            fine_late: count(21),
+            fine_silence_ms: num(22),
             approach: approach_of(cell(14)),
             rtt_ms: num(0)?,
             run: cell(1).parse().ok()?,
@@ -142,11 +180,29 @@ impl RunRecord {
             udp_sent: cell(10).parse().ok()?,
             udp_answered: cell(11).parse().ok()?,
             captured: cell(12).parse().ok()?,
-            downtime4_ms: num(15),
-            total_migration_time4_ms: num(16),
-            tcp4_survived: cell(17).parse().ok(),
+            downtime4_ms: num(23),
+            total_migration_time4_ms: num(24),
+            tcp4_survived: cell(25).parse().ok(),
+            lost4: count(26),
+            late4: count(27),
+            silence4_ms: num(28),
             error: Some(cell(13).to_string()).filter(|e| !e.is_empty()),
         })
+    }
+
+    /// The longest the service was out: the paper's downtime (lost requests)
+    /// or the client's silence (requests held and answered late), whichever
+    /// is longer; from the 1 ms stream with `fine`.
+    pub fn outage_ms(&self, fine: bool) -> Option<f64> {
+        match fine {
+            true => outage(self.fine_downtime_ms, self.fine_silence_ms),
+            false => outage(self.downtime_ms, self.silence_ms),
+        }
+    }
+
+    /// The same over IPv4 (its 10 ms stream), for a dual-stack VM.
+    pub fn outage4_ms(&self) -> Option<f64> {
+        outage(self.downtime4_ms, self.silence4_ms)
     }
 
     /// The part of the downtime beyond the emulated stop-and-copy.
@@ -154,8 +210,15 @@ impl RunRecord {
         Some(self.downtime_ms? - self.pause_ms)
     }
 
-    fn ok(&self) -> bool {
+    pub(super) fn ok(&self) -> bool {
         self.error.is_none()
+    }
+}
+
+fn outage(downtime: Option<f64>, silence: Option<f64>) -> Option<f64> {
+    match (downtime, silence) {
+        (Some(d), Some(s)) => Some(d.max(s)),
+        (d, s) => d.or(s),
     }
 }
 
@@ -172,6 +235,7 @@ pub fn approach_of(name: &str) -> Mobility {
 #[derive(Debug, Clone, Default)]
 pub struct RttResult {
     pub approach: Mobility,
+    pub handover: Handover,
     pub rtt_ms: f64,
     pub runs: Vec<RunRecord>,
     /// Summed over `captured` runs.
@@ -190,6 +254,10 @@ impl RttResult {
     }
     pub fn downtime(&self) -> Option<Summary> {
         self.sample(|r| r.downtime_ms)
+    }
+    /// The outage (see [`RunRecord::outage_ms`]), from the 1 ms stream with `fine`.
+    pub fn outage(&self, fine: bool) -> Option<Summary> {
+        self.sample(|r| r.outage_ms(fine))
     }
     pub fn total_s(&self) -> Option<Summary> {
         self.sample(|r| r.total_migration_time_ms.map(|t| t / 1e3))
@@ -215,15 +283,16 @@ pub struct Conditions {
 
 /// Wall time per RTT, for the report's "Time taken".
 pub fn times_csv(results: &[RttResult]) -> String {
-    let mut s = String::from("rtt_ms,runs,wall_s,approach\n");
+    let mut s = String::from("rtt_ms,runs,wall_s,approach,handover\n");
     for r in results {
         let _ = writeln!(
             s,
-            "{},{},{:.1},{}",
+            "{},{},{:.1},{},{}",
             r.rtt_ms,
             r.runs.len(),
             r.wall_s,
-            r.approach.name()
+            r.approach.name(),
+            r.handover.name()
         );
     }
     s
@@ -233,15 +302,16 @@ pub fn times_csv(results: &[RttResult]) -> String {
 /// `overhead.csv` and `times.csv` (the last two may be missing).
 pub fn parse_csvs(runs: &str, overhead: Option<&str>, times: Option<&str>) -> Vec<RttResult> {
     let mut results: Vec<RttResult> = Vec::new();
-    let slot = |results: &mut Vec<RttResult>, approach: Mobility, rtt: f64| -> usize {
+    let slot = |results: &mut Vec<RttResult>, approach: Mobility, h: Handover, rtt: f64| -> usize {
         match results
             .iter()
-            .position(|r| r.rtt_ms == rtt && r.approach == approach)
+            .position(|r| r.rtt_ms == rtt && r.approach == approach && r.handover == h)
         {
             Some(i) => i,
             None => {
                 results.push(RttResult {
                     approach,
+                    handover: h,
                     rtt_ms: rtt,
                     ..RttResult::default()
                 });
@@ -250,7 +320,12 @@ pub fn parse_csvs(runs: &str, overhead: Option<&str>, times: Option<&str>) -> Ve
         }
     };
     for record in runs.lines().skip(1).filter_map(RunRecord::parse_csv_row) {
-        let i = slot(&mut results, record.approach, record.rtt_ms);
+        let i = slot(
+            &mut results,
+            record.approach,
+            record.handover,
+            record.rtt_ms,
+        );
         if let Some(r) = results.get_mut(i) {
             r.runs.push(record);
         }
@@ -267,7 +342,8 @@ pub fn parse_csvs(runs: &str, overhead: Option<&str>, times: Option<&str>) -> Ve
             continue;
         };
         let approach = approach_of(c.get(5).copied().unwrap_or_default());
-        let i = slot(&mut results, approach, rtt);
+        let handover = Handover::of_name(c.get(6).copied().unwrap_or_default());
+        let i = slot(&mut results, approach, handover, rtt);
         if let Some(r) = results.get_mut(i) {
             r.captured = captured;
             r.overhead.add_tally(class, Tally { frames, bytes });
@@ -278,10 +354,11 @@ pub fn parse_csvs(runs: &str, overhead: Option<&str>, times: Option<&str>) -> Ve
         let rtt = c.first().and_then(|v| v.parse::<f64>().ok());
         let wall = c.get(2).and_then(|v| v.parse::<f64>().ok());
         let approach = approach_of(c.get(3).copied().unwrap_or_default());
+        let handover = Handover::of_name(c.get(4).copied().unwrap_or_default());
         if let (Some(rtt), Some(wall)) = (rtt, wall)
             && let Some(r) = results
                 .iter_mut()
-                .find(|r| r.rtt_ms == rtt && r.approach == approach)
+                .find(|r| r.rtt_ms == rtt && r.approach == approach && r.handover == handover)
         {
             r.wall_s = wall;
         }
@@ -290,19 +367,20 @@ pub fn parse_csvs(runs: &str, overhead: Option<&str>, times: Option<&str>) -> Ve
 }
 
 pub fn overhead_csv(results: &[RttResult]) -> String {
-    let mut s = String::from("rtt_ms,captured_runs,class,frames,bytes,approach\n");
+    let mut s = String::from("rtt_ms,captured_runs,class,frames,bytes,approach,handover\n");
     for r in results {
         for c in Class::ALL {
             let t = r.overhead.get(c);
             let _ = writeln!(
                 s,
-                "{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{}",
                 r.rtt_ms,
                 r.captured,
                 c.name(),
                 t.frames,
                 t.bytes,
-                r.approach.name()
+                r.approach.name(),
+                r.handover.name()
             );
         }
     }
@@ -698,10 +776,14 @@ const OURS: &str = "#1f5fbf";
 const PMIP: &str = "#d0502a";
 const MIP: &str = "#5a9a3a";
 const OURS_MIP: &str = "#1f8f8f";
+const OURS_PROACTIVE: &str = "#8a4fb0";
+pub(super) const REACTIVE: (Mobility, Handover) = (Mobility::Pmipv6, Handover::Reactive);
+pub(super) const PROACTIVE: (Mobility, Handover) = (Mobility::Pmipv6, Handover::Proactive);
+const MIP_BASELINE: (Mobility, Handover) = (Mobility::Mipv6, Handover::Reactive);
 
 /// One result per RTT (the PMIPv6 ones where both approaches ran), for axes
 /// and the paper's series.
-fn per_rtt(results: &[RttResult]) -> Vec<RttResult> {
+pub(super) fn per_rtt(results: &[RttResult]) -> Vec<RttResult> {
     let mut seen: Vec<RttResult> = Vec::new();
     for r in results {
         if !seen.iter().any(|s| s.rtt_ms == r.rtt_ms) {
@@ -714,7 +796,7 @@ fn per_rtt(results: &[RttResult]) -> Vec<RttResult> {
     seen
 }
 
-fn x_ticks(results: &[RttResult]) -> Vec<(f64, String)> {
+pub(super) fn x_ticks(results: &[RttResult]) -> Vec<(f64, String)> {
     results
         .iter()
         .map(|r| (r.rtt_ms, rtt_text(r.rtt_ms)))
@@ -747,14 +829,18 @@ fn paper_series(
     }
 }
 
-fn ours(
+pub(super) fn ours(
     results: &[RttResult],
-    approach: Mobility,
+    (approach, handover): (Mobility, Handover),
     f: impl Fn(&RttResult) -> Option<Summary>,
 ) -> Series {
-    let (name, color) = match approach {
-        Mobility::Pmipv6 => ("tapmip PMIPv6 (mean, 95 % CI)", OURS),
-        Mobility::Mipv6 => ("tapmip MIPv6 baseline (mean, 95 % CI)", OURS_MIP),
+    let (name, color) = match (approach, handover) {
+        (Mobility::Pmipv6, Handover::Reactive) => ("tapmip PMIPv6 (mean, 95 % CI)", OURS),
+        (Mobility::Pmipv6, Handover::Proactive) => (
+            "tapmip PMIPv6 proactive: outage at 1 ms (mean, 95 % CI)",
+            OURS_PROACTIVE,
+        ),
+        (Mobility::Mipv6, _) => ("tapmip MIPv6 baseline (mean, 95 % CI)", OURS_MIP),
     };
     Series {
         name: name.into(),
@@ -762,7 +848,7 @@ fn ours(
         dashed: false,
         points: results
             .iter()
-            .filter(|r| r.approach == approach)
+            .filter(|r| r.approach == approach && r.handover == handover)
             .filter_map(|r| {
                 let s = f(r)?;
                 Some(Point {
@@ -784,8 +870,9 @@ pub fn downtime_chart(all: &[RttResult]) -> String {
         y_label: "downtime (ms)".into(),
         x_ticks: x_ticks(results),
         series: vec![
-            ours(all, Mobility::Pmipv6, RttResult::downtime),
-            ours(all, Mobility::Mipv6, RttResult::downtime),
+            ours(all, REACTIVE, RttResult::downtime),
+            ours(all, PROACTIVE, |r| r.outage(true)),
+            ours(all, MIP_BASELINE, RttResult::downtime),
             paper_series("paper PMIPv6 (min-max)", PMIP, results, |p| {
                 let [m, lo, hi] = p.pmip_downtime;
                 (m, lo, hi)
@@ -807,8 +894,9 @@ pub fn total_time_chart(all: &[RttResult]) -> String {
         y_label: "total migration time (s)".into(),
         x_ticks: x_ticks(results),
         series: vec![
-            ours(all, Mobility::Pmipv6, RttResult::total_s),
-            ours(all, Mobility::Mipv6, RttResult::total_s),
+            ours(all, REACTIVE, RttResult::total_s),
+            ours(all, PROACTIVE, RttResult::total_s),
+            ours(all, MIP_BASELINE, RttResult::total_s),
             paper_series("paper PMIPv6 (mean)", PMIP, results, |p| {
                 (p.pmip_total_s, p.pmip_total_s, p.pmip_total_s)
             }),
@@ -960,6 +1048,34 @@ mod tests {
         let cols = RunRecord::CSV_HEADER.split(',').count();
         let row = r.csv_row();
         assert_eq!(row.split(',').count(), cols, "{row}");
-        assert!(row.ends_with("no handoff  within 30 s,pmipv6,,,"), "{row}");
+        assert!(
+            row.contains("no handoff  within 30 s,pmipv6,reactive,"),
+            "{row}"
+        );
+        r.handover = Handover::Proactive;
+        r.fine_lost = Some(0);
+        r.fine_silence_ms = Some(251.5);
+        (r.downtime4_ms, r.lost4, r.silence4_ms) = (Some(0.0), Some(0), Some(262.5));
+        let back = RunRecord::parse_csv_row(&r.csv_row()).unwrap();
+        assert_eq!(
+            (
+                back.handover,
+                back.fine_lost,
+                back.fine_silence_ms,
+                back.lost
+            ),
+            (Handover::Proactive, Some(0), Some(251.5), None)
+        );
+        assert_eq!(
+            (back.lost4, back.late4, back.outage4_ms()),
+            (Some(0), None, Some(262.5))
+        );
+        // A row from before the handover columns reads as reactive.
+        let old = "30,1,mag1->mag2,300.00,,250,,,,true,10,9,false,,pmipv6";
+        let back = RunRecord::parse_csv_row(old).unwrap();
+        assert_eq!(
+            (back.handover, back.downtime_ms),
+            (Handover::Reactive, Some(300.0))
+        );
     }
 }

@@ -114,6 +114,12 @@ impl SimDomain {
                 mag_name(m)
             ));
         }
+        if self.mag(m).awaits(&super::vm_mac(v)) {
+            return Some(format!(
+                "{} holds {hnp}'s downlink, awaiting a node that is here",
+                mag_name(m)
+            ));
+        }
         let up = mag.tunnel_of(RouteTable::Source, hnp).map(|t| t.remote);
         if up != Some(lma_wan(m).addr()) {
             return Some(format!("{} sends {hnp}'s traffic to {up:?}", mag_name(m)));

@@ -11,9 +11,12 @@
 //! cn --core-- LMA ==wan[i]== MAG[i] --access[i]-- VMs
 //! ```
 
+mod hints;
 mod invariant;
 pub mod random;
 
+pub use crate::domain::probes::ProbeFamily;
+pub use hints::{Handover, Stream};
 pub use invariant::Bound;
 use invariant::Events;
 use ipnet::{Ipv4Net, Ipv6Net};
@@ -545,15 +548,13 @@ impl SimDomain {
     /// The correspondent pings VM `v`'s IPv4 address `count` times, `gap`
     /// apart, then waits a second; returns how many were answered.
     pub fn ping4(&mut self, v: usize, count: u16, gap: Duration) -> usize {
-        let (Some(dst), Some(src)) = (self.vm_address4(v), self.cn().v4.address) else {
+        let Some(dst) = self.vm_address4(v) else {
             return 0;
         };
+
         let first = self.next_seq;
         for _ in 0..count {
-            let packet = router::icmpv4::echo_request(src.addr(), dst, self.next_seq);
-            self.next_seq = self.next_seq.wrapping_add(1);
-            self.net
-                .with_node::<SimHost, _>(self.cn, |h, _, tx| h.send_ipv4(&packet, tx));
+            self.ping_once_over(v, ProbeFamily::Ipv4);
             self.net.run_for(gap);
         }
         self.net.run_for(Duration::from_secs(1));
@@ -578,16 +579,30 @@ impl SimDomain {
     /// The correspondent sends one Echo Request to VM `v`; false when the VM has
     /// no address yet.
     pub fn ping_once(&mut self, v: usize) -> bool {
-        let (Some(dst), Some(src)) = (self.vm_address(v), self.cn().addresses.first().copied())
-        else {
-            return false;
-        };
+        self.ping_once_over(v, ProbeFamily::Ipv6).is_some()
+    }
+
+    /// One Echo Request to VM `v` over `family`: its sequence number, or
+    /// `None` when the VM (or the correspondent) has no such address yet.
+    pub fn ping_once_over(&mut self, v: usize, family: ProbeFamily) -> Option<u16> {
         let seq = self.next_seq;
-        self.next_seq = self.next_seq.wrapping_add(1);
-        let packet = echo_request(src, dst, seq);
+        let packet = match family {
+            ProbeFamily::Ipv6 => {
+                let src = self.cn().addresses.first().copied()?;
+                echo_request(src, self.vm_address(v)?, seq)
+            }
+            ProbeFamily::Ipv4 => {
+                let src = self.cn().v4.address?.addr();
+                router::icmpv4::echo_request(src, self.vm_address4(v)?, seq)
+            }
+        };
+        self.next_seq = seq.wrapping_add(1);
         self.net
-            .with_node::<SimHost, _>(self.cn, |h, _, tx| h.send_ipv6(&packet, tx));
-        true
+            .with_node::<SimHost, _>(self.cn, |h, _, tx| match family {
+                ProbeFamily::Ipv6 => h.send_ipv6(&packet, tx),
+                ProbeFamily::Ipv4 => h.send_ipv4(&packet, tx),
+            });
+        Some(seq)
     }
 
     /// The correspondent pings VM `v` `count` times, `gap` apart, then waits a

@@ -4,8 +4,11 @@
 //! retransmission back-off), on links that delay, reorder, duplicate and lose,
 //! while the LMA and the MAGs are restarted now and then and each MAG's key is
 //! rolled over (the four steps of `router::auth::keyring`, minutes apart).
-//! The invariant (`SimDomain::check`) is checked every half second of fake
-//! time throughout.
+//! Most migrations are hinted (the hypervisor's "leaving" and "arriving",
+//! `hints`): as the stop-and-copy starts, during it, or racing the VM's own
+//! announcement; some are aborted, the VM resuming where it was after the
+//! hints named another MAG. The invariant (`SimDomain::check`) is checked
+//! every half second of fake time throughout.
 
 use super::{Bound, DomainSpec, FIRST_SPI, SimDomain, mag_name};
 use router::heartbeat::HeartbeatConfig;
@@ -29,6 +32,20 @@ enum Event {
         v: usize,
         to: usize,
     },
+    /// The hypervisor's hints for VM `v` leaving `from` for `to`; `copy`:
+    /// the leaving hint names the destination.
+    Hint {
+        v: usize,
+        from: usize,
+        to: usize,
+        copy: bool,
+    },
+    /// A failed migration's VM resumed on MAG `at`: the orchestrator says
+    /// it is arriving there, where it was.
+    Back {
+        v: usize,
+        at: usize,
+    },
     RestartLma,
     RestartMag(usize),
     /// The correspondent pings VM `v` (traffic its MAG hears).
@@ -46,6 +63,8 @@ pub struct RunStats {
     pub migrations: u64,
     pub near_refresh: u64,
     pub quick_returns: u64,
+    pub hinted: u64,
+    pub aborted: u64,
     pub lma_restarts: u64,
     pub mag_restarts: u64,
     pub refreshes: u64,
@@ -132,14 +151,69 @@ impl Run {
         self.at(at, Event::Depart { v, to, pause });
     }
 
+    /// When the hints of a migration that paused for `pause` are sent: as
+    /// the stop-and-copy starts, during it, around the resume (racing the
+    /// VM's announcement and the reactive registration), or never. An
+    /// aborted migration's hints come before its VM resumes (an orchestrator
+    /// learns of the failure after it sent them), sometimes followed by an
+    /// "arriving" where the VM resumed.
+    fn plan_hints(&mut self, v: usize, from: usize, to: usize, pause: Duration, aborted: bool) {
+        let now = self.d.now();
+        let pick = self.rng.unit();
+        if aborted {
+            let after = between(
+                &mut self.rng,
+                Duration::ZERO,
+                pause - Duration::from_micros(1),
+            );
+            let copy = self.rng.unit() < 0.7;
+            self.at(now + after, Event::Hint { v, from, to, copy });
+            if pick < 0.5 {
+                let back =
+                    pause + between(&mut self.rng, Duration::ZERO, Duration::from_millis(20));
+                self.at(now + back, Event::Back { v, at: from });
+            }
+            return;
+        }
+        let after = if pick < 0.4 {
+            Duration::ZERO
+        } else if pick < 0.6 {
+            between(&mut self.rng, Duration::ZERO, pause)
+        } else if pick < 0.8 {
+            // From 20 ms before the resume to 50 ms after it.
+            let around = between(&mut self.rng, Duration::ZERO, Duration::from_millis(70));
+            (pause + around).max(Duration::from_millis(20)) - Duration::from_millis(20)
+        } else {
+            return;
+        };
+        let copy = self.rng.unit() < 0.7;
+        self.at(now + after, Event::Hint { v, from, to, copy });
+    }
+
     fn handle(&mut self, event: Event) {
         let now = self.d.now();
         match event {
             Event::Depart { v, to, pause } => {
-                if self.d.location(v).is_some() {
+                if let Some(from) = self.d.location(v) {
                     self.d.depart(v);
-                    self.at(now + pause, Event::Arrive { v, to });
+                    let aborted = self.rng.unit() < 0.05;
+                    let resume_at = if aborted {
+                        self.stats.aborted += 1;
+                        from
+                    } else {
+                        to
+                    };
+                    self.at(now + pause, Event::Arrive { v, to: resume_at });
+                    self.plan_hints(v, from, to, pause, aborted);
                 }
+            }
+            Event::Hint { v, from, to, copy } => {
+                self.d.hint_leaving(v, from, copy.then_some(to));
+                self.d.hint_arriving(v, to);
+                self.stats.hinted += 1;
+            }
+            Event::Back { v, at } => {
+                self.d.hint_arriving(v, at);
             }
             Event::Arrive { v, to } => {
                 self.d.arrive(v, to);

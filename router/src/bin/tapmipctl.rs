@@ -6,7 +6,12 @@
 //! tapmipctl /tmp/lab/mag1.sock counters
 //! tapmipctl /tmp/lab/mag1.sock log debug
 //! tapmipctl /tmp/lab/lma.sock reload_keys
+//! tapmipctl /tmp/lab/mag2.sock arriving 52:54:00:aa:00:01
+//! tapmipctl /tmp/lab/mag1.sock leaving vm1@tapmip
 //! ```
+//!
+//! `arriving` and `leaving` are a hypervisor's hints to a MAG about a live
+//! migration (docs/proactive.md); NODE is the node's MAC or its MN-ID.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,10 +30,11 @@ struct Args {
     #[argh(positional)]
     socket: PathBuf,
     /// bindings | neighbors | tunnels | routes | counters | status | log LEVEL |
-    /// reload_keys (LMA, MAG: re-read the key files, for a key rollover)
+    /// reload_keys (LMA, MAG: re-read the key files, for a key rollover) |
+    /// arriving NODE | leaving NODE
     #[argh(positional)]
     command: String,
-    /// argument of the command (the level of `log`)
+    /// argument of the command (the level of `log`, the MAC or MN-ID of a hint)
     #[argh(positional)]
     argument: Option<String>,
 }
@@ -38,6 +44,11 @@ fn request_line(command: &str, argument: Option<&str>) -> anyhow::Result<String>
     match (command, argument) {
         ("log", Some(level)) => req["level"] = level.into(),
         ("log", None) => bail!("log needs a level: error, warn, info, debug or trace"),
+        ("arriving" | "leaving", Some(node)) if node.parse::<router::mac::Mac>().is_ok() => {
+            req["mac"] = node.into()
+        }
+        ("arriving" | "leaving", Some(node)) => req["mn_id"] = node.into(),
+        ("arriving" | "leaving", None) => bail!("{command} needs the node: its MAC or MN-ID"),
         (_, Some(extra)) => bail!("{command} takes no argument (got '{extra}')"),
         _ => {}
     }
@@ -75,6 +86,15 @@ mod tests {
             "{\"cmd\":\"log\",\"level\":\"debug\"}\n"
         );
         assert!(request_line("log", None).is_err());
+        assert_eq!(
+            request_line("arriving", Some("52:54:00:aa:00:01")).unwrap(),
+            "{\"cmd\":\"arriving\",\"mac\":\"52:54:00:aa:00:01\"}\n"
+        );
+        assert_eq!(
+            request_line("leaving", Some("vm1@tapmip")).unwrap(),
+            "{\"cmd\":\"leaving\",\"mn_id\":\"vm1@tapmip\"}\n"
+        );
+        assert!(request_line("leaving", None).is_err());
         assert!(request_line("routes", Some("x")).is_err());
     }
 }

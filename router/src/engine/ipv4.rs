@@ -204,10 +204,14 @@ impl Engine {
         arrival: Arrival,
         tx: &mut dyn Tx,
     ) {
+        let dst = Ipv4Packet::new_unchecked(packet).dst_addr();
+        if self.hold.catch(dst.into(), packet) {
+            self.counters.bump("fwd.held");
+            return;
+        }
         let Some(hop) = self.route4(now, packet, arrival, tx) else {
             return;
         };
-        let dst = Ipv4Packet::new_unchecked(packet).dst_addr();
         match hop {
             NextHop::Tunnel(id) => self.send_into_tunnel(now, id, packet, tx),
             hop => {

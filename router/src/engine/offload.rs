@@ -46,19 +46,23 @@ impl Engine {
         tx: &mut dyn Tx,
     ) -> Option<EngineEvent<'a>> {
         let (frame, offload, scratch) = rx.into_parts();
-        if let Some(end) = self.transit(port, frame) {
+        // Held packets ([`Engine::hold`]) are kept as ordinary packets: while
+        // anything is held, every frame takes the ordinary path.
+        let holding = !self.hold.is_idle();
+        if !holding && let Some(end) = self.transit(port, frame) {
             self.counters.bump("rx.frames");
             self.forward_offloaded(now, &mut frame[..end], offload, scratch, tx);
             return None;
         }
-        if let Some(end) = self.transit4(port, frame) {
+        if !holding && let Some(end) = self.transit4(port, frame) {
             self.counters.bump("rx.frames");
             self.forward_offloaded4(now, &mut frame[..end], offload, scratch, tx);
             return None;
         }
-        if offload.gso.is_some() && frame.get(12..14) == Some(&[0x08, 0x00][..]) {
-            // An IPv4 superframe for the router itself (or broadcast) is cut
-            // and each segment taken as an ordinary frame.
+        if offload.gso.is_some() && (holding || frame.get(12..14) == Some(&[0x08, 0x00][..])) {
+            // An IPv4 superframe for the router itself (or broadcast), or any
+            // superframe while something is held, is cut and each segment
+            // taken as an ordinary frame.
             let cut = to_plain(frame, &offload, scratch, &mut |f| {
                 if self.on_frame(now, port, f, tx).is_some() {
                     self.counters.bump("drop.superframe_to_router");

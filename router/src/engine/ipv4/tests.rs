@@ -249,3 +249,32 @@ fn malformed_ipv4_and_arp_are_counted_and_change_nothing() {
     assert!(e.routes().tunnels().is_empty());
     assert!(e.counters.get("drop.bad_ipv4_checksum") > 1000);
 }
+
+#[test]
+fn held_addresses_go_to_the_core_in_order_and_untouched_until_released() {
+    let mut e = engine();
+    let host = ipnet::Ipv4Net::from(a("10.1.1.5"));
+    e.hold(host);
+    assert!(e.holds(a("10.1.1.5")) && !e.holds(a("10.1.1.6")));
+    let mut tx = Vec::new();
+    let packets = [
+        udp4("192.0.2.100", "10.1.1.5", 64, 32, true),
+        udp4("192.0.2.100", "10.1.1.5", 63, 40, true),
+    ];
+    for p in &packets {
+        e.on_frame(t0(), 0, &ethernet_ipv4(CLIENT, CORE_MAC, p), &mut tx);
+    }
+    assert!(tx.is_empty(), "no ARP for a held address, nothing sent");
+    assert_eq!(e.take_held(), packets.to_vec());
+    assert_eq!(e.counters.get("fwd.held"), 2);
+    e.release(host);
+    assert!(!e.holds(a("10.1.1.5")));
+    e.on_frame(
+        t0(),
+        0,
+        &ethernet_ipv4(CLIENT, CORE_MAC, &packets[0]),
+        &mut tx,
+    );
+    assert_eq!(tx.len(), 1, "forwarded again: its ARP request");
+    assert!(e.take_held().is_empty());
+}
