@@ -370,3 +370,24 @@ fn an_ipv4_superframe_with_ttl_1_is_answered_with_time_exceeded() {
     assert!(wire.offloaded.is_empty());
     assert_eq!(e.counters.get("drop.hop_limit"), 1);
 }
+
+#[test]
+fn a_superframe_to_a_held_destination_is_held_as_ordinary_packets() {
+    let mut e = engine(1500, true);
+    e.hold("2001:db8:2::/64".parse::<ipnet::Ipv6Net>().unwrap());
+    let data = payload(10_000);
+    let mut frame = tcp6(5, &data, true);
+    let mut wire = Wire::default();
+    rx_superframe(&mut e, &mut frame, &mut wire);
+    assert!(wire.offloaded.is_empty() && wire.plain.is_empty());
+    let held = e.take_held();
+    assert_eq!(held.len(), data.len().div_ceil(1428));
+    let mut joined = Vec::new();
+    for packet in &held {
+        let mut f = vec![0; 14];
+        f.extend_from_slice(packet);
+        assert!(packet.len() <= 1500 && tcp_ok(&f));
+        joined.extend_from_slice(TcpPacket::new_checked(&f[54..]).unwrap().payload());
+    }
+    assert_eq!(joined, data);
+}
