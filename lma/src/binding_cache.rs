@@ -8,7 +8,7 @@ use ipnet::Ipv6Net;
 use router::Instant;
 use router::policy::Ordering;
 use router::wire::{AccessTechnologyType, HandoffIndicator};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::net::Ipv6Addr;
 
 /// Index of an entry; stable while the entry lives.
@@ -183,7 +183,7 @@ pub struct Binding {
 pub struct BindingCache {
     slots: Vec<Option<Binding>>,
     free: Vec<BindingId>,
-    by_mn_id: HashMap<MnId, BindingId>,
+    by_mn_id: FxHashMap<MnId, BindingId>,
 }
 
 impl BindingCache {
@@ -197,7 +197,7 @@ impl BindingCache {
         BindingCache {
             slots: Vec::with_capacity(nodes),
             free: Vec::new(),
-            by_mn_id: HashMap::with_capacity(nodes),
+            by_mn_id: FxHashMap::with_capacity_and_hasher(nodes, Default::default()),
         }
     }
 

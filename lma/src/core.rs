@@ -8,7 +8,7 @@ use crate::limits::{Gate, LmaLimits};
 use crate::pbu::Sender;
 use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
 use router::auth::{Authenticator, KeyRing, Rekey, Sending, Signalling};
-use router::core::{Core, PortId, Tx};
+use router::core::{Core, PortId, Rx, Tx};
 use router::counters::Counters;
 use router::ctl::Table;
 use router::ctl::{Request, Response};
@@ -210,9 +210,9 @@ impl Rekey for Lma {
     }
 }
 
-impl Core for Lma {
-    fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
-        match self.engine.on_frame(now, port, frame, tx) {
+impl Lma {
+    fn on_event(&mut self, now: Instant, event: Option<EngineEvent<'_>>, tx: &mut dyn Tx) {
+        match event {
             Some(EngineEvent::Local {
                 port,
                 src_mac,
@@ -233,6 +233,20 @@ impl Core for Lma {
             Some(EngineEvent::Arp { port, event }) => log::debug!("port {port}: {event:?}"),
             None => {}
         }
+    }
+}
+
+impl Core for Lma {
+    fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
+        let event = self.engine.on_frame(now, port, frame, tx);
+        self.on_event(now, event, tx);
+    }
+
+    /// Superframes are forwarded whole to neighbors and cut to the tunnel MTU
+    /// into a tunnel ([`Engine::on_rx`]).
+    fn on_rx(&mut self, now: Instant, port: PortId, rx: Rx<'_>, tx: &mut dyn Tx) {
+        let event = self.engine.on_rx(now, port, rx, tx);
+        self.on_event(now, event, tx);
     }
 
     fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) {

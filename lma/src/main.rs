@@ -22,7 +22,7 @@ use router::auth::{KeyRing, Reloading, Signalling, log_insecure};
 use router::engine::EnginePort;
 use router::heartbeat::HeartbeatConfig;
 use router::nd::NudConfig;
-use router::netio::{EventLoop, Stop, logger, open_tap};
+use router::netio::{EventLoop, OffloadWish, Stop, logger, open_tap_with};
 use router::plain::advert;
 use router::policy::Policy;
 use router::portspec::{PortSpec, default_mac};
@@ -120,9 +120,10 @@ fn run(args: Args) -> anyhow::Result<()> {
     let mut taps = Vec::new();
     let mut ports = Vec::new();
     for (id, spec) in args.port.iter().enumerate() {
-        spec.only(&["addr", "prefix", "advertise", "mac", "mtu"])
+        spec.only(&["addr", "prefix", "advertise", "mac", "mtu", "offload"])
             .map_err(|e| anyhow::anyhow!("--port {e}"))?;
-        let tap = open_tap(spec.netns.as_deref(), &spec.ifname, spec.mtu)?;
+        let wish = spec.offload.unwrap_or(OffloadWish::All);
+        let tap = open_tap_with(spec.netns.as_deref(), &spec.ifname, spec.mtu, wish)?;
         let mac = spec.mac.unwrap_or_else(|| default_mac(&args.name, id));
         let mut port = EnginePort::new(mac);
         port.nud.max_neighbors = args.max_neighbors;

@@ -15,7 +15,7 @@ use crate::proactive::{HintConfig, Hints};
 use ipnet::Ipv6Net;
 use router::aaa::{AaaConfig, PolicyStore, RadiusConfigError, Token};
 use router::auth::{Authenticator, KeyRing, Rekey, Sending, Signalling};
-use router::core::{Core, PortId, Tx};
+use router::core::{Core, PortId, Rx, Tx};
 use router::counters::Counters;
 use router::ctl::{Request, Response, Table};
 use router::engine::{Engine, EngineEvent, EnginePort};
@@ -298,6 +298,22 @@ impl Mag {
         s
     }
 
+    /// What the engine hands the MAG from a frame it did not forward.
+    fn on_event(&mut self, now: Instant, event: Option<EngineEvent<'_>>, tx: &mut dyn Tx) {
+        match event {
+            Some(EngineEvent::Local { port, packet, .. }) => self.on_local(now, port, packet, tx),
+            Some(EngineEvent::Nd { port, event }) => self.on_nd(now, port, event, tx),
+            Some(EngineEvent::Local4 {
+                port,
+                src_mac,
+                packet,
+            }) if port != UPLINK => self.on_local4(now, port, src_mac, packet, tx),
+            Some(EngineEvent::Local4 { .. }) => self.engine.counters.bump("drop.no_local_service"),
+            Some(EngineEvent::Arp { port, event }) => self.on_arp(now, port, event, tx),
+            None => {}
+        }
+    }
+
     fn on_nd(&mut self, now: Instant, port: PortId, event: NdEvent, tx: &mut dyn Tx) {
         log::debug!("port {port}: {event:?}");
         match (port, event) {
@@ -330,6 +346,27 @@ impl Rekey for Mag {
 }
 
 impl Core for Mag {
+    /// From the LMA's side a superframe is forwarded whole ([`Engine::on_rx`]);
+    /// on an access link every frame is also a sighting of its node, so there
+    /// it is cut and each segment taken as an ordinary frame.
+    ///
+    /// Copies a peer MAG tunnels here for a hinted node are looked for in
+    /// ordinary frames only ([`Core::on_frame`]): while they may come, the
+    /// uplink's frames take that path too.
+    fn on_rx(&mut self, now: Instant, port: PortId, rx: Rx<'_>, tx: &mut dyn Tx) {
+        if port != UPLINK || self.hints.takes_copies() {
+            if let Err(e) = rx.into_plain(&mut |frame| self.on_frame(now, port, frame, tx)) {
+                log::debug!("port {port}: dropped a frame: {e}");
+            }
+            return;
+        }
+        let event = self.engine.on_rx(now, port, rx, tx);
+        self.on_event(now, event, tx);
+        if self.hints.holding() {
+            self.collect_held(now, tx);
+        }
+    }
+
     fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
         if port == UPLINK && self.hints.takes_copies() && self.take_peer_copy(now, frame, tx) {
             return;
@@ -356,18 +393,8 @@ impl Core for Mag {
                 && !self.bul.contains(mac)
                 && self.policy.node_by_mac(mac).is_some()
         });
-        match self.engine.on_frame(now, port, frame, tx) {
-            Some(EngineEvent::Local { port, packet, .. }) => self.on_local(now, port, packet, tx),
-            Some(EngineEvent::Nd { port, event }) => self.on_nd(now, port, event, tx),
-            Some(EngineEvent::Local4 {
-                port,
-                src_mac,
-                packet,
-            }) if port != UPLINK => self.on_local4(now, port, src_mac, packet, tx),
-            Some(EngineEvent::Local4 { .. }) => self.engine.counters.bump("drop.no_local_service"),
-            Some(EngineEvent::Arp { port, event }) => self.on_arp(now, port, event, tx),
-            None => {}
-        }
+        let event = self.engine.on_frame(now, port, frame, tx);
+        self.on_event(now, event, tx);
         if self.hints.holding() {
             self.collect_held(now, tx);
         }

@@ -23,7 +23,7 @@ use router::aaa::AaaOptions;
 use router::auth::{KeyRing, Reloading, Signalling, log_insecure};
 use router::heartbeat::HeartbeatConfig;
 use router::nd::NudConfig;
-use router::netio::{EventLoop, Stop, logger, open_tap};
+use router::netio::{EventLoop, OffloadWish, Stop, logger, open_tap_with};
 use router::policy::Policy;
 use router::portspec::{PortSpec, default_mac};
 use router::wire::AccessTechnologyType;
@@ -128,7 +128,7 @@ fn config(args: &Args) -> anyhow::Result<MagConfig> {
         bail!("no --access given: a MAG needs at least one access link");
     }
     args.uplink
-        .only(&["addr", "mac", "mtu"])
+        .only(&["addr", "mac", "mtu", "offload"])
         .map_err(|e| anyhow!("--uplink {e}"))?;
     let [proxy_coa] = args.uplink.addresses[..] else {
         bail!("--uplink: addr=PROXY_COA/LEN is required, once");
@@ -143,7 +143,7 @@ fn config(args: &Args) -> anyhow::Result<MagConfig> {
     };
     let mut access = Vec::new();
     for a in &args.access {
-        a.only(&["link_local", "mac", "mtu"])
+        a.only(&["link_local", "mac", "mtu", "offload"])
             .map_err(|e| anyhow!("--access {e}"))?;
         access.push(AccessConfig {
             mac: a.mac.unwrap_or(FIXED_MAC),
@@ -206,7 +206,8 @@ fn run(args: Args) -> anyhow::Result<()> {
     let mut ports = Vec::new();
     let specs = std::iter::once(&args.uplink).chain(&args.access);
     for (id, spec) in specs.enumerate() {
-        let port = open_tap(spec.netns.as_deref(), &spec.ifname, spec.mtu)?;
+        let wish = spec.offload.unwrap_or(OffloadWish::All);
+        let port = open_tap_with(spec.netns.as_deref(), &spec.ifname, spec.mtu, wish)?;
         let role = if id == 0 { "uplink" } else { "access" };
         info!("port {id}: {role} TAP {} in {}", port.name(), spec.place());
         ports.push(port);

@@ -1,19 +1,20 @@
 //! Bulk TCP between two lab hosts with socat, checked byte for byte.
 
-use std::net::Ipv6Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::{LabError, Sandbox, payload, wait};
 
 const PORT: u16 = 5001;
 
-/// Sends `bytes` of [`payload::make`] from host `from` to `to_addr` on host `to`
-/// over one TCP connection and checks that every byte arrived in order.
+/// Sends `bytes` of [`payload::make`] from host `from` to `to_addr` (IPv6 or
+/// IPv4) on host `to` over one TCP connection and checks that every byte
+/// arrived in order.
 pub fn transfer(
     lab: &mut Sandbox,
     from: &str,
     to: &str,
-    to_addr: Ipv6Addr,
+    to_addr: impl Into<IpAddr>,
     bytes: usize,
 ) -> Result<(), LabError> {
     let sent = payload::make(bytes);
@@ -24,10 +25,18 @@ pub fn transfer(
         error,
     })?;
     let server = format!("tcp-server-{to}");
-    let listen = format!("TCP6-LISTEN:{PORT},reuseaddr");
+    let (listen, connect) = match to_addr.into() {
+        IpAddr::V6(a) => (
+            format!("TCP6-LISTEN:{PORT},reuseaddr"),
+            format!("TCP6:[{a}]:{PORT}"),
+        ),
+        IpAddr::V4(a) => (
+            format!("TCP4-LISTEN:{PORT},reuseaddr"),
+            format!("TCP4:{a}:{PORT}"),
+        ),
+    };
     let sink = format!("CREATE:{}", dst.display());
     lab.spawn(Some(to), &server, &["socat", "-u", &listen, &sink])?;
-    let connect = format!("TCP6:[{to_addr}]:{PORT}");
     let input = format!("OPEN:{}", src.display());
     // The server may not listen yet: a refused connection is retried.
     let mut last = String::new();
@@ -38,7 +47,7 @@ pub fn transfer(
     })?;
     if sent_ok.is_none() {
         return Err(LabError::Check(format!(
-            "{from} could not send to [{to_addr}]:{PORT}: {}; the receiver in {to} said:\n{}",
+            "{from} could not send to {connect}: {}; the receiver in {to} said:\n{}",
             last.trim(),
             lab.log_of(&server)
         )));

@@ -21,6 +21,7 @@ pub mod sandbox;
 pub mod sim_domain;
 pub mod soak;
 pub mod superframes;
+pub mod superframes_bridged;
 pub mod userns;
 pub mod wait;
 

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use crate::{LabError, Sandbox, bulk, plain_router, wait};
 
-const TRANSFER_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const TRANSFER_BYTES: usize = 16 * 1024 * 1024;
 const DATAGRAMS: usize = 2000;
 
 fn step(msg: &str) {
@@ -212,7 +212,7 @@ fn check_capture(pcap: &Path, host: &str, addr: std::net::Ipv6Addr) -> Result<()
 
 /// TCP InCsumErrors (/proc/net/snmp, IPv4 and IPv6 alike) plus
 /// Udp6InCsumErrors (/proc/net/snmp6) of `host`'s kernel.
-fn checksum_errors(lab: &Sandbox, host: &str) -> Result<u64, LabError> {
+pub fn checksum_errors(lab: &Sandbox, host: &str) -> Result<u64, LabError> {
     let snmp = lab.exec(host, &["cat", "/proc/net/snmp"])?;
     let mut tcp_lines = snmp.lines().filter(|l| l.starts_with("Tcp:"));
     let tcp = match (tcp_lines.next(), tcp_lines.next()) {
@@ -238,7 +238,7 @@ fn checksum_errors(lab: &Sandbox, host: &str) -> Result<u64, LabError> {
 
 /// h2 counts numbered 64-byte datagrams that h1 sends in bursts of 20, slow
 /// enough for a receiver in Python on a busy machine.
-fn udp_bursts(lab: &mut Sandbox, to: std::net::Ipv6Addr) -> Result<(), LabError> {
+pub(crate) fn udp_bursts(lab: &mut Sandbox, to: std::net::Ipv6Addr) -> Result<(), LabError> {
     let out = lab.workdir().join("udp-received.txt");
     let receiver = format!(
         "import socket\n\
@@ -279,7 +279,7 @@ fn udp_bursts(lab: &mut Sandbox, to: std::net::Ipv6Addr) -> Result<(), LabError>
 
 /// The router's port counters as its log prints them at exit:
 /// (rx superframes, rx bad offload, tx superframes, tx cut).
-fn port_counters(log: &str, port: usize) -> Option<[u64; 4]> {
+pub(crate) fn port_counters(log: &str, port: usize) -> Option<[u64; 4]> {
     let line = log
         .lines()
         .find(|l| l.contains(&format!("port {port} (")) && l.contains(" rx "))?;

@@ -23,7 +23,7 @@ use router::core::{Core, PortId, Tx};
 use router::counters::Counters;
 use router::ctl::{Request, Response, Table};
 use router::mac::Mac;
-use router::netio::{EventLoop, Stop, StopHandle};
+use router::netio::{EventLoop, Port, Stop, StopHandle};
 use router::wire::{RadiusAttributeType as A, RadiusCode, RadiusPacket};
 use router::{Duration, Instant};
 
@@ -126,7 +126,7 @@ struct Run {
 /// a control socket at `control`, if given) until every answer is in.
 fn run(store: RadiusStore, questions: &[Ask], control: Option<&Path>) -> Run {
     let (stop, handle) = Stop::handle().unwrap();
-    let mut event_loop = EventLoop::new(Vec::new(), stop)
+    let mut event_loop = EventLoop::<Port>::new(Vec::new(), stop)
         .unwrap()
         .with_datagram_socket("127.0.0.1:0".parse().unwrap())
         .unwrap();

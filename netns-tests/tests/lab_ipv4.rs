@@ -4,7 +4,9 @@
 //! family across MAG1 -> MAG2 -> MAG1, renews its lease through the new MAG;
 //! an IPv4-only VM (IPv6 disabled in its namespace) migrates with its address
 //! and TCP session; a node the policy does not name gets no lease. Wireshark
-//! decodes options 36/37/38 and the DHCP exchange without complaint.
+//! decodes options 36/37/38 and the DHCP exchange without complaint. Bulk
+//! IPv4 TCP crosses the tunnel intact both ways, the client's superframes cut
+//! where they enter it.
 //!
 //! Bounds on time are generous sanity bounds (pause + one WAN round trip + 50 ms).
 
@@ -78,6 +80,30 @@ fn counter(d: &Domain, router: &str, name: &str) -> u64 {
     cell(&t[0], name, "value")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+#[test]
+fn bulk_ipv4_tcp_crosses_the_tunnel_intact_both_ways() {
+    let mut d = up(
+        "[[mag]]\nname = \"mag1\"\n[[vm]]\nname = \"vm1\"\nmag = \"mag1\"\nfamily = \"dual\"\n[[correspondent]]\nname = \"client\"\n",
+    );
+    let vm = d.vm_ipv4("vm1").unwrap().expect("a lease").addr();
+    let client = d.ipv4_of("client").unwrap();
+    let bytes = 16 << 20;
+    netns_tests::bulk::transfer(&mut d.lab, "client", "vm1", vm, bytes)
+        .unwrap_or_else(|e| panic!("client -> vm1: {e}\n{}", d.diagnosis()));
+    netns_tests::bulk::transfer(&mut d.lab, "vm1", "client", client, bytes)
+        .unwrap_or_else(|e| panic!("vm1 -> client: {e}\n{}", d.diagnosis()));
+    for host in ["client", "vm1"] {
+        let errors = netns_tests::superframes::checksum_errors(&d.lab, host).unwrap();
+        assert_eq!(errors, 0, "{host}'s kernel counted checksum errors");
+    }
+    let cut = counter(&d, "lma", "tunnel.superframes_cut");
+    println!(
+        "LMA: {cut} IPv4 superframes cut into the tunnel, {} packets encapsulated",
+        counter(&d, "lma", "tunnel.encapsulated")
+    );
+    assert!(cut > 0, "the client's TCP superframes reach the LMA whole");
 }
 
 #[test]

@@ -79,7 +79,7 @@ fn hub_scenario() -> Result<(), LabError> {
             &mut lab,
             "h1",
             "h2",
-            "2001:db8::2".parse().unwrap(),
+            "2001:db8::2".parse::<std::net::Ipv6Addr>().unwrap(),
             10 << 20,
         )
     });

@@ -1,6 +1,7 @@
-//! The plain router between two kernel hosts (scenario `plain-router`), and
-//! with every mix of offloads on its ports (scenario `superframes`), each run as
-//! is and inside an unprivileged user namespace.
+//! The plain router between two kernel hosts (scenario `plain-router`), with
+//! every mix of offloads on its ports (scenario `superframes`), and behind
+//! tapbridge (scenario `superframes-bridged`), each run as is and inside an
+//! unprivileged user namespace.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,6 +14,9 @@ fn scenario() -> PathBuf {
 
 fn check(name: &str, mut cmd: Command) {
     let router = binaries::build_router().unwrap_or_else(|e| panic!("{e}"));
+    if name == "superframes-bridged" {
+        binaries::build(&[("tapbridge", "tapbridge")]).unwrap_or_else(|e| panic!("{e}"));
+    }
     let out = cmd
         .arg(name)
         .arg("--router")
@@ -46,4 +50,14 @@ fn superframes_through_the_plain_router() {
 #[test]
 fn superframes_through_the_plain_router_in_user_namespace() {
     check("superframes", userns::command(&scenario(), &[]));
+}
+
+#[test]
+fn superframes_through_tapbridge() {
+    check("superframes-bridged", Command::new(scenario()));
+}
+
+#[test]
+fn superframes_through_tapbridge_in_user_namespace() {
+    check("superframes-bridged", userns::command(&scenario(), &[]));
 }

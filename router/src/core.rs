@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 
 use crate::Instant;
-use crate::ctl::{Request, Response};
+use crate::ctl::{Request, Response, parse_request, set_log_level};
 use crate::gso::{MAX_SUPERFRAME, Offload, OffloadError, to_plain};
 
 /// Index of a port (one TAP device) in the order the router was given them.
@@ -112,9 +112,23 @@ pub trait Core {
     fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx);
     /// The earliest instant at which the core needs `on_timer`, if any.
     fn poll_at(&self) -> Option<Instant>;
-    /// Answers one control-socket request (the loop itself handles `log`).
+    /// Answers one control-socket request ([`Core::control_line`] handles `log`).
     fn control(&mut self, _now: Instant, request: &Request, _tx: &mut dyn Tx) -> Response {
         Response::error(format!("{request:?}: not supported by this router"))
+    }
+    /// Answers one control-socket line. The default parses the routers'
+    /// requests ([`crate::ctl`]), sets the log level itself and hands the rest
+    /// to [`Core::control`]; a core with requests of its own (tapbridge) parses
+    /// them here.
+    fn control_line(&mut self, now: Instant, line: &str, tx: &mut dyn Tx) -> Response {
+        match parse_request(line) {
+            Ok(Request::Log { level }) => match set_log_level(&level) {
+                Ok(()) => Response::tables(Vec::new()),
+                Err(e) => Response::error(e),
+            },
+            Ok(request) => self.control(now, &request, tx),
+            Err(e) => Response::error(e),
+        }
     }
     /// One UDP datagram received on the loop's datagram socket, from `from`
     /// (untrusted: the core authenticates it, e.g. a RADIUS reply).

@@ -160,6 +160,8 @@ pub struct Engine {
     encap: Vec<u8>,
     /// The Ethernet frame being sent to a resolved neighbor.
     frame: Vec<u8>,
+    /// Where IPv4 packets are cut into fragments.
+    fragments: Vec<u8>,
 }
 
 impl Engine {
@@ -224,6 +226,7 @@ impl Engine {
             scratch: Vec::with_capacity(2048),
             encap: Vec::with_capacity(2048),
             frame: Vec::with_capacity(2048),
+            fragments: Vec::with_capacity(2048),
         }
     }
 

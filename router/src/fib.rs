@@ -8,7 +8,9 @@
 use crate::core::PortId;
 use crate::tunnel::TunnelId;
 use ipnet::{Ipv4Net, Ipv6Net};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Where a matching packet goes.
@@ -25,7 +27,7 @@ pub enum NextHop {
 /// Longest-prefix-match table for one address family, keys as left-aligned bits.
 #[derive(Debug, Clone)]
 struct Lpm<V> {
-    by_len: BTreeMap<u8, HashMap<u128, V>>,
+    by_len: BTreeMap<u8, FxHashMap<u128, V>>,
 }
 
 impl<V> Default for Lpm<V> {
@@ -73,7 +75,7 @@ impl<V> Lpm<V> {
     }
 
     fn len(&self) -> usize {
-        self.by_len.values().map(HashMap::len).sum()
+        self.by_len.values().map(FxHashMap::len).sum()
     }
 
     fn iter(&self) -> impl Iterator<Item = (u128, u8, &V)> {

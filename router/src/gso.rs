@@ -351,6 +351,13 @@ fn array16(b: &[u8]) -> [u8; 16] {
     out
 }
 
+/// Writes the IPv4 header checksum of `frame`.
+fn fill_ipv4_checksum(frame: &mut [u8], layout: &Layout) {
+    put16(frame, ETH_LEN + 10, 0);
+    let sum = !checksum::data(&frame[ETH_LEN..layout.l4]);
+    put16(frame, ETH_LEN + 10, sum);
+}
+
 /// Writes the final TCP/UDP checksum of the L4 segment `frame[l4..]`.
 fn fill_l4_checksum(frame: &mut [u8], layout: &Layout) {
     let at = layout.l4 + layout.csum_offset();
@@ -419,9 +426,7 @@ pub fn segment(
         } else {
             put16(seg, ETH_LEN + 2, (len - ETH_LEN) as u16);
             put16(seg, ETH_LEN + 4, ip_id.wrapping_add(i as u16));
-            put16(seg, ETH_LEN + 10, 0);
-            let sum = !checksum::data(&seg[ETH_LEN..l.l4]);
-            put16(seg, ETH_LEN + 10, sum);
+            fill_ipv4_checksum(seg, &l);
         }
         if l.tcp {
             let offset = (i * size) as u32;

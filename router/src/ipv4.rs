@@ -116,9 +116,15 @@ pub fn may_fragment(packet: &[u8]) -> bool {
 /// 3.2, "fragmentation"), handing each to `emit`; a fragment of a fragment
 /// keeps the offsets and the MF flag of the original. Options are copied into
 /// every fragment, which is correct for the copied ones and harmless for the
-/// rest. Returns how many fragments were emitted; 0 when `mtu` leaves no
-/// room for 8 octets of data.
-pub fn fragment(packet: &[u8], mtu: usize, emit: &mut dyn FnMut(&[u8])) -> usize {
+/// rest. Each fragment is built in `out`, which the caller keeps so that
+/// cutting packets allocates nothing once it has grown. Returns how many
+/// fragments were emitted; 0 when `mtu` leaves no room for 8 octets of data.
+pub fn fragment(
+    packet: &[u8],
+    mtu: usize,
+    out: &mut Vec<u8>,
+    emit: &mut dyn FnMut(&[u8]),
+) -> usize {
     let Ok(p) = Ipv4Packet::new_checked(packet) else {
         return 0;
     };
@@ -135,7 +141,8 @@ pub fn fragment(packet: &[u8], mtu: usize, emit: &mut dyn FnMut(&[u8])) -> usize
     if usize::from(base) * 8 + data.len() > usize::from(u16::MAX) {
         return 0;
     }
-    let mut out = vec![0; header + room];
+    out.clear();
+    out.resize(header + room, 0);
     let mut count = 0;
     for (i, chunk) in data.chunks(room).enumerate() {
         let last = (i + 1) * room >= data.len();
@@ -235,7 +242,7 @@ pub(crate) mod tests {
         let p = udp4("10.1.1.5", "192.0.2.100", 64, 3000, false);
         assert!(!dont_fragment(&p));
         let mut frags = Vec::new();
-        let n = fragment(&p, 1460, &mut |f| frags.push(f.to_vec()));
+        let n = fragment(&p, 1460, &mut Vec::new(), &mut |f| frags.push(f.to_vec()));
         assert_eq!(n, 3);
         let mut data = Vec::new();
         for (i, f) in frags.iter().enumerate() {
@@ -249,15 +256,21 @@ pub(crate) mod tests {
         assert_eq!(data, p[20..]);
         // A fragment cut again keeps its place and its MF flag.
         let mut again = Vec::new();
-        fragment(&frags[0], 600, &mut |f| again.push(f.to_vec()));
+        fragment(&frags[0], 600, &mut Vec::new(), &mut |f| {
+            again.push(f.to_vec())
+        });
         let last = Ipv4Packet::new_checked(&again[again.len() - 1][..]).unwrap();
         assert!(last.more_frags());
-        assert_eq!(fragment(&p, 27, &mut |_| ()), 0);
+        assert_eq!(fragment(&p, 27, &mut Vec::new(), &mut |_| ()), 0);
         let mut death = udp4("10.1.1.5", "192.0.2.100", 64, 100, false);
         death[6..8].copy_from_slice(&0x1fffu16.to_be_bytes());
         Ipv4Packet::new_unchecked(&mut death[..]).fill_checksum();
-        assert_eq!(fragment(&death, 68, &mut |_| ()), 0, "past 65535 octets");
-        assert_eq!(fragment(&p[..10], 1460, &mut |_| ()), 0);
+        assert_eq!(
+            fragment(&death, 68, &mut Vec::new(), &mut |_| ()),
+            0,
+            "past 65535 octets"
+        );
+        assert_eq!(fragment(&p[..10], 1460, &mut Vec::new(), &mut |_| ()), 0);
         assert!(dont_fragment(&udp4("10.0.0.1", "10.0.0.2", 1, 0, true)));
     }
 }

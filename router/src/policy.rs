@@ -38,8 +38,9 @@
 //! ```
 
 use ipnet::{Ipv4Net, Ipv6Net};
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -118,8 +119,8 @@ pub struct Policy {
     pub pools: BTreeMap<String, HnpPool>,
     pub ipv4_pools: BTreeMap<String, Ipv4Pool>,
     pub nodes: Vec<NodeProfile>,
-    by_mac: HashMap<Mac, usize>,
-    by_mn_id: HashMap<String, usize>,
+    by_mac: FxHashMap<Mac, usize>,
+    by_mn_id: FxHashMap<String, usize>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -7,14 +7,16 @@
 
 use crate::Instant;
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use rustc_hash::FxHashMap;
 use std::hash::Hash;
 
 #[derive(Debug, Clone)]
 pub struct TimerQueue<K: Eq + Hash + Clone + Ord> {
     heap: BinaryHeap<Reverse<(Instant, u64, K)>>,
     /// The live deadline of each key and the generation of its heap entry.
-    live: HashMap<K, (Instant, u64)>,
+    live: FxHashMap<K, (Instant, u64)>,
     generation: u64,
 }
 
@@ -22,7 +24,7 @@ impl<K: Eq + Hash + Clone + Ord> Default for TimerQueue<K> {
     fn default() -> Self {
         TimerQueue {
             heap: BinaryHeap::new(),
-            live: HashMap::new(),
+            live: FxHashMap::default(),
             generation: 0,
         }
     }

@@ -12,17 +12,17 @@
 //! no carrier change) but is switched in another segment; an announcement is the
 //! unsolicited NA a migrated guest sends (RFC 4861 7.2.6), emitted for it.
 
-use std::io::Write;
 use std::net::{IpAddr, Ipv6Addr};
 
-use router::core::{Core, PortId, Tx};
+use router::core::{Core, PortId, Rx, Tx};
 use router::counters::Counters;
 use router::ctl::{Response, Table};
+use router::gso::{MAX_SUPERFRAME, Offload, to_plain};
 use router::mac::Mac;
 use router::nd::frames::{Addressing, NaFlags, build_na};
-use router::pcap::PcapWriter;
 use router::{Duration, Instant};
 
+pub use crate::capture::Capture;
 use crate::ctl::{Direction, Request};
 use crate::link::{Link, LinkParams, Offer};
 use crate::mac_table::{Learnt, MacTable};
@@ -81,10 +81,6 @@ struct Member {
     stats: MemberStats,
 }
 
-/// Frames of a segment written as they are switched; any `Write` (a file, a test's
-/// buffer), so the core itself stays free of I/O choices.
-pub type Capture = PcapWriter<Box<dyn Write>>;
-
 struct Segment {
     name: String,
     table: MacTable,
@@ -95,6 +91,8 @@ pub struct Bridge {
     members: Vec<Member>,
     segments: Vec<Segment>,
     aging: Duration,
+    /// Where a superframe is cut for a link that acts per frame.
+    scratch: Box<[u8]>,
 }
 
 impl Bridge {
@@ -109,6 +107,7 @@ impl Bridge {
             members: Vec::new(),
             segments: Vec::new(),
             aging,
+            scratch: Box::default(),
         };
         for (id, config) in members.iter().enumerate() {
             if bridge.member_id(&config.name).is_some() {
@@ -196,7 +195,7 @@ impl Bridge {
             let addr = match addr {
                 IpAddr::V4(v4) => {
                     let frame = router::arp::frames::gratuitous(mac, v4);
-                    self.switch(now, id, &frame, tx);
+                    self.switch(now, id, &frame, &Offload::NONE, tx);
                     continue;
                 }
                 IpAddr::V6(v6) => v6,
@@ -208,7 +207,7 @@ impl Bridge {
                 dst_ip: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
             };
             let frame = build_na(&addressing, addr, flags, Some(mac));
-            self.switch(now, id, &frame, tx);
+            self.switch(now, id, &frame, &Offload::NONE, tx);
         }
         Ok(())
     }
@@ -233,7 +232,7 @@ impl Bridge {
     }
 
     /// Starts (or with `None` stops) capturing segment `name`; returns the capture
-    /// that was running, for the caller to flush.
+    /// that was running, for the caller to finish.
     pub fn set_capture(
         &mut self,
         name: &str,
@@ -290,7 +289,14 @@ impl Bridge {
     }
 
     /// Learns the source and hands the frame to the members it goes to.
-    fn switch(&mut self, now: Instant, from: MemberId, frame: &[u8], tx: &mut dyn Tx) {
+    fn switch(
+        &mut self,
+        now: Instant,
+        from: MemberId,
+        frame: &[u8],
+        offload: &Offload,
+        tx: &mut dyn Tx,
+    ) {
         let (Some(dst), Some(src)) = (
             Mac::from_bytes(frame),
             frame.get(6..).and_then(Mac::from_bytes),
@@ -309,9 +315,12 @@ impl Bridge {
             return self.drop_frame(from, "multicast_source");
         }
         if let Some(capture) = segment.capture.as_mut()
-            && let Err(e) = capture.write_frame(now, frame)
+            && !capture.frame(now, frame, offload)
         {
-            log::warn!("segment {}: capture stopped: {e}", segment.name);
+            log::warn!(
+                "segment {}: capture stopped: its writer failed",
+                segment.name
+            );
             segment.capture = None;
         }
         if let Learnt::Moved { from: old } = segment.table.learn(src, from, now) {
@@ -329,46 +338,72 @@ impl Bridge {
         match known {
             // Both ends on one member: the frame has already reached its target.
             Some(to) if to == from => self.drop_frame(from, "same_member"),
-            Some(to) => self.deliver(now, to, frame, tx),
+            Some(to) => self.deliver(now, to, frame, offload, tx),
             None => {
-                let targets: Vec<MemberId> = (0..self.members.len())
-                    .filter(|&m| m != from && self.members[m].segment == segment_id)
-                    .collect();
-                for to in targets {
-                    self.deliver(now, to, frame, tx);
+                // Flooding is rare (unknown or group destinations): indices, no list.
+                for to in 0..self.members.len() {
+                    if to != from && self.members[to].segment == segment_id {
+                        self.deliver(now, to, frame, offload, tx);
+                    }
                 }
             }
         }
     }
 
-    /// Hands a switched frame to member `to` through its egress link.
-    fn deliver(&mut self, now: Instant, to: MemberId, frame: &[u8], tx: &mut dyn Tx) {
+    /// Hands a switched frame to member `to` through its egress link; a
+    /// superframe is cut first when that link acts per frame.
+    fn deliver(
+        &mut self,
+        now: Instant,
+        to: MemberId,
+        frame: &[u8],
+        offload: &Offload,
+        tx: &mut dyn Tx,
+    ) {
         let Some(member) = self.members.get_mut(to) else {
             return;
         };
         if member.paused {
             return member.stats.drops.bump("paused");
         }
-        match member.egress.offer(now, frame) {
-            Offer::Now => transmit(member, to, frame, tx),
+        if offload.gso.is_some() && !member.egress.takes_superframes() {
+            let mut scratch = self.take_scratch();
+            let cut = to_plain(frame, offload, &mut scratch, &mut |f| {
+                self.deliver(now, to, f, &Offload::NONE, tx)
+            });
+            self.scratch = scratch;
+            if cut.is_err() {
+                self.drop_frame(to, "offload_cut");
+            }
+            return;
+        }
+        match member.egress.offer(now, frame, offload) {
+            Offer::Now => transmit(member, to, frame, offload, tx),
             Offer::Held => {}
             Offer::Dropped(reason) => member.stats.drops.bump(reason),
         }
     }
-}
 
-fn transmit(member: &mut Member, id: MemberId, frame: &[u8], tx: &mut dyn Tx) {
-    member.stats.tx_frames += 1;
-    member.stats.tx_bytes += frame.len() as u64;
-    tx.send(id, frame);
-}
+    /// The buffer superframes are cut in, made on first use.
+    fn take_scratch(&mut self) -> Box<[u8]> {
+        let scratch = std::mem::take(&mut self.scratch);
+        if scratch.is_empty() {
+            vec![0; MAX_SUPERFRAME].into_boxed_slice()
+        } else {
+            scratch
+        }
+    }
 
-fn member_label(members: &[Member], id: MemberId) -> &str {
-    members.get(id).map_or("?", |m| m.name.as_str())
-}
-
-impl Core for Bridge {
-    fn on_frame(&mut self, now: Instant, member: MemberId, frame: &[u8], tx: &mut dyn Tx) {
+    /// A frame from `member` that may be a superframe or carry a partial
+    /// checksum: the ordinary path of [`Core::on_frame`] with its offload.
+    fn receive(
+        &mut self,
+        now: Instant,
+        member: MemberId,
+        frame: &[u8],
+        offload: &Offload,
+        tx: &mut dyn Tx,
+    ) {
         let Some(m) = self.members.get_mut(member) else {
             return;
         };
@@ -380,31 +415,76 @@ impl Core for Bridge {
         if m.paused {
             return self.drop_frame(member, "paused");
         }
-        match m.ingress.offer(now, frame) {
-            Offer::Now => self.switch(now, member, frame, tx),
+        match m.ingress.offer(now, frame, offload) {
+            Offer::Now => self.switch(now, member, frame, offload, tx),
             Offer::Held => {}
             Offer::Dropped(reason) => self.drop_frame(member, reason),
+        }
+    }
+}
+
+fn transmit(member: &mut Member, id: MemberId, frame: &[u8], offload: &Offload, tx: &mut dyn Tx) {
+    member.stats.tx_frames += 1;
+    member.stats.tx_bytes += frame.len() as u64;
+    if offload.is_none() {
+        tx.send(id, frame);
+    } else {
+        tx.send_offload(id, frame, offload);
+    }
+}
+
+fn member_label(members: &[Member], id: MemberId) -> &str {
+    members.get(id).map_or("?", |m| m.name.as_str())
+}
+
+impl Core for Bridge {
+    fn on_frame(&mut self, now: Instant, member: MemberId, frame: &[u8], tx: &mut dyn Tx) {
+        self.receive(now, member, frame, &Offload::NONE, tx);
+    }
+
+    /// A superframe or a partial checksum crosses whole where every link it
+    /// passes only delays; else it is cut here, before the member's ingress.
+    fn on_rx(&mut self, now: Instant, member: MemberId, rx: Rx<'_>, tx: &mut dyn Tx) {
+        let (frame, offload, scratch) = rx.into_parts();
+        let whole = offload.gso.is_none()
+            || self
+                .members
+                .get(member)
+                .is_some_and(|m| m.ingress.takes_superframes());
+        if whole {
+            return self.receive(now, member, frame, &offload, tx);
+        }
+        if to_plain(frame, &offload, scratch, &mut |f| {
+            self.receive(now, member, f, &Offload::NONE, tx)
+        })
+        .is_err()
+        {
+            self.drop_frame(member, "offload_cut");
         }
     }
 
     fn on_timer(&mut self, now: Instant, tx: &mut dyn Tx) {
         // Ingress first: what it switches may be due on an egress link at once.
         for id in 0..self.members.len() {
-            while let Some(frame) = self
+            while let Some((frame, offload)) = self
                 .members
                 .get_mut(id)
                 .and_then(|m| m.ingress.pop_due(now))
             {
-                self.switch(now, id, &frame, tx);
+                self.switch(now, id, &frame, &offload, tx);
+                if let Some(m) = self.members.get_mut(id) {
+                    m.ingress.recycle(frame);
+                }
             }
         }
         for (id, member) in self.members.iter_mut().enumerate() {
-            while let Some(frame) = member.egress.pop_due(now) {
+            while let Some((frame, offload)) = member.egress.pop_due(now) {
                 if member.paused {
                     member.stats.drops.bump("paused");
                 } else {
-                    transmit(member, id, &frame, tx);
+                    transmit(member, id, &frame, &offload, tx);
                 }
+                member.egress.recycle(frame);
             }
         }
         for segment in &mut self.segments {
@@ -733,20 +813,6 @@ mod tests {
         assert!(b.pause("nobody").is_err());
     }
 
-    /// A writer whose bytes the test can still read after handing it over.
-    #[derive(Clone, Default)]
-    struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
-
-    impl Write for Shared {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn links_delay_frames_and_captures_see_switched_frames() {
         let mut b = bridge();
@@ -757,9 +823,10 @@ mod tests {
         };
         b.set_link("m0", Direction::In, delay).unwrap();
         b.set_link("m1", Direction::Out, delay).unwrap();
-        let written = Shared::default();
-        let pcap = PcapWriter::new(Box::new(written.clone()) as Box<dyn Write>).unwrap();
-        assert!(b.set_capture("s1", Some(pcap)).unwrap().is_none());
+        let written = crate::testing::Bytes::default();
+        let epoch = router::timestamp::WallClock::from_secs(1_700_000_000);
+        let capture = Capture::start(Box::new(written.clone()), epoch, "s1").unwrap();
+        assert!(b.set_capture("s1", Some(capture)).unwrap().is_none());
         b.on_frame(t(0), 0, &frame(BROADCAST, A, 1), &mut tx);
         assert!(tx.is_empty());
         assert_eq!(b.poll_at(), Some(t(10)));
@@ -772,10 +839,76 @@ mod tests {
         assert_eq!(b.poll_at(), Some(t(20)));
         b.on_timer(t(20), &mut tx);
         assert_eq!(sent_to(&tx), [2, 1]);
-        assert!(b.set_capture("s1", None).unwrap().is_some());
+        let capture = b.set_capture("s1", None).unwrap().unwrap();
+        assert_eq!(capture.finish().unwrap().written, 1);
         b.on_frame(t(30), 2, &frame(BROADCAST, B, 2), &mut tx);
         // A 24-byte file header, one 16-byte record header and the 15-byte frame.
-        assert_eq!(written.0.borrow().len(), 24 + 16 + 15);
+        assert_eq!(written.0.lock().unwrap().len(), 24 + 16 + 15);
         assert!(b.set_capture("s9", None).is_err());
+    }
+
+    /// Records which frames went out whole (with their offload) and which
+    /// as ordinary frames.
+    #[derive(Default)]
+    struct Recorder {
+        whole: Vec<PortId>,
+        plain: Vec<(PortId, usize)>,
+    }
+
+    impl Tx for Recorder {
+        fn send(&mut self, port: PortId, frame: &[u8]) {
+            self.plain.push((port, frame.len()));
+        }
+        fn send_offload(&mut self, port: PortId, _: &[u8], _: &Offload) {
+            self.whole.push(port);
+        }
+    }
+
+    fn receive_superframe(b: &mut Bridge, at: i64) -> Recorder {
+        let (mut f, offload) = crate::testing::tcp_superframe(B, A);
+        let mut scratch = vec![0; MAX_SUPERFRAME];
+        let mut tx = Recorder::default();
+        b.on_rx(t(at), 0, Rx::new(&mut f, offload, &mut scratch), &mut tx);
+        tx
+    }
+
+    #[test]
+    fn superframes_cross_whole_unless_a_link_acts_per_frame() {
+        let mut b = bridge();
+        b.on_frame(t(0), 1, &frame(BROADCAST, B, 1), &mut Vec::new());
+        let tx = receive_superframe(&mut b, 1);
+        assert_eq!(
+            (tx.whole, tx.plain.len()),
+            (vec![1], 0),
+            "whole to B's member"
+        );
+
+        let lossy = LinkParams {
+            loss_ppm: 1,
+            ..LinkParams::default()
+        };
+        b.set_link("m1", Direction::Out, lossy).unwrap();
+        let tx = receive_superframe(&mut b, 2);
+        assert!(tx.whole.is_empty());
+        let segments: Vec<usize> = tx.plain.iter().map(|(_, len)| *len).collect();
+        assert_eq!(segments, [1074; 3], "cut before the lossy egress link");
+
+        b.set_link("m1", Direction::Out, LinkParams::default())
+            .unwrap();
+        let jitter = LinkParams {
+            jitter_us: 1,
+            ..LinkParams::default()
+        };
+        b.set_link("m0", Direction::In, jitter).unwrap();
+        let tx = receive_superframe(&mut b, 3);
+        let mut tx2 = Recorder::default();
+        b.on_timer(t(10), &mut tx2);
+        assert!(tx.whole.is_empty() && tx2.whole.is_empty());
+        assert_eq!(
+            tx.plain.len() + tx2.plain.len(),
+            3,
+            "cut before the ingress link"
+        );
+        assert_eq!(b.stats(1).unwrap().tx_frames, 7);
     }
 }

@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use router::mac::Mac;
+use router::netio::OffloadWish;
 use serde::Deserialize;
 
 use crate::bridge::MemberConfig;
@@ -102,6 +103,9 @@ pub struct MemberSpec {
     pub name: String,
     pub mac: Option<Mac>,
     pub mtu: Option<u32>,
+    /// What a TAP asks the kernel for, and whether a packet socket carries
+    /// virtio-net headers (`offload=none`: plain frames), default all.
+    pub offload: OffloadWish,
 }
 
 const KINDS: [&str; 4] = ["tap:", "attach:", "dgram:", "stream:"];
@@ -161,6 +165,7 @@ impl FromStr for MemberSpec {
             name,
             mac: None,
             mtu: None,
+            offload: OffloadWish::All,
         };
         for part in parts {
             let (key, value) = part
@@ -179,6 +184,9 @@ impl FromStr for MemberSpec {
                 ("mtu", Endpoint::Tap { .. }) => {
                     spec.mtu = Some(value.parse().map_err(|e| bad(&e))?)
                 }
+                ("offload", Endpoint::Tap { .. } | Endpoint::Attach { .. }) => {
+                    spec.offload = value.parse().map_err(|e: String| bad(&e))?
+                }
                 ("mac" | "mtu", Endpoint::Attach { .. }) => {
                     return Err(format!(
                         "{key}: an attached interface belongs to its router, which sets it"
@@ -195,9 +203,10 @@ impl FromStr for MemberSpec {
                         "{key:?}: unknown key for a {} member (name, {})",
                         spec.endpoint.kind(),
                         match spec.endpoint {
-                            Endpoint::Tap { .. } => "mac, mtu",
+                            Endpoint::Tap { .. } => "mac, mtu, offload",
+                            Endpoint::Attach { .. } => "offload",
                             Endpoint::Dgram { .. } => "peer",
-                            Endpoint::Attach { .. } | Endpoint::Stream { .. } => "no other",
+                            Endpoint::Stream { .. } => "no other",
                         }
                     ));
                 }

@@ -15,8 +15,11 @@
 //!   socket back ends), the control socket and the mio loop.
 
 pub mod bridge;
+pub mod capture;
 pub mod config;
 pub mod ctl;
 pub mod io;
 pub mod link;
 pub mod mac_table;
+#[cfg(test)]
+mod testing;

@@ -14,6 +14,7 @@
 
 use std::collections::VecDeque;
 
+use router::gso::Offload;
 use router::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +46,20 @@ impl LinkParams {
     fn is_transparent(&self) -> bool {
         *self == LinkParams::default()
     }
+
+    /// Whether a superframe may cross whole: the link only delays. Loss, jitter,
+    /// a rate and a queue act per frame, so a superframe is cut before them.
+    pub fn takes_superframes(&self) -> bool {
+        *self
+            == LinkParams {
+                delay_us: self.delay_us,
+                ..LinkParams::default()
+            }
+    }
 }
+
+/// Buffers of departed frames kept for the next held ones.
+const SPARE_BUFFERS: usize = 64;
 
 /// What the link did with an offered frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,8 +77,12 @@ pub struct Link {
     params: LinkParams,
     rng: SplitMix64,
     bad: bool,
-    /// Frames and their departure instants, in departure order.
-    held: VecDeque<(Instant, Vec<u8>)>,
+    /// Frames, what they still need, and their departure instants, in
+    /// departure order.
+    held: VecDeque<(Instant, Vec<u8>, Offload)>,
+    /// Buffers handed back by [`Link::recycle`]: holding a frame allocates
+    /// only until the link has as many as it holds at once.
+    spare: Vec<Vec<u8>>,
     /// When each frame still being serialised (or waiting to be) is done.
     backlog: VecDeque<Instant>,
     busy_until: Instant,
@@ -78,6 +96,7 @@ impl Link {
             rng: SplitMix64::new(seed),
             bad: false,
             held: VecDeque::new(),
+            spare: Vec::new(),
             backlog: VecDeque::new(),
             busy_until: Instant::from_micros(0),
             last_departure: Instant::from_micros(0),
@@ -97,7 +116,14 @@ impl Link {
         }
     }
 
-    pub fn offer(&mut self, now: Instant, frame: &[u8]) -> Offer {
+    /// Whether a superframe may be offered whole ([`LinkParams::takes_superframes`]).
+    pub fn takes_superframes(&self) -> bool {
+        self.params.takes_superframes()
+    }
+
+    /// Offers a frame (with what it still needs, [`Offload::NONE`] for an
+    /// ordinary one) to the link.
+    pub fn offer(&mut self, now: Instant, frame: &[u8], offload: &Offload) -> Offer {
         let p = self.params;
         if p.is_transparent() && self.held.is_empty() {
             return Offer::Now;
@@ -121,7 +147,10 @@ impl Link {
         if departure <= now && self.held.is_empty() {
             return Offer::Now;
         }
-        self.held.push_back((departure, frame.to_vec()));
+        let mut buf = self.spare.pop().unwrap_or_default();
+        buf.clear();
+        buf.extend_from_slice(frame);
+        self.held.push_back((departure, buf, *offload));
         Offer::Held
     }
 
@@ -141,15 +170,26 @@ impl Link {
     }
 
     pub fn poll_at(&self) -> Option<Instant> {
-        self.held.front().map(|(at, _)| *at)
+        self.held.front().map(|(at, _, _)| *at)
     }
 
-    /// The next frame whose departure is due.
-    pub fn pop_due(&mut self, now: Instant) -> Option<Vec<u8>> {
-        if self.held.front().is_some_and(|(at, _)| *at <= now) {
-            return self.held.pop_front().map(|(_, frame)| frame);
+    /// The next frame whose departure is due; hand its buffer back with
+    /// [`Link::recycle`] once sent.
+    pub fn pop_due(&mut self, now: Instant) -> Option<(Vec<u8>, Offload)> {
+        if self.held.front().is_some_and(|(at, _, _)| *at <= now) {
+            return self
+                .held
+                .pop_front()
+                .map(|(_, frame, offload)| (frame, offload));
         }
         None
+    }
+
+    /// Keeps a departed frame's buffer for the next frame held.
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        if self.spare.len() < SPARE_BUFFERS {
+            self.spare.push(buf);
+        }
     }
 
     pub fn held(&self) -> usize {
@@ -177,7 +217,7 @@ mod tests {
     fn run(link: &mut Link, offers: &[(i64, usize)]) -> Vec<i64> {
         let mut out = Vec::new();
         for &(at, len) in offers {
-            match link.offer(t(at), &vec![0; len]) {
+            match link.offer(t(at), &vec![0; len], &Offload::NONE) {
                 Offer::Now => out.push(at),
                 Offer::Held | Offer::Dropped(_) => {}
             }
@@ -195,7 +235,7 @@ mod tests {
     #[test]
     fn transparent_link_passes_at_once() {
         let mut link = Link::new(1);
-        assert_eq!(link.offer(t(5), &[0; 60]), Offer::Now);
+        assert_eq!(link.offer(t(5), &[0; 60], &Offload::NONE), Offer::Now);
         assert_eq!(link.poll_at(), None);
     }
 
@@ -241,14 +281,14 @@ mod tests {
             queue_frames: 2,
             ..LinkParams::default()
         });
-        assert_eq!(link.offer(t(0), &[0; 10]), Offer::Held);
-        assert_eq!(link.offer(t(0), &[0; 10]), Offer::Held);
+        assert_eq!(link.offer(t(0), &[0; 10], &Offload::NONE), Offer::Held);
+        assert_eq!(link.offer(t(0), &[0; 10], &Offload::NONE), Offer::Held);
         assert_eq!(
-            link.offer(t(0), &[0; 10]),
+            link.offer(t(0), &[0; 10], &Offload::NONE),
             Offer::Dropped("link_queue_full")
         );
         // The first frame is serialised after 10 ms: room for one more.
-        assert_eq!(link.offer(t(10_000), &[0; 10]), Offer::Held);
+        assert_eq!(link.offer(t(10_000), &[0; 10], &Offload::NONE), Offer::Held);
         assert_eq!(run(&mut link, &[]), [10_000, 20_000, 30_000]);
     }
 
@@ -258,7 +298,7 @@ mod tests {
             let mut link = Link::new(seed);
             link.set_params(params);
             let verdicts: Vec<bool> = (0..10_000)
-                .map(|i| link.offer(t(i), &[0; 60]) == Offer::Dropped("link_loss"))
+                .map(|i| link.offer(t(i), &[0; 60], &Offload::NONE) == Offer::Dropped("link_loss"))
                 .collect();
             let lost = verdicts.iter().filter(|&&l| l).count();
             let runs = verdicts.windows(2).filter(|w| w[0] && w[1]).count();

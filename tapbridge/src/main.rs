@@ -16,11 +16,11 @@ use argh::FromArgs;
 use log::{LevelFilter, info};
 use router::Duration;
 use router::netio::client::ask;
-use router::netio::{Stop, logger};
+use router::netio::{EventLoop, Stop, logger};
 use tapbridge::bridge::Bridge;
 use tapbridge::config::{self, SegmentSpec};
 use tapbridge::ctl::request_from_words;
-use tapbridge::io::{EventLoop, MemberIo, capture};
+use tapbridge::io::{Member, Switch};
 
 /// The tapmip lab switch: joins TAP devices and routers' interfaces into segments.
 #[derive(FromArgs)]
@@ -94,33 +94,35 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
     let aging = Duration::from_secs(aging.unwrap_or(300));
     let configs = config::member_configs(&segments);
-    let mut bridge = Bridge::new(&configs, aging, args.seed)?;
+    let bridge = Bridge::new(&configs, aging, args.seed)?;
     let mut members = Vec::new();
     for spec in segments.iter().flat_map(|s| &s.members) {
-        let io = MemberIo::open(spec)?;
+        members.push(Member::open(spec)?);
         info!("member {}: {} joined", spec.name, spec.endpoint);
-        members.push((spec.name.clone(), io));
     }
+    let mut event_loop = EventLoop::new(members, stop).context("event loop")?;
+    if let Some(ctl) = &args.ctl {
+        event_loop = event_loop.with_control(ctl).context("event loop")?;
+    }
+    let mut switch = Switch::new(bridge, event_loop.epoch());
     for c in &args.capture {
         let (segment, file) = c
             .split_once('=')
             .with_context(|| format!("--capture {c}: expected SEGMENT=FILE"))?;
-        let answer = capture(&mut bridge, segment, Some(file));
+        let answer = switch.capture(segment, Some(file));
         if let Some(e) = answer.error {
             bail!("--capture {c}: {e}");
         }
         info!("capturing segment {segment} into {file}");
     }
-    let mut event_loop =
-        EventLoop::new(members, stop, args.ctl.as_deref()).context("event loop")?;
     for s in &segments {
         let names: Vec<&str> = s.members.iter().map(|m| m.name.as_str()).collect();
         info!("segment {}: {}", s.name, names.join(", "));
     }
     info!("running; SIGTERM or SIGINT stops");
-    let reason = event_loop.run(&mut bridge)?;
+    let reason = event_loop.run(&mut switch)?;
     info!("stopped by {reason}");
-    for row in bridge.counters_table().rows {
+    for row in switch.bridge.counters_table().rows {
         info!("{}", row.join(" "));
     }
     Ok(())

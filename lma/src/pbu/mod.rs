@@ -190,13 +190,13 @@ impl Lma {
                     .map_or(Homes(&pbu.options.hnps[..], None), |b| {
                         Homes(&b.hnps[..], b.ipv4)
                     });
-                let what = self.describe(done.decision, &from.mag, homes);
                 if let Decision::Defer { .. } = done.decision {
-                    log::info!("{head}: {what}");
+                    log::info!("{head}: {}", self.describe(done.decision, &from.mag, homes));
                     return;
                 }
                 log::info!(
-                    "{head}: {what} -> {}",
+                    "{head}: {} -> {}",
+                    self.describe(done.decision, &from.mag, homes),
                     self.pba_note(&pbu, PbaStatus::Accepted, done.lifetime)
                 );
                 // The MAG is a neighbor on this link: keeping its MAC from an

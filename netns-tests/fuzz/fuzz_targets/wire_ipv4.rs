@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
     let header = usize::from(packet[0] & 0x0f) * 4;
     let mut data_back = Vec::new();
     let mtu = header + 8 * (1 + usize::from(packet[1] % 16));
-    let n = router::ipv4::fragment(packet, mtu, &mut |f| {
+    let n = router::ipv4::fragment(packet, mtu, &mut Vec::new(), &mut |f| {
         let f = router::ipv4::packet(f).expect("every fragment is a valid packet");
         let h = usize::from(f[0] & 0x0f) * 4;
         data_back.extend_from_slice(&f[h..]);

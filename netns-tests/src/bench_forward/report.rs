@@ -2,6 +2,9 @@
 //! target, the ratio against the kernel and whether it was met.
 
 use super::measure::UDP_PAYLOAD;
+use super::migration::{
+    BEFORE_PRECOPY_MS, BEFORE_TOTAL_MS, PRECOPY_MB, RTT_MS, RUNS as MIGRATIONS,
+};
 use super::{ForwardFigures, ROUNDS, SECONDS, Tcp};
 
 /// TCP at MTU 1500 through the plain router, as a share of the kernel's.
@@ -120,7 +123,7 @@ pub fn report(f: &ForwardFigures) {
             let (pg, kg) = (gbps(pmip), gbps(kernel));
             let r = ratio(median(pg.clone()), median(kg.clone()));
             p(format!(
-                "PMIPv6 path client -- tapbridge -- LMA == IPv6-in-IPv6 over tapbridge == MAG -- tapbridge -- vm1, no WAN delay, whole frames on every tapbridge segment: TCP {:.2} Gbit/s [{}], kernel plain forwarding in the same rounds {:.2} Gbit/s [{}]",
+                "PMIPv6 path client -- tapbridge -- LMA == IPv6-in-IPv6 over tapbridge == MAG -- tapbridge -- vm1, no WAN delay, superframes on the client's and vm1's links, the tunnel cut to its MTU by the LMA (segments), joined again by the MAG: TCP {:.2} Gbit/s [{}], kernel plain forwarding in the same rounds {:.2} Gbit/s [{}]",
                 median(pg.clone()),
                 list(&pg, 2),
                 median(kg.clone()),
@@ -133,6 +136,7 @@ pub fn report(f: &ForwardFigures) {
         }
         Err(why) => p(format!("PMIPv6 path: {why}")),
     }
+    migrations(f, &p);
     p(format!(
         "idle router RSS (tapmip-router, VmRSS after start, before traffic): {} kB [target < {} kB: {}]",
         f.idle_rss_kb,
@@ -142,5 +146,29 @@ pub fn report(f: &ForwardFigures) {
         } else {
             "MISSED"
         }
+    ));
+}
+
+/// The lab's migrations at LAN distance, before (main, recorded) and now.
+fn migrations(f: &ForwardFigures, p: &dyn Fn(String)) {
+    let runs = match &f.migrations {
+        Ok(runs) => runs,
+        Err(why) => return p(format!("lab migration: {why}")),
+    };
+    let pre: Vec<f64> = runs.iter().map(|m| m.precopy_ms).collect();
+    let total: Vec<f64> = runs.iter().map(|m| m.total_ms).collect();
+    let gbit = |ms: f64| (PRECOPY_MB << 20) as f64 * 8.0 / (ms / 1e3) / 1e9;
+    p(format!(
+        "lab migration (paper testbed, {RTT_MS} ms WAN RTT, {MIGRATIONS} migrations back and forth, {PRECOPY_MB} MB pre-copy host1 -- tapbridge -- LMA -- tapbridge -- host2 over TCP, 250 ms pause, wan and access captures on): pre-copy {:.0} ms [{}] = {:.2} Gbit/s, before (main 9ee133e) {BEFORE_PRECOPY_MS:.0} ms = {:.2} Gbit/s: {:.2} x",
+        median(pre.clone()),
+        list(&pre, 0),
+        gbit(median(pre.clone())),
+        gbit(BEFORE_PRECOPY_MS),
+        ratio(BEFORE_PRECOPY_MS, median(pre.clone()))
+    ));
+    p(format!(
+        "lab migration: total migration time (the UDP probe's, as tapmip-paper measures it: probes from before the migration to 1 s after) {:.0} ms [{}], before (main 9ee133e) {BEFORE_TOTAL_MS:.0} ms",
+        median(total.clone()),
+        list(&total, 0)
     ));
 }

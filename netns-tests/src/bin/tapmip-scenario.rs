@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use argh::FromArgs;
 use netns_tests::domain::Binaries;
-use netns_tests::{bench_forward, binaries, plain_router, soak, superframes};
+use netns_tests::{bench_forward, binaries, plain_router, soak, superframes, superframes_bridged};
 
 /// Run a tapmip lab scenario (needs root or `unshare -Urnm`, and /dev/net/tun).
 #[derive(FromArgs)]
 struct Args {
-    /// scenario: plain-router | superframes | bench-forward | soak
+    /// scenario: plain-router | superframes | superframes-bridged | bench-forward | soak
     #[argh(positional)]
     scenario: String,
     /// the tapmip-router binary (default: next to this one)
@@ -30,6 +30,7 @@ fn main() -> ExitCode {
     let result = match args.scenario.as_str() {
         "plain-router" => router.and_then(|router| plain_router::run(&router)),
         "superframes" => router.and_then(|router| superframes::run(&router)),
+        "superframes-bridged" => router.and_then(|router| superframes_bridged::run(&router)),
         "bench-forward" => router
             .and_then(|router| bench_forward::run(&router, Binaries::siblings().ok()))
             .map(|figures| bench_forward::report(&figures)),
@@ -46,7 +47,7 @@ fn main() -> ExitCode {
         }),
         other => {
             eprintln!(
-                "unknown scenario {other:?} (known: plain-router, superframes, bench-forward, soak)"
+                "unknown scenario {other:?} (known: plain-router, superframes, superframes-bridged, bench-forward, soak)"
             );
             return ExitCode::FAILURE;
         }

@@ -540,7 +540,7 @@ fn measure(
 
 /// Waits until the MAG the VM left has noticed (NUD) and dropped its binding, so
 /// that a migration back is detected afresh.
-fn wait_departure(domain: &Domain, from: &str) -> Result<(), LabError> {
+pub(crate) fn wait_departure(domain: &Domain, from: &str) -> Result<(), LabError> {
     let mn_id = mn_id(domain)?;
     crate::wait::until(DEPARTURE_TIMEOUT, || {
         Ok(domain

@@ -24,7 +24,7 @@ fn is_dhcp(packet: &[u8]) -> bool {
 }
 
 /// The Ethernet header of an IPv4 frame from `src` to `dst`.
-fn ethernet_header(dst: Mac, src: Mac) -> [u8; 14] {
+pub(super) fn ethernet_header(dst: Mac, src: Mac) -> [u8; 14] {
     let mut h = super::offload::ethernet_header(dst, src);
     h[12..].copy_from_slice(&0x0800u16.to_be_bytes());
     h
@@ -156,23 +156,60 @@ impl Engine {
         }
     }
 
-    fn forward4(&mut self, now: Instant, packet: &[u8], arrival: Arrival, tx: &mut dyn Tx) {
+    /// Where the IPv4 packet of `frame` ends if [`Engine::on_frame`] would
+    /// forward it: a checked header, unicast to this port's MAC, not to the
+    /// router (its addresses, broadcast, its DHCP server), not multicast.
+    pub(super) fn transit4(&self, port: PortId, frame: &[u8]) -> Option<usize> {
+        let me = self.ports.get(port)?;
+        if frame.get(..6)? != me.mac.0 || frame.get(12..14)? != [0x08, 0x00] {
+            return None;
+        }
+        let packet = crate::ipv4::packet(frame.get(14..)?).ok()?;
+        let dst = Ipv4Packet::new_unchecked(packet).dst_addr();
+        let for_router = dst.is_broadcast()
+            || dst.is_multicast()
+            || self.local4.contains(&dst)
+            || (me.dhcp_server && is_dhcp(packet));
+        (!for_router).then_some(14 + packet.len())
+    }
+
+    /// Where a packet that is not for the router goes, after the family's
+    /// checks (RFC 1812 5.3.7, the TTL); `None` once the drop is counted and
+    /// any ICMPv4 error sent.
+    pub(super) fn route4(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        arrival: Arrival,
+        tx: &mut dyn Tx,
+    ) -> Option<NextHop> {
         let ip = Ipv4Packet::new_unchecked(packet);
         let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        if self.hold.catch(dst.into(), packet) {
-            self.counters.bump("fwd.held");
-            return;
-        }
         if !forwardable(src, dst) {
             self.counters.bump("drop.martian");
-            return;
+            return None;
         }
         if ttl(packet) <= 1 {
             self.counters.bump("drop.hop_limit");
             self.icmp_error(now, IcmpError::HopLimitExceeded, packet, tx);
+            return None;
+        }
+        self.pick_route(now, src.into(), dst.into(), arrival, packet, tx)
+    }
+
+    pub(super) fn forward4(
+        &mut self,
+        now: Instant,
+        packet: &[u8],
+        arrival: Arrival,
+        tx: &mut dyn Tx,
+    ) {
+        let dst = Ipv4Packet::new_unchecked(packet).dst_addr();
+        if self.hold.catch(dst.into(), packet) {
+            self.counters.bump("fwd.held");
             return;
         }
-        let Some(hop) = self.pick_route(now, src.into(), dst.into(), arrival, packet, tx) else {
+        let Some(hop) = self.route4(now, packet, arrival, tx) else {
             return;
         };
         match hop {
@@ -198,16 +235,16 @@ impl Engine {
         mtu: u32,
         tx: &mut dyn Tx,
     ) {
-        let mut pieces = Vec::new();
-        let n = fragment(packet, mtu as usize, &mut |f| pieces.push(f.to_vec()));
+        let mut out = std::mem::take(&mut self.fragments);
+        let n = fragment(packet, mtu as usize, &mut out, &mut |f| {
+            self.send_into_tunnel(now, id, f, tx)
+        });
+        self.fragments = out;
         if n == 0 {
             self.counters.bump("drop.too_big");
             return;
         }
         self.counters.bump("tunnel.fragmented");
-        for piece in &pieces {
-            self.send_into_tunnel(now, id, piece, tx);
-        }
     }
 
     fn send4_to_neighbor(
@@ -236,8 +273,12 @@ impl Engine {
         if packet.len() > p.mtu {
             let mtu = p.mtu;
             if may_fragment(packet) {
-                let p = &mut self.ports[port];
-                let n = fragment(packet, mtu, &mut |f| p.arp.send_ipv4(now, next, f, tx));
+                // Each fragment fits: it takes the way of an ordinary packet.
+                let mut out = std::mem::take(&mut self.fragments);
+                let n = fragment(packet, mtu, &mut out, &mut |f| {
+                    self.send4_to_neighbor(now, hop, dst, f, tx)
+                });
+                self.fragments = out;
                 self.counters.bump(if n > 0 {
                     "fwd.fragmented"
                 } else {

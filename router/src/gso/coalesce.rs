@@ -1,7 +1,10 @@
 //! GRO in userspace: consecutive segments of one flow joined into a superframe
 //! for a TAP whose kernel side takes superframes.
 //!
-//! TCP follows Linux's `tcp_gro_receive`: same addresses, ports,
+//! IPv6 and IPv4 (a 20-octet header with DF, as a TCP stack doing path MTU
+//! discovery sends; the superframe keeps the first segment's identification,
+//! from which the kernel numbers the segments it cuts again). TCP follows
+//! Linux's `tcp_gro_receive`: same addresses, ports,
 //! acknowledgment, window, options and flags but PSH; contiguous sequence
 //! numbers; equal segments, only the last one shorter. UDP follows
 //! `udp_gro_receive_segment`: same addresses and ports, datagrams of one size,
@@ -13,9 +16,12 @@
 
 use super::{
     ETH_LEN, Gso, IPV6_LEN, Layout, MAX_IP_PAYLOAD, MAX_SUPERFRAME, Offload, TCP_CSUM, TCP_CWR,
-    TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, UDP_CSUM, be32, l4_checksum_ok, pseudo_header,
-    put16,
+    TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG, UDP_CSUM, be32, fill_ipv4_checksum,
+    l4_checksum_ok, pseudo_header, put16,
 };
+
+/// The IPv4 header a segment must have to join: no options, DF set.
+const IPV4_JOINABLE: (usize, u8) = (20, 0x40);
 
 /// Datagrams per UDP superframe, as Linux's `UDP_GRO_CNT_MAX`.
 pub const MAX_UDP_SEGMENTS: usize = 64;
@@ -35,11 +41,14 @@ struct Pending {
     first: Offload,
 }
 
-/// Joins TCP/IPv6 segments (`tcp`) and UDP/IPv6 datagrams (`udp`) written to one
-/// port; see the module documentation.
+/// Joins TCP segments (`tcp`) and UDP datagrams (`udp`) written to one port,
+/// over IPv6 and, once [`Coalescer::ipv4`] says so, over IPv4; see the module
+/// documentation.
 pub struct Coalescer {
     tcp: bool,
     udp: bool,
+    tcp4: bool,
+    udp4: bool,
     buf: Box<[u8]>,
     len: usize,
     pending: Option<Pending>,
@@ -50,10 +59,19 @@ impl Coalescer {
         Coalescer {
             tcp,
             udp,
+            tcp4: false,
+            udp4: false,
             buf: vec![0; MAX_SUPERFRAME].into_boxed_slice(),
             len: 0,
             pending: None,
         }
+    }
+
+    /// Joins TCP (`tcp`) and UDP (`udp`) over IPv4 too.
+    pub fn ipv4(mut self, tcp: bool, udp: bool) -> Coalescer {
+        self.tcp4 = tcp;
+        self.udp4 = udp;
+        self
     }
 
     pub fn is_empty(&self) -> bool {
@@ -99,19 +117,25 @@ impl Coalescer {
         });
     }
 
-    /// The layout of a TCP or UDP over IPv6 segment that may join a superframe:
-    /// data, nothing after the IP packet, a right checksum (or a partial one at
-    /// its place); TCP with plain ACK or PSH+ACK flags.
+    /// The layout of a TCP or UDP segment that may join a superframe: data,
+    /// nothing after the IP packet, a right checksum (or a partial one at its
+    /// place); TCP with plain ACK or PSH+ACK flags; IPv4 without options, DF.
     fn candidate(&self, frame: &[u8], partial: Option<(usize, usize)>) -> Option<Layout> {
         let layout = Layout::parse(frame).ok()?;
-        let joinable = layout.ipv6
-            && layout.end == frame.len()
+        let (tcp, udp) = if layout.ipv6 {
+            (self.tcp, self.udp)
+        } else {
+            let (header, df) = IPV4_JOINABLE;
+            let plain = layout.l4 == ETH_LEN + header && frame[ETH_LEN + 6] & df != 0;
+            (self.tcp4 && plain, self.udp4 && plain)
+        };
+        let joinable = layout.end == frame.len()
             && layout.end > layout.headers
             && if layout.tcp {
                 let flags = *frame.get(layout.l4 + 13)?;
-                self.tcp && flags & (TCP_FIN | TCP_SYN | TCP_RST | TCP_URG | TCP_CWR) == 0
+                tcp && flags & (TCP_FIN | TCP_SYN | TCP_RST | TCP_URG | TCP_CWR) == 0
             } else {
-                self.udp
+                udp
             };
         let checksum = match partial {
             Some(at) => at == (layout.l4, layout.csum_offset()),
@@ -127,16 +151,28 @@ impl Coalescer {
         let l4 = p.layout.l4;
         let held = &self.buf[..self.len];
         let payload = layout.end - layout.headers;
+        let same_ip = if p.layout.ipv6 {
+            // Ethernet header, IPv6 version/class/flow, next header, hop
+            // limit, addresses, then the ports.
+            frame[..ETH_LEN + 4] == held[..ETH_LEN + 4]
+                && frame[ETH_LEN + 6..l4 + 4] == held[ETH_LEN + 6..l4 + 4]
+        } else {
+            // Ethernet header, IPv4 version/length/TOS, flags and offset, TTL,
+            // protocol, addresses, then the ports: all but the total length,
+            // identification and header checksum.
+            frame[..ETH_LEN + 2] == held[..ETH_LEN + 2]
+                && frame[ETH_LEN + 6..ETH_LEN + 10] == held[ETH_LEN + 6..ETH_LEN + 10]
+                && frame[ETH_LEN + 12..l4 + 4] == held[ETH_LEN + 12..l4 + 4]
+        };
+        let ip_header = if p.layout.ipv6 { IPV6_LEN } else { 0 };
         let fits = !p.closed
             && layout.tcp == p.layout.tcp
+            && layout.ipv6 == p.layout.ipv6
             && layout.headers == p.layout.headers
             && payload <= p.size
             && self.len + payload <= self.buf.len()
-            && self.len - ETH_LEN - IPV6_LEN + payload <= MAX_IP_PAYLOAD
-            // Ethernet header, IPv6 version/class/flow, next header, hop limit,
-            // addresses, then the ports.
-            && frame[..ETH_LEN + 4] == held[..ETH_LEN + 4]
-            && frame[ETH_LEN + 6..l4 + 4] == held[ETH_LEN + 6..l4 + 4];
+            && self.len - ETH_LEN - ip_header + payload <= MAX_IP_PAYLOAD
+            && same_ip;
         if !fits {
             return false;
         }
@@ -184,11 +220,16 @@ impl Coalescer {
         }
         let mut layout = p.layout;
         layout.end = frame.len();
-        put16(
-            frame,
-            ETH_LEN + 4,
-            (frame.len() - ETH_LEN - IPV6_LEN) as u16,
-        );
+        if layout.ipv6 {
+            put16(
+                frame,
+                ETH_LEN + 4,
+                (frame.len() - ETH_LEN - IPV6_LEN) as u16,
+            );
+        } else {
+            put16(frame, ETH_LEN + 2, (frame.len() - ETH_LEN) as u16);
+            fill_ipv4_checksum(frame, &layout);
+        }
         let l4_len = frame.len() - layout.l4;
         let csum = if layout.tcp {
             TCP_CSUM

@@ -51,16 +51,20 @@ pub fn with_flags(mut frame: Vec<u8>, or: u8, partial: bool) -> Vec<u8> {
     frame
 }
 
-pub fn tcp4(seq: u32, data: &[u8]) -> Vec<u8> {
+/// A TCP/IPv4 frame from 10.0.0.1 to 10.0.1.1 (DF, TTL 64, header checksum
+/// right), the TCP checksum partial when `partial`, as [`tcp6`].
+pub fn tcp4(seq: u32, data: &[u8], partial: bool) -> Vec<u8> {
     let mut f = eth(0x0800);
     let total = 20 + 32 + data.len();
     f.extend_from_slice(&[0x45, 0]);
     f.extend_from_slice(&(total as u16).to_be_bytes());
     f.extend_from_slice(&[0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 1, 1]);
+    let sum = !checksum::data(&f[ETH_LEN..ETH_LEN + 20]);
+    put16(&mut f, ETH_LEN + 10, sum);
     f.extend_from_slice(&tcp_header(seq));
     f.extend_from_slice(data);
     let layout = Layout::parse(&f).unwrap();
-    fill_l4_checksum(&mut f, &layout);
+    refill(&mut f, &layout, partial);
     f
 }
 

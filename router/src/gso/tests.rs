@@ -74,7 +74,7 @@ fn cwr_stays_on_the_first_segment_only() {
 #[test]
 fn tcp_over_ipv4_gets_ids_and_header_checksums() {
     let data = payload(5000);
-    let frame = tcp4(99, &data);
+    let frame = tcp4(99, &data, false);
     let offload = Offload::from_vnet(&vnet(GsoType::TcpV4, 1448, 34, 16), &frame).unwrap();
     let segs = segments_of(&frame, &offload, 1448);
     assert_eq!(segs.len(), 4);
@@ -211,7 +211,7 @@ fn every_truncation_is_refused_or_harmless_never_a_panic() {
                 }
             }
             let _ = Layout::parse(cut);
-            let mut c = Coalescer::new(true, true);
+            let mut c = Coalescer::new(true, true).ipv4(true, true);
             c.push(cut, None, &mut |_, _| {});
             c.push(cut, Some((54, 16)), &mut |_, _| {});
             c.flush(&mut |_, _| {});
@@ -245,7 +245,7 @@ fn arbitrary_headers_and_frames_never_panic() {
 
 /// What a [`Coalescer`] wrote: frames with their offload.
 fn coalesce(frames: &[Vec<u8>]) -> Vec<(Vec<u8>, Offload)> {
-    let mut c = Coalescer::new(true, true);
+    let mut c = Coalescer::new(true, true).ipv4(true, true);
     let mut written = Vec::new();
     for f in frames {
         c.push(f, None, &mut |b, o| written.push((b.to_vec(), *o)));
@@ -276,6 +276,54 @@ fn coalescing_segments_rebuilds_the_kernel_superframe_byte_for_byte() {
         ),
         (GsoType::TcpV6, 1428, 54, 16, 86)
     );
+}
+
+#[test]
+fn coalescing_ipv4_segments_rebuilds_the_kernel_superframe_byte_for_byte() {
+    let data = payload(10_000);
+    let superframe = with_flags(tcp4(1000, &data, true), TCP_PSH, true);
+    let offload = Offload::from_vnet(&vnet(GsoType::TcpV4, 1448, 34, 16), &superframe).unwrap();
+    let segs = segments_of(&superframe, &offload, 1448);
+    assert!(segs.len() > 1);
+    let written = coalesce(&segs);
+    assert_eq!(written.len(), 1);
+    let (frame, o) = &written[0];
+    assert_eq!(
+        frame, &superframe,
+        "total length, first ID, header checksum"
+    );
+    assert_eq!(o, &offload);
+    assert_eq!(o.to_vnet().gso_type.kind, GsoType::TcpV4);
+}
+
+#[test]
+fn ipv4_joins_only_where_asked_and_only_with_df() {
+    let segs = |df: bool| {
+        let mut frames = vec![
+            tcp4(0, &payload(1448), false),
+            tcp4(1448, &payload(1448), false),
+        ];
+        for f in &mut frames {
+            if !df {
+                f[14 + 6] = 0;
+            }
+            let layout = Layout::parse(f).unwrap();
+            fill_ipv4_checksum(f, &layout);
+        }
+        frames
+    };
+    assert_eq!(coalesce(&segs(true)).len(), 1);
+    assert_eq!(coalesce(&segs(false)).len(), 2, "no DF: IDs would matter");
+    let mut c = Coalescer::new(true, true);
+    let mut written = 0;
+    for f in segs(true) {
+        c.push(&f, None, &mut |_, o| {
+            assert!(o.is_none());
+            written += 1
+        });
+    }
+    c.flush(&mut |_, _| written += 1);
+    assert_eq!(written, 2, "IPv6 only: IPv4 segments go out as they came");
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! The single-threaded mio loop that runs a [`Core`] over TAP [`Port`]s.
+//! The single-threaded mio loop that runs a [`Core`] over [`Device`]s: a
+//! router's TAP [`Port`]s, or tapbridge's members of every kind.
 //!
 //! The core's only clock is this loop's: monotonic time since the loop was made,
 //! as a [`crate::Instant`]. Its only timer is [`Core::poll_at`], which bounds each
@@ -17,10 +18,11 @@ use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 
 use super::control::ControlSocket;
+use super::device::Device;
 use super::stop::{Stop, StopReason};
 use super::tap::{Port, RecvOffload};
 use crate::core::{Core, PortId, Rx, Tx};
-use crate::ctl::{Request, Response, parse_request, set_log_level};
+use crate::ctl::Response;
 use crate::gso::{MAX_SUPERFRAME, Offload};
 use crate::{Duration, Instant};
 
@@ -44,10 +46,10 @@ pub enum LoopError {
     Datagram { addr: SocketAddr, error: io::Error },
 }
 
-pub struct EventLoop {
+pub struct EventLoop<D: Device = Port> {
     poll: Poll,
     events: Events,
-    ports: Vec<Port>,
+    ports: Vec<D>,
     stop: Stop,
     control: Option<ControlSocket>,
     datagram: Option<UdpSocket>,
@@ -57,9 +59,9 @@ pub struct EventLoop {
     scratch: Box<[u8]>,
 }
 
-impl EventLoop {
+impl<D: Device> EventLoop<D> {
     /// Registers every port (its index is its [`PortId`]) and the stop error.
-    pub fn new(mut ports: Vec<Port>, mut stop: Stop) -> Result<EventLoop, LoopError> {
+    pub fn new(mut ports: Vec<D>, mut stop: Stop) -> Result<EventLoop<D>, LoopError> {
         let err = |what| move |error| LoopError::Poll { what, error };
         let poll = Poll::new().map_err(err("creating the poll instance"))?;
         for (id, port) in ports.iter_mut().enumerate() {
@@ -85,7 +87,7 @@ impl EventLoop {
     }
 
     /// Serves the control protocol ([`crate::ctl`]) on a unix socket at `path`.
-    pub fn with_control(mut self, path: &std::path::Path) -> Result<EventLoop, LoopError> {
+    pub fn with_control(mut self, path: &std::path::Path) -> Result<EventLoop<D>, LoopError> {
         let socket = ControlSocket::bind(path, self.poll.registry(), CONTROL).map_err(|error| {
             LoopError::Control {
                 path: path.display().to_string(),
@@ -99,7 +101,7 @@ impl EventLoop {
     /// Binds a UDP socket at `bind` (port 0: any) for the core's datagrams
     /// ([`Tx::send_datagram`], [`Core::on_datagram`]); its family must be the
     /// servers' (`0.0.0.0:0` to reach IPv4 servers, `[::]:0` for IPv6).
-    pub fn with_datagram_socket(self, bind: SocketAddr) -> Result<EventLoop, LoopError> {
+    pub fn with_datagram_socket(self, bind: SocketAddr) -> Result<EventLoop<D>, LoopError> {
         let socket = std::net::UdpSocket::bind(bind)
             .map_err(|error| LoopError::Datagram { addr: bind, error })?;
         self.with_udp_socket(socket)
@@ -107,7 +109,10 @@ impl EventLoop {
 
     /// [`EventLoop::with_datagram_socket`] with a socket bound elsewhere, e.g.
     /// in another network namespace ([`super::within`]).
-    pub fn with_udp_socket(mut self, socket: std::net::UdpSocket) -> Result<EventLoop, LoopError> {
+    pub fn with_udp_socket(
+        mut self,
+        socket: std::net::UdpSocket,
+    ) -> Result<EventLoop<D>, LoopError> {
         let addr = socket
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
@@ -149,7 +154,7 @@ impl EventLoop {
         clock(self.start)
     }
 
-    pub fn ports(&self) -> &[Port] {
+    pub fn ports(&self) -> &[D] {
         &self.ports
     }
 
@@ -264,9 +269,9 @@ fn clock(start: std::time::Instant) -> Instant {
 /// Reads `id` until its queue is empty, handing each frame to the core: an
 /// ordinary one to [`Core::on_frame`], one that still needs offload work to
 /// [`Core::on_rx`] once its header proved true.
-fn read_port<C: Core>(
+fn read_port<C: Core, D: Device>(
     core: &mut C,
-    ports: &mut [Port],
+    ports: &mut [D],
     datagram: &Option<UdpSocket>,
     id: PortId,
     (buf, scratch): (&mut [u8], &mut [u8]),
@@ -312,9 +317,9 @@ fn read_port<C: Core>(
 /// Reads the datagram socket until it is empty, handing each datagram to the core.
 /// A receive error (e.g. an ICMP error queued on the socket) is logged, not fatal:
 /// the router goes on forwarding, and the core's own timers retry.
-fn read_datagrams<C: Core>(
+fn read_datagrams<C: Core, D: Device>(
     core: &mut C,
-    ports: &mut [Port],
+    ports: &mut [D],
     datagram: &Option<UdpSocket>,
     buf: &mut [u8],
     start: std::time::Instant,
@@ -338,11 +343,11 @@ fn read_datagrams<C: Core>(
 }
 
 /// Answers the requests that arrived on one control connection.
-fn serve_control<C: Core>(
+fn serve_control<C: Core, D: Device>(
     core: &mut C,
     ctl: &mut ControlSocket,
     registry: &mio::Registry,
-    ports: &mut [Port],
+    ports: &mut [D],
     datagram: &Option<UdpSocket>,
     token: Token,
     start: std::time::Instant,
@@ -351,14 +356,13 @@ fn serve_control<C: Core>(
         return;
     };
     for line in pending.lines {
-        let response = match line.and_then(|l| parse_request(&l)) {
-            Ok(Request::Log { level }) => match set_log_level(&level) {
-                Ok(()) => Response::tables(Vec::new()),
-                Err(e) => Response::error(e),
-            },
-            Ok(req) => core.control(clock(start), &req, &mut PortTx::new(ports, datagram)),
+        let mut response = match line {
+            Ok(line) => core.control_line(clock(start), &line, &mut PortTx::new(ports, datagram)),
             Err(e) => Response::error(e),
         };
+        for port in ports.iter() {
+            port.add_counters(&mut response);
+        }
         ctl.answer(registry, token, &response);
     }
     if pending.closed {
@@ -368,19 +372,17 @@ fn serve_control<C: Core>(
 
 /// Hands each frame to its port and each datagram to the socket at once; never
 /// blocks.
-struct PortTx<'a> {
-    ports: &'a mut [Port],
+struct PortTx<'a, D> {
+    ports: &'a mut [D],
     datagram: &'a Option<UdpSocket>,
 }
 
-impl<'a> PortTx<'a> {
-    fn new(ports: &'a mut [Port], datagram: &'a Option<UdpSocket>) -> Self {
+impl<'a, D: Device> PortTx<'a, D> {
+    fn new(ports: &'a mut [D], datagram: &'a Option<UdpSocket>) -> Self {
         PortTx { ports, datagram }
     }
-}
 
-impl PortTx<'_> {
-    fn port(&mut self, port: PortId) -> Option<&mut Port> {
+    fn port(&mut self, port: PortId) -> Option<&mut D> {
         let p = self.ports.get_mut(port);
         if p.is_none() {
             log::warn!("core sent a frame to port {port}, which does not exist");
@@ -389,7 +391,7 @@ impl PortTx<'_> {
     }
 }
 
-impl Tx for PortTx<'_> {
+impl<D: Device> Tx for PortTx<'_, D> {
     fn send_datagram(&mut self, to: SocketAddr, datagram: &[u8]) {
         let Some(socket) = self.datagram else {
             log::warn!("dropped a datagram to {to}: this loop has no datagram socket");
@@ -471,7 +473,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("r.sock");
         let (stop, handle) = Stop::handle().unwrap();
-        let mut event_loop = EventLoop::new(Vec::new(), stop)
+        let mut event_loop = EventLoop::<Port>::new(Vec::new(), stop)
             .unwrap()
             .with_control(&path)
             .unwrap();
@@ -528,7 +530,7 @@ mod tests {
     #[test]
     fn datagram_socket_carries_a_cores_datagrams_both_ways() {
         let (stop, handle) = Stop::handle().unwrap();
-        let mut event_loop = EventLoop::new(Vec::new(), stop)
+        let mut event_loop = EventLoop::<Port>::new(Vec::new(), stop)
             .unwrap()
             .with_datagram_socket("127.0.0.1:0".parse().unwrap())
             .unwrap();
@@ -560,7 +562,7 @@ mod tests {
     #[test]
     fn timers_run_when_due_until_stopped_then_drain_keeps_serving() {
         let (stop, handle) = Stop::handle().unwrap();
-        let mut event_loop = EventLoop::new(Vec::new(), stop).unwrap();
+        let mut event_loop = EventLoop::<Port>::new(Vec::new(), stop).unwrap();
         let mut core = Ticker {
             period: Duration::from_millis(20),
             next: event_loop.now() + Duration::from_millis(20),

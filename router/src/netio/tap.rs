@@ -149,8 +149,11 @@ impl Port {
         let offloads = device.offloads;
         // Superframes go out only where the kernel sends them too: the peer is a
         // kernel stack that takes them, not a packet socket reading the device.
-        let coalescer = (offloads.tso6() || offloads.uso6())
-            .then(|| Box::new(Coalescer::new(offloads.tso6(), offloads.uso6())));
+        let coalescer = (offloads.tso6() || offloads.uso6() || offloads.tso4() || offloads.uso4())
+            .then(|| {
+                let joins = Coalescer::new(offloads.tso6(), offloads.uso6());
+                Box::new(joins.ipv4(offloads.tso4(), offloads.uso4()))
+            });
         Ok(Port {
             file: device.file,
             name: device.name,
