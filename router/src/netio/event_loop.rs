@@ -177,8 +177,8 @@ impl<D: Device> EventLoop<D> {
         Ok(())
     }
 
-    /// One poll: due timers, then every ready port read until it is empty, then
-    /// what the ports hold written.
+    /// One poll: due timers (and what they sent written), then every ready port
+    /// read until it is empty, then what the ports hold written.
     fn turn<C: Core>(
         &mut self,
         core: &mut C,
@@ -199,6 +199,12 @@ impl<D: Device> EventLoop<D> {
         let now = self.now();
         if core.poll_at().is_some_and(|at| at <= now) {
             core.on_timer(now, &mut PortTx::new(&mut self.ports, &self.datagram));
+            // What the timers sent leaves now, not after the poll: a device that
+            // batches its writes (tapbridge's packet sockets) would otherwise hold
+            // a frame due now until the next frame or timer wakes the loop.
+            for port in &mut self.ports {
+                port.flush();
+            }
         }
         let timeout = self.timeout(core.poll_at(), until);
         let EventLoop {
@@ -557,6 +563,102 @@ mod tests {
         let (peer_addr, answers) = peer.join().unwrap();
         assert_eq!(answers, vec![b"cba".to_vec(), b"suidar".to_vec()]);
         assert_eq!(core.got, vec![peer_addr, peer_addr]);
+    }
+
+    /// A device that queues its writes until `flush`, as tapbridge's packet
+    /// sockets do, over one end of a datagram pair.
+    struct Batching {
+        socket: mio::net::UnixDatagram,
+        queued: Vec<Vec<u8>>,
+    }
+
+    impl mio::event::Source for Batching {
+        fn register(
+            &mut self,
+            registry: &mio::Registry,
+            token: mio::Token,
+            interests: mio::Interest,
+        ) -> io::Result<()> {
+            self.socket.register(registry, token, interests)
+        }
+        fn reregister(
+            &mut self,
+            registry: &mio::Registry,
+            token: mio::Token,
+            interests: mio::Interest,
+        ) -> io::Result<()> {
+            self.socket.reregister(registry, token, interests)
+        }
+        fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+            self.socket.deregister(registry)
+        }
+    }
+
+    impl Device for Batching {
+        fn name(&self) -> &str {
+            "batching"
+        }
+        fn recv_offload(&mut self, _: &mut [u8]) -> io::Result<RecvOffload> {
+            Ok(RecvOffload::Empty)
+        }
+        fn count_bad_offload(&mut self) {}
+        fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+            self.queued.push(frame.to_vec());
+            Ok(())
+        }
+        fn send_offload(&mut self, frame: &[u8], _: &Offload) -> io::Result<()> {
+            self.send(frame)
+        }
+        fn flush(&mut self) {
+            for frame in self.queued.drain(..) {
+                let _ = self.socket.send(&frame);
+            }
+        }
+    }
+
+    /// Sends one frame from a timer, then wants no more timers.
+    struct SendOnce {
+        at: Option<Instant>,
+    }
+
+    impl Core for SendOnce {
+        fn on_frame(&mut self, _: Instant, _: PortId, _: &[u8], _: &mut dyn Tx) {}
+        fn on_timer(&mut self, _: Instant, tx: &mut dyn Tx) {
+            self.at = None;
+            tx.send(0, b"due now");
+        }
+        fn poll_at(&self) -> Option<Instant> {
+            self.at
+        }
+    }
+
+    #[test]
+    fn a_frame_a_timer_sends_leaves_before_the_loop_waits_again() {
+        let (ours, theirs) = std::os::unix::net::UnixDatagram::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let device = Batching {
+            socket: mio::net::UnixDatagram::from_std(ours),
+            queued: Vec::new(),
+        };
+        let (stop, handle) = Stop::handle().unwrap();
+        let mut event_loop = EventLoop::new(vec![device], stop).unwrap();
+        let mut core = SendOnce {
+            at: Some(event_loop.now() + Duration::from_millis(20)),
+        };
+        let peer = std::thread::spawn(move || {
+            // Nothing else wakes the loop: a frame still queued after the timer
+            // would only leave when the stop does.
+            theirs
+                .set_read_timeout(Some(StdDuration::from_secs(10)))
+                .unwrap();
+            let mut buf = [0u8; 16];
+            let got = theirs.recv(&mut buf).map(|n| buf[..n].to_vec());
+            handle.stop().unwrap();
+            got
+        });
+        event_loop.run(&mut core).unwrap();
+        let got = peer.join().unwrap();
+        assert_eq!(got.unwrap(), b"due now");
     }
 
     #[test]
