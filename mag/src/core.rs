@@ -381,6 +381,9 @@ impl Core for Mag {
             self.hinted_node_seen(now, port, mac, tx);
         }
         let heard = source.is_some_and(|(mac, _)| self.heard(now, mac));
+        if let Some((mac, Some(ip))) = source {
+            self.learn_from_traffic(mac, ip);
+        }
         // The engine drops what is not IPv6, such as a hypervisor's RARP.
         if let Some(s) = source.and_then(|_| attach::from_rarp(frame)) {
             if heard {

@@ -104,6 +104,20 @@ impl Mag {
         })
     }
 
+    /// Remembers a source address a registered node sends from, when it is the
+    /// node's own (link-local, or in one of its prefixes). A node that attached
+    /// with a frame from `::` (its DAD) and found its router in an RA may never
+    /// send an RS or NA; without an address, NUD could not tell when it leaves.
+    pub(crate) fn learn_from_traffic(&mut self, mac: Mac, ip: Ipv6Addr) {
+        let Some(e) = self.bul.get_mut(&mac) else {
+            return;
+        };
+        let own = ip.is_unicast_link_local() || e.hnps.iter().any(|p| p.contains(&ip));
+        if own && !e.addresses.contains(&ip) {
+            e.learn_address(ip);
+        }
+    }
+
     /// The node answered a probe, or sent anything: it is here.
     pub(crate) fn on_confirmed(&mut self, now: Instant, mac: Mac, tx: &mut dyn Tx) {
         self.leaving_disproved(&mac);

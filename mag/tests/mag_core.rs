@@ -526,6 +526,38 @@ fn nud_loss_of_an_idle_node_deregisters_it() {
     assert_eq!(counter(&lab, "mag.detach.nud"), 1);
 }
 
+/// A node that attached with its DAD (from `::`) and then only sends data, no RS
+/// nor NA, is still probed and found gone: the MAG learns the address from its
+/// traffic (the paper's lab lost track of such a VM after its first migration).
+#[test]
+fn a_node_heard_only_by_its_traffic_is_found_gone_by_nud() {
+    let mut lab = Lab::default();
+    let target = ip("fe80::5");
+    let ns = build_ns(
+        &Addressing {
+            src_mac: VM1,
+            dst_mac: multicast_mac(solicited_node(target)),
+            src_ip: Ipv6Addr::UNSPECIFIED,
+            dst_ip: solicited_node(target),
+        },
+        target,
+        None,
+    );
+    let pbu = only_pbu(&lab.feed(t(0), ACCESS, &ns));
+    lab.pba(t(10), &pbu, PbaStatus::Accepted, "2001:db8:1:1::/64");
+    let global = "2001:db8:1:1::5";
+    lab.answers.insert(ip(global), VM1);
+    let packet = udp(global, "2001:db8:c::9", 8);
+    lab.feed(t(100), ACCESS, &ethernet_ipv6(VM1, FIXED_MAC, &packet));
+    lab.run_until(t(25_000));
+    assert!(counter(&lab, "mag.nud.probes") >= 1, "the node is probed");
+    assert!(lab.mag.bindings().get(&VM1).is_some(), "and answers");
+    lab.answers.clear();
+    lab.run_until(t(60_000));
+    assert_eq!(counter(&lab, "mag.detach.nud"), 1);
+    assert!(lab.mag.bindings().is_empty());
+}
+
 #[test]
 fn stopping_deregisters_every_binding() {
     let mut lab = Lab::default();
