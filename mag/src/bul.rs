@@ -14,6 +14,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+/// Addresses of one node the MAG keeps for NUD (RFC 4941 temporary addresses
+/// come and go; a handful is plenty).
+pub const MAX_NODE_ADDRESSES: usize = 8;
+
 /// Where a binding is in its life (RFC 5213 6.9.1, 6.9.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BindingState {
@@ -185,12 +189,17 @@ impl BulEntry {
         }
     }
 
-    /// Remembers an address of the node (for NUD), link-local first.
+    /// Remembers an address of the node (for NUD), link-local first, up to
+    /// [`MAX_NODE_ADDRESSES`]: a node may send from any address of its /64, and
+    /// what it sends must not grow the MAG's memory.
     pub fn learn_address(&mut self, ip: Ipv6Addr) {
         if ip.is_unicast_link_local() {
             self.link_local = Some(ip);
         }
-        if !self.addresses.contains(&ip) {
+        let first_link_local = ip.is_unicast_link_local()
+            && !self.addresses.iter().any(Ipv6Addr::is_unicast_link_local);
+        let room = self.addresses.len() < MAX_NODE_ADDRESSES || first_link_local;
+        if room && !self.addresses.contains(&ip) {
             self.addresses.push(ip);
             self.addresses
                 .sort_by_key(|a| (!a.is_unicast_link_local(), u128::from(*a)));
@@ -316,6 +325,17 @@ mod tests {
         assert_eq!(e.addresses.len(), 2);
         assert_eq!(e.nud_address(), Some("fe80::5".parse().unwrap()));
         assert_eq!(e.link_local, Some("fe80::5".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_node_sending_from_many_addresses_is_remembered_by_a_few() {
+        let mut e = entry();
+        for i in 1..=1000u16 {
+            e.learn_address(Ipv6Addr::new(0x2001, 0xdb8, 1, 1, 0, 0, 0, i));
+            e.learn_address(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 1, i));
+        }
+        assert_eq!(e.addresses.len(), MAX_NODE_ADDRESSES);
+        assert!(e.nud_address().is_some_and(|a| a.is_unicast_link_local()));
     }
 
     #[test]
