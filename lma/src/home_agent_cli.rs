@@ -144,17 +144,9 @@ fn run(args: Args) -> anyhow::Result<()> {
 
 /// Runs the home agent with the arguments after `home-agent`.
 pub fn main(rest: &[String]) -> ExitCode {
-    let words: Vec<&str> = rest.iter().map(String::as_str).collect();
-    let args = match Args::from_args(&["lma home-agent"], &words) {
+    let args: Args = match logger::subcommand_args("lma home-agent", rest) {
         Ok(args) => args,
-        Err(early) if early.status.is_ok() => {
-            println!("{}", early.output);
-            return ExitCode::SUCCESS;
-        }
-        Err(early) => {
-            eprintln!("{}", early.output);
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let name = args.name.clone();
     logger::run_main(&name, args.verbose, || run(args))

@@ -42,6 +42,25 @@ pub fn init(name: &str, level: LevelFilter) {
     }
 }
 
+/// Parses the arguments after a subcommand (`lma home-agent ...`): `Ok` with
+/// them, or `Err` with the exit code once `--help` (success) or the error
+/// (failure) is printed.
+pub fn subcommand_args<A: argh::FromArgs>(
+    command: &str,
+    rest: &[String],
+) -> Result<A, std::process::ExitCode> {
+    let words: Vec<&str> = rest.iter().map(String::as_str).collect();
+    A::from_args(&[command], &words).map_err(|early| {
+        if early.status.is_ok() {
+            println!("{}", early.output);
+            std::process::ExitCode::SUCCESS
+        } else {
+            eprintln!("{}", early.output);
+            std::process::ExitCode::FAILURE
+        }
+    })
+}
+
 /// The `main` of a router binary: logs as `name` (debug when `verbose`), runs
 /// `run`, and turns its error into a logged line and a failure exit code.
 pub fn run_main(
