@@ -103,20 +103,24 @@ fn unsolicited_na_of_a_global_address_is_an_inter_mag_handoff() {
     assert_eq!(handoff(&pbu), HandoffIndicator::Unknown);
 }
 
-#[test]
-fn dad_ns_attaches_a_new_interface() {
-    let mut lab = Lab::default();
-    let target = ip("fe80::5");
-    let ns = build_ns(
+/// The NS of `mac`'s duplicate address detection for `target` (from `::`).
+fn dad_ns(mac: Mac, target: Ipv6Addr) -> Vec<u8> {
+    build_ns(
         &Addressing {
-            src_mac: VM1,
+            src_mac: mac,
             dst_mac: multicast_mac(solicited_node(target)),
             src_ip: Ipv6Addr::UNSPECIFIED,
             dst_ip: solicited_node(target),
         },
         target,
         None,
-    );
+    )
+}
+
+#[test]
+fn dad_ns_attaches_a_new_interface() {
+    let mut lab = Lab::default();
+    let ns = dad_ns(VM1, ip("fe80::5"));
     let pbu = only_pbu(&lab.feed(t(0), ACCESS, &ns));
     assert_eq!(handoff(&pbu), HandoffIndicator::NewInterface);
     assert_eq!(counter(&lab, "mag.attach.dad_ns"), 1);
@@ -532,17 +536,7 @@ fn nud_loss_of_an_idle_node_deregisters_it() {
 #[test]
 fn a_node_heard_only_by_its_traffic_is_found_gone_by_nud() {
     let mut lab = Lab::default();
-    let target = ip("fe80::5");
-    let ns = build_ns(
-        &Addressing {
-            src_mac: VM1,
-            dst_mac: multicast_mac(solicited_node(target)),
-            src_ip: Ipv6Addr::UNSPECIFIED,
-            dst_ip: solicited_node(target),
-        },
-        target,
-        None,
-    );
+    let ns = dad_ns(VM1, ip("fe80::5"));
     let pbu = only_pbu(&lab.feed(t(0), ACCESS, &ns));
     lab.pba(t(10), &pbu, PbaStatus::Accepted, "2001:db8:1:1::/64");
     let global = "2001:db8:1:1::5";
