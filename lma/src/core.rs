@@ -18,6 +18,7 @@ pub use router::policy::Ordering;
 use router::policy::Policy;
 use router::timer::TimerQueue;
 use router::timestamp::WallClock;
+use router::tunnel::TunnelId;
 use router::wire::{IPPROTO_MH, PbuRepr};
 use router::{Duration, Instant};
 use smoltcp::wire::{IpProtocol, Ipv6Packet};
@@ -88,6 +89,8 @@ pub(crate) enum Timer {
     Pending(BindingId),
     /// The next Heartbeat Request to a MAG.
     Heartbeat(Ipv6Addr),
+    /// The tunnel to a MAG a node just left may go (`pbu::apply`).
+    Linger(Ipv6Addr),
 }
 
 /// A PBU with HI=4 held while the previous MAG may still de-register
@@ -113,6 +116,8 @@ pub struct Lma {
     pub(crate) ipv4_pools: Ipv4Pools,
     pub(crate) timers: TimerQueue<Timer>,
     pub(crate) pending: HashMap<BindingId, PendingPbu>,
+    /// Tunnels kept a moment for what the MAGs nodes just left still send.
+    pub(crate) lingering: HashMap<Ipv6Addr, TunnelId>,
     pub(crate) heartbeat: Option<HeartbeatConfig>,
     pub(crate) restart_counter: u32,
     /// The MAGs watched with heartbeats: every MAG that registered a node.
@@ -153,6 +158,7 @@ impl Lma {
             engine: Engine::new(cfg.ports, now),
             timers: TimerQueue::new(),
             pending: HashMap::new(),
+            lingering: HashMap::new(),
             heartbeat: cfg.heartbeat,
             restart_counter: cfg.restart_counter,
             mags: HashMap::new(),
@@ -261,6 +267,7 @@ impl Core for Lma {
                 Timer::Binding(id) => self.binding_timer(now, id),
                 Timer::Pending(id) => self.pending_timer(now, id, tx),
                 Timer::Heartbeat(mag) => self.heartbeat_timer(now, mag, tx),
+                Timer::Linger(mag) => self.end_linger(mag),
             }
         }
         self.store_timer(now, tx);

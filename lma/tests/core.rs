@@ -81,11 +81,14 @@ fn handoff_to_mag2_keeps_the_hnp() {
         l.engine().routes().tunnels().get(t2).unwrap().local,
         ip(MAG2.lma)
     );
+    let t1 = tunnel_to(&l, MAG1).expect("MAG1's tunnel lingers");
+    assert_eq!(l.engine().routes().tunnels().get(t1).unwrap().users, 1);
+    timer(&mut l, t(2000 + 2001));
     assert_eq!(tunnel_to(&l, MAG1), None, "MAG1's last user left");
 }
 
-#[test]
-fn late_deregistration_from_the_old_mag_is_acknowledged_and_ignored() {
+/// vm01, registered at MAG1, handed off to MAG2 at 2 s.
+fn moved_to_mag2() -> Lma {
     let mut l = registered();
     send(
         &mut l,
@@ -93,6 +96,49 @@ fn late_deregistration_from_the_old_mag_is_acknowledged_and_ignored() {
         MAG2,
         &pbu(1, "vm01@tapmip", HI_MAG, 3600, 2000),
     );
+    l
+}
+
+/// What vm01 sent through MAG1 just before it moved may come in after
+/// MAG2's PBU (a hypervisor's hint is quicker than the WAN): MAG1's tunnel
+/// still takes it out, with no route into it, for 2 s; then it is gone.
+#[test]
+fn the_previous_mags_tunnel_takes_what_is_still_on_the_way() {
+    let mut l = moved_to_mag2();
+    let t2 = tunnel_to(&l, MAG2).expect("tunnel to MAG2");
+    assert_eq!(route(&l, VM01_HNP), Some(NextHop::Tunnel(t2)));
+    let inner = udp("2001:db8:1:1::10", "2001:db8:c::100", 64);
+    let mut outer = Vec::new();
+    encapsulate(ip(MAG1.addr), ip(MAG1.lma), &inner, 64, 1500, &mut outer).unwrap();
+    let frame = ethernet_ipv6(MAG1.mac, LMA_MACS[1], &outer);
+    let out = exchange(&mut l, t(2030), MAG1.port, &frame);
+    assert_eq!(out.len(), 1, "{:?}", l.counters());
+    assert_eq!(out[0].0, CORE);
+    // Moving back and forth keeps one lingering tunnel per MAG, not more.
+    send(
+        &mut l,
+        2100,
+        MAG1,
+        &pbu(1, "vm01@tapmip", HI_MAG, 3600, 2100),
+    );
+    send(
+        &mut l,
+        2200,
+        MAG2,
+        &pbu(1, "vm01@tapmip", HI_MAG, 3600, 2200),
+    );
+    assert_eq!(l.engine().routes().tunnels().len(), 2);
+    timer(&mut l, t(2200 + 2001));
+    assert_eq!(tunnel_to(&l, MAG1), None);
+    let out = exchange(&mut l, t(4300), MAG1.port, &frame);
+    assert!(out.is_empty());
+    assert_eq!(l.counters().get("drop.tunnel_unknown_source"), 1);
+    assert_eq!(route(&l, VM01_HNP), Some(NextHop::Tunnel(t2)));
+}
+
+#[test]
+fn late_deregistration_from_the_old_mag_is_acknowledged_and_ignored() {
+    let mut l = moved_to_mag2();
     // MAG1 noticed the departure before MAG2's PBU but its PBU arrives later.
     let dereg = pbu(2, "vm01@tapmip", HI_MAG, 0, 1950);
     let pba = send(&mut l, 2010, MAG1, &dereg);
@@ -669,7 +715,13 @@ fn unknown_handoff_state_is_taken_up_after_max_delay() {
         (answers[0].0, answers[0].2.status),
         (MAG2.port, PbaStatus::Accepted)
     );
-    assert!(tunnel_to(&l, MAG2).is_some() && tunnel_to(&l, MAG1).is_none());
+    assert!(tunnel_to(&l, MAG2).is_some());
+    assert_eq!(
+        route(&l, VM01_HNP),
+        tunnel_to(&l, MAG2).map(NextHop::Tunnel)
+    );
+    timer(&mut l, t(2500 + 2001));
+    assert!(tunnel_to(&l, MAG1).is_none(), "MAG1's tunnel lingered 2 s");
 }
 
 #[test]

@@ -147,6 +147,8 @@ pub(crate) enum Timer {
     Leaving(Mac),
     /// The next burst of an arrived node's held packets.
     Drain(Mac),
+    /// Copies from a peer MAG that no hint claimed in time are dropped.
+    EarlyCopies,
 }
 
 /// How often the MAG checks that it knows the LMA's link-layer address.
@@ -200,6 +202,9 @@ impl Mag {
         }
         let mut engine = Engine::new(ports, now);
         engine.local_routing = cfg.local_routing;
+        // A peer MAG's copy may overtake the "arriving" hint it belongs to
+        // (`forwarding`): the engine, knowing no such tunnel, would drop it.
+        engine.pass_up_unknown_tunnels = true;
         if !cfg.uplink.proxy_coa.contains(&cfg.lmaa) {
             // The LMA is normally on the uplink's link; otherwise still reach it there.
             let host = Ipv6Net::new(cfg.lmaa, 128).unwrap_or(cfg.uplink.proxy_coa);
@@ -268,7 +273,7 @@ impl Mag {
     }
 
     /// The MAG's own state, entry by kind (see `engine_tables::sizes`).
-    pub fn sizes(&self) -> [(&'static str, usize); 6] {
+    pub fn sizes(&self) -> [(&'static str, usize); 7] {
         [
             ("binding update list", self.bul.len()),
             ("timers", self.timers.len()),
@@ -276,6 +281,7 @@ impl Mag {
             ("nodes refused recently", self.refused.len()),
             ("nodes asked about again", self.retrying.len()),
             ("hinted nodes", self.hints.len()),
+            ("copies before their hint", self.hints.early.len()),
         ]
     }
 
@@ -368,9 +374,6 @@ impl Core for Mag {
     }
 
     fn on_frame(&mut self, now: Instant, port: PortId, frame: &[u8], tx: &mut dyn Tx) {
-        if port == UPLINK && self.hints.takes_copies() && self.take_peer_copy(now, frame, tx) {
-            return;
-        }
         // Checked before the engine, which drops frames not addressed to the MAG.
         let source = (port != UPLINK)
             .then(|| attach::frame_source(frame))
@@ -440,6 +443,7 @@ impl Core for Mag {
                 Timer::Arrival(mac) => self.on_arrival_timer(now, mac, tx),
                 Timer::Leaving(mac) => self.on_leaving_timer(now, mac, tx),
                 Timer::Drain(mac) => self.drain_step(now, mac, tx),
+                Timer::EarlyCopies => self.expire_early_copies(now),
             }
         }
         self.store_timer(now, tx);

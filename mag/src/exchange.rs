@@ -214,6 +214,15 @@ impl Mag {
             self.counters.bump("mag.mh.malformed");
             return;
         };
+        let tunnelled = [router::tunnel::IPPROTO_IPV6, router::tunnel::IPPROTO_IPIP]
+            .map(IpProtocol::Unknown)
+            .contains(&ip.next_header());
+        if tunnelled {
+            if !self.take_peer_copy(now, packet, tx) {
+                self.engine.counters.bump("drop.tunnel_unknown_source");
+            }
+            return;
+        }
         if ip.next_header() != IpProtocol::Unknown(router::wire::IPPROTO_MH) {
             self.engine.counters.bump("drop.no_local_service");
             return;

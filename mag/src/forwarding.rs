@@ -11,21 +11,37 @@
 //! (RFC 2473) to the destination MAG, which holds it with the rest of the
 //! node's downlink and delivers the copies first: they are what the LMA sent
 //! before it re-routed the node. A copy the node also got before its pause is a duplicate
-//! to it, which IP allows; one the destination MAG has no hint for is dropped.
+//! to it, which IP allows. The hints reach the two MAGs in some order and
+//! copies cross the WAN quickly, so a copy can reach the destination before
+//! its `arriving` hint: such early copies are kept a moment for the hint to
+//! claim, then dropped.
 //!
 //! Only MAGs of the policy are accepted as tunnel peers, and only for nodes
 //! hinted as arriving (or just arrived).
 
-use crate::core::{Mag, UPLINK};
+use crate::core::{Mag, Timer, UPLINK};
+use crate::held::HoldLimits;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use router::Instant;
 use router::core::Tx;
 use router::mac::Mac;
 use router::policy::Ipv4Assignment;
 use router::routes::RouteTable;
 use router::tunnel::{DEFAULT_TUNNEL_HOP_LIMIT, decapsulate, encapsulate};
-use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpProtocol, Ipv4Packet, Ipv6Packet};
+use router::{Duration, Instant};
+use smoltcp::wire::{Ipv4Packet, Ipv6Packet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// How long a copy that came before its hint waits for it: the hints to the
+/// two MAGs go out together, so a few round trips at most.
+const EARLY_COPY_AGE: Duration = Duration::from_secs(1);
+
+/// Early copies, of any node, are held within one node's limits.
+fn early_limits(hold: &HoldLimits) -> HoldLimits {
+    HoldLimits {
+        age: EARLY_COPY_AGE.min(hold.age),
+        ..*hold
+    }
+}
 
 /// IPv6 prefixes and an IPv4 home address, as the engine holds them.
 pub(crate) fn home_nets(hnps: &[Ipv6Net], ipv4: Option<Ipv4Addr>) -> Vec<IpNet> {
@@ -148,33 +164,15 @@ impl Mag {
         }
     }
 
-    /// A frame on the uplink that is a peer MAG's copy of a hinted node's
-    /// downlink: held (or delivered, if the node is here already). False
-    /// when the frame is no such copy and goes to the engine as usual.
-    pub(crate) fn take_peer_copy(&mut self, now: Instant, frame: &[u8], tx: &mut dyn Tx) -> bool {
-        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+    /// A packet to this MAG from a tunnel it does not have: a peer MAG's copy
+    /// of a node's downlink is held for the node (or delivered, if the node
+    /// is here already). False when it is no such copy.
+    pub(crate) fn take_peer_copy(&mut self, now: Instant, outer: &[u8], tx: &mut dyn Tx) -> bool {
+        let Ok(ip) = Ipv6Packet::new_checked(outer) else {
             return false;
         };
-        if eth.ethertype() != EthernetProtocol::Ipv6
-            || Mac::from(eth.dst_addr()) != self.cfg.uplink.mac
-        {
-            return false;
-        }
-        let payload = eth.payload();
-        let Some(outer) = Ipv6Packet::new_checked(payload)
-            .ok()
-            .and_then(|p| payload.get(..p.total_len()))
-        else {
-            return false;
-        };
-        let ip = Ipv6Packet::new_unchecked(outer);
-        let (src, dst) = (ip.src_addr(), ip.dst_addr());
-        let inner_kinds = [
-            IpProtocol::Unknown(router::tunnel::IPPROTO_IPV6),
-            IpProtocol::Unknown(router::tunnel::IPPROTO_IPIP),
-        ];
-        if !inner_kinds.contains(&ip.next_header())
-            || dst != self.proxy_coa()
+        let src = ip.src_addr();
+        if ip.dst_addr() != self.proxy_coa()
             || src == self.cfg.lmaa
             || self.policy.mag_by_address(&src).is_none()
         {
@@ -211,9 +209,58 @@ impl Mag {
             self.counters.bump("mag.forward.late");
             self.deliver_held(now, port, mac, &[inner.to_vec()], tx);
         } else {
-            self.counters.bump("mag.forward.unexpected");
-            log::debug!("{src} forwarded a packet to {inner_dst}, no node hinted for it: dropped");
+            self.keep_early_copy(now, src, inner_dst, inner);
         }
         true
+    }
+
+    /// A copy no hint here claims (yet): the source MAG's `leaving` may have
+    /// come before this MAG's `arriving`, and the copy crossed the WAN faster
+    /// than the hypervisor told this MAG. Kept for `EARLY_COPY_AGE`, in one
+    /// queue bounded by a node's hold limits, for the hint to claim.
+    fn keep_early_copy(&mut self, now: Instant, src: Ipv6Addr, dst: IpAddr, inner: &[u8]) {
+        let limits = early_limits(&self.cfg.hints.hold);
+        self.expire_early_copies(now);
+        match self.hints.early.push(now, inner.to_vec(), &limits) {
+            Ok(()) => {
+                self.counters.bump("mag.forward.early");
+                log::debug!(
+                    "{src} forwarded a packet to {dst} before any hint for it: kept {} ms for one",
+                    limits.age.total_millis()
+                );
+                if let Some(at) = self.hints.early.stale_at(&limits) {
+                    self.timers.set(Timer::EarlyCopies, at);
+                }
+            }
+            Err(limit) => self.counters.bump(limit.counter()),
+        }
+    }
+
+    /// Drops the early copies too old to be claimed.
+    pub(crate) fn expire_early_copies(&mut self, now: Instant) {
+        let limits = early_limits(&self.cfg.hints.hold);
+        let stale = self.hints.early.expire(now, &limits);
+        self.count_dropped(stale, "mag.forward.unexpected");
+        match self.hints.early.stale_at(&limits) {
+            Some(at) => self.timers.set(Timer::EarlyCopies, at),
+            None => self.timers.cancel(&Timer::EarlyCopies),
+        }
+    }
+
+    /// The early copies of the node's downlink, oldest first.
+    pub(crate) fn claim_early_copies(&mut self, now: Instant, mac: &Mac) -> Vec<Vec<u8>> {
+        if self.hints.early.is_empty() {
+            return Vec::new();
+        }
+        self.expire_early_copies(now);
+        let homes = self.node_homes(mac);
+        let claimed = self
+            .hints
+            .early
+            .take(|p| destination(p).is_some_and(|dst| homes.iter().any(|h| h.contains(&dst))));
+        if self.hints.early.is_empty() {
+            self.timers.cancel(&Timer::EarlyCopies);
+        }
+        claimed
     }
 }

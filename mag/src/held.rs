@@ -89,6 +89,36 @@ impl Held {
         (fresh, stale)
     }
 
+    /// Drops what is older than the age limit; returns how many.
+    pub fn expire(&mut self, now: Instant, limits: &HoldLimits) -> usize {
+        let mut stale = 0;
+        while let Some((at, p)) = self.packets.front() {
+            if now - *at <= limits.age {
+                break;
+            }
+            self.bytes -= p.len();
+            self.packets.pop_front();
+            stale += 1;
+        }
+        stale
+    }
+
+    /// When the oldest packet held goes stale: the first instant past the
+    /// age limit, at which [`Held::expire`] drops it.
+    pub fn stale_at(&self, limits: &HoldLimits) -> Option<Instant> {
+        let past = limits.age + Duration::from_micros(1);
+        self.packets.front().map(|(at, _)| *at + past)
+    }
+
+    /// Takes out the packets `wanted` picks, oldest first; the rest stay.
+    pub fn take(&mut self, mut wanted: impl FnMut(&[u8]) -> bool) -> Vec<Vec<u8>> {
+        let (taken, kept): (VecDeque<_>, VecDeque<_>) =
+            self.packets.drain(..).partition(|(_, p)| wanted(p));
+        self.packets = kept;
+        self.bytes = self.packets.iter().map(|(_, p)| p.len()).sum();
+        taken.into_iter().map(|(_, p)| p).collect()
+    }
+
     pub fn len(&self) -> usize {
         self.packets.len()
     }
@@ -128,6 +158,26 @@ mod tests {
         assert_eq!(out, vec![vec![1; 4], vec![2; 4], vec![3; 2]]);
         assert_eq!(stale, 0);
         assert!(h.is_empty() && h.bytes() == 0);
+    }
+
+    #[test]
+    fn expires_the_old_and_takes_what_is_wanted_in_order() {
+        let limits = HoldLimits {
+            age: Duration::from_millis(100),
+            ..HoldLimits::default()
+        };
+        let mut h = Held::default();
+        for (at, p) in [(0, 1), (10, 2), (120, 3), (130, 4), (140, 5)] {
+            h.push(t(at), vec![p; usize::from(p)], &limits).unwrap();
+        }
+        assert_eq!(h.expire(t(125), &limits), 2);
+        assert_eq!((h.len(), h.bytes()), (3, 12));
+        let stale_at = h.stale_at(&limits).unwrap();
+        assert_eq!(h.expire(stale_at - Duration::from_micros(1), &limits), 0);
+        assert_eq!(h.take(|p| p[0] != 4), vec![vec![3; 3], vec![5; 5]]);
+        assert_eq!((h.len(), h.bytes()), (1, 4));
+        assert_eq!(h.expire(h.stale_at(&limits).unwrap(), &limits), 1);
+        assert!(h.is_empty() && h.bytes() == 0 && h.stale_at(&limits).is_none());
     }
 
     #[test]

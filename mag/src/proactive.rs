@@ -128,6 +128,9 @@ pub(crate) struct Hints {
     pub arrived: HashMap<Mac, Instant>,
     pub leaving: HashMap<Mac, Leaving>,
     pub draining: HashMap<Mac, Draining>,
+    /// Peer MAGs' copies that came before any hint for their node
+    /// (`forwarding`), oldest first.
+    pub early: Held,
 }
 
 impl Hints {
@@ -269,13 +272,21 @@ impl Mag {
             self.counters.bump("mag.hint.already_here");
             return "already here";
         }
+        let mut copies = Held::default();
+        let limits = self.cfg.hints.hold;
+        for packet in self.claim_early_copies(now, &mac) {
+            match copies.push(now, packet, &limits) {
+                Ok(()) => self.counters.bump("mag.forward.held"),
+                Err(limit) => self.counters.bump(limit.counter()),
+            }
+        }
         self.hints.expected.insert(
             mac,
             Expected {
                 since: now,
                 until: now + timeout,
                 held: Held::default(),
-                copies: Held::default(),
+                copies,
             },
         );
         self.timers.set(Timer::Arrival(mac), now + timeout);
@@ -448,7 +459,7 @@ impl Mag {
         }
     }
 
-    fn count_dropped(&mut self, n: usize, counter: &'static str) {
+    pub(crate) fn count_dropped(&mut self, n: usize, counter: &'static str) {
         for _ in 0..n {
             self.counters.bump(counter);
         }

@@ -108,7 +108,8 @@ enum Arrival {
 #[derive(Debug)]
 pub enum EngineEvent<'a> {
     /// An IPv6 packet addressed to the router that the engine does not consume
-    /// itself (not ND, not an echo request, not a tunnelled packet).
+    /// itself (not ND, not an echo request, not a packet from one of its
+    /// tunnels; from an unknown tunnel source with `pass_up_unknown_tunnels`).
     Local {
         port: PortId,
         src_mac: Mac,
@@ -151,6 +152,11 @@ pub struct Engine {
     /// Deliver packets between two destinations reached through the same access
     /// port without the source route (EnableMAGLocalRouting, RFC 5213 6.10.3).
     pub local_routing: bool,
+    /// Hand a tunnelled packet from a source the router has no tunnel with to
+    /// the core (as [`EngineEvent::Local`]) instead of dropping it: a MAG
+    /// takes a peer MAG's copies of a moving node's downlink that way, even
+    /// one that overtook the hint it belongs to.
+    pub pass_up_unknown_tunnels: bool,
     /// ICMP errors (RFC 4443 2.4 (f)): 10 at once, then 100 per second.
     icmp_limit: TokenBucket,
     hold: hold::Hold,
@@ -220,6 +226,7 @@ impl Engine {
             counters: Counters::default(),
             drop_log: DropLog::new(now),
             local_routing: false,
+            pass_up_unknown_tunnels: false,
             icmp_limit: TokenBucket::new(10, Duration::from_millis(10), now),
             hold: hold::Hold::default(),
             arp_events: Vec::new(),
@@ -424,6 +431,13 @@ impl Engine {
                         self.forward(now, inner, Arrival::FromTunnel, tx);
                     }
                     Err(TunnelError::MalformedInner) => self.counters.bump("drop.tunnel_malformed"),
+                    Err(_) if self.pass_up_unknown_tunnels => {
+                        return Some(EngineEvent::Local {
+                            port,
+                            src_mac,
+                            packet,
+                        });
+                    }
                     Err(_) => self.counters.bump("drop.tunnel_unknown_source"),
                 }
                 None

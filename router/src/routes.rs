@@ -122,6 +122,18 @@ impl Routes {
         self.set(table, prefix, NextHop::Tunnel(id));
     }
 
+    /// Keeps the tunnel from `local` to `remote` (made if need be) with no
+    /// route into it: what comes out of it is still taken, nothing goes in.
+    /// Undone by [`Routes::let_go`].
+    pub fn keep_tunnel(&mut self, local: Ipv6Addr, remote: Ipv6Addr) -> TunnelId {
+        self.tunnels.acquire(local, remote)
+    }
+
+    /// Ends a [`Routes::keep_tunnel`]; the tunnel goes with its last user.
+    pub fn let_go(&mut self, id: TunnelId) {
+        self.tunnels.release(id);
+    }
+
     /// Removes the route for exactly `prefix` from `table`; returns what it was.
     pub fn remove(&mut self, table: RouteTable, prefix: impl Into<IpNet>) -> Option<NextHop> {
         let fib = match table {

@@ -9,13 +9,18 @@ use super::order::Decision;
 use crate::binding_cache::{Binding, BindingId, BindingState};
 use crate::core::{Lma, PendingPbu, Timer};
 use crate::hnp_pool::HnpPools;
-use ipnet::{Ipv4Net, Ipv6Net};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use router::aaa::Grant;
 use router::policy::Ordering;
 use router::routes::RouteTable;
 use router::timestamp::timestamp;
 use router::wire::PbaStatus;
 use router::{Duration, Instant};
+use std::net::Ipv6Addr;
+
+/// How long the tunnel to the MAG a node left still takes packets out: the
+/// longest a packet sent there just before the move may be on the way.
+const PREVIOUS_MAG_LINGER: Duration = Duration::from_secs(2);
 
 /// An accepted PBU: what it did, the entry whose prefixes the PBA carries
 /// (`None` echoes the PBU's) and the lifetime granted.
@@ -116,7 +121,7 @@ impl Lma {
             Decision::Refresh(id) => (Some(id), self.renew(now, id, req, from, expires)),
             Decision::Handoff { id, .. } | Decision::Resume { id, .. } => {
                 let reply = self.renew(now, id, req, from, expires);
-                self.route(id);
+                self.route(now, id);
                 (Some(id), reply)
             }
             Decision::Deregister(id) => {
@@ -208,7 +213,7 @@ impl Lma {
             ordered_by: req.ordering,
             state: BindingState::Active,
         });
-        self.route(id);
+        self.route(now, id);
         self.timers.set(Timer::Binding(id), expires);
         self.watch_mag(now, from);
         Ok((id, reply))
@@ -245,7 +250,7 @@ impl Lma {
             b.ipv4 = ipv4;
         }
         if held.is_none() && ipv4.is_some() {
-            self.route(id);
+            self.route(now, id);
         }
         self.timers.set(Timer::Binding(id), expires);
         self.watch_mag(now, from);
@@ -279,8 +284,26 @@ impl Lma {
     }
 
     /// Routes every HNP of the entry into the (shared) tunnel to its MAG; a
-    /// route into the tunnel to the previous MAG is replaced.
-    fn route(&mut self, id: BindingId) {
+    /// route into the tunnel to the previous MAG is replaced, and that tunnel
+    /// lingers.
+    fn route(&mut self, now: Instant, id: BindingId) {
+        let Some(b) = self.cache.get(id) else {
+            return;
+        };
+        let homes = b.hnps.iter().copied().map(IpNet::V6);
+        let host = b.ipv4.map(|h| IpNet::V4(Ipv4Net::from(h.address.addr())));
+        let previous = homes
+            .chain(host)
+            .find_map(|home| {
+                self.engine
+                    .routes()
+                    .tunnel_of(RouteTable::Destination, home)
+            })
+            .filter(|t| t.remote != b.proxy_coa)
+            .map(|t| (t.local, t.remote));
+        if let Some((local, remote)) = previous {
+            self.linger(now, local, remote);
+        }
         let Some(b) = self.cache.get(id) else {
             return;
         };
@@ -291,6 +314,25 @@ impl Lma {
         // Only the node's own address: others of its link may be elsewhere.
         if let Some(host) = b.ipv4.map(|h| Ipv4Net::from(h.address.addr())) {
             routes.tunnel_into(RouteTable::Destination, host, b.lma_addr, b.proxy_coa);
+        }
+    }
+
+    /// Keeps the tunnel to the MAG a node just left for `PREVIOUS_MAG_LINGER`
+    /// with no route into it: what the node sent through that MAG before it
+    /// moved is still crossing the WAN, and may come in after the new MAG's
+    /// PBU (it does whenever the hypervisor's hint is quicker than the WAN).
+    fn linger(&mut self, now: Instant, local: Ipv6Addr, remote: Ipv6Addr) {
+        if !self.lingering.contains_key(&remote) {
+            let id = self.engine.routes_mut().keep_tunnel(local, remote);
+            self.lingering.insert(remote, id);
+        }
+        self.timers
+            .set(Timer::Linger(remote), now + PREVIOUS_MAG_LINGER);
+    }
+
+    pub(crate) fn end_linger(&mut self, mag: Ipv6Addr) {
+        if let Some(id) = self.lingering.remove(&mag) {
+            self.engine.routes_mut().let_go(id);
         }
     }
 

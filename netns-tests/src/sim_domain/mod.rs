@@ -143,6 +143,10 @@ pub struct DomainSpec {
     pub lma_ra_interval: Duration,
     /// PBUs, PBAs and Heartbeats carry the authentication option (the default).
     pub authenticated: bool,
+    /// How long after the source MAG's "leaving" hint the destination MAG
+    /// gets its "arriving" (a hypervisor tells two hosts, one after the
+    /// other; the source's copies may reach the destination first).
+    pub arriving_hint_delay: Duration,
 }
 
 impl DomainSpec {
@@ -159,6 +163,7 @@ impl DomainSpec {
             access: LinkParams::default(),
             lma_ra_interval: Duration::from_secs(30),
             authenticated: true,
+            arriving_hint_delay: Duration::ZERO,
         }
     }
 

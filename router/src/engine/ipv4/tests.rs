@@ -161,6 +161,32 @@ fn ipv4_goes_into_the_tunnel_as_next_header_4_and_comes_out_forwarded() {
     assert_eq!(e.counters.get("tunnel.decapsulated"), 1);
 }
 
+/// A tunnelled packet from a peer the router has no tunnel with is dropped
+/// and counted; a core that asked for them (a MAG, for a peer MAG's copies)
+/// gets it whole instead, and nothing is forwarded either way.
+#[test]
+fn a_packet_from_an_unknown_tunnel_is_dropped_or_passed_up() {
+    let (lma, stranger) = (a6("2001:db8:ff:1::1"), a6("2001:db8:ff:1::7"));
+    let up = udp4("10.9.9.5", "192.0.2.100", 64, 32, true);
+    let mut outer = Vec::new();
+    crate::tunnel::encapsulate(stranger, lma, &up, 64, 1500, &mut outer).unwrap();
+    let frame = crate::nd::frames::ethernet_ipv6(PEER, WAN_MAC, &outer);
+    let mut e = engine();
+    let mut tx = Vec::new();
+    assert!(e.on_frame(t0(), 1, &frame, &mut tx).is_none());
+    assert!(tx.is_empty());
+    assert_eq!(e.counters.get("drop.tunnel_unknown_source"), 1);
+    e.pass_up_unknown_tunnels = true;
+    match e.on_frame(t0(), 1, &frame, &mut tx) {
+        Some(EngineEvent::Local { port, packet, .. }) => {
+            assert_eq!((port, packet), (1, &outer[..]));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(tx.is_empty());
+    assert_eq!(e.counters.get("drop.tunnel_unknown_source"), 1);
+}
+
 #[test]
 fn too_big_for_the_tunnel_needs_fragmentation_or_is_cut() {
     let mut e = engine();
