@@ -16,8 +16,9 @@
 //! its `arriving` hint: such early copies are kept a moment for the hint to
 //! claim, then dropped.
 //!
-//! Only MAGs of the policy are accepted as tunnel peers, and only for nodes
-//! hinted as arriving (or just arrived).
+//! Only MAGs of the policy are accepted as tunnel peers, and their copies
+//! only for nodes hinted as arriving (or just arrived), or for a moment
+//! while the hint may still come.
 
 use crate::core::{Mag, Timer, UPLINK};
 use crate::held::HoldLimits;
