@@ -183,6 +183,12 @@ impl Lma {
         &self.cache
     }
 
+    /// The tunnels kept with no route into them for a MAG a node just left,
+    /// one use each.
+    pub fn lingering_tunnels(&self) -> impl Iterator<Item = TunnelId> + '_ {
+        self.lingering.values().copied()
+    }
+
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
