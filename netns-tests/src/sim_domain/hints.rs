@@ -134,16 +134,16 @@ impl SimDomain {
         };
         ping_for(self, before)?;
         self.depart(v);
-        let mut paused = Duration::ZERO;
+        let mut hinted_after = Duration::ZERO;
         if handover == Handover::Proactive {
             if let Some(from) = from {
                 self.hint_leaving(v, from, Some(m));
             }
-            paused = self.spec.arriving_hint_delay.min(pause);
-            ping_for(self, paused)?;
+            hinted_after = self.spec.arriving_hint_delay.min(pause);
+            ping_for(self, hinted_after)?;
             self.hint_arriving(v, m);
         }
-        ping_for(self, pause - paused)?;
+        ping_for(self, pause - hinted_after)?;
         self.arrive(v, m);
         ping_for(self, after)?;
         self.run_checked(Duration::from_secs(1), interval, bound)?;
